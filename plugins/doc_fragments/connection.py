@@ -1,0 +1,110 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the alibabacloud.ecs_ops collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    DOCUMENTATION = r"""
+options:
+  region:
+    description:
+      - The Alibaba Cloud region id, for example C(cn-hangzhou).
+      - If not set, the environment variable E(ALIBABA_CLOUD_REGION_ID), then E(ALICLOUD_REGION), then
+        E(ALICLOUD_REGION_ID) is used.
+    type: str
+    aliases: [region_id]
+  access_key:
+    description:
+      - The AccessKey ID.
+      - Credentials are resolved in this order, the first that applies wins. 1) O(access_key) and
+        O(secret_key) (with O(security_token) for STS). 2) O(profile), a profile of the aliyun CLI in
+        C(~/.aliyun/config.json). 3) O(ecs_ram_role), the RAM role of the ECS instance the module runs on.
+        4) The environment variables E(ALIBABA_CLOUD_ACCESS_KEY_ID), E(ALIBABA_CLOUD_ACCESS_KEY_SECRET)
+        and E(ALIBABA_CLOUD_SECURITY_TOKEN), then the older E(ALICLOUD_ACCESS_KEY),
+        E(ALICLOUD_SECRET_KEY) and E(ALICLOUD_SECURITY_TOKEN). 5) The profile named by
+        E(ALIBABA_CLOUD_PROFILE) or E(ALICLOUD_PROFILE). 6) The default credential chain of the
+        alibabacloud-credentials library (the current aliyun CLI profile, OIDC, credentials file), with
+        the ECS metadata service disabled.
+      - O(assume_role_arn) then assumes a RAM role with whichever credentials were found.
+    type: str
+    aliases: [access_key_id]
+  secret_key:
+    description:
+      - The AccessKey secret. Never logged or returned.
+      - See O(access_key) for the resolution order and the environment variables.
+    type: str
+    aliases: [access_key_secret]
+  security_token:
+    description:
+      - The STS security token, for temporary credentials. Never logged or returned.
+    type: str
+    aliases: [sts_token]
+  profile:
+    description:
+      - The name of a profile in the aliyun CLI configuration C(~/.aliyun/config.json)
+        (modes AK, StsToken, RamRoleArn, EcsRamRole and the others the CLI supports).
+      - If not set and no keys are given, E(ALIBABA_CLOUD_PROFILE) or E(ALICLOUD_PROFILE) is used.
+    type: str
+  assume_role_arn:
+    description:
+      - The ARN of a RAM role to assume, for example C(acs:ram::123456789012****:role/ops).
+      - The role is assumed through STS with the credentials resolved as described in O(access_key).
+    type: str
+  assume_role_session_name:
+    description:
+      - The session name used when assuming O(assume_role_arn).
+    type: str
+    default: ansible-ecs-ops
+  assume_role_duration:
+    description:
+      - How long, in seconds, the assumed role's credentials are valid (900 to 43200).
+    type: int
+    default: 3600
+  ecs_ram_role:
+    description:
+      - The name of the RAM role attached to the ECS instance the module runs on. Its temporary
+        credentials are read from the instance metadata service.
+      - The metadata service is never contacted unless this option is set, so that modules run fast
+        and quietly outside ECS.
+    type: str
+  oos_endpoint:
+    description:
+      - Override the OOS API endpoint, for example a VPC endpoint or a local simulator.
+      - A host (C(oos-vpc.cn-hangzhou.aliyuncs.com)), C(host:port), or a URL whose scheme selects
+        HTTP or HTTPS (C(http://127.0.0.1:8080)). HTTPS is used unless the URL says C(http).
+      - If not set, E(ALIBABA_CLOUD_OOS_ENDPOINT) is used, then C(oos.<region>.aliyuncs.com).
+    type: str
+  ecs_endpoint:
+    description:
+      - Override the ECS API endpoint, in the same forms as O(oos_endpoint).
+      - If not set, E(ALIBABA_CLOUD_ECS_ENDPOINT) is used, then the regional ECS endpoint.
+    type: str
+  api_retries:
+    description:
+      - How many times an API call is retried after throttling (C(Throttling*)), C(ServiceUnavailable),
+        C(InternalError*), an HTTP 5xx answer, a connection error or a read timeout.
+      - Retries wait with jittered exponential backoff (honouring the server's C(x-acs-retry-after))
+        and stop after two minutes of waiting in total. Other errors are never retried.
+      - Mutating calls carry an idempotency token, so a retried call never acts twice.
+      - Each retry is reported as a warning when the task runs with C(-vvv).
+    type: int
+    default: 10
+  api_timeout:
+    description:
+      - The read timeout of one API request, in seconds. The connect timeout is the smaller of this and 10 seconds.
+    type: int
+    default: 30
+notes:
+  - >-
+    All modules of this collection are in the action group C(alibabacloud.ecs_ops.alicloud), so the
+    connection options can be set once for a play with C(module_defaults) and the key
+    C(group/alibabacloud.ecs_ops.alicloud).
+requirements:
+  - python >= 3.9
+  - alibabacloud-oos20190601 >= 3.7.0
+  - alibabacloud-ecs20140526 >= 7.11.8
+  - alibabacloud-credentials >= 1.0.12
+  - alibabacloud-tea-openapi >= 0.4.6
+"""

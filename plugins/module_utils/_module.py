@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the alibabacloud.ecs_ops collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to alibabacloud.ecs_ops: ``AlicloudModule``, the base of every module.
+
+It adds the connection options, validates them before any call, builds the clients lazily
+(so a module that fails validation never imports the SDK), turns API exceptions into one clear
+``fail_json`` and shows retries at ``-vvv``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import (
+    MISSING_SDK_LIBS,
+    Clients,
+    EndpointError,
+    parse_endpoint,
+)
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._credentials import (
+    CredentialError,
+    resolve_credential_source,
+)
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import ErrorInfo, describe, has_error_code
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._options import merge_argument_spec
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import (
+    ValidationError,
+    validate_region,
+)
+
+SDK_MODULES = ("alibabacloud_tea_openapi", "alibabacloud_credentials", "darabonba")
+
+
+def sdk_available():
+    return all(importlib.util.find_spec(name) is not None for name in SDK_MODULES)
+
+
+class AlicloudModule(AnsibleModule):
+    def __init__(self, argument_spec, region_required=True, **kwargs):
+        super().__init__(argument_spec=merge_argument_spec(argument_spec), **kwargs)
+        self.retry_count = 0
+        self._clients = None
+        self.region = self.params.get("region")
+        self._validate_connection(region_required)
+
+    # --- input ------------------------------------------------------------------------------
+    def _validate_connection(self, region_required):
+        problems = []
+        if self.region:
+            try:
+                validate_region(self.region)
+            except ValidationError as exc:
+                problems.extend(exc.problems)
+        elif region_required:
+            problems.append("region is required: set the region option or ALIBABA_CLOUD_REGION_ID")
+        for name in ("oos_endpoint", "ecs_endpoint"):
+            if self.params.get(name):
+                try:
+                    parse_endpoint(self.params[name])
+                except EndpointError as exc:
+                    problems.append("%s: %s" % (name, exc))
+        if self.params["api_retries"] < 0:
+            problems.append("api_retries must be >= 0")
+        if self.params["api_timeout"] < 1:
+            problems.append("api_timeout must be >= 1 second")
+        try:
+            self.credential_source = resolve_credential_source(self.params)
+        except CredentialError as exc:
+            problems.append(str(exc))
+        if problems:
+            self.fail_json(msg="Invalid connection options: " + "; ".join(problems))
+
+    def fail_validation(self, error, prefix="Invalid input"):
+        """Fail for a ``ValidationError`` (or a plain message) before any API call."""
+        problems = getattr(error, "problems", None) or [str(error)]
+        self.fail_json(msg="%s: %s" % (prefix, "; ".join(problems)), problems=problems)
+
+    # --- API --------------------------------------------------------------------------------
+    @property
+    def clients(self):
+        if self._clients is None:
+            if not sdk_available():
+                self.fail_json(msg=missing_required_lib(MISSING_SDK_LIBS))
+            self._clients = Clients(self.params, self.credential_source, on_retry=self._on_retry)
+        return self._clients
+
+    def api(self, product, region=None):
+        """The ``ApiClient`` for ``product`` in ``region`` (default: the module's region)."""
+        return self.clients.get(product, region or self.region)
+
+    def _on_retry(self, message):
+        self.retry_count += 1
+        if self._verbosity >= 3:
+            self.warn("retry: " + message)
+
+    def call(self, product, action, params=None, region=None, deadline=None, not_found=()):
+        """Call an action; fail the task on error. Returns None if the error code is in ``not_found``.
+
+        Not for worker threads: ``fail_json`` exits the process only from the main thread. In
+        threads use ``api(...).call`` and hand the exception to ``fail_api`` in the main thread.
+        """
+        try:
+            return self.api(product, region).call(action, params, deadline=deadline)
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            if not_found and has_error_code(exc, *not_found):
+                return None
+            self.fail_api(exc, product, action)
+
+    def fail_api(self, exc, product=None, action=None, **result):
+        label = {"oos": "OOS", "ecs": "ECS"}.get(product, product or "")
+        operation = ("%s %s" % (label, action)).strip() if action else None
+        denied = "%s:%s" % (product, action) if product and action else None
+        msg, error = describe(ErrorInfo(exc), operation=operation, denied_action=denied)
+        self.fail_json(msg=msg, error=error, **result)
+
+    def add_secret(self, value):
+        """Mask ``value`` (and its string form) everywhere in this module's output."""
+        if value not in (None, ""):
+            self.no_log_values.add(str(value))

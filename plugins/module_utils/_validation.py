@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the alibabacloud.ecs_ops collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to alibabacloud.ecs_ops: the one validator for common inputs, and a chunker.
+
+Functions raise ``ValidationError`` naming every problem at once, before any API call.
+"""
+
+from __future__ import annotations
+
+import re
+
+REGION_RE = re.compile(r"^[a-z]{2,}(?:-[a-z0-9]+){1,5}$")
+INSTANCE_ID_RE = re.compile(r"^i-[a-z0-9]{4,64}$")
+
+
+class ValidationError(ValueError):
+    def __init__(self, problems):
+        self.problems = list(problems) if isinstance(problems, (list, tuple)) else [problems]
+        super().__init__("; ".join(self.problems))
+
+
+def validate_region(value, name="region"):
+    if not isinstance(value, str) or not REGION_RE.match(value):
+        raise ValidationError("%s must be a region id such as cn-hangzhou, got %r" % (name, value))
+    return value
+
+
+def dedupe(items):
+    """(items without repeats in first-seen order, sorted list of the repeated ones)."""
+    seen = set()
+    unique, repeated = [], set()
+    for item in items:
+        if item in seen:
+            repeated.add(item)
+        else:
+            seen.add(item)
+            unique.append(item)
+    return unique, sorted(repeated)
+
+
+def validate_instance_ids(values, name="instance_ids", max_items=None, allow_empty=False):
+    """(unique ids in order, warnings). Rejects anything that is not ``i-`` + lowercase letters/digits."""
+    if values is None:
+        values = []
+    if not isinstance(values, (list, tuple)):
+        raise ValidationError("%s must be a list of instance ids" % name)
+    problems = []
+    for idx, value in enumerate(values):
+        if not isinstance(value, str) or not INSTANCE_ID_RE.match(value):
+            problems.append("%s[%d] %r is not an instance id (i- followed by lowercase letters and digits)"
+                            % (name, idx, value))
+    if problems:
+        raise ValidationError(problems)
+    unique, repeated = dedupe(values)
+    if not unique and not allow_empty:
+        raise ValidationError("%s must not be empty" % name)
+    check_size(unique, name, max_items)
+    warnings = []
+    if repeated:
+        warnings.append("%s: dropped %d duplicate(s): %s" % (
+            name, len(values) - len(unique), ", ".join(repeated[:10]) + (" ..." if len(repeated) > 10 else "")))
+    return unique, warnings
+
+
+def check_size(items, name, max_items):
+    if max_items is not None and len(items) > max_items:
+        raise ValidationError("%s has %d items; at most %d are allowed" % (name, len(items), max_items))
+    return items
+
+
+def chunked(items, size):
+    """Consecutive slices of at most ``size`` items."""
+    if size < 1:
+        raise ValueError("chunk size must be >= 1")
+    items = list(items)
+    return [items[i:i + size] for i in range(0, len(items), size)]

@@ -1,0 +1,282 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the alibabacloud.ecs_ops collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: ecs_cloud_assistant_info
+short_description: Report the Cloud Assistant agent status of ECS instances
+version_added: 0.1.0
+description:
+  - Reports, per instance, whether the Cloud Assistant agent is installed and online, its version and
+    last heartbeat, and the instance's name, status and operating system.
+  - Give O(instance_ids) to look at those instances, or leave it out to list every instance in the region.
+  - The result tells which instances can run commands and extension or patch executions right now
+    (RV(ready_instance_ids)), which is what the roles use to decide where to act.
+author:
+  - alibabacloud.ecs_ops contributors
+extends_documentation_fragment:
+  - alibabacloud.ecs_ops.connection
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads.
+  diff_mode:
+    support: none
+options:
+  instance_ids:
+    description:
+      - The instances to report on. Duplicates are dropped with a warning.
+      - Instances that do not exist in the region are reported with RV(instances.<id>.exists=false).
+      - If not set, every instance in the region is reported.
+    type: list
+    elements: str
+  os_type:
+    description:
+      - Only report instances with this operating system type.
+    type: str
+    choices: [linux, windows]
+seealso:
+  - module: alibabacloud.ecs_ops.ecs_cloud_assistant_command
+    description: Run scripts on the instances this module reports as ready.
+  - name: DescribeCloudAssistantStatus API
+    description: The API this module calls for the agent status.
+    link: https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-describecloudassistantstatus
+"""
+
+EXAMPLES = r"""
+- name: Agent status of two instances
+  alibabacloud.ecs_ops.ecs_cloud_assistant_info:
+    region: cn-hangzhou
+    instance_ids:
+      - i-bp1g6zv0ce8oghu7****
+      - i-bp1g6zv0ce8oghu8****
+  register: agents
+
+- name: Fail early if an instance cannot take commands
+  ansible.builtin.assert:
+    that: agents.not_ready_instance_ids | length == 0
+    fail_msg: "Not ready: {{ agents.not_ready_instance_ids | join(', ') }}"
+
+- name: Every Linux instance in the region with an online agent
+  alibabacloud.ecs_ops.ecs_cloud_assistant_info:
+    region: cn-shanghai
+    os_type: linux
+  register: linux_agents
+
+- name: Show them
+  ansible.builtin.debug:
+    var: linux_agents.ready_instance_ids
+"""
+
+RETURN = r"""
+instances:
+  description: One entry per instance, keyed by instance id.
+  returned: always
+  type: dict
+  contains:
+    instance_id:
+      description: The instance id.
+      type: str
+      sample: i-bp1g6zv0ce8oghu7****
+    exists:
+      description: Whether the instance exists in the region.
+      type: bool
+      sample: true
+    name:
+      description: The instance name.
+      type: str
+      sample: web-1
+    status:
+      description: The instance status (C(Running), C(Stopped), ...); empty if it does not exist.
+      type: str
+      sample: Running
+    os_type:
+      description: C(linux) or C(windows).
+      type: str
+      sample: linux
+    os_name:
+      description: The operating system name, in English.
+      type: str
+      sample: Alibaba Cloud Linux 3.2104 LTS 64 bit
+    agent_installed:
+      description: Whether the Cloud Assistant agent is installed (it has a version or has ever sent a heartbeat).
+      type: bool
+    agent_online:
+      description: Whether the agent sent a heartbeat in the last two minutes.
+      type: bool
+    agent_version:
+      description: The agent version; empty when it is not installed or not running.
+      type: str
+      sample: 2.2.3.857
+    last_heartbeat_time:
+      description: When the agent last sent a heartbeat (UTC).
+      type: str
+      sample: "2026-11-21T09:00:00Z"
+    last_invoked_time:
+      description: When the agent last ran a command (UTC).
+      type: str
+    active_task_count:
+      description: Commands running on the instance now.
+      type: int
+    invocation_count:
+      description: Commands the agent has run.
+      type: int
+    support_session_manager:
+      description: Whether the agent supports Session Manager.
+      type: bool
+    ready:
+      description: The instance is running and its agent is online, so it can take commands now.
+      type: bool
+    reason:
+      description: Why the instance is not ready; empty when it is.
+      type: str
+      sample: the Cloud Assistant agent is not installed
+ready_instance_ids:
+  description: Instances that are running with an online agent, in input order (or region order).
+  returned: always
+  type: list
+  elements: str
+not_ready_instance_ids:
+  description: The other instances, including those that do not exist.
+  returned: always
+  type: list
+  elements: str
+summary:
+  description: Counts over the reported instances.
+  returned: always
+  type: dict
+  sample: {total: 4, ready: 2, agent_offline: 1, agent_not_installed: 0, not_running: 0, not_found: 1}
+"""
+
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import (
+    ValidationError,
+    chunked,
+    validate_instance_ids,
+)
+
+DESCRIBE_INSTANCES_BATCH = 100
+AGENT_STATUS_BATCH = 50
+
+
+def describe_instances(call, instance_ids):
+    base = {"MaxResults": DESCRIBE_INSTANCES_BATCH}
+    if instance_ids is None:
+        return list_all(lambda p: call("DescribeInstances", p), base, ("Instances", "Instance"))
+    found = []
+    for batch in chunked(instance_ids, DESCRIBE_INSTANCES_BATCH):
+        params = dict(base, InstanceIds=json_param(batch))
+        found.extend(list_all(lambda p: call("DescribeInstances", p), params, ("Instances", "Instance")))
+    return found
+
+
+def describe_agents(call, instance_ids):
+    path = ("InstanceCloudAssistantStatusSet", "InstanceCloudAssistantStatus")
+    statuses = []
+    for batch in chunked(instance_ids, AGENT_STATUS_BATCH):
+        statuses.extend(list_all(lambda p: call("DescribeCloudAssistantStatus", p), {"InstanceId": batch}, path))
+    return statuses
+
+
+def agent_view(instance_id, instance, agent):
+    """The reported entry for one instance from its DescribeInstances and agent status items."""
+    agent = agent or {}
+    version = agent.get("CloudAssistantVersion") or ""
+    heartbeat = agent.get("LastHeartbeatTime") or ""
+    installed = bool(version or heartbeat)
+    online = str(agent.get("CloudAssistantStatus", "false")).lower() == "true"
+    status = (instance or {}).get("Status", "")
+    if instance is None:
+        reason = "the instance does not exist in this region"
+    elif status != "Running":
+        reason = "the instance is %s, not Running" % (status or "in an unknown state")
+    elif not installed:
+        reason = "the Cloud Assistant agent is not installed"
+    elif not online:
+        reason = "the Cloud Assistant agent is offline (no heartbeat in the last two minutes)"
+    else:
+        reason = ""
+    return dict(
+        instance_id=instance_id,
+        exists=instance is not None,
+        name=(instance or {}).get("InstanceName", ""),
+        status=status,
+        os_type=((instance or {}).get("OSType") or agent.get("OSType") or "").lower(),
+        os_name=(instance or {}).get("OSNameEn") or (instance or {}).get("OSName", ""),
+        agent_installed=installed,
+        agent_online=online,
+        agent_version=version,
+        last_heartbeat_time=heartbeat,
+        last_invoked_time=agent.get("LastInvokedTime") or "",
+        active_task_count=int(agent.get("ActiveTaskCount") or 0),
+        invocation_count=int(agent.get("InvocationCount") or 0),
+        support_session_manager=bool(agent.get("SupportSessionManager")),
+        ready=not reason,
+        reason=reason,
+    )
+
+
+def summarise(entries):
+    summary = dict(total=len(entries), ready=0, agent_offline=0, agent_not_installed=0, not_running=0,
+                   not_found=0)
+    for entry in entries:
+        if entry["ready"]:
+            summary["ready"] += 1
+        elif not entry["exists"]:
+            summary["not_found"] += 1
+        elif entry["status"] != "Running":
+            summary["not_running"] += 1
+        elif not entry["agent_installed"]:
+            summary["agent_not_installed"] += 1
+        else:
+            summary["agent_offline"] += 1
+    return summary
+
+
+def main():
+    module = AlicloudModule(
+        argument_spec=dict(
+            instance_ids=dict(type="list", elements="str"),
+            os_type=dict(type="str", choices=["linux", "windows"]),
+        ),
+        supports_check_mode=True,
+    )
+    instance_ids = module.params["instance_ids"]
+    if instance_ids is not None:
+        try:
+            instance_ids, warnings = validate_instance_ids(instance_ids)
+        except ValidationError as exc:
+            module.fail_validation(exc)
+        for warning in warnings:
+            module.warn(warning)
+
+    ecs = module.api("ecs")
+    action = "DescribeInstances"
+    try:
+        instances = {i["InstanceId"]: i for i in describe_instances(ecs.call, instance_ids)}
+        targets = instance_ids if instance_ids is not None else list(instances)
+        action = "DescribeCloudAssistantStatus"
+        agents = {a["InstanceId"]: a for a in describe_agents(ecs.call, [i for i in targets if i in instances])}
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        module.fail_api(exc, "ecs", action)
+
+    os_type = module.params["os_type"]
+    entries = [agent_view(i, instances.get(i), agents.get(i)) for i in targets]
+    if os_type:
+        entries = [e for e in entries if e["os_type"] == os_type]
+    module.exit_json(
+        changed=False,
+        instances={e["instance_id"]: e for e in entries},
+        ready_instance_ids=[e["instance_id"] for e in entries if e["ready"]],
+        not_ready_instance_ids=[e["instance_id"] for e in entries if not e["ready"]],
+        summary=summarise(entries),
+    )
+
+
+if __name__ == "__main__":
+    main()
