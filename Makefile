@@ -12,6 +12,7 @@ BUILD_COPY := build/ansible_collections/alibabacloud/ecs_ops
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
 export PYTHONPATH := $(CURDIR)/collections
 export ANSIBLE_NOCOLOR := 1
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: help setup test units simulator-tests sanity lint build importer docs-lint changelog-lint demo bench clean
 
@@ -49,7 +50,7 @@ simulator-tests: setup
 sanity: setup
 	$(BIN)/python tools/install_get_pip_shim.py
 	$(BIN)/python tools/build_copy.py >/dev/null
-	cd $(BUILD_COPY) && PATH=$(CURDIR)/$(BIN):$$PATH $(CURDIR)/$(BIN)/ansible-test sanity --python 3.11 --color no
+	cd $(BUILD_COPY) && ansible-test sanity --python 3.11 --color no
 
 lint: setup
 	$(BIN)/ansible-lint --profile production

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Mirror the collection into build/ansible_collections/alibabacloud/ecs_ops.
 
 ansible-test needs the collection inside a real ``ansible_collections/<ns>/<name>`` directory (a

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Install an offline pip bootstrap for ansible-test.
 
 ansible-test builds each sanity virtualenv without pip and downloads a get-pip script from a host

@@ -63,10 +63,11 @@ def parse_endpoint(value):
         text = text.rstrip("/")
         if "/" in text or "?" in text:
             raise EndpointError("endpoint must not have a path or query: %r" % value)
-    if not _HOST_RE.match(text):
+    host = _HOST_RE.fullmatch(text)
+    if not host:
         raise EndpointError("endpoint must be a host, host:port or http(s)://host[:port] URL, got %r" % value)
-    port = text.rsplit(":", 1)[1] if _HOST_RE.match(text).group(2) else None
-    if port is not None and not 0 < int(port) < 65536:
+    port = host.group(2)
+    if port is not None and not 0 < int(port[1:]) < 65536:
         raise EndpointError("endpoint port out of range in %r" % value)
     return text, protocol
 

@@ -21,7 +21,7 @@ class ValidationError(ValueError):
 
 
 def validate_region(value, name="region"):
-    if not isinstance(value, str) or not REGION_RE.match(value):
+    if not isinstance(value, str) or not REGION_RE.fullmatch(value):
         raise ValidationError("%s must be a region id such as cn-hangzhou, got %r" % (name, value))
     return value
 
@@ -47,7 +47,7 @@ def validate_instance_ids(values, name="instance_ids", max_items=None, allow_emp
         raise ValidationError("%s must be a list of instance ids" % name)
     problems = []
     for idx, value in enumerate(values):
-        if not isinstance(value, str) or not INSTANCE_ID_RE.match(value):
+        if not isinstance(value, str) or not INSTANCE_ID_RE.fullmatch(value):
             problems.append("%s[%d] %r is not an instance id (i- followed by lowercase letters and digits)"
                             % (name, idx, value))
     if problems:

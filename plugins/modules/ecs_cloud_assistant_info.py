@@ -16,20 +16,16 @@ description:
   - The result tells which instances can run commands and extension or patch executions right now
     (RV(ready_instance_ids)), which is what the roles use to decide where to act.
 author:
-  - alibabacloud.ecs_ops contributors
+  - alibabacloud.ecs_ops maintainers (@alibabacloud-ecs-ops)
 extends_documentation_fragment:
   - alibabacloud.ecs_ops.connection
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads.
-  diff_mode:
-    support: none
+  - alibabacloud.ecs_ops.attributes
+  - alibabacloud.ecs_ops.attributes.info_module
 options:
   instance_ids:
     description:
       - The instances to report on. Duplicates are dropped with a warning.
-      - Instances that do not exist in the region are reported with RV(instances.<id>.exists=false).
+      - Instances that do not exist in the region are reported in RV(instances) with C(exists=false).
       - If not set, every instance in the region is reported.
     type: list
     elements: str
@@ -39,8 +35,6 @@ options:
     type: str
     choices: [linux, windows]
 seealso:
-  - module: alibabacloud.ecs_ops.ecs_cloud_assistant_command
-    description: Run scripts on the instances this module reports as ready.
   - name: DescribeCloudAssistantStatus API
     description: The API this module calls for the agent status.
     link: https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-describecloudassistantstatus

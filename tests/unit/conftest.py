@@ -1,0 +1,40 @@
+"""Shared fixtures for the unit tests: a scripted HTTP server and a module runner."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+# Credentials the tests must never pick up from the environment of the developer's shell.
+for _var in [v for v in os.environ if v.startswith(("ALIBABA_CLOUD_", "ALICLOUD_"))]:
+    del os.environ[_var]
+
+from ansible.module_utils import basic  # noqa: E402
+
+from unit_helpers import ScriptedServer  # noqa: E402
+
+
+@pytest.fixture
+def scripted_server():
+    server = ScriptedServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def run_module(capsys, monkeypatch):
+    """Run a module's ``main`` with ``args``; return (exit code, result dict)."""
+
+    def run(main, args, check_mode=False, verbosity=0):
+        full = dict(args, _ansible_check_mode=check_mode, _ansible_verbosity=verbosity,
+                    _ansible_remote_tmp="/tmp", _ansible_keep_remote_files=False)
+        monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": full}).encode())
+        monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+        out = capsys.readouterr().out
+        return exit_info.value.code, json.loads(out)
+
+    return run

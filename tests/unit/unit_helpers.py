@@ -1,0 +1,81 @@
+"""Helpers shared by the unit tests (imported by conftest.py and the tests)."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._options import connection_argument_spec
+
+
+class ScriptedServer:
+    """Answers each request with the next scripted response; records every request.
+
+    A response is a dict: ``status`` (default 200), ``body`` (dict → JSON, or str), ``headers``,
+    ``delay`` (seconds before answering) or ``drop`` (close the socket without answering).
+    When the script is empty it answers 200 ``{"RequestId": "R"}``.
+    """
+
+    def __init__(self):
+        self.responses = queue.Queue()
+        self.requests = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                server.requests.append(dict(method=self.command, path=self.path,
+                                            headers={k.lower(): v for k, v in self.headers.items()}, body=body))
+                try:
+                    spec = server.responses.get_nowait()
+                except queue.Empty:
+                    spec = {}
+                if spec.get("delay"):
+                    threading.Event().wait(spec["delay"])
+                if spec.get("drop"):
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                payload = spec.get("body", {"RequestId": "R"})
+                data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+                self.send_response(spec.get("status", 200))
+                self.send_header("Content-Type", spec.get("content_type", "application/json;charset=utf-8"))
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in (spec.get("headers") or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_POST = do_GET = _answer
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    @property
+    def endpoint(self):
+        return "http://127.0.0.1:%d" % self.httpd.server_address[1]
+
+    def script(self, *responses):
+        for response in responses:
+            self.responses.put(response)
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def connection_params(**overrides):
+    """Module params with every connection option at its default, plus ``overrides``."""
+    params = {name: spec.get("default") for name, spec in connection_argument_spec().items()}
+    params.update(overrides)
+    return params
