@@ -14,7 +14,7 @@ export PYTHONPATH := $(CURDIR)/collections
 export ANSIBLE_NOCOLOR := 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup test units simulator-tests sanity lint build importer docs-lint changelog-lint demo bench clean
+.PHONY: help setup test units simulator-tests integration sanity lint build importer docs-lint changelog-lint demo bench clean
 
 help:
 	@echo "make setup  - create .venv with the collection's runtime and test tools (idempotent)"
@@ -38,7 +38,7 @@ $(COLLECTION_LINK):
 	mkdir -p $(dir $@)
 	ln -sfn ../../.. $@
 
-test: setup units simulator-tests sanity lint build importer docs-lint changelog-lint
+test: setup units simulator-tests integration sanity lint build importer docs-lint changelog-lint
 	@echo "make test: all checks passed"
 
 units: setup
@@ -46,6 +46,10 @@ units: setup
 
 simulator-tests: setup
 	$(BIN)/python -m pytest tests/simulator/tests -q -p no:cacheprovider -n 2
+
+# Integration targets (tests/integration/targets) against a simulator process; --real for a real region.
+integration: setup
+	$(BIN)/python tools/run_integration.py
 
 sanity: setup
 	$(BIN)/python tools/install_get_pip_shim.py

@@ -12,6 +12,7 @@ for _var in [v for v in os.environ if v.startswith(("ALIBABA_CLOUD_", "ALICLOUD_
     del os.environ[_var]
 
 from ansible.module_utils import basic  # noqa: E402
+from ansible.module_utils.common import warnings as warnings_registry  # noqa: E402
 
 from unit_helpers import ScriptedServer  # noqa: E402
 
@@ -32,6 +33,10 @@ def run_module(capsys, monkeypatch):
                     _ansible_remote_tmp="/tmp", _ansible_keep_remote_files=False)
         monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": full}).encode())
         monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
+        for name in ("_global_warnings", "_global_deprecations"):
+            registry = getattr(warnings_registry, name, None)
+            if registry is not None:
+                registry.clear()
         with pytest.raises(SystemExit) as exit_info:
             main()
         out = capsys.readouterr().out

@@ -79,3 +79,13 @@ def connection_params(**overrides):
     params = {name: spec.get("default") for name, spec in connection_argument_spec().items()}
     params.update(overrides)
     return params
+
+
+def warnings_of(result):
+    """Warning texts of a module result (ansible-core 2.19 wraps them in WarningSummary events)."""
+    texts = []
+    for warning in result.get("warnings") or []:
+        if isinstance(warning, dict):
+            warning = (warning.get("event") or {}).get("msg") or warning.get("msg") or ""
+        texts.append(warning)
+    return texts
