@@ -135,7 +135,9 @@ def describe(exc, operation=None, denied_action=None):
         if extras:
             msg += " (%s)" % ", ".join(extras)
     elif info.kind == "credentials":
-        msg = "%s: could not obtain credentials: %s" % (prefix, _scrub(info.message))
+        msg = ("%s: could not obtain credentials: %s. Set access_key and secret_key, profile, or the "
+               "ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET environment variables"
+               % (prefix, _scrub(info.message)))
     elif info.kind == "transport":
         msg = "%s: no usable answer from the endpoint: %s" % (prefix, _scrub(info.message))
     else:

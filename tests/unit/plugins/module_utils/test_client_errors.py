@@ -207,3 +207,18 @@ def test_has_error_code_and_except_clause_helper(scripted_server):
             raise ValueError("not an API error")
         except api_error_code("EntityNotExists."):
             pytest.fail("must not match")
+
+
+def test_no_credentials_anywhere_fails_fast_without_the_metadata_service(tmp_path, monkeypatch):
+    from alibabacloud_credentials.utils import auth_constant
+
+    monkeypatch.setattr(auth_constant, "HOME", str(tmp_path))
+    params = connection_params(oos_endpoint="http://127.0.0.1:9", api_retries=5)
+    clients = Clients(params, resolve_credential_source(params, environ={}))
+    with pytest.raises(Exception) as info:
+        clients.oos("cn-hangzhou").call("ListTemplates")
+    described = ErrorInfo(info.value)
+    assert described.kind == "credentials" and not described.retryable
+    msg = describe(info.value, operation="OOS ListTemplates")[0]
+    assert "could not obtain credentials" in msg and "ALIBABA_CLOUD_ACCESS_KEY_ID" in msg
+    assert "EcsRamRole" not in msg and "100.100.100.200" not in msg
