@@ -111,7 +111,14 @@ class ApiClient:
             request = self._sdk["OpenApiRequest"](query=flat)
             return self._client.call_api(api, request, self._sdk["RuntimeOptions"]())
 
-        response = self._retry.call(once, operation="%s %s" % (self.label, action), deadline=deadline)
+        operation = "%s %s" % (self.label, action)
+        try:
+            response = self._retry.call(once, operation=operation, deadline=deadline)
+        except Exception as exc:
+            # Lets the module name the failed call and the RAM action without extra bookkeeping.
+            exc.ecs_ops_operation = operation
+            exc.ecs_ops_ram_action = "%s:%s" % (self.product, action)
+            raise
         return (response or {}).get("body") or {}
 
 

@@ -124,6 +124,8 @@ def _scrub(text):
 def describe(exc, operation=None, denied_action=None):
     """(msg, error dict) for ``fail_json``; ``operation`` is e.g. ``"OOS StartExecution"``."""
     info = exc if isinstance(exc, ErrorInfo) else ErrorInfo(exc)
+    operation = operation or getattr(info.exception, "ecs_ops_operation", None)
+    denied_action = denied_action or getattr(info.exception, "ecs_ops_ram_action", None)
     prefix = "%s failed" % operation if operation else "Alibaba Cloud API call failed"
     if info.kind == "api":
         msg = "%s: %s: %s" % (prefix, info.code, _scrub(info.message or "").strip())

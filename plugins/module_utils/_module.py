@@ -107,13 +107,11 @@ class AlicloudModule(AnsibleModule):
         except Exception as exc:  # pylint: disable=broad-exception-caught
             if not_found and has_error_code(exc, *not_found):
                 return None
-            self.fail_api(exc, product, action)
+            self.fail_api(exc)
 
-    def fail_api(self, exc, product=None, action=None, **result):
-        label = {"oos": "OOS", "ecs": "ECS"}.get(product, product or "")
-        operation = ("%s %s" % (label, action)).strip() if action else None
-        denied = "%s:%s" % (product, action) if product and action else None
-        msg, error = describe(ErrorInfo(exc), operation=operation, denied_action=denied)
+    def fail_api(self, exc, **result):
+        """Fail the task for an exception raised by ``ApiClient.call`` (it knows which call failed)."""
+        msg, error = describe(ErrorInfo(exc))
         self.fail_json(msg=msg, error=error, **result)
 
     def add_secret(self, value):

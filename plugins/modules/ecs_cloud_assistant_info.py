@@ -75,6 +75,10 @@ instances:
       description: The instance id.
       type: str
       sample: i-bp1g6zv0ce8oghu7****
+    region:
+      description: The region of the instance.
+      type: str
+      sample: cn-hangzhou
     exists:
       description: Whether the instance exists in the region.
       type: bool
@@ -145,91 +149,9 @@ summary:
   sample: {total: 4, ready: 2, agent_offline: 1, agent_not_installed: 0, not_running: 0, not_found: 1}
 """
 
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances, summarise
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import (
-    ValidationError,
-    chunked,
-    validate_instance_ids,
-)
-
-DESCRIBE_INSTANCES_BATCH = 100
-AGENT_STATUS_BATCH = 50
-
-
-def describe_instances(call, instance_ids):
-    base = {"MaxResults": DESCRIBE_INSTANCES_BATCH}
-    if instance_ids is None:
-        return list_all(lambda p: call("DescribeInstances", p), base, ("Instances", "Instance"))
-    found = []
-    for batch in chunked(instance_ids, DESCRIBE_INSTANCES_BATCH):
-        params = dict(base, InstanceIds=json_param(batch))
-        found.extend(list_all(lambda p: call("DescribeInstances", p), params, ("Instances", "Instance")))
-    return found
-
-
-def describe_agents(call, instance_ids):
-    path = ("InstanceCloudAssistantStatusSet", "InstanceCloudAssistantStatus")
-    statuses = []
-    for batch in chunked(instance_ids, AGENT_STATUS_BATCH):
-        statuses.extend(list_all(lambda p: call("DescribeCloudAssistantStatus", p), {"InstanceId": batch}, path))
-    return statuses
-
-
-def agent_view(instance_id, instance, agent):
-    """The reported entry for one instance from its DescribeInstances and agent status items."""
-    agent = agent or {}
-    version = agent.get("CloudAssistantVersion") or ""
-    heartbeat = agent.get("LastHeartbeatTime") or ""
-    installed = bool(version or heartbeat)
-    online = str(agent.get("CloudAssistantStatus", "false")).lower() == "true"
-    status = (instance or {}).get("Status", "")
-    if instance is None:
-        reason = "the instance does not exist in this region"
-    elif status != "Running":
-        reason = "the instance is %s, not Running" % (status or "in an unknown state")
-    elif not installed:
-        reason = "the Cloud Assistant agent is not installed"
-    elif not online:
-        reason = "the Cloud Assistant agent is offline (no heartbeat in the last two minutes)"
-    else:
-        reason = ""
-    return dict(
-        instance_id=instance_id,
-        exists=instance is not None,
-        name=(instance or {}).get("InstanceName", ""),
-        status=status,
-        os_type=((instance or {}).get("OSType") or agent.get("OSType") or "").lower(),
-        os_name=(instance or {}).get("OSNameEn") or (instance or {}).get("OSName", ""),
-        agent_installed=installed,
-        agent_online=online,
-        agent_version=version,
-        last_heartbeat_time=heartbeat,
-        last_invoked_time=agent.get("LastInvokedTime") or "",
-        active_task_count=int(agent.get("ActiveTaskCount") or 0),
-        invocation_count=int(agent.get("InvocationCount") or 0),
-        support_session_manager=bool(agent.get("SupportSessionManager")),
-        ready=not reason,
-        reason=reason,
-    )
-
-
-def summarise(entries):
-    summary = dict(total=len(entries), ready=0, agent_offline=0, agent_not_installed=0, not_running=0,
-                   not_found=0)
-    for entry in entries:
-        if entry["ready"]:
-            summary["ready"] += 1
-        elif not entry["exists"]:
-            summary["not_found"] += 1
-        elif entry["status"] != "Running":
-            summary["not_running"] += 1
-        elif not entry["agent_installed"]:
-            summary["agent_not_installed"] += 1
-        else:
-            summary["agent_offline"] += 1
-    return summary
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError, validate_instance_ids
 
 
 def main():
@@ -249,20 +171,12 @@ def main():
         for warning in warnings:
             module.warn(warning)
 
-    ecs = module.api("ecs")
-    action = "DescribeInstances"
     try:
-        instances = {i["InstanceId"]: i for i in describe_instances(ecs.call, instance_ids)}
-        targets = instance_ids if instance_ids is not None else list(instances)
-        action = "DescribeCloudAssistantStatus"
-        agents = {a["InstanceId"]: a for a in describe_agents(ecs.call, [i for i in targets if i in instances])}
+        views = read_instances(module.api("ecs"), module.region, instance_ids)
     except Exception as exc:  # pylint: disable=broad-exception-caught
-        module.fail_api(exc, "ecs", action)
+        module.fail_api(exc)
 
-    os_type = module.params["os_type"]
-    entries = [agent_view(i, instances.get(i), agents.get(i)) for i in targets]
-    if os_type:
-        entries = [e for e in entries if e["os_type"] == os_type]
+    entries = [v for v in views.values() if not module.params["os_type"] or v["os_type"] == module.params["os_type"]]
     module.exit_json(
         changed=False,
         instances={e["instance_id"]: e for e in entries},

@@ -222,3 +222,12 @@ def test_no_credentials_anywhere_fails_fast_without_the_metadata_service(tmp_pat
     msg = describe(info.value, operation="OOS ListTemplates")[0]
     assert "could not obtain credentials" in msg and "ALIBABA_CLOUD_ACCESS_KEY_ID" in msg
     assert "EcsRamRole" not in msg and "100.100.100.200" not in msg
+
+
+def test_failed_calls_carry_their_operation_and_ram_action(scripted_server):
+    scripted_server.script({"status": 403, "body": {"RequestId": "R", "Code": "Forbidden.RAM", "Message": "no"}})
+    with pytest.raises(Exception) as info:
+        make_clients(scripted_server).ecs("cn-hangzhou").call("DescribeInstances")
+    msg, error = describe(info.value)
+    assert msg.startswith("ECS DescribeInstances failed: Forbidden.RAM")
+    assert error["denied_action"] == "ecs:DescribeInstances"

@@ -1,0 +1,114 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the alibabacloud.ecs_ops collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to alibabacloud.ecs_ops: what the fleet looks like right now (instance status, OS, agent).
+
+Every fleet module checks the same things before it acts: does the instance exist, is it running,
+is its Cloud Assistant agent installed and online. ``read_instances`` answers that for one region
+with batched, concurrent reads; ``instance_view`` is the per-instance answer.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import first_error, run_bounded
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import chunked
+
+DESCRIBE_INSTANCES_BATCH = 100   # InstanceIds takes at most 100 ids
+AGENT_STATUS_BATCH = 50          # DescribeCloudAssistantStatus takes at most 50 InstanceId.N
+
+
+def _gather(func, batches, workers):
+    outcomes = run_bounded(func, batches, workers)
+    failed = first_error(outcomes)
+    if failed:
+        raise failed.error
+    return [item for outcome in outcomes for item in outcome.value]
+
+
+def describe_instances(api, instance_ids=None, workers=8):
+    """DescribeInstances items for ``instance_ids`` (unknown ids are simply absent), or the whole region."""
+    def page(params):
+        return api.call("DescribeInstances", params)
+
+    if instance_ids is None:
+        return list_all(page, {"MaxResults": DESCRIBE_INSTANCES_BATCH}, ("Instances", "Instance"))
+    return _gather(
+        lambda batch: list_all(page, {"MaxResults": DESCRIBE_INSTANCES_BATCH, "InstanceIds": json_param(batch)},
+                               ("Instances", "Instance")),
+        chunked(instance_ids, DESCRIBE_INSTANCES_BATCH), workers)
+
+
+def describe_agents(api, instance_ids, workers=8):
+    """DescribeCloudAssistantStatus items for existing ``instance_ids``."""
+    path = ("InstanceCloudAssistantStatusSet", "InstanceCloudAssistantStatus")
+    return _gather(
+        lambda batch: list_all(lambda p: api.call("DescribeCloudAssistantStatus", p), {"InstanceId": batch}, path),
+        chunked(instance_ids, AGENT_STATUS_BATCH), workers)
+
+
+def instance_view(instance_id, region, instance, agent):
+    """One instance as the fleet modules see it; ``reason`` says why it cannot take work now."""
+    agent = agent or {}
+    version = agent.get("CloudAssistantVersion") or ""
+    heartbeat = agent.get("LastHeartbeatTime") or ""
+    installed = bool(version or heartbeat)
+    online = str(agent.get("CloudAssistantStatus", "false")).lower() == "true"
+    status = (instance or {}).get("Status", "")
+    if instance is None:
+        reason = "the instance does not exist in %s" % region
+    elif status != "Running":
+        reason = "the instance is %s, not Running" % (status or "in an unknown state")
+    elif not installed:
+        reason = "the Cloud Assistant agent is not installed"
+    elif not online:
+        reason = "the Cloud Assistant agent is offline (no heartbeat in the last two minutes)"
+    else:
+        reason = ""
+    instance = instance or {}
+    return dict(
+        instance_id=instance_id,
+        region=region,
+        exists=bool(instance),
+        name=instance.get("InstanceName", ""),
+        status=status,
+        os_type=(instance.get("OSType") or agent.get("OSType") or "").lower(),
+        os_name=instance.get("OSNameEn") or instance.get("OSName", ""),
+        agent_installed=installed,
+        agent_online=online,
+        agent_version=version,
+        last_heartbeat_time=heartbeat,
+        last_invoked_time=agent.get("LastInvokedTime") or "",
+        active_task_count=int(agent.get("ActiveTaskCount") or 0),
+        invocation_count=int(agent.get("InvocationCount") or 0),
+        support_session_manager=bool(agent.get("SupportSessionManager")),
+        ready=not reason,
+        reason=reason,
+    )
+
+
+def read_instances(api, region, instance_ids=None, workers=8):
+    """{instance id: instance_view} for ``instance_ids`` in input order (or every instance in the region)."""
+    instances = {i["InstanceId"]: i for i in describe_instances(api, instance_ids, workers)}
+    targets = list(instances) if instance_ids is None else list(instance_ids)
+    agents = {a["InstanceId"]: a for a in describe_agents(api, [i for i in targets if i in instances], workers)}
+    return {i: instance_view(i, region, instances.get(i), agents.get(i)) for i in targets}
+
+
+def summarise(views):
+    """Counts of ready instances and of each reason not to be."""
+    summary = dict(total=0, ready=0, agent_offline=0, agent_not_installed=0, not_running=0, not_found=0)
+    for view in views:
+        summary["total"] += 1
+        if view["ready"]:
+            summary["ready"] += 1
+        elif not view["exists"]:
+            summary["not_found"] += 1
+        elif view["status"] != "Running":
+            summary["not_running"] += 1
+        elif not view["agent_installed"]:
+            summary["agent_not_installed"] += 1
+        else:
+            summary["agent_offline"] += 1
+    return summary
