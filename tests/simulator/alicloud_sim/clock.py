@@ -29,6 +29,16 @@ class SimClock:
         with self._lock:
             self._offset += float(seconds)
 
+    def set_time_scale(self, time_scale):
+        """Change the speed from now on; simulated time stays continuous."""
+        if time_scale <= 0:
+            raise ValueError("time_scale must be > 0")
+        with self._lock:
+            real = time.monotonic()
+            self._sim0 = self._sim0 + (real - self._real0) / self.time_scale
+            self._real0 = real
+            self.time_scale = float(time_scale)
+
     def real_seconds(self, sim_seconds):
         return sim_seconds * self.time_scale
 

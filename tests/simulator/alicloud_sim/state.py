@@ -192,7 +192,11 @@ class Simulator:
         self.components = {}
         self.calls = []      # call log, appended by the server
         self.faults = []     # active fault rules, managed by the server's fault injector
-        self.reset(fleet)
+        try:
+            self.reset(fleet)
+        except Exception:
+            self.close()     # a bad fleet must not leak the scratch directory
+            raise
 
     # --- fleet -------------------------------------------------------------------------
     def reset(self, fleet=None):
@@ -201,6 +205,7 @@ class Simulator:
                 if hasattr(comp, "close"):
                     comp.close()
             fleet = DEFAULT_FLEET if fleet is None else fleet
+            self.fleet = fleet   # the document of the last reset; components read top-level options from it
             self.durations = dict(DEFAULT_DURATIONS)
             self.durations.update(self.base_durations)
             self.durations.update(fleet.get("durations") or {})

@@ -1,0 +1,81 @@
+"""The Cloud Assistant agent: DescribeCloudAssistantStatus and InstallCloudAssistant.
+
+An installed agent reports a heartbeat every 60 s from the instance's start time. Installing
+leaves the agent ``offline`` until the instance is rebooted or started again (admin
+``PATCH /_sim/instances/<id>`` with ``{"reboot": true}`` or a Stopped -> Running change), as
+the real installation needs a reboot.
+"""
+
+from ..clock import iso
+from ..errors import ApiError, missing_parameter
+from ..registry import action
+from .common import require_region
+from .paging import ecs_page
+
+AGENT_VERSION = "2.2.3.857"
+HEARTBEAT = 60
+OS_TYPES = {"linux": "Linux", "windows": "Windows", "freebsd": "FreeBSD"}
+
+
+def _status_view(sim, inst, now):
+    ca = sim.components["commands"]
+    online = inst.agent_online
+    if online:
+        heartbeat = now - ((now - inst.start_time) % HEARTBEAT)
+    else:
+        heartbeat = inst.start_time if inst.agent_installed else None
+    count, last = ca.invoked.get(inst.id, (0, None))
+    return {
+        "InstanceId": inst.id, "CloudAssistantStatus": "true" if online else "false",
+        "CloudAssistantVersion": inst.agent_version if inst.agent_installed and inst.status == "Running" else "",
+        "OSType": OS_TYPES[inst.os_type], "LastHeartbeatTime": iso(heartbeat), "LastInvokedTime": iso(last),
+        "ActiveTaskCount": ca.active_tasks(inst.id), "InvocationCount": count,
+        "SupportSessionManager": inst.agent_installed,
+    }
+
+
+@action("ecs", "DescribeCloudAssistantStatus")
+def describe_cloud_assistant_status(sim, req):
+    p = req.params
+    region = require_region(req)
+    ids = list(dict.fromkeys(p.repeat("InstanceId")))
+    os_type = (p.str("OSType") or "").lower()
+    if os_type and os_type not in OS_TYPES:
+        raise ApiError("InvalidOSType.NotFound", "The specified OSType does not exist.", 404)
+    if ids:
+        if len(ids) > 50:
+            raise ApiError("InstanceIds.ExceedLimit", "The number of instance IDs exceeds the upper limit.", 403)
+        found = [sim.instance(i) for i in ids]
+        items = [i for i in found if i is not None and not i.released and i.region == region]
+    else:
+        items = sim.instances(region)
+    items = [i for i in items if not os_type or i.os_type == os_type]
+    if ids:
+        fields = {"TotalCount": len(items), "PageNumber": 1, "PageSize": len(items), "NextToken": ""}
+    else:
+        items, fields = ecs_page(p, items)
+    now = sim.clock.now()
+    return {**fields, "InstanceCloudAssistantStatusSet": {
+        "InstanceCloudAssistantStatus": [_status_view(sim, i, now) for i in items]}}
+
+
+@action("ecs", "InstallCloudAssistant")
+def install_cloud_assistant(sim, req):
+    region = require_region(req)
+    ids = list(dict.fromkeys(req.params.repeat("InstanceId")))
+    if not ids:
+        raise missing_parameter("InstanceId")
+    if len(ids) > 50:
+        raise ApiError("InstanceIds.ExceedLimit", "The number of instance IDs exceeds the upper limit.", 403)
+    instances = [sim.instance(i) for i in ids]
+    if any(i is None or i.released or i.region != region for i in instances):
+        raise ApiError("InvalidInstance.NotFound", "The specified instance does not exist.", 404)
+    for inst in instances:
+        if inst.status != "Running":
+            raise ApiError("IncorrectInstanceStatus",
+                           "The current status of the resource does not support this operation.", 403)
+    for inst in instances:
+        if not inst.agent_installed:
+            inst.agent, inst.agent_version = "offline", AGENT_VERSION
+            sim.components["commands"].install_pending.add(inst.id)
+    return {}

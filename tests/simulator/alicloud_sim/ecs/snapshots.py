@@ -1,0 +1,105 @@
+"""ECS DescribeSnapshots and the system-disk snapshots patch executions create.
+Component ``snapshots``."""
+
+import hashlib
+import math
+
+from .. import clock
+from ..errors import invalid_parameter
+from ..params import page
+from ..registry import action, component
+
+SYSTEM_DISK_GIB = 40
+
+
+def _suffix(seed, length=20):
+    return hashlib.sha256(seed.encode()).hexdigest()[:length]
+
+
+def system_disk_id(inst):
+    """The deterministic id of an instance's system disk (``d-…``)."""
+    return "d-" + inst.id[2:4] + _suffix("disk/" + inst.id, 18)
+
+
+@component("snapshots")
+class SnapshotStore:
+    def __init__(self, sim):
+        self.sim = sim
+        self.now = sim.clock.now()
+        self._items = []
+
+    def advance(self, now):
+        self.now = max(self.now, now)
+
+    def create(self, inst, name, retention_days, t, seconds, description=""):
+        """Start a system-disk snapshot at ``t`` that completes ``seconds`` later; returns its id."""
+        snapshot_id = "s-" + inst.id[2:4] + _suffix(f"snap/{inst.id}/{len(self._items)}/{t}", 18)
+        self._items.append({"id": snapshot_id, "name": name, "instance_id": inst.id, "region": inst.region,
+                            "disk_id": system_disk_id(inst), "retention_days": int(retention_days),
+                            "start": t, "seconds": float(seconds), "description": description})
+        return snapshot_id
+
+    def all(self, region):
+        return [s for s in self._items if s["region"] == region]
+
+    def view(self, snap):
+        elapsed = self.now - snap["start"]
+        done = elapsed >= snap["seconds"]
+        pct = 100 if done else max(0, min(99, math.floor(100 * elapsed / snap["seconds"])))
+        expires = snap["start"] + snap["retention_days"] * 86400
+        return {
+            "SnapshotId": snap["id"], "SnapshotName": snap["name"], "Description": snap["description"],
+            "SourceDiskId": snap["disk_id"], "SourceDiskType": "system", "SourceDiskSize": str(SYSTEM_DISK_GIB),
+            "SourceStorageType": "disk", "Category": "standard", "SnapshotType": "user", "Usage": "none",
+            "RetentionDays": snap["retention_days"], "RemainTime": 0 if done else math.ceil(snap["seconds"] - elapsed),
+            "Status": "accomplished" if done else "progressing", "Progress": f"{pct}%",
+            "Available": done, "InstantAccess": False, "Encrypted": False, "ProductCode": "",
+            "RegionId": snap["region"], "ResourceGroupId": "", "SnapshotSN": "64" + _suffix(snap["id"], 18),
+            "CreationTime": clock.iso(snap["start"]),
+            "LastModifiedTime": clock.iso(snap["start"] + (snap["seconds"] if done else 0)),
+            "ExpiredTime": clock.iso(expires), "Tags": {"Tag": []},
+        }
+
+    def snapshot(self):
+        return {s["id"]: {"name": s["name"], "instance_id": s["instance_id"], "status": self.view(s)["Status"]}
+                for s in self._items}
+
+
+def _matches(snap, view, p, ids):
+    if ids is not None and view["SnapshotId"] not in ids:
+        return False
+    if p.str("InstanceId") and snap["instance_id"] != p.str("InstanceId"):
+        return False
+    for param, key in (("DiskId", "SourceDiskId"), ("SnapshotName", "SnapshotName"),
+                       ("SourceDiskType", "SourceDiskType")):
+        wanted = p.str(param)
+        if wanted is not None and view[key].lower() != wanted.lower():
+            return False
+    status = p.str("Status", allowed=("progressing", "accomplished", "failed", "all"))
+    if status not in (None, "all") and view["Status"] != status:
+        return False
+    return p.str("SnapshotType", allowed=("auto", "user", "all")) != "auto"
+
+
+@action("ecs", "DescribeSnapshots")
+def describe_snapshots(sim, req):
+    p = req.params
+    p.str("RegionId", required=True)
+    ids = p.json("SnapshotIds", default=None, kind=list)
+    if ids is not None and (len(ids) > 100 or not all(isinstance(i, str) for i in ids)):
+        raise invalid_parameter("SnapshotIds", "It must be a JSON array of at most 100 snapshot ids.")
+    store = sim.components["snapshots"]
+    snaps = sorted(store.all(req.region), key=lambda s: s["start"], reverse=True)
+    views = [v for s, v in ((s, store.view(s)) for s in snaps) if _matches(s, v, p, ids)]
+    result = {"TotalCount": len(views)}
+    if "MaxResults" in p or "NextToken" in p:
+        max_results, offset = p.paging(default=10, minimum=1, maximum=100)
+        chunk, token = page(views, max_results, offset)
+        result.update({"NextToken": token, "PageNumber": 1, "PageSize": max_results})
+    else:
+        number = p.int("PageNumber", default=1, minimum=1)
+        size = p.int("PageSize", default=10, minimum=1, maximum=100)
+        chunk = views[(number - 1) * size:number * size]
+        result.update({"NextToken": "", "PageNumber": number, "PageSize": size})
+    result["Snapshots"] = {"Snapshot": chunk}
+    return result
