@@ -8,27 +8,17 @@ import json
 from ..errors import ApiError
 from . import catalogue, parameters
 from .records import Phase
-from .targets import CHECK_FAIL_SECONDS, instance_problem, select_targets, target_region
+from .targets import CHECK_FAIL_SECONDS, TargetRunner, instance_problem, target_region
 
 CHILD_TEMPLATE = "ACS::ECS::ConfigureOOSPackageWithTemporaryURLFullActions"
 _VERB = {"install": "install", "uninstall": "uninstall", "update": "update"}
 
 
-class PackageRunner:
+class PackageRunner(TargetRunner):
     select_task = ("getInstanceFromTargets", "ACS::SelectTargets")
     loop_task = ("configurePackage", CHILD_TEMPLATE)
     child_template = CHILD_TEMPLATE
-
-    def __init__(self, sim):
-        self.sim = sim
-
-    def select_targets(self, exe):
-        return select_targets(self.sim, exe)
-
-    @staticmethod
-    def loop_properties(exe):
-        p = exe.parameters
-        return {k: p.get(k) for k in ("regionId", "action", "packageName", "packageVersion", "parameters")}
+    property_keys = ("regionId", "action", "packageName", "packageVersion", "parameters")
 
     @staticmethod
     def child_parameters(exe, instance_id):

@@ -5,26 +5,17 @@ default baseline, optional reboot (a high-risk action)."""
 import json
 
 from .records import Phase
-from .targets import CHECK_FAIL_SECONDS, instance_problem, select_targets, target_region
+from .targets import CHECK_FAIL_SECONDS, TargetRunner, instance_problem, target_region
 
 CHILD_TEMPLATE = "ACS::ECS::ApplyPatchBaseline"
 _CHILD_KEYS = ("regionId", "action", "whetherCreateSnapshot", "retentionDays", "rebootIfNeed", "timeout")
 
 
-class PatchRunner:
+class PatchRunner(TargetRunner):
     select_task = ("getInstance", "ACS::SelectTargets")
     loop_task = ("applyPatchBaseline", CHILD_TEMPLATE)
     child_template = CHILD_TEMPLATE
-
-    def __init__(self, sim):
-        self.sim = sim
-
-    def select_targets(self, exe):
-        return select_targets(self.sim, exe)
-
-    @staticmethod
-    def loop_properties(exe):
-        return {k: exe.parameters.get(k) for k in _CHILD_KEYS}
+    property_keys = _CHILD_KEYS
 
     @staticmethod
     def child_parameters(exe, instance_id):

@@ -53,3 +53,20 @@ def instance_problem(sim, instance_id, region):
         return (f"The Cloud Assistant agent on instance {instance_id} is offline (no heartbeat since the "
                 "instance started); the command cannot be delivered.")
     return ""
+
+
+class TargetRunner:
+    """What the template runners share: targets come from the ``targets`` parameter, and the loop
+    task's properties are the template parameters named in ``property_keys``."""
+
+    property_keys = ()
+
+    def __init__(self, sim):
+        self.sim = sim
+
+    def select_targets(self, exe):
+        return select_targets(self.sim, exe)
+
+    def loop_properties(self, exe):
+        return {k: exe.parameters.get(k) for k in self.property_keys}
+
