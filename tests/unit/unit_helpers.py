@@ -89,3 +89,18 @@ def warnings_of(result):
             warning = (warning.get("event") or {}).get("msg") or warning.get("msg") or ""
         texts.append(warning)
     return texts
+
+
+class FakeClock:
+    """A monotonic clock and sleep for retry and wait tests: sleeping moves time forward."""
+
+    def __init__(self, start=0.0):
+        self.now = start
+        self.sleeps = []
+
+    def time(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(round(seconds, 3))
+        self.now += seconds

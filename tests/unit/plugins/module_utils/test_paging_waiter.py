@@ -4,6 +4,7 @@ import pytest
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import PagingError, dig, list_all, paginate
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
+from unit_helpers import FakeClock
 
 
 def pages(bodies):
@@ -68,21 +69,8 @@ def test_dig():
     assert dig({"a": None}, ("a", "b")) is None
 
 
-class Clock:
-    def __init__(self):
-        self.now = 100.0
-        self.sleeps = []
-
-    def time(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(round(seconds, 3))
-        self.now += seconds
-
-
 def test_wait_returns_when_done_with_growing_intervals():
-    clock = Clock()
+    clock = FakeClock(start=100.0)
     values = iter(["Running", "Running", "Running", "Success"])
     result = wait_for(lambda: next(values), lambda v: v == "Success", timeout=60, interval=2, backoff=2,
                       max_interval=5, sleep=clock.sleep, clock=clock.time)
@@ -91,7 +79,7 @@ def test_wait_returns_when_done_with_growing_intervals():
 
 
 def test_wait_times_out_at_the_deadline_with_the_last_value():
-    clock = Clock()
+    clock = FakeClock(start=100.0)
     counter = iter(range(1000))
     result = wait_for(lambda: next(counter), lambda v: False, timeout=10, interval=3, backoff=1,
                       sleep=clock.sleep, clock=clock.time)
@@ -102,7 +90,7 @@ def test_wait_times_out_at_the_deadline_with_the_last_value():
 
 
 def test_adaptive_interval_and_initial_delay():
-    clock = Clock()
+    clock = FakeClock(start=100.0)
     values = iter([1, 2, 3])
     result = wait_for(lambda: next(values), lambda v: v == 3, timeout=100, interval=10, initial_delay=1,
                       next_interval=lambda value, default: 0.5, sleep=clock.sleep, clock=clock.time)
@@ -111,6 +99,6 @@ def test_adaptive_interval_and_initial_delay():
 
 
 def test_zero_timeout_polls_once():
-    clock = Clock()
+    clock = FakeClock(start=100.0)
     result = wait_for(lambda: "x", lambda v: False, timeout=0, sleep=clock.sleep, clock=clock.time)
     assert result.polls == 1 and result.timed_out and clock.sleeps == []

@@ -4,19 +4,7 @@ import pytest
 from alibabacloud_tea_openapi.exceptions import ClientException, ServerException, ThrottlingException
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._retry import RetryPolicy
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
+from unit_helpers import FakeClock
 
 
 def failing(*errors, result="ok"):
@@ -36,7 +24,7 @@ def policy(retries=5, **kwargs):
     clock = FakeClock()
     events = []
     kwargs.setdefault("rng", lambda: 0.5)
-    p = RetryPolicy(retries, sleep=clock.sleep, clock=clock.clock, on_retry=events.append, **kwargs)
+    p = RetryPolicy(retries, sleep=clock.sleep, clock=clock.time, on_retry=events.append, **kwargs)
     return p, clock, events
 
 
