@@ -165,12 +165,12 @@ class Clients:
                 self._sdk = self._load_sdk()
                 self._credential = build_credential_client(self.credential_source)
             host, protocol = self.endpoint_for(product, region)
-            timeout_ms = int(self.params.get("api_timeout") or 30) * 1000
+            timeout_ms = int(self.params["api_timeout"]) * 1000
             config = self._sdk["Config"](
                 credential=self._credential, region_id=region, endpoint=host, protocol=protocol,
                 read_timeout=timeout_ms, connect_timeout=min(timeout_ms, 10000), user_agent=USER_AGENT,
                 max_idle_conns=32)
-            retry = RetryPolicy(retries=int(self.params.get("api_retries", 10)), on_retry=self.on_retry)
+            retry = RetryPolicy(retries=int(self.params["api_retries"]), on_retry=self.on_retry)
             client = ApiClient(product, region, self._sdk["TeaClient"](config), retry, self._sdk)
             self._cache[key] = client
             return client

@@ -50,13 +50,14 @@ def describe_agents(api, instance_ids, workers=8):
 
 def instance_view(instance_id, region, instance, agent):
     """One instance as the fleet modules see it; ``reason`` says why it cannot take work now."""
-    agent = agent or {}
+    exists = instance is not None
+    instance, agent = instance or {}, agent or {}
     version = agent.get("CloudAssistantVersion") or ""
     heartbeat = agent.get("LastHeartbeatTime") or ""
     installed = bool(version or heartbeat)
     online = str(agent.get("CloudAssistantStatus", "false")).lower() == "true"
-    status = (instance or {}).get("Status", "")
-    if instance is None:
+    status = instance.get("Status", "")
+    if not exists:
         reason = "the instance does not exist in %s" % region
     elif status != "Running":
         reason = "the instance is %s, not Running" % (status or "in an unknown state")
@@ -66,11 +67,10 @@ def instance_view(instance_id, region, instance, agent):
         reason = "the Cloud Assistant agent is offline (no heartbeat in the last two minutes)"
     else:
         reason = ""
-    instance = instance or {}
     return dict(
         instance_id=instance_id,
         region=region,
-        exists=bool(instance),
+        exists=exists,
         name=instance.get("InstanceName", ""),
         status=status,
         os_type=(instance.get("OSType") or agent.get("OSType") or "").lower(),

@@ -24,7 +24,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._credentials 
     CredentialError,
     resolve_credential_source,
 )
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import ErrorInfo, describe, has_error_code
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe, has_error_code
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._options import merge_argument_spec
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import (
     ValidationError,
@@ -41,7 +41,6 @@ def sdk_available():
 class AlicloudModule(AnsibleModule):
     def __init__(self, argument_spec, region_required=True, **kwargs):
         super().__init__(argument_spec=merge_argument_spec(argument_spec), **kwargs)
-        self.retry_count = 0
         self._clients = None
         self.region = self.params.get("region")
         self._validate_connection(region_required)
@@ -92,7 +91,6 @@ class AlicloudModule(AnsibleModule):
         return self.clients.get(product, region or self.region)
 
     def _on_retry(self, message):
-        self.retry_count += 1
         if self._verbosity >= 3:
             self.warn("retry: " + message)
 
@@ -111,7 +109,7 @@ class AlicloudModule(AnsibleModule):
 
     def fail_api(self, exc, **result):
         """Fail the task for an exception raised by ``ApiClient.call`` (it knows which call failed)."""
-        msg, error = describe(ErrorInfo(exc))
+        msg, error = describe(exc)
         self.fail_json(msg=msg, error=error, **result)
 
     def add_secret(self, value):

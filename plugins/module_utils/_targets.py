@@ -10,10 +10,11 @@
 from __future__ import annotations
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import (
-    INSTANCE_ID_RE,
     REGION_RE,
     ValidationError,
     check_size,
+    duplicates_warning,
+    instance_id_problem,
 )
 
 
@@ -48,9 +49,9 @@ def normalise_targets(value, default_region, name="instance_ids", max_items=None
         if not isinstance(region, str) or not REGION_RE.fullmatch(region):
             problems.append("%s: %r is not a region id" % (where, region))
             continue
-        if not isinstance(instance_id, str) or not INSTANCE_ID_RE.fullmatch(instance_id):
-            problems.append("%s: %r is not an instance id (i- followed by lowercase letters and digits)"
-                            % (where, instance_id))
+        problem = instance_id_problem(where, instance_id)
+        if problem:
+            problems.append(problem)
             continue
         if instance_id in seen:
             if seen[instance_id] != region:
@@ -65,9 +66,5 @@ def normalise_targets(value, default_region, name="instance_ids", max_items=None
     if not seen:
         raise ValidationError("%s must not be empty" % name)
     check_size(list(seen), name, max_items)
-    warnings = []
-    if repeated:
-        shown = sorted(set(repeated))
-        warnings.append("%s: dropped %d duplicate(s): %s" % (
-            name, len(repeated), ", ".join(shown[:10]) + (" ..." if len(shown) > 10 else "")))
+    warnings = [duplicates_warning(name, len(repeated), sorted(set(repeated)))] if repeated else []
     return targets, warnings

@@ -39,27 +39,33 @@ def dedupe(items):
     return unique, sorted(repeated)
 
 
+def instance_id_problem(where, value):
+    """The problem with ``value`` as an instance id (``where`` names it), or None if it is one."""
+    if isinstance(value, str) and INSTANCE_ID_RE.fullmatch(value):
+        return None
+    return "%s %r is not an instance id (i- followed by lowercase letters and digits)" % (where, value)
+
+
+def duplicates_warning(name, dropped, repeated):
+    """The warning for ``dropped`` repeats of the ids in ``repeated`` (sorted, unique)."""
+    return "%s: dropped %d duplicate(s): %s" % (
+        name, dropped, ", ".join(repeated[:10]) + (" ..." if len(repeated) > 10 else ""))
+
+
 def validate_instance_ids(values, name="instance_ids", max_items=None, allow_empty=False):
     """(unique ids in order, warnings). Rejects anything that is not ``i-`` + lowercase letters/digits."""
     if values is None:
         values = []
     if not isinstance(values, (list, tuple)):
         raise ValidationError("%s must be a list of instance ids" % name)
-    problems = []
-    for idx, value in enumerate(values):
-        if not isinstance(value, str) or not INSTANCE_ID_RE.fullmatch(value):
-            problems.append("%s[%d] %r is not an instance id (i- followed by lowercase letters and digits)"
-                            % (name, idx, value))
+    problems = [p for p in (instance_id_problem("%s[%d]" % (name, idx), v) for idx, v in enumerate(values)) if p]
     if problems:
         raise ValidationError(problems)
     unique, repeated = dedupe(values)
     if not unique and not allow_empty:
         raise ValidationError("%s must not be empty" % name)
     check_size(unique, name, max_items)
-    warnings = []
-    if repeated:
-        warnings.append("%s: dropped %d duplicate(s): %s" % (
-            name, len(values) - len(unique), ", ".join(repeated[:10]) + (" ..." if len(repeated) > 10 else "")))
+    warnings = [duplicates_warning(name, len(values) - len(unique), repeated)] if repeated else []
     return unique, warnings
 
 

@@ -37,6 +37,7 @@ def test_reports_each_instance_with_a_reason(sim_server, run_module, check_mode)
     web = instances[ids["web-1"]]
     assert web["ready"] and web["agent_online"] and web["agent_installed"] and web["reason"] == ""
     assert web["os_type"] == "linux" and web["status"] == "Running" and web["name"] == "web-1" and web["agent_version"]
+    assert web["region"] == "cn-hangzhou" and web["exists"] is True
     assert instances[ids["win"]]["os_type"] == "windows" and instances[ids["win"]]["ready"]
     assert not instances[ids["noagent"]]["agent_installed"]
     assert "not installed" in instances[ids["noagent"]]["reason"]
