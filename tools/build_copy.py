@@ -1,4 +1,4 @@
-"""Mirror the collection into build/ansible_collections/alibabacloud/ecs_ops.
+"""Mirror the collection into build/ansible_collections/alibabacloud/ecs_ops (or ROOT/ansible_collections/... given ROOT).
 
 ansible-test needs the collection inside a real ``ansible_collections/<ns>/<name>`` directory (a
 symlink is not enough). The copy holds the files git tracks plus untracked files git does not ignore
@@ -28,6 +28,9 @@ def git(*args):
 
 
 def main():
+    global DEST  # pylint: disable=global-statement
+    if len(sys.argv) > 1:  # another build root, e.g. for a second copy next to a running one
+        DEST = Path(sys.argv[1]).resolve() / "ansible_collections" / "alibabacloud" / "ecs_ops"
     files = work_tree_files()
     DEST.mkdir(parents=True, exist_ok=True)
     wanted = set(files)

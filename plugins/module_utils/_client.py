@@ -98,7 +98,8 @@ class ApiClient:
         self._sdk = sdk
         self.label = PRODUCTS[product]["label"]
 
-    def call(self, action, params=None, deadline=None):
+    def call(self, action, params=None, deadline=None, attempts=None):
+        """The response body of ``action``. ``attempts``, a list, gets one entry per attempt made."""
         query = _clean(params)
         if "RegionId" not in query:
             query["RegionId"] = self.region
@@ -108,6 +109,8 @@ class ApiClient:
             method="POST", auth_type="AK", style="RPC", req_body_type="formData", body_type="json")
 
         def once():
+            if attempts is not None:
+                attempts.append(action)
             request = self._sdk["OpenApiRequest"](query=flat)
             return self._client.call_api(api, request, self._sdk["RuntimeOptions"]())
 

@@ -1,0 +1,261 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the alibabacloud.ecs_ops collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to alibabacloud.ecs_ops: OOS executions — start them idempotently, read, wait, cancel.
+
+``start_execution`` sends a deterministic ``ClientToken``. When the token replays an execution
+that is still running (a retried or re-run task), that execution is adopted. When it replays one
+that had already finished (an earlier run of the same plan, e.g. a failed install being retried),
+the next token of a deterministic chain is used, so every attempt at the same plan maps to the
+same sequence of executions and none is started twice. ``run_batches`` starts many executions
+with a bound on how many run at once and waits for all of them within one deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_bounded
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe, has_error_code
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import client_token
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
+
+TERMINAL = ("Success", "Failed", "Cancelled")
+MAX_TOKEN_GENERATIONS = 64
+LIST_PAGE = 100
+
+
+class ExecutionError(RuntimeError):
+    pass
+
+
+def parse_json(value, default=None):
+    """An object the API may send as a JSON string, as an object, or empty."""
+    if isinstance(value, (dict, list)):
+        return value
+    if isinstance(value, str) and value.strip():
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return {} if default is None else default
+
+
+def execution_view(raw):
+    """An execution (StartExecution or ListExecutions shape) with snake_case keys and parsed JSON."""
+    raw = raw or {}
+    status = raw.get("Status", "")
+    return dict(
+        execution_id=raw.get("ExecutionId", ""),
+        template_name=raw.get("TemplateName", ""),
+        template_version=raw.get("TemplateVersion", ""),
+        status=status,
+        status_message=raw.get("StatusMessage", "") or "",
+        status_reason=raw.get("StatusReason", "") or "",
+        waiting_status=raw.get("WaitingStatus", "") or "",
+        done=status in TERMINAL,
+        mode=raw.get("Mode", ""),
+        loop_mode=raw.get("LoopMode", ""),
+        parameters=parse_json(raw.get("Parameters")),
+        outputs=parse_json(raw.get("Outputs")),
+        counters=raw.get("Counters") or {},
+        current_tasks=[dict(task_name=t.get("TaskName", ""), task_action=t.get("TaskAction", ""),
+                            task_execution_id=t.get("TaskExecutionId", "")) for t in raw.get("CurrentTasks") or []],
+        is_parent=bool(raw.get("IsParent")),
+        parent_execution_id=raw.get("ParentExecutionId", "") or "",
+        tags=raw.get("Tags") or {},
+        description=raw.get("Description", "") or "",
+        create_date=raw.get("CreateDate", "") or "",
+        start_date=raw.get("StartDate", "") or "",
+        end_date=raw.get("EndDate", "") or "",
+        update_date=raw.get("UpdateDate", "") or "",
+    )
+
+
+def start_execution(api, template_name, parameters, token_content, user_token=None, template_version=None,
+                    loop_mode=None, tags=None, description=None, deadline=None):
+    """Start (or adopt) the execution for ``token_content``; its view plus ``client_token`` and ``adopted``."""
+    request = {
+        "TemplateName": template_name,
+        "TemplateVersion": template_version or None,
+        "Parameters": json_param(parameters),
+        "Mode": "Automatic",
+        "SafetyCheck": "Skip",
+        "LoopMode": loop_mode or None,
+        "Tags": json_param(tags) if tags else None,
+        "Description": description or None,
+    }
+    for generation in range(MAX_TOKEN_GENERATIONS):
+        content = token_content if generation == 0 else {"plan": token_content, "generation": generation}
+        request["ClientToken"] = client_token(content, user_token)
+        attempts = []
+        try:
+            body = api.call("StartExecution", request, deadline=deadline, attempts=attempts)
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            if has_error_code(exc, "IdempotentParameterMismatch"):
+                continue  # an earlier run used this token with other (e.g. secret) values
+            raise
+        view = execution_view(body.get("Execution"))
+        # A finished execution on the first attempt belongs to an earlier run: take the next token.
+        # After a retry it may be this run's own, so it is kept.
+        if view["done"] and len(attempts) == 1:
+            continue
+        view["client_token"] = request["ClientToken"]
+        view["adopted"] = view["status"] not in ("Started", "")
+        return view
+    raise ExecutionError("%d executions with this exact content already ran; pass a new client_token "
+                         "to start another" % MAX_TOKEN_GENERATIONS)
+
+
+def get_execution(api, execution_id, deadline=None):
+    """The view of one execution, or None if it does not exist (ListExecutions returns nothing)."""
+    body = api.call("ListExecutions", {"ExecutionId": execution_id}, deadline=deadline)
+    found = [e for e in body.get("Executions") or [] if e.get("ExecutionId") == execution_id]
+    return execution_view(found[0]) if found else None
+
+
+def get_executions(api, execution_ids, workers=8, deadline=None):
+    """{execution id: view or None} for ``execution_ids`` (read concurrently). Raises the first error."""
+    outcomes = run_bounded(lambda i: get_execution(api, i, deadline), list(execution_ids), workers)
+    for outcome in outcomes:
+        if not outcome.ok:
+            raise outcome.error
+    return {o.item: o.value for o in outcomes}
+
+
+def child_executions(api, parent_id, deadline=None):
+    """Views of the child executions of ``parent_id`` (one per instance for the bulky templates)."""
+    items = list_all(lambda p: api.call("ListExecutions", p, deadline=deadline),
+                     {"ParentExecutionId": parent_id, "MaxResults": LIST_PAGE}, ("Executions",))
+    return [execution_view(i) for i in items]
+
+
+def instance_of(view):
+    """The instance a child execution works on (its ``instanceId`` parameter), or ""."""
+    params = view.get("parameters") or {}
+    return params.get("instanceId") or params.get("InstanceId") or ""
+
+
+def wait_executions(api, execution_ids, timeout, poll_interval, is_done=None, sleep=time.sleep,
+                    clock=time.monotonic):
+    """Poll until every execution is done (or ``is_done(view)``); ``(views, timed_out)``.
+
+    Only executions not yet done are polled again; an execution that disappears counts as done.
+    """
+    is_done = is_done or (lambda v: v["done"])
+    views = {i: None for i in execution_ids}
+
+    def poll():
+        pending = [i for i, v in views.items() if v is None or not is_done(v)]
+        for execution_id, view in get_executions(api, pending).items():
+            views[execution_id] = view if view is not None else dict(
+                execution_id=execution_id, status="", done=True, status_message="the execution no longer exists")
+        return views
+
+    result = wait_for(poll, lambda vs: all(v is not None and (v["done"] or is_done(v)) for v in vs.values()),
+                      timeout, interval=poll_interval, max_interval=max(poll_interval, poll_interval * 4),
+                      backoff=1.25, sleep=sleep, clock=clock)
+    return views, result.timed_out
+
+
+def cancel_executions(api, execution_ids, workers=8):
+    """CancelExecution for each id: {id: "" or the error message}; already finished ones are not errors."""
+    def cancel(execution_id):
+        try:
+            api.call("CancelExecution", {"ExecutionId": execution_id})
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            if has_error_code(exc, "InvalidStatus.Execution", "EntityNotExists.Execution"):
+                return ""
+            return describe(exc)[0]
+        return ""
+    return {o.item: o.value for o in run_bounded(cancel, list(execution_ids), workers)}
+
+
+def notify_execution(api, execution_id, notify_type, **extra):
+    params = {"ExecutionId": execution_id, "NotifyType": notify_type}
+    params.update({k: v for k, v in extra.items() if v is not None})
+    return api.call("NotifyExecution", params)
+
+
+class Batch:
+    """One execution to run: its ``region``, template ``parameters`` and the content its token hashes."""
+
+    def __init__(self, region, parameters, token_content, instance_ids=None):
+        self.region = region
+        self.parameters = parameters
+        self.token_content = token_content
+        self.instance_ids = list(instance_ids or [])
+        self.execution = None      # the latest view
+        self.error = None          # (msg, error dict) if it could not be started or read
+        self.started = False
+
+    @property
+    def execution_id(self):
+        return (self.execution or {}).get("execution_id", "")
+
+    @property
+    def done(self):
+        return self.error is not None or bool(self.execution and self.execution["done"])
+
+
+def run_batches(api_for, template_name, batches, max_running, timeout, poll_interval, wait=True,
+                user_token=None, tags=None, description=None, workers=8, sleep=time.sleep, clock=time.monotonic):
+    """Start every batch with at most ``max_running`` executions running at once; wait for them.
+
+    ``api_for(region)`` gives the OOS client. Without ``wait`` every batch is started at once and
+    nothing is awaited. Once a start fails, no further batch is started (the same error would hit
+    them); the batches already running are still awaited. Returns True if the deadline passed.
+    """
+    deadline = clock() + max(0.0, float(timeout))
+    queue = list(batches)
+    stop_starting = []
+
+    def start(batch):
+        return start_execution(api_for(batch.region), template_name, batch.parameters, batch.token_content,
+                               user_token=user_token, tags=tags, description=description)
+
+    def start_some(limit):
+        chosen, queue[:] = queue[:limit], queue[limit:]
+        for outcome in run_bounded(start, chosen, workers):
+            batch = outcome.item
+            if outcome.ok:
+                batch.execution, batch.started = outcome.value, True
+            else:
+                batch.error = describe(outcome.error)
+                stop_starting.append(batch)
+
+    def running():
+        return [b for b in batches if b.started and not b.done]
+
+    def poll():
+        active = running()
+        by_region = {}
+        for batch in active:
+            by_region.setdefault(batch.region, []).append(batch)
+        for region, group in by_region.items():
+            try:
+                views = get_executions(api_for(region), [b.execution_id for b in group], workers)
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                for batch in group:
+                    batch.error = describe(exc)
+                continue
+            for batch in group:
+                started = batch.execution
+                batch.execution = views.get(batch.execution_id) or dict(
+                    started, status="", done=True, status_message="the execution no longer exists")
+                batch.execution.update(client_token=started["client_token"], adopted=started["adopted"])
+        if queue and not stop_starting:
+            start_some(max_running - len(running()))
+        return batches
+
+    start_some(len(queue) if not wait else max_running)
+    if not wait:
+        return False
+    result = wait_for(poll, lambda _b: not running() and (not queue or stop_starting),
+                      max(0.0, deadline - clock()), interval=poll_interval,
+                      max_interval=max(poll_interval, poll_interval * 4), backoff=1.25,
+                      initial_delay=min(poll_interval, 2.0), sleep=sleep, clock=clock)
+    return result.timed_out

@@ -1,0 +1,118 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the alibabacloud.ecs_ops collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to alibabacloud.ecs_ops: reading extensions from OOS — the catalogue, one template version
+with its parameters, a friendly name resolved to a template, and what each instance has installed."""
+
+from __future__ import annotations
+
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_bounded
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import has_error_code
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions import parse_json
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions import (
+    TEMPLATE_NAME_RE,
+    extension_view,
+    matches_search,
+    names_of,
+    parse_content,
+    template_parameters,
+)
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
+
+SHARE_TYPES = {"public": ("Public",), "private": ("Private",), "all": ("Public", "Private")}
+PAGE = 100
+STATE_READ_WORKERS = 16
+NOT_FOUND = ("EntityNotExists.Template", "EntityNotExists.TemplateVersion")
+
+
+class ExtensionNotFound(LookupError):
+    """``kind``: ``name`` (no such template), ``version`` or ``type`` (not a Package template)."""
+
+    def __init__(self, message, candidates=(), kind="name"):
+        super().__init__(message)
+        self.candidates = list(candidates)
+        self.kind = kind
+
+
+def list_extensions(api, share_type="public", category=None, name_contains=None):
+    """Views of every Package template of ``share_type`` (public, private or all), paged."""
+    views = []
+    for share in SHARE_TYPES[share_type]:
+        params = {"TemplateType": "Package", "ShareType": share, "MaxResults": PAGE,
+                  "TemplateName": name_contains or None, "SortField": "TemplateName", "SortOrder": "Ascending"}
+        items = list_all(lambda p: api.call("ListTemplates", p), params, ("Templates",))
+        views.extend(extension_view(t) for t in items if t.get("TemplateType", "Package") == "Package")
+    if category:
+        views = [v for v in views if category.lower() in (c.lower() for c in v["categories"])]
+    return views
+
+
+def get_extension(api, name, version=None):
+    """(view, parameters) of ``name`` at ``version`` (latest if None); raises ExtensionNotFound.
+
+    The view's ``version`` is the version read; ``latest_version`` stays what GetTemplate says.
+    """
+    try:
+        body = api.call("GetTemplate", {"TemplateName": name, "TemplateVersion": version or None})
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        if has_error_code(exc, *NOT_FOUND):
+            if version and has_error_code(exc, "EntityNotExists.TemplateVersion"):
+                raise ExtensionNotFound("the extension %s has no version %s" % (name, version), kind="version") from exc
+            raise ExtensionNotFound("no extension named %s in region %s" % (name, api.region)) from exc
+        raise
+    template = body.get("Template") or {}
+    if template.get("TemplateType") not in (None, "", "Package"):
+        raise ExtensionNotFound("%s is a %s template, not an extension (TemplateType Package)"
+                                % (name, template.get("TemplateType")), kind="type")
+    if "Constraints" not in template:  # GetTemplate does not return them; ListTemplates does
+        listed = [t for t in list_all(lambda p: api.call("ListTemplates", p),
+                                      {"TemplateType": "Package", "TemplateName": name, "MaxResults": PAGE},
+                                      ("Templates",)) if t.get("TemplateName") == name]
+        template = dict(template, Constraints=listed[0].get("Constraints") if listed else None)
+    view = extension_view(template)
+    view["version"] = template.get("TemplateVersion", "")
+    content = parse_content(body.get("Content"), template.get("TemplateFormat"))
+    return view, template_parameters(content)
+
+
+def resolve_extension(api, name, version=None):
+    """(view, parameters) for ``name``: an exact template name, or a friendly name (short name or
+    display name, any case) that matches exactly one extension, public or private."""
+    if TEMPLATE_NAME_RE.match(name):
+        try:
+            return get_extension(api, name, version)
+        except ExtensionNotFound as exc:
+            if exc.kind != "name":
+                raise
+    catalogue = list_extensions(api, "all")
+    wanted = name.strip().lower()
+    exact = [v for v in catalogue if wanted in names_of(v)]
+    if len(exact) == 1:
+        return get_extension(api, exact[0]["name"], version)
+    if len(exact) > 1:
+        raise ExtensionNotFound("%r matches %d extensions; use the template name of one"
+                                % (name, len(exact)), [v["name"] for v in exact])
+    similar = [v["name"] for v in catalogue if matches_search(v, name)]
+    raise ExtensionNotFound("no extension is called %r in region %s" % (name, api.region), similar)
+
+
+def installed_packages(api, instance_ids, template_name, workers=STATE_READ_WORKERS):
+    """{instance id: {version, update_time, parameters} or None} through ListInstancePackageStates."""
+    def read(instance_id):
+        rows = list_all(lambda p: api.call("ListInstancePackageStates", p),
+                        {"InstanceId": instance_id, "TemplateNames": json_param([template_name]), "MaxResults": 100},
+                        ("PackageStates",))
+        for row in rows:
+            if row.get("TemplateName") == template_name:
+                parameters = parse_json(row.get("Parameters"))
+                return dict(version=row.get("TemplateVersion", ""), update_time=row.get("UpdateTime", ""),
+                            parameters=parameters if isinstance(parameters, dict) else {})
+        return None
+
+    outcomes = run_bounded(read, list(instance_ids), workers)
+    for outcome in outcomes:
+        if not outcome.ok:
+            raise outcome.error
+    return {o.item: o.value for o in outcomes}
+

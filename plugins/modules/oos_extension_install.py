@@ -1,0 +1,577 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the alibabacloud.ecs_ops collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: oos_extension_install
+short_description: Install, update or uninstall an ECS extension on any number of instances
+version_added: 0.1.0
+description:
+  - Puts an ECS extension (an OOS template of type C(Package), such as Node.js, Docker CE, nginx or BT Panel)
+    at the right version with the right parameters on ECS instances, or removes it.
+  - Reads what each instance has installed (C(ListInstancePackageStates)), whether it is running with an
+    online Cloud Assistant agent, and whether its operating system is one the extension supports; then acts
+    only where needed. A second run with the same input changes nothing and starts nothing.
+  - Changes are made with the public OOS template C(ACS-ECS-BulkyConfigureOOSPackageWithTemporaryURL),
+    one execution per batch of at most O(batch_size) instances, several executions at once.
+  - Every execution carries a C(ClientToken) derived from its content, so a retried or re-run task adopts
+    the execution it already started instead of starting a second one.
+  - O(parameters) are checked against the extension's declared parameters before anything is started.
+author:
+  - alibabacloud.ecs_ops maintainers (@alibabacloud-ecs-ops)
+extends_documentation_fragment:
+  - alibabacloud.ecs_ops.connection
+  - alibabacloud.ecs_ops.attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reads the current state and returns the plan per instance; makes no change.
+  diff_mode:
+    support: full
+    details: Shows the installed version (or C(absent)) of each instance that changes, before and after.
+options:
+  name:
+    description:
+      - The extension. Either its template name (for example C(ACS-Extension-node-1853370294850618)), or a
+        friendly name that matches exactly one extension ignoring case (C(node), C(Node.js), C(BT Panel), C(宝塔面板)).
+      - An unknown or ambiguous name fails with the candidates.
+    type: str
+    required: true
+  version:
+    description:
+      - The template version to install, such as C(v27). Defaults to the latest version.
+    type: str
+  state:
+    description:
+      - V(present) installs the extension where it is missing and leaves other versions alone.
+      - V(latest) also updates instances that have an older version than O(version) (or than the latest).
+      - V(absent) uninstalls it where it is installed.
+    type: str
+    choices: [present, latest, absent]
+    default: present
+  parameters:
+    description:
+      - Install parameters of the extension (see the RV(alibabacloud.ecs_ops.oos_extension_info#module:extensions)
+        C(parameters) of M(alibabacloud.ecs_ops.oos_extension_info) with O(alibabacloud.ecs_ops.oos_extension_info#module:include_parameters=true)).
+      - Values are checked against the declared type, allowed values, range, length and pattern; numbers and
+        booleans given as strings are converted.
+    type: dict
+    default: {}
+  secret_parameters:
+    description:
+      - Install parameters that are secret, such as a panel password. Same rules as O(parameters); the values
+        are masked in every result and log line.
+      - They are not part of the C(ClientToken).
+    type: dict
+    default: {}
+  instance_ids:
+    description:
+      - The instances, any number. A list of instance ids in O(region), a list of C({instance_id, region}),
+        or a dict of region to a list of instance ids. Duplicates are dropped with a warning.
+    type: raw
+    required: true
+  force:
+    description:
+      - Reinstall (uninstall, then install O(version)) where the extension is already installed.
+      - Not allowed with O(state=absent).
+    type: bool
+    default: false
+  rate_control:
+    description:
+      - How OOS paces each execution (each batch).
+    type: dict
+    default: {}
+    suboptions:
+      concurrency:
+        description:
+          - Instances worked on at once within one execution, a number or a percentage such as C(20%).
+        type: raw
+        default: 10
+      max_errors:
+        description:
+          - Failed instances an execution tolerates before it stops starting more, a number or a percentage.
+          - C(0) stops a batch at its first failure; instances it did not reach are reported as failed.
+        type: raw
+        default: 0
+  batch_size:
+    description:
+      - Instances per execution (the template takes at most 50).
+    type: int
+    default: 50
+  max_concurrent_executions:
+    description:
+      - Executions running at once while O(wait=true). With O(wait=false) every batch is started at once.
+    type: int
+    default: 10
+  wait:
+    description:
+      - Wait for the executions to finish and report per-instance results.
+      - With V(false) the task returns the started executions; follow them with M(alibabacloud.ecs_ops.oos_execution_info).
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait for all executions. On timeout the task fails with everything known so far.
+    type: int
+    default: 1800
+  poll_interval:
+    description:
+      - Seconds between status checks at first; the interval grows up to four times this while executions run.
+    type: float
+    default: 5
+  cancel_on_timeout:
+    description:
+      - Cancel the executions still running when O(wait_timeout) passes.
+    type: bool
+    default: false
+  client_token:
+    description:
+      - A token of your own to tell apart runs with the same content (up to 64 printable ASCII characters).
+        Runs with the same token and content share their executions.
+    type: str
+  tags:
+    description:
+      - Tags to put on the executions.
+    type: dict
+  description:
+    description:
+      - A description to put on the executions (at most 200 characters).
+    type: str
+  unreachable:
+    description:
+      - What to do with instances the change cannot reach because they do not exist, are not running, have
+        no online Cloud Assistant agent, or run an operating system the extension does not support.
+      - V(fail) fails the task before anything is started; V(skip) reports them as skipped and goes on.
+    type: str
+    choices: [fail, skip]
+    default: fail
+notes:
+  - C(max_errors) applies per execution, so a fleet split into several batches can have more failures in
+    total; the task fails if any instance failed.
+  - The RAM actions needed are C(oos:GetTemplate), C(oos:ListTemplates), C(oos:ListInstancePackageStates),
+    C(oos:StartExecution), C(oos:ListExecutions), C(oos:CancelExecution), C(ecs:DescribeInstances) and
+    C(ecs:DescribeCloudAssistantStatus), plus what the template itself uses (see the user guide).
+seealso:
+  - module: alibabacloud.ecs_ops.oos_extension_info
+  - module: alibabacloud.ecs_ops.oos_execution_info
+  - name: Extensions overview
+    description: Alibaba Cloud's guide to ECS extensions.
+    link: https://www.alibabacloud.com/help/en/ecs/user-guide/extensions
+"""
+
+EXAMPLES = r"""
+- name: Install Node.js 22 on two web servers
+  alibabacloud.ecs_ops.oos_extension_install:
+    region: cn-hangzhou
+    name: node
+    parameters:
+      version: v22.13.1
+    instance_ids:
+      - i-bp1g6zv0ce8oghu7****
+      - i-bp1g6zv0ce8oghu8****
+  register: node
+
+- name: Keep Docker CE at the latest version on a fleet in two regions, 20 instances at a time per batch
+  alibabacloud.ecs_ops.oos_extension_install:
+    name: ACS-Extension-DockerCE-1853370294850618
+    state: latest
+    instance_ids:
+      cn-hangzhou: "{{ hangzhou_ids }}"
+      cn-shanghai: "{{ shanghai_ids }}"
+    rate_control:
+      concurrency: 20
+      max_errors: 5%
+    unreachable: skip
+
+- name: BT Panel with a secret password
+  alibabacloud.ecs_ops.oos_extension_install:
+    region: cn-hangzhou
+    name: BT Panel
+    parameters:
+      username: ops
+      port: 8888
+    secret_parameters:
+      password: "{{ vault_bt_password }}"
+    instance_ids: [i-bp1g6zv0ce8oghu7****]
+
+- name: Start without waiting, then follow the executions
+  alibabacloud.ecs_ops.oos_extension_install:
+    region: cn-hangzhou
+    name: nginx
+    instance_ids: "{{ web_ids }}"
+    wait: false
+  register: started
+
+- name: Wait until every execution has finished
+  alibabacloud.ecs_ops.oos_execution_info:
+    region: cn-hangzhou
+    execution_ids: "{{ started.executions | map(attribute='execution_id') | list }}"
+  register: progress
+  until: progress.executions | rejectattr('done') | list | length == 0
+  retries: 60
+  delay: 20
+
+- name: Remove the extension
+  alibabacloud.ecs_ops.oos_extension_install:
+    region: cn-hangzhou
+    name: nginx
+    state: absent
+    instance_ids: "{{ web_ids }}"
+"""
+
+RETURN = r"""
+extension:
+  description: The extension acted on.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: The template name.
+      type: str
+      sample: ACS-Extension-node-1853370294850618
+    display_name_en:
+      description: The English display name.
+      type: str
+      sample: Node.js
+    version:
+      description: The target version (per region in RV(extension.versions) when regions differ).
+      type: str
+      sample: v27
+    versions:
+      description: The target version in each region.
+      type: dict
+      sample: {cn-hangzhou: v27}
+    parameters:
+      description: The declared install parameters (name, type, required, default, secret).
+      type: list
+      elements: dict
+instances:
+  description: One entry per instance, keyed by instance id, in input order.
+  returned: always
+  type: dict
+  contains:
+    instance_id:
+      description: The instance id.
+      type: str
+    region:
+      description: The instance's region.
+      type: str
+    name:
+      description: The instance name.
+      type: str
+    action:
+      description: What was (or would be) done. C(none) when the instance is already right, C(skip) when unreachable.
+      type: str
+      sample: install
+    result:
+      description:
+        - C(succeeded), C(failed), C(cancelled), C(unchanged), C(skipped) (unreachable with O(unreachable=skip)),
+          C(pending) (started but not finished, with O(wait=false) or after a timeout), C(planned) (check mode).
+      type: str
+      sample: succeeded
+    previous_version:
+      description: The version installed before; empty if none.
+      type: str
+      sample: v19
+    new_version:
+      description: The version installed after (expected, in check mode); empty when absent.
+      type: str
+      sample: v27
+    message:
+      description: Why the action was chosen, why the instance is unreachable, or why it failed.
+      type: str
+      sample: not installed; will install v27
+    output:
+      description: What the extension's script reported, when it succeeded.
+      type: str
+      sample: install node v22.13.1 success
+    configuration:
+      description: Configuration the extension reports after install (for example a panel URL); values of
+        keys that look secret are masked.
+      type: raw
+    execution_id:
+      description: The execution (batch) that acted on the instance.
+      type: str
+    child_execution_id:
+      description: The instance's child execution within it.
+      type: str
+executions:
+  description: The executions started (or adopted from an earlier attempt), one per batch.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    execution_id:
+      description: The execution id.
+      type: str
+    region:
+      description: Its region.
+      type: str
+    action:
+      description: C(install), C(update) or C(uninstall).
+      type: str
+    instance_ids:
+      description: The instances of the batch.
+      type: list
+      elements: str
+    status:
+      description: The last known status (C(Started), C(Running), C(Success), C(Failed), C(Cancelled), ...).
+      type: str
+    status_message:
+      description: The status message; the reason when it failed.
+      type: str
+    adopted:
+      description: The execution was started by an earlier attempt with the same content and was adopted.
+      type: bool
+    client_token:
+      description: The ClientToken it was started with.
+      type: str
+summary:
+  description: Counts over the instances.
+  returned: always
+  type: dict
+  sample: {total: 3, install: 1, update: 1, uninstall: 0, unchanged: 1, unreachable: 0, succeeded: 2,
+           failed: 0, cancelled: 0, skipped: 0, pending: 0}
+timed_out:
+  description: Whether O(wait_timeout) passed before every execution finished.
+  returned: always
+  type: bool
+"""
+
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_bounded
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions import (
+    Batch,
+    ExecutionError,
+    cancel_executions,
+    child_executions,
+    instance_of,
+    run_batches,
+)
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extension_catalog import (
+    ExtensionNotFound,
+    get_extension,
+    installed_packages,
+    resolve_extension,
+)
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extension_plan import (
+    MUTATING_ACTIONS,
+    NONE,
+    SKIP,
+    Desired,
+    plan,
+    plan_diff,
+    summarise_plan,
+)
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extension_rollout import (
+    batch_results,
+    execution_summary,
+    validate_options,
+)
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions import validate_parameters
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError, chunked
+
+BULKY_TEMPLATE = "ACS-ECS-BulkyConfigureOOSPackageWithTemporaryURL"
+
+
+def argument_spec():
+    return dict(
+        name=dict(type="str", required=True),
+        version=dict(type="str"),
+        state=dict(type="str", default="present", choices=["present", "latest", "absent"]),
+        parameters=dict(type="dict", default={}),
+        secret_parameters=dict(type="dict", default={}, no_log=True),
+        instance_ids=dict(type="raw", required=True),
+        force=dict(type="bool", default=False),
+        rate_control=dict(type="dict", default={}, options=dict(
+            concurrency=dict(type="raw", default=10),
+            max_errors=dict(type="raw", default=0),
+        )),
+        batch_size=dict(type="int", default=50),
+        max_concurrent_executions=dict(type="int", default=10),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=1800),
+        poll_interval=dict(type="float", default=5),
+        cancel_on_timeout=dict(type="bool", default=False),
+        client_token=dict(type="str", no_log=False),
+        tags=dict(type="dict"),
+        description=dict(type="str"),
+        unreachable=dict(type="str", default="fail", choices=["fail", "skip"]),
+    )
+
+
+class Installer:
+    def __init__(self, module):
+        self.module = module
+        self.p = module.params
+        try:
+            self.targets, warnings = validate_options(self.p, module.region)
+        except ValidationError as exc:
+            module.fail_validation(exc)
+        for warning in warnings:
+            module.warn(warning)
+        for value in self.p["secret_parameters"].values():
+            module.add_secret(value)
+        self.home = module.region or next(iter(self.targets))
+
+    def oos(self, region):
+        return self.module.api("oos", region)
+
+    # --- read -------------------------------------------------------------------------------
+    def read_extension(self):
+        """(extension dict, {region: target version}, parameters to send). Fails on any problem."""
+        try:
+            view, specs = resolve_extension(self.oos(self.home), self.p["name"].strip(), self.p["version"])
+            name = view["name"]
+            versions = {self.home: view["version"]}
+            others = [r for r in self.targets if r != self.home]
+            for outcome in run_bounded(lambda r: get_extension(self.oos(r), name, self.p["version"]), others):
+                if not outcome.ok:
+                    raise outcome.error
+                versions[outcome.item] = outcome.value[0]["version"]
+        except ExtensionNotFound as exc:
+            candidates = exc.candidates
+            self.module.fail_json(msg="Extension %s: %s%s" % (
+                self.p["name"], exc, (" (candidates: %s)" % ", ".join(candidates)) if candidates else ""),
+                candidates=candidates)
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            self.module.fail_api(exc)
+        for spec in specs:
+            if spec["secret"] and spec["name"] in self.p["parameters"]:
+                self.module.add_secret(self.p["parameters"][spec["name"]])
+                self.module.warn("parameters.%s is secret for %s; pass it in secret_parameters" % (spec["name"], name))
+        values = {}
+        if self.p["state"] != "absent":
+            requested = dict(self.p["parameters"], **self.p["secret_parameters"])
+            values, problems = validate_parameters(specs, requested)
+            if problems:
+                self.module.fail_validation(ValidationError(problems), prefix="Invalid parameters for %s" % name)
+        extension = dict(name=name, display_name_en=view["display_name_en"], version=versions[self.home],
+                         versions=versions, parameters=[dict((k, s[k]) for k in (
+                             "name", "type", "required", "default", "secret")) for s in specs])
+        self.platforms = view["constraints"]["os_platforms"]
+        self.secret_names = sorted(s["name"] for s in specs if s["secret"]) + sorted(self.p["secret_parameters"])
+        return extension, versions, values
+
+    def read_fleet(self, template_name):
+        """({id: instance view}, {id: installed package or None}) over every region."""
+        views, installed = {}, {}
+        try:
+            for region, ids in self.targets.items():
+                found = read_instances(self.module.api("ecs", region), region, ids)
+                views.update(found)
+                existing = [i for i in ids if found[i]["exists"]]
+                installed.update(installed_packages(self.oos(region), existing, template_name))
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            self.module.fail_api(exc)
+        return views, installed
+
+    # --- act --------------------------------------------------------------------------------
+    def batches(self, entries, extension, values):
+        rate = self.p["rate_control"]
+        batches = []
+        groups = {}
+        for entry in entries.values():
+            if entry["action"] in MUTATING_ACTIONS:
+                groups.setdefault((entry["region"], entry["action"]), []).append(entry)
+        for (region, action), members in groups.items():
+            version = extension["versions"][region] if action != "uninstall" else ""
+            for chunk in chunked(members, self.p["batch_size"]):
+                ids = [e["instance_id"] for e in chunk]
+                parameters = {
+                    "regionId": region, "action": action, "packageName": extension["name"],
+                    "packageVersion": version, "parameters": values if action != "uninstall" else {},
+                    "targets": {"Type": "ResourceIds", "ResourceIds": ids, "RegionId": region},
+                    "rateControl": {"Mode": "Concurrency", "Concurrency": rate["concurrency"],
+                                    "MaxErrors": rate["max_errors"]},
+                    "OOSAssumeRole": "",
+                }
+                public = {k: v for k, v in values.items() if k not in self.secret_names}
+                token_content = dict(
+                    template=BULKY_TEMPLATE, region=region, action=action, package=extension["name"], version=version,
+                    parameters=public if action != "uninstall" else {}, secret_names=self.secret_names,
+                    rate=parameters["rateControl"],
+                    observed={e["instance_id"]: e["previous_version"] for e in chunk})
+                batch = Batch(region, parameters, token_content, ids)
+                batch.action = action
+                batches.append(batch)
+        return batches
+
+    def apply(self, batches):
+        p = self.p
+        try:
+            timed_out = run_batches(self.oos, BULKY_TEMPLATE, batches, p["max_concurrent_executions"],
+                                    p["wait_timeout"], p["poll_interval"], wait=p["wait"],
+                                    user_token=p["client_token"], tags=p["tags"], description=p["description"])
+        except ExecutionError as exc:
+            self.module.fail_json(msg=str(exc))
+        cancelled = {}
+        if timed_out and p["cancel_on_timeout"]:
+            by_region = {}
+            for batch in batches:
+                if batch.started and not batch.done:
+                    by_region.setdefault(batch.region, []).append(batch.execution_id)
+            for region, ids in by_region.items():
+                cancelled.update(cancel_executions(self.oos(region), ids))
+        children = {}
+        finished = [b for b in batches if b.started and b.execution_id and (b.done or p["wait"])]
+        for outcome in run_bounded(lambda b: child_executions(self.oos(b.region), b.execution_id), finished):
+            if outcome.ok:
+                children[outcome.item.execution_id] = {instance_of(c): c for c in outcome.value}
+        return timed_out, cancelled, children
+
+
+def main():
+    module = AlicloudModule(argument_spec=argument_spec(), region_required=False, supports_check_mode=True)
+    installer = Installer(module)
+    extension, _versions, values = installer.read_extension()
+    views, installed = installer.read_fleet(extension["name"])
+    desired = Desired(module.params["state"], extension["version"], module.params["force"], installer.platforms)
+    entries = {}
+    for region, ids in installer.targets.items():
+        region_desired = Desired(desired.state, extension["versions"][region], desired.force, desired.platforms)
+        entries.update(plan(region_desired, {i: views[i] for i in ids}, installed))
+    entries = {i: entries[i] for ids in installer.targets.values() for i in ids}
+    for entry in entries.values():
+        entry.pop("installed_parameters")
+        entry.update(result=("skipped" if entry["action"] == SKIP else "unchanged" if entry["action"] == NONE
+                             else "planned"), execution_id="", child_execution_id="", output="", configuration="")
+    counts = summarise_plan(entries.values())
+    diff = plan_diff(entries.values())
+    unreachable = [e for e in entries.values() if e["action"] == SKIP]
+    if unreachable and module.params["unreachable"] == "fail":
+        module.fail_json(
+            msg="%d instance(s) cannot take the change: %s. Fix them, or set unreachable=skip" % (
+                len(unreachable), "; ".join("%s: %s" % (e["instance_id"], e["message"]) for e in unreachable[:10])
+                + (" ..." if len(unreachable) > 10 else "")),
+            instances=entries, executions=[], extension=extension, summary=execution_summary(entries, counts),
+            timed_out=False)
+    batches = installer.batches(entries, extension, values)
+    if module.check_mode or not batches:
+        module.exit_json(changed=bool(batches), instances=entries, executions=[], extension=extension,
+                         summary=execution_summary(entries, counts), timed_out=False, diff=diff)
+
+    timed_out, cancelled, children = installer.apply(batches)
+    executions = batch_results(batches, entries, children, cancelled, module.params["wait"])
+    summary = execution_summary(entries, counts)
+    result = dict(changed=any(b.started for b in batches), instances=entries, executions=executions,
+                  extension=extension, summary=summary, timed_out=timed_out, diff=diff)
+    if timed_out:
+        module.fail_json(msg="Timed out after %ss waiting for %d execution(s): %s%s" % (
+            module.params["wait_timeout"], len([b for b in batches if b.started and not b.done]),
+            ", ".join(b.execution_id for b in batches if b.started and not b.done),
+            "; cancelled them" if cancelled else ""), **result)
+    failed = [e for e in entries.values() if e["result"] in ("failed", "cancelled")]
+    if failed:
+        module.fail_json(msg="%d of %d instance(s) failed: %s" % (
+            len(failed), len(entries), "; ".join("%s: %s" % (e["instance_id"], e["message"]) for e in failed[:10])
+            + (" ..." if len(failed) > 10 else "")), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
