@@ -12,6 +12,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors impor
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions import parse_json
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions import (
     TEMPLATE_NAME_RE,
+    TemplateContentError,
     extension_view,
     matches_search,
     names_of,
@@ -26,8 +27,9 @@ STATE_READ_WORKERS = 16
 NOT_FOUND = ("EntityNotExists.Template", "EntityNotExists.TemplateVersion")
 
 
-class ExtensionNotFound(LookupError):
-    """``kind``: ``name`` (no such template), ``version`` or ``type`` (not a Package template)."""
+class ExtensionError(LookupError):
+    """``kind``: ``name`` (no such template), ``version``, ``type`` (not a Package template) or
+    ``content`` (the template cannot be read)."""
 
     def __init__(self, message, candidates=(), kind="name"):
         super().__init__(message)
@@ -48,32 +50,35 @@ def list_extensions(api, share_type="public", category=None, name_contains=None)
     return views
 
 
-def get_extension(api, name, version=None):
-    """(view, parameters) of ``name`` at ``version`` (latest if None); raises ExtensionNotFound.
+def get_extension(api, name, version=None, with_constraints=True):
+    """(view, parameters) of ``name`` at ``version`` (latest if None); raises ExtensionError.
 
-    The view's ``version`` is the version read; ``latest_version`` stays what GetTemplate says.
+    The view's ``version`` is the version read. GetTemplate has no Constraints, so they are read
+    from ListTemplates unless ``with_constraints`` is false.
     """
     try:
         body = api.call("GetTemplate", {"TemplateName": name, "TemplateVersion": version or None})
     except Exception as exc:  # pylint: disable=broad-exception-caught
         if has_error_code(exc, *NOT_FOUND):
             if version and has_error_code(exc, "EntityNotExists.TemplateVersion"):
-                raise ExtensionNotFound("the extension %s has no version %s" % (name, version), kind="version") from exc
-            raise ExtensionNotFound("no extension named %s in region %s" % (name, api.region)) from exc
+                raise ExtensionError("the extension %s has no version %s" % (name, version), kind="version") from exc
+            raise ExtensionError("no extension named %s in region %s" % (name, api.region)) from exc
         raise
     template = body.get("Template") or {}
     if template.get("TemplateType") not in (None, "", "Package"):
-        raise ExtensionNotFound("%s is a %s template, not an extension (TemplateType Package)"
+        raise ExtensionError("%s is a %s template, not an extension (TemplateType Package)"
                                 % (name, template.get("TemplateType")), kind="type")
-    if "Constraints" not in template:  # GetTemplate does not return them; ListTemplates does
+    if with_constraints and "Constraints" not in template:
         listed = [t for t in list_all(lambda p: api.call("ListTemplates", p),
                                       {"TemplateType": "Package", "TemplateName": name, "MaxResults": PAGE},
                                       ("Templates",)) if t.get("TemplateName") == name]
         template = dict(template, Constraints=listed[0].get("Constraints") if listed else None)
     view = extension_view(template)
     view["version"] = template.get("TemplateVersion", "")
-    content = parse_content(body.get("Content"), template.get("TemplateFormat"))
-    return view, template_parameters(content)
+    try:
+        return view, template_parameters(parse_content(body.get("Content"), template.get("TemplateFormat")))
+    except TemplateContentError as exc:
+        raise ExtensionError("the template of %s cannot be read: %s" % (name, exc), kind="content") from exc
 
 
 def resolve_extension(api, name, version=None):
@@ -82,7 +87,7 @@ def resolve_extension(api, name, version=None):
     if TEMPLATE_NAME_RE.match(name):
         try:
             return get_extension(api, name, version)
-        except ExtensionNotFound as exc:
+        except ExtensionError as exc:
             if exc.kind != "name":
                 raise
     catalogue = list_extensions(api, "all")
@@ -91,10 +96,10 @@ def resolve_extension(api, name, version=None):
     if len(exact) == 1:
         return get_extension(api, exact[0]["name"], version)
     if len(exact) > 1:
-        raise ExtensionNotFound("%r matches %d extensions; use the template name of one"
+        raise ExtensionError("%r matches %d extensions; use the template name of one"
                                 % (name, len(exact)), [v["name"] for v in exact])
     similar = [v["name"] for v in catalogue if matches_search(v, name)]
-    raise ExtensionNotFound("no extension is called %r in region %s" % (name, api.region), similar)
+    raise ExtensionError("no extension is called %r in region %s" % (name, api.region), similar)
 
 
 def installed_packages(api, instance_ids, template_name, workers=STATE_READ_WORKERS):

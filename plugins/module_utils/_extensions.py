@@ -135,6 +135,8 @@ def parse_content(content, template_format):
     if isinstance(content, dict):
         return content
     text = content or ""
+    if not text.strip():
+        return {}
     try:
         if str(template_format).upper() == "YAML":
             if yaml is None:

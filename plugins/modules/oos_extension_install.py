@@ -351,7 +351,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions i
     run_batches,
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extension_catalog import (
-    ExtensionNotFound,
+    ExtensionError,
     get_extension,
     installed_packages,
     resolve_extension,
@@ -433,7 +433,7 @@ class Installer:
                 if not outcome.ok:
                     raise outcome.error
                 versions[outcome.item] = outcome.value[0]["version"]
-        except ExtensionNotFound as exc:
+        except ExtensionError as exc:
             candidates = exc.candidates
             self.module.fail_json(msg="Extension %s: %s%s" % (
                 self.p["name"], exc, (" (candidates: %s)" % ", ".join(candidates)) if candidates else ""),

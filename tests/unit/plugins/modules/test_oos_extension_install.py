@@ -342,3 +342,15 @@ def test_throttling_is_retried(sim_server, run_module):
     assert rc == 0, result["msg"]
     assert result["summary"]["succeeded"] == 2
     assert len([c for c in sim_server.calls() if c["action"] == "StartExecution" and not c.get("error_code")]) == 1
+
+
+def test_a_lost_answer_to_start_execution_does_not_start_a_second_execution(sim_server, run_module):
+    ids = ids_by_name(sim_server)
+    sim_server.admin("POST", "faults", {"action": "StartExecution", "drop": "after", "count": 1})
+    rc, result = run_module(module.main, args(sim_server, name=NODE, instance_ids=[ids["web-1"]]))
+    assert rc == 0, result["msg"]
+    starts = [c for c in sim_server.calls() if c["action"] == "StartExecution"]
+    assert len(starts) == 2 and starts[0]["dropped"]
+    parents = [e for e in sim_server.sim.components["executions"].all("cn-hangzhou") if not e.parent_id]
+    assert len(parents) == 1
+    assert result["executions"][0]["execution_id"] == parents[0].id
