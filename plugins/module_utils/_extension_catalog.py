@@ -67,7 +67,7 @@ def get_extension(api, name, version=None, with_constraints=True):
     template = body.get("Template") or {}
     if template.get("TemplateType") not in (None, "", "Package"):
         raise ExtensionError("%s is a %s template, not an extension (TemplateType Package)"
-                                % (name, template.get("TemplateType")), kind="type")
+                             % (name, template.get("TemplateType")), kind="type")
     if with_constraints and "Constraints" not in template:
         listed = [t for t in list_all(lambda p: api.call("ListTemplates", p),
                                       {"TemplateType": "Package", "TemplateName": name, "MaxResults": PAGE},
@@ -97,7 +97,7 @@ def resolve_extension(api, name, version=None):
         return get_extension(api, exact[0]["name"], version)
     if len(exact) > 1:
         raise ExtensionError("%r matches %d extensions; use the template name of one"
-                                % (name, len(exact)), [v["name"] for v in exact])
+                             % (name, len(exact)), [v["name"] for v in exact])
     similar = [v["name"] for v in catalogue if matches_search(v, name)]
     raise ExtensionError("no extension is called %r in region %s" % (name, api.region), similar)
 
@@ -120,4 +120,3 @@ def installed_packages(api, instance_ids, template_name, workers=STATE_READ_WORK
         if not outcome.ok:
             raise outcome.error
     return {o.item: o.value for o in outcomes}
-

@@ -97,7 +97,8 @@ def plan(desired, views, installed_by_id):
 
 
 def summarise_plan(entries):
-    counts = dict(total=0, install=0, update=0, uninstall=0, unchanged=0, unreachable=0)
+    """Counts per planned action (``to_update``, not ``update``: Jinja would find the dict method)."""
+    counts = dict(total=0, to_install=0, to_update=0, to_uninstall=0, unchanged=0, unreachable=0)
     for entry in entries:
         counts["total"] += 1
         if entry["action"] == NONE:
@@ -105,7 +106,7 @@ def summarise_plan(entries):
         elif entry["action"] == SKIP:
             counts["unreachable"] += 1
         else:
-            counts[entry["action"]] += 1
+            counts["to_" + entry["action"]] += 1
     return counts
 
 

@@ -333,7 +333,7 @@ summary:
   description: Counts over the instances.
   returned: always
   type: dict
-  sample: {total: 3, install: 1, update: 1, uninstall: 0, unchanged: 1, unreachable: 0, succeeded: 2,
+  sample: {total: 3, to_install: 1, to_update: 1, to_uninstall: 0, unchanged: 1, unreachable: 0, succeeded: 2,
            failed: 0, cancelled: 0, skipped: 0, pending: 0}
 timed_out:
   description: Whether O(wait_timeout) passed before every execution finished.

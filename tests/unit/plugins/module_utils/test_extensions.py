@@ -148,7 +148,7 @@ def test_plan_summary_and_diff():
     views = {"i-a": view("i-a"), "i-b": view("i-b"), "i-c": view("i-c", exists=False, ready=False, reason="gone")}
     entries = plan.plan(desired, views, {"i-b": {"version": "v19"}})
     assert [e["action"] for e in entries.values()] == ["install", "update", "skip"]
-    assert plan.summarise_plan(entries.values()) == dict(total=3, install=1, update=1, uninstall=0, unchanged=0,
+    assert plan.summarise_plan(entries.values()) == dict(total=3, to_install=1, to_update=1, to_uninstall=0, unchanged=0,
                                                          unreachable=1)
     assert plan.plan_diff(entries.values()) == {"before": {"i-a": "absent", "i-b": "v19"},
                                                 "after": {"i-a": "v27", "i-b": "v27"}}

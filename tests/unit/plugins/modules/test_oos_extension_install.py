@@ -48,7 +48,7 @@ def test_install_then_no_change(sim_server, run_module):
         assert "v20.18.1" in entry["output"] and entry["execution_id"].startswith("exec-")
         assert installed(sim_server, instance_id) == "v27"
     assert len(result["executions"]) == 1 and result["executions"][0]["status"] == "Success"
-    assert result["summary"]["succeeded"] == 2 and result["summary"]["install"] == 2
+    assert result["summary"]["succeeded"] == 2 and result["summary"]["to_install"] == 2
     assert result["diff"] == {"before": {i: "absent" for i in web}, "after": {i: "v27" for i in web}}
     assert any("duplicate" in w for w in warnings_of(result))
 

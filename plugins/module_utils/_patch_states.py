@@ -1,0 +1,239 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the alibabacloud.ecs_ops collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to alibabacloud.ecs_ops: per-instance patch state (ListInstancePatchStates /
+ListInstancePatches) read in batches, and the compliance verdict and fleet summary built from it.
+
+An instance is compliant when it was scanned or patched and has no missing, failed or
+installed-pending-reboot patch. Instances never scanned have no state.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import first_error, run_bounded
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extension_rollout import rate_value
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._targets import normalise_targets
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import TokenError, client_token
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError, chunked
+
+PATCH_STATES_BATCH = 100   # ListInstancePatchStates takes at most 100 InstanceIds
+PATCH_STATUSES = ("Installed", "InstalledOther", "InstalledPendingReboot", "InstalledRejected", "Missing", "Failed")
+COUNT_FIELDS = (("installed", "InstalledCount"), ("installed_other", "InstalledOtherCount"),
+                ("installed_pending_reboot", "InstalledPendingRebootCount"),
+                ("installed_rejected", "InstalledRejectedCount"), ("missing", "MissingCount"),
+                ("failed", "FailedCount"))
+
+
+def _count(value):
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def state_view(raw):
+    """One ListInstancePatchStates row (counts are strings in the API) -> snake_case with ints; None if never scanned."""
+    if not raw:
+        return None
+    counts = {name: _count(raw.get(field)) for name, field in COUNT_FIELDS}
+    return dict(counts, baseline_id=raw.get("BaselineId", ""), operation_type=raw.get("OperationType", ""),
+                operation_start_time=raw.get("OperationStartTime", ""),
+                operation_end_time=raw.get("OperationEndTime", ""))
+
+
+def verdict(state):
+    """(compliant, reboot_required, status) for a state_view (None = never scanned)."""
+    if state is None:
+        return False, False, "never_scanned"
+    reboot = state["installed_pending_reboot"] > 0
+    compliant = state["missing"] == 0 and state["failed"] == 0 and not reboot
+    return compliant, reboot, "compliant" if compliant else "non_compliant"
+
+
+def instance_entry(instance_id, region, state):
+    compliant, reboot, status = verdict(state)
+    return dict(instance_id=instance_id, region=region, scanned=state is not None, compliant=compliant,
+                reboot_required=reboot, compliance=status, patch_state=state)
+
+
+def summarise(entries):
+    summary = dict(total=0, compliant=0, non_compliant=0, never_scanned=0, reboot_required=0, missing=0, failed=0)
+    for entry in entries:
+        summary["total"] += 1
+        summary[entry["compliance"]] += 1
+        summary["reboot_required"] += int(entry["reboot_required"])
+        state = entry["patch_state"] or {}
+        summary["missing"] += state.get("missing", 0)
+        summary["failed"] += state.get("failed", 0)
+    return summary
+
+
+def read_patch_states(api, instance_ids, workers=8):
+    """{instance id: state_view or None} for ``instance_ids`` of one region (100 ids per call)."""
+    def batch(ids):
+        return list_all(lambda p: api.call("ListInstancePatchStates", p),
+                        {"InstanceIds": json_param(ids), "MaxResults": 100}, ("InstancePatchStates",))
+
+    outcomes = run_bounded(batch, chunked(instance_ids, PATCH_STATES_BATCH), workers)
+    failed = first_error(outcomes)
+    if failed:
+        raise failed.error
+    rows = {row.get("InstanceId"): row for outcome in outcomes for row in outcome.value}
+    return {i: state_view(rows.get(i)) for i in instance_ids}
+
+
+def patch_view(raw):
+    return dict(title=raw.get("Title", ""), kb_id=raw.get("KBId", ""), classification=raw.get("Classification", ""),
+                severity=raw.get("Severity", ""), status=raw.get("Status", ""),
+                installed_time=raw.get("InstalledTime", ""))
+
+
+def read_patches(api, instance_ids, statuses=None, workers=8):
+    """{instance id: [patch_view]} (ListInstancePatches, one paged listing per instance)."""
+    params = {"MaxResults": 100}
+    if statuses:
+        params["PatchStatuses"] = ",".join(statuses)
+
+    def one(instance_id):
+        return [patch_view(p) for p in list_all(lambda q: api.call("ListInstancePatches", q),
+                                                dict(params, InstanceId=instance_id), ("Patches",))]
+
+    outcomes = run_bounded(one, instance_ids, workers)
+    failed = first_error(outcomes)
+    if failed:
+        raise failed.error
+    return {o.item: o.value for o in outcomes}
+
+
+# --- oos_patch_run: options, batches, per-instance results (pure) -----------------------------
+PATCH_TEMPLATE = "ACS-ECS-BulkyApplyPatchBaseline"
+MAX_BATCH = 50
+MAX_RETENTION_DAYS = 65536
+
+
+def installed_total(state):
+    """Every installed patch a state counts (install moves patches from missing into these)."""
+    if state is None:
+        return None
+    return sum(state[k] for k in ("installed", "installed_other", "installed_pending_reboot", "installed_rejected"))
+
+
+def batch_parameters(action, region, instance_ids, p):
+    """StartExecution Parameters of ACS-ECS-BulkyApplyPatchBaseline for one batch (JSON types, not strings)."""
+    params = {"regionId": region, "action": action,
+              "targets": {"Type": "ResourceIds", "ResourceIds": list(instance_ids), "RegionId": region},
+              "rateControl": {"Mode": "Concurrency", "Concurrency": p["rate_control"]["concurrency"],
+                              "MaxErrors": p["rate_control"]["max_errors"]}}
+    if action == "install":
+        params.update(whetherCreateSnapshot=bool(p["create_snapshot"]), rebootIfNeed=bool(p["reboot_if_need"]))
+        if p["create_snapshot"]:
+            params["retentionDays"] = p["snapshot_retention_days"]
+    return params
+
+
+def run_entry(instance_id, region, before):
+    compliant, reboot, status = verdict(before)
+    return dict(instance_id=instance_id, region=region, result="", message="", execution_id="",
+                child_execution_id="", before=before, after=before, patches_installed=None, reboot_required=reboot,
+                compliant=compliant, compliance=status, snapshot_ids=[])
+
+
+def plan_entry(entry, action):
+    """Check mode: scan starts nothing; install would run where something is missing or nothing is known."""
+    before = entry["before"]
+    if action == "scan":
+        entry.update(result="planned", message="would scan with the default baseline of the instance's OS")
+    elif before is None:
+        entry.update(result="planned", message="never scanned; would scan and install the approved missing patches")
+    elif before["missing"] or before["failed"]:
+        entry.update(result="planned", message="would install %d missing and retry %d failed patch(es)" % (
+            before["missing"], before["failed"]))
+    else:
+        entry.update(result="unchanged", message="no missing patch at the last %s" % before["operation_type"])
+    return entry
+
+
+def finish_entry(entry, action, child, after, parent):
+    """Fill an entry from its child execution (or None), the parent's view and the state after."""
+    entry["after"] = after
+    entry["compliant"], entry["reboot_required"], entry["compliance"] = verdict(after)
+    if child is not None:
+        entry["child_execution_id"] = child["execution_id"]
+    status = (child or {}).get("status") or ""
+    if action == "install" and after is not None and entry["before"] is not None:
+        entry["patches_installed"] = max(0, installed_total(after) - installed_total(entry["before"]))
+    if status == "Success":
+        if action == "scan" or entry["patches_installed"] != 0:
+            entry.update(result="succeeded", message="%s finished" % action)
+        else:
+            entry.update(result="unchanged", message="nothing to install")
+    elif status in ("Failed", "Cancelled"):
+        entry.update(result="failed" if status == "Failed" else "cancelled",
+                     message=child.get("status_message") or status)
+    elif parent is not None and parent.get("done"):
+        entry.update(result="cancelled" if parent["status"] == "Cancelled" else "failed",
+                     message="not started: %s" % (parent.get("status_message") or "the execution ended first"))
+    else:
+        entry.update(result="pending", message="still running (execution %s)" % entry["execution_id"])
+    return entry
+
+
+def run_summary(entries):
+    summary = dict(total=len(entries), succeeded=0, failed=0, skipped=0, unchanged=0, cancelled=0, pending=0,
+                   planned=0, compliant=0, non_compliant=0, never_scanned=0, reboot_required=0, patches_installed=0,
+                   snapshots=0)
+    for entry in entries:
+        summary[entry["result"]] = summary.get(entry["result"], 0) + 1
+        if entry["result"] != "skipped":
+            summary[entry["compliance"]] += 1
+            summary["reboot_required"] += int(entry["reboot_required"])
+        summary["patches_installed"] += entry["patches_installed"] or 0
+        summary["snapshots"] += len(entry["snapshot_ids"])
+    return summary
+
+
+def validate_run_options(p, region):
+    """({region: [ids]}, warnings) for oos_patch_run; normalises rate_control and tags in ``p``.
+
+    Raises ValidationError naming every problem.
+    """
+    problems, warnings, targets = [], [], {}
+    try:
+        targets, warnings = normalise_targets(p["instance_ids"], region)
+    except ValidationError as exc:
+        problems.extend(exc.problems)
+    if p["action"] == "scan":
+        problems.extend("%s only applies to action=install" % name
+                        for name in ("create_snapshot", "reboot_if_need") if p[name])
+    if not 1 <= p["snapshot_retention_days"] <= MAX_RETENTION_DAYS:
+        problems.append("snapshot_retention_days must be from 1 to %d, got %d"
+                        % (MAX_RETENTION_DAYS, p["snapshot_retention_days"]))
+    if not 1 <= p["batch_size"] <= MAX_BATCH:
+        problems.append("batch_size must be from 1 to %d, got %d" % (MAX_BATCH, p["batch_size"]))
+    if not 1 <= p["max_concurrent_executions"] <= 20:
+        problems.append("max_concurrent_executions must be from 1 to 20, got %d" % p["max_concurrent_executions"])
+    if p["wait_timeout"] < 1:
+        problems.append("wait_timeout must be at least 1 second")
+    if not 0.1 <= p["poll_interval"] <= 600:
+        problems.append("poll_interval must be between 0.1 and 600 seconds")
+    if p["canary"] and not p["wait"]:
+        problems.append("canary needs wait=true (the first batch is checked before the rest is approved)")
+    rate = p["rate_control"]
+    for name, minimum in (("concurrency", 1), ("max_errors", 0)):
+        rate[name], problem = rate_value(rate[name], name, minimum)
+        if problem:
+            problems.append(problem)
+    tags = p["tags"] or {}
+    if len(tags) > 20 or any(not str(k).strip() or len(str(k)) > 128 for k in tags):
+        problems.append("tags: at most 20 tags with keys of 1 to 128 characters")
+    p["tags"] = {str(k): str(v) for k, v in tags.items()} or None
+    if p["client_token"] is not None:
+        try:
+            client_token({}, p["client_token"])
+        except TokenError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ValidationError(problems)
+    return targets, warnings

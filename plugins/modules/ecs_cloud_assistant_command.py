@@ -1,0 +1,874 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the alibabacloud.ecs_ops collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: ecs_cloud_assistant_command
+short_description: Run a script on ECS instances through Cloud Assistant and return each instance's result
+version_added: 0.1.0
+description:
+  - Runs a shell, PowerShell or batch script on any number of ECS instances through the Cloud Assistant
+    agent (no SSH, no open ports), waits for it, and returns each instance's status, exit code and output.
+  - The script is either inline (O(command)) or an existing command, private or public (O(command_id) or
+    O(command_name)).
+  - Before anything runs, every instance is checked (also in check mode). Instances that do not exist, are not
+    running, or whose agent is not installed or offline are reported per instance and either fail the task
+    before anything runs or are skipped (O(unreachable)); they never make the task hang.
+  - The command type follows each instance's OS unless O(type) is given; a type that does not fit an
+    instance's OS is an error before anything runs.
+  - Instances are batched by region and type, at most 100 per RunCommand or InvokeCommand call, so the task
+    returns one invocation per batch (RV(invoke_ids)).
+  - Commands are not idempotent. Each run of the task starts a new invocation and reports C(changed=true)
+    when a command ran. Give O(client_token) to make a retried task (same token, same request) return the
+    invocation of the first attempt instead of starting a second one.
+  - With O(state=absent) the module stops the invocation O(invoke_id) (for example a periodic one).
+author:
+  - alibabacloud.ecs_ops maintainers (@alibabacloud-ecs-ops)
+extends_documentation_fragment:
+  - alibabacloud.ecs_ops.connection
+  - alibabacloud.ecs_ops.attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reads the instances and the command, then reports which instances would run what, with no mutating call.
+  diff_mode:
+    support: none
+options:
+  state:
+    description:
+      - V(present) runs the command.
+      - V(absent) stops the invocation O(invoke_id) (StopInvocation); nothing happens if it already ended.
+    type: str
+    choices: [present, absent]
+    default: present
+  instance_ids:
+    description:
+      - The instances to run the command on, any number. Duplicates are dropped with a warning.
+      - A list of instance ids (in O(region)), a list of C({instance_id, region}) items, or a dict mapping a
+        region to a list of instance ids.
+      - Exactly one of O(instance_ids) and O(instance_tags) is required with O(state=present).
+    type: raw
+  instance_tags:
+    description:
+      - Select the instances in O(region) that carry all of these tags. An empty value matches any value of the key.
+      - The module resolves the tags to instance ids itself (DescribeInstances), so every selected instance
+        is checked and the type can follow each one's OS, and more than 100 instances can be selected.
+    type: dict
+  command:
+    description:
+      - The script to run. Any text passes through untouched (quotes, newlines, unicode, C($(...))) because it is
+        sent Base64 encoded. At most 24 KB after Base64 encoding.
+      - Ansible templates C({{ }}) in task arguments; write Cloud Assistant placeholders as C(!unsafe) strings
+        or inside C({% raw %}) blocks.
+    type: str
+  command_id:
+    description:
+      - The id of an existing command (C(c-...)) or the name of a public command, run with InvokeCommand.
+    type: str
+  command_name:
+    description:
+      - The name of an existing command of the region, or of a public command (C(ACS-ECS-...)).
+    type: str
+  type:
+    description:
+      - The command type of an inline O(command). If not set, C(RunShellScript) on Linux and
+        C(RunPowerShellScript) on Windows instances.
+      - With an existing command, the command's own type is used; if given, it must be the same.
+    type: str
+    choices: [RunShellScript, RunPowerShellScript, RunBatScript]
+  parameters:
+    description:
+      - Values for the C({{name}}) placeholders of the command (EnableParameter). Setting this option, even to
+        C({}), enables the placeholders, including the built-in C({{ACS::InstanceId}}) and friends.
+      - Without it (and without O(secret_parameters)) the command text is sent as is, braces included.
+      - Every placeholder needs a value and every value a placeholder; at most 10 values in all.
+    type: dict
+  secret_parameters:
+    description:
+      - Like O(parameters), for values that must never appear in the task result or the log; they are also
+        masked in the command output.
+    type: dict
+  working_dir:
+    description:
+      - The directory the command runs in. Default on the instance C(/root) (Linux) or the agent's directory (Windows).
+    type: str
+  username:
+    description:
+      - The user the command runs as. Default C(root) on Linux and C(System) on Windows.
+    type: str
+  timeout:
+    description:
+      - The execution timeout on the instance, in seconds (1 to 86400). The process is killed at the timeout and
+        the instance reports C(Timeout) with error code C(ExecutionTimeout).
+      - Default 60 for an inline command, the command's own timeout for an existing one.
+    type: int
+  wait:
+    description:
+      - Wait until every instance finished (or, for a periodic or reboot-triggered invocation, is scheduled).
+      - With V(false) the task returns the invocation ids at once.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - How long to wait, in seconds. When it passes the task fails with everything known so far.
+    type: int
+    default: 600
+  poll_interval:
+    description:
+      - Seconds between two looks at the results at first; the interval grows up to six times this value.
+    type: float
+    default: 3
+  stop_on_timeout:
+    description:
+      - When O(wait_timeout) passes, stop the unfinished invocations (StopInvocation) before failing.
+    type: bool
+    default: false
+  repeat_mode:
+    description:
+      - V(Once) runs now. V(Period) runs on the schedule O(frequency). V(NextRebootOnly) and V(EveryReboot)
+        run at the next or at every boot.
+      - Default V(Period) when O(frequency) is given, else V(Once). Stop a periodic invocation with O(state=absent).
+    type: str
+    choices: [Once, Period, NextRebootOnly, EveryReboot]
+  frequency:
+    description:
+      - The schedule of a V(Period) invocation, C(rate(5m)) (60 seconds to 7 days, not shorter than O(timeout)),
+        C(at(2026-06-06 13:15:30 Asia/Shanghai)) or a cron expression C(0 */20 * * * ?).
+    type: str
+  invoke_id:
+    description:
+      - The invocation to stop with O(state=absent).
+    type: str
+  keep_command:
+    description:
+      - Keep the command an inline O(command) creates (it is deleted after the run by default).
+    type: bool
+    default: false
+  termination_mode:
+    description:
+      - What a stop or timeout ends, the C(Process) or the whole C(ProcessTree).
+    type: str
+    choices: [Process, ProcessTree]
+  launcher:
+    description:
+      - A launcher for the script, for example C(python3 -u {{ACS::ScriptFileName|Ext(".py")}}).
+    type: str
+  container_id:
+    description:
+      - Run the command in this container on the instance.
+    type: str
+  container_name:
+    description:
+      - Run the command in the container with this name on the instance.
+    type: str
+  tags:
+    description:
+      - Tags for the command and the invocations (at most 20).
+    type: dict
+  client_token:
+    description:
+      - A token (up to 64 printable ASCII characters) that makes the start idempotent. A retried task with the
+        same token and the same request gets the invocations of the first attempt instead of new ones.
+      - Without it every run of the task starts new invocations, and only retries of one API call inside the
+        task are deduplicated.
+    type: str
+  no_log_output:
+    description:
+      - Do not return the output of the command (exit codes and statuses are still returned) and treat the
+        command text as a secret, masked everywhere in the result and the log.
+    type: bool
+    default: false
+  fail_on:
+    description:
+      - V(any) fails the task if any targeted instance did not succeed. V(none) only reports.
+    type: str
+    choices: [any, none]
+    default: any
+  unreachable:
+    description:
+      - What to do with instances that do not exist, are not running or have no online agent.
+      - V(fail) fails the task before anything runs. V(skip) runs on the others and reports them as C(Skipped).
+    type: str
+    choices: [fail, skip]
+    default: fail
+notes:
+  - The Cloud Assistant keeps at most 24 KB of output per instance; RV(instances.output_truncated) and
+    RV(instances.dropped_bytes) say how much was cut.
+seealso:
+  - module: alibabacloud.ecs_ops.ecs_cloud_assistant_info
+  - name: RunCommand API
+    description: The API an inline command uses.
+    link: https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-runcommand
+  - name: DescribeInvocationResults API
+    description: Where the per-instance results come from.
+    link: https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-describeinvocationresults
+"""
+
+EXAMPLES = r"""
+- name: Run a script on two instances and fail if one of them does not succeed
+  alibabacloud.ecs_ops.ecs_cloud_assistant_command:
+    region: cn-hangzhou
+    instance_ids:
+      - i-bp1g6zv0ce8oghu7****
+      - i-bp1g6zv0ce8oghu8****
+    command: |
+      set -e
+      df -h /
+      systemctl is-active nginx
+    timeout: 120
+  register: check
+
+- name: Show each instance's exit code
+  ansible.builtin.debug:
+    msg: "{{ check.instances | dict2items | map(attribute='value') | map(attribute='exit_code') | list }}"
+
+- name: Instances in two regions, with parameters and a secret (placeholders are !unsafe for Ansible)
+  alibabacloud.ecs_ops.ecs_cloud_assistant_command:
+    instance_ids:
+      cn-hangzhou: [i-bp1g6zv0ce8oghu7****]
+      cn-shanghai: [i-uf6f5ulbonyx3y5r****]
+    command: !unsafe 'echo "deploying {{version}}"; ./deploy.sh --token "{{token}}"'
+    parameters:
+      version: "1.4.2"
+    secret_parameters:
+      token: "{{ deploy_token }}"
+    working_dir: /opt/app
+
+- name: Every instance tagged role=web (Linux and Windows alike), report only, skip the unreachable ones
+  alibabacloud.ecs_ops.ecs_cloud_assistant_command:
+    region: cn-hangzhou
+    instance_tags:
+      role: web
+    command: hostname
+    fail_on: none
+    unreachable: skip
+  register: web
+
+- name: Run a public command
+  alibabacloud.ecs_ops.ecs_cloud_assistant_command:
+    region: cn-hangzhou
+    instance_ids: [i-bp1g6zv0ce8oghu7****]
+    command_name: ACS-ECS-CheckNetwork-for-linux.sh
+
+- name: Start a periodic cleanup, without waiting for more than its first run
+  alibabacloud.ecs_ops.ecs_cloud_assistant_command:
+    region: cn-hangzhou
+    instance_ids: [i-bp1g6zv0ce8oghu7****]
+    command: find /tmp -mtime +7 -delete
+    repeat_mode: Period
+    frequency: rate(1h)
+  register: cleanup
+
+- name: Stop it again
+  alibabacloud.ecs_ops.ecs_cloud_assistant_command:
+    region: cn-hangzhou
+    state: absent
+    invoke_id: "{{ cleanup.invoke_id }}"
+
+- name: A retried task never starts a second invocation
+  alibabacloud.ecs_ops.ecs_cloud_assistant_command:
+    region: cn-hangzhou
+    instance_ids: [i-bp1g6zv0ce8oghu7****]
+    command: /usr/local/bin/rotate-keys
+    client_token: rotate-keys-2026-06
+    no_log_output: true
+  register: rotate
+  retries: 3
+  until: rotate is not failed
+"""
+
+RETURN = r"""
+changed:
+  description: True when a command ran (or would run, in check mode), or an invocation was stopped.
+  returned: always
+  type: bool
+invoke_id:
+  description: The first invocation id (the only one when all instances fit one batch).
+  returned: when a command ran, and with O(state=absent)
+  type: str
+  sample: t-hz0jdfwd9f****
+invoke_ids:
+  description: One invocation id per batch (per region and command type, at most 100 instances each).
+  returned: when a command ran
+  type: list
+  elements: str
+command_id:
+  description: The command that ran (the first one when several were created for several batches).
+  returned: when a command ran, or with an existing command
+  type: str
+  sample: c-hz0jdfwcsr****
+invocations:
+  description: The batches, each with C(region), C(type), C(instance_ids), and C(invoke_id) and C(command_id)
+    once started. In check mode, the batches that would start.
+  returned: with O(state=present)
+  type: list
+  elements: dict
+instances:
+  description: One entry per targeted instance, keyed by instance id, in input order.
+  returned: with O(state=present)
+  type: dict
+  contains:
+    instance_id:
+      description: The instance id.
+      type: str
+    region:
+      description: The region of the instance.
+      type: str
+    name:
+      description: The instance name.
+      type: str
+    os_type:
+      description: C(linux) or C(windows); empty if the instance does not exist.
+      type: str
+    type:
+      description: The command type used (or that would be used) on this instance.
+      type: str
+      sample: RunShellScript
+    status:
+      description:
+        - The Cloud Assistant status of the run (C(Pending), C(Running), C(Success), C(Failed), C(Timeout),
+          C(Error), C(Aborted), C(Invalid), C(Cancelled), C(Terminated), C(Stopping), C(Scheduled)), or
+          C(WouldRun) in check mode, C(Skipped) or C(Unreachable) for an instance that was not run on.
+      type: str
+      sample: Success
+    reason:
+      description: Why the instance was skipped or unreachable; empty otherwise.
+      type: str
+    invoke_id:
+      description: The invocation the instance belongs to.
+      type: str
+    exit_code:
+      description: The exit code of the script, -1 when it was killed (timeout, stop); null before it finished.
+      type: int
+    stdout:
+      description: The output (stdout and stderr), decoded as UTF-8 with invalid bytes replaced; empty with O(no_log_output).
+      type: str
+    stdout_lines:
+      description: RV(instances.stdout) split into lines.
+      type: list
+      elements: str
+    output_truncated:
+      description: The agent kept only the first 24 KB of the output.
+      type: bool
+    dropped_bytes:
+      description: How many bytes of output were cut.
+      type: int
+    error_code:
+      description: The Cloud Assistant error code, for example C(ExitCodeNonzero), C(ExecutionTimeout), C(ClientNotRunning).
+      type: str
+    error_info:
+      description: The text that goes with RV(instances.error_code).
+      type: str
+    start_time:
+      description: When the run started (UTC).
+      type: str
+    finish_time:
+      description: When the run finished (UTC).
+      type: str
+    stop_time:
+      description: When the run was stopped (UTC), if it was.
+      type: str
+    repeats:
+      description: How many times the command ran (periodic invocations run many times).
+      type: int
+summary:
+  description: Counts of RV(instances) by outcome.
+  returned: with O(state=present)
+  type: dict
+  sample: {total: 4, succeeded: 2, failed: 1, stopped: 0, running: 0, scheduled: 0, skipped: 1, unreachable: 0, would_run: 0}
+rc:
+  description:
+    - 0 when no instance failed, else the exit code of the first failed instance (1 if it has none).
+    - A non-zero RV(rc) does not fail the task by itself; O(fail_on) decides.
+  returned: with O(state=present)
+  type: int
+status:
+  description: With O(state=absent), the invocation status after the stop (C(Stopped), C(Stopping), or how it ended).
+  returned: with O(state=absent)
+  type: str
+"""
+
+
+import re
+import time
+import uuid
+
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils import _cloud_assistant as ca
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import first_error, run_bounded
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import has_error_code
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import (
+    describe_agents,
+    instance_view,
+    read_instances,
+)
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._targets import normalise_targets
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import TokenError, client_token
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
+
+INVISIBLE_GRACE = 60.0          # a new invocation may not be visible to DescribeInvocationResults at once
+INVOKE_ID_RE = re.compile(r"^t-[a-z0-9]{4,64}$")
+LENGTH_LIMITS = dict(working_dir=200, username=255, launcher=1024, container_id=128, container_name=128)
+ACTIVE_INVOCATION = ("Pending", "Running", "Scheduled")
+
+ARGUMENT_SPEC = dict(
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    instance_ids=dict(type="raw"),
+    instance_tags=dict(type="dict"),
+    command=dict(type="str"),
+    command_id=dict(type="str"),
+    command_name=dict(type="str"),
+    type=dict(type="str", choices=list(ca.COMMAND_TYPES)),
+    parameters=dict(type="dict"),
+    secret_parameters=dict(type="dict", no_log=True),
+    working_dir=dict(type="str"),
+    username=dict(type="str"),
+    timeout=dict(type="int"),
+    wait=dict(type="bool", default=True),
+    wait_timeout=dict(type="int", default=600),
+    poll_interval=dict(type="float", default=3),
+    stop_on_timeout=dict(type="bool", default=False),
+    repeat_mode=dict(type="str", choices=list(ca.REPEAT_MODES)),
+    frequency=dict(type="str"),
+    invoke_id=dict(type="str"),
+    keep_command=dict(type="bool", default=False),
+    termination_mode=dict(type="str", choices=["Process", "ProcessTree"]),
+    launcher=dict(type="str"),
+    container_id=dict(type="str"),
+    container_name=dict(type="str"),
+    tags=dict(type="dict"),
+    client_token=dict(type="str", no_log=False),
+    no_log_output=dict(type="bool", default=False),
+    fail_on=dict(type="str", choices=["any", "none"], default="any"),
+    unreachable=dict(type="str", choices=["fail", "skip"], default="fail"),
+)
+
+
+# --- input ----------------------------------------------------------------------------------
+def _parameter_values(params, problems):
+    values = {}
+    for option in ("parameters", "secret_parameters"):
+        for key, value in (params[option] or {}).items():
+            if not ca.PARAMETER_NAME_RE.match(str(key)):
+                problems.append("%s: %r is not a parameter name (letters, digits, _ and -, up to 64)" % (option, key))
+            elif str(key).lower() in (k.lower() for k in values):
+                problems.append("%s: parameter %s is given twice" % (option, key))
+            elif isinstance(value, (dict, list)):
+                problems.append("%s: the value of %s must be a string, number or boolean" % (option, key))
+            else:
+                values[str(key)] = str(value).lower() if isinstance(value, bool) else str(value)
+    return values
+
+
+def _check_options(params, problems):
+    mode = params["repeat_mode"] or ("Period" if params["frequency"] else "Once")
+    timeout = params["timeout"]
+    if timeout is not None and not 1 <= timeout <= ca.MAX_TIMEOUT:
+        problems.append("timeout must be between 1 and %d seconds, got %d" % (ca.MAX_TIMEOUT, timeout))
+    if params["wait_timeout"] < 1:
+        problems.append("wait_timeout must be >= 1 second")
+    if params["poll_interval"] <= 0:
+        problems.append("poll_interval must be > 0")
+    frequency = (params["frequency"] or "").strip()
+    if mode == "Period" and not frequency:
+        problems.append("repeat_mode=Period needs frequency")
+    if frequency and mode != "Period":
+        problems.append("frequency is only used with repeat_mode=Period, not %s" % mode)
+    period = ca.rate_seconds(frequency)
+    if frequency.startswith("rate(") and period is None:
+        problems.append("frequency %r is not rate(N<s|m|h|d>)" % frequency)
+    elif period is not None and not max(60, timeout or 60) <= period <= 7 * 86400:
+        problems.append("frequency %s must be between 60 seconds (and the timeout) and 7 days" % frequency)
+    for name, limit in LENGTH_LIMITS.items():
+        if params[name] is not None and len(params[name]) > limit:
+            problems.append("%s is longer than %d characters" % (name, limit))
+    tags = params["tags"] or {}
+    if len(tags) > 20:
+        problems.append("tags: at most 20 tags, got %d" % len(tags))
+    for key, value in tags.items():
+        if not key or len(key) > 64 or key.lower().startswith(("aliyun", "acs:")):
+            problems.append("tags: %r is not a tag key (1 to 64 characters, not starting with aliyun or acs:)" % key)
+        elif value is not None and len(str(value)) > 128:
+            problems.append("tags: the value of %s is longer than 128 characters" % key)
+    if params["client_token"] is not None:
+        try:
+            client_token({}, params["client_token"])
+        except TokenError as exc:
+            problems.append(str(exc))
+    return mode
+
+
+def _check_targets(params, region, problems):
+    targets, warnings = {}, []
+    if params["instance_tags"] is not None:
+        if not params["instance_tags"]:
+            problems.append("instance_tags must not be empty")
+        if not region:
+            problems.append("instance_tags selects instances in region; set region")
+    elif params["instance_ids"] is not None:
+        value = params["instance_ids"]
+        if not region and isinstance(value, list) and any(not isinstance(i, dict) for i in value):
+            problems.append("instance_ids is a list of ids, so region is required: set region, or give "
+                            "{instance_id, region} items or a dict of region to ids")
+        else:
+            try:
+                targets, warnings = normalise_targets(value, region)
+            except ValidationError as exc:
+                problems.extend(exc.problems)
+    return targets, warnings
+
+
+def validate(params, region):
+    """(problems, targets, warnings, request facts): every input problem, before any API call."""
+    problems = []
+    contents = [n for n in ("command", "command_id", "command_name") if params[n] is not None]
+    given_targets = [n for n in ("instance_ids", "instance_tags") if params[n] is not None]
+    if params["state"] == "absent":
+        if not params["invoke_id"]:
+            problems.append("state=absent needs invoke_id (the invocation to stop)")
+        elif not INVOKE_ID_RE.match(params["invoke_id"]):
+            problems.append("invoke_id %r is not an invocation id (t-...)" % params["invoke_id"])
+        if contents or given_targets:
+            problems.append("state=absent stops invoke_id; %s are not used" % ", ".join(contents + given_targets))
+        if not region:
+            problems.append("region is required: set the region option or ALIBABA_CLOUD_REGION_ID")
+        return problems, {}, [], {}
+    if len(contents) != 1:
+        problems.append("give exactly one of command, command_id and command_name%s"
+                        % (" (got %s)" % ", ".join(contents) if contents else ""))
+    if len(given_targets) != 1:
+        problems.append("give exactly one of instance_ids and instance_tags%s"
+                        % (" (got both)" if given_targets else ""))
+    if params["invoke_id"] is not None:
+        problems.append("invoke_id is only used with state=absent")
+    values = _parameter_values(params, problems)
+    enable = params["parameters"] is not None or bool(params["secret_parameters"])
+    if params["command"] is not None:
+        problems.extend(ca.check_content(params["command"], enable, values))
+    mode = _check_options(params, problems)
+    targets, warnings = _check_targets(params, region, problems)
+    return problems, targets, warnings, dict(values=values, enable=enable, repeat_mode=mode)
+
+
+# --- reading --------------------------------------------------------------------------------
+def tagged_views(api, region, tags):
+    selector = [dict(Key=k, Value=v) if v not in (None, "") else dict(Key=k) for k, v in tags.items()]
+    items = list_all(lambda q: api.call("DescribeInstances", q), {"MaxResults": 100, "Tag": selector},
+                     ("Instances", "Instance"))
+    instances = {i["InstanceId"]: i for i in items}
+    agents = {a["InstanceId"]: a for a in describe_agents(api, list(instances))}
+    return {i: instance_view(i, region, instances[i], agents.get(i)) for i in instances}
+
+
+def resolve_command(api, command_id=None, name=None):
+    """The existing command (private first, then public) as a dict, or None if it does not exist."""
+    path = ("Commands", "Command")
+    query = {"CommandId": command_id} if command_id else {"Name": name}
+    found = list_all(lambda q: api.call("DescribeCommands", q), dict(query, MaxResults=50), path)
+    if not found:
+        public = list_all(lambda q: api.call("DescribeCommands", q),
+                          dict(query, Provider="AlibabaCloud", MaxResults=50), path)
+        found = [c for c in public if (c.get("CommandId") == command_id if command_id else c.get("Name") == name)]
+    if not found:
+        return None
+    if len(found) > 1 and not command_id:
+        raise ValidationError("command_name %s matches %d commands (%s); use command_id" % (
+            name, len(found), ", ".join(c["CommandId"] for c in found)))
+    cmd = found[0]
+    return dict(command_id=cmd["CommandId"], name=cmd.get("Name", ""), type=cmd.get("Type", ""),
+                enable_parameter=bool(cmd.get("EnableParameter")),
+                parameter_names=((cmd.get("ParameterNames") or {}).get("ParameterName") or []))
+
+
+def read_region(module, region, ids):
+    params = module.params
+    api = module.api("ecs", region)
+    if params["instance_tags"] is not None:
+        views = tagged_views(api, region, params["instance_tags"])
+    else:
+        views = read_instances(api, region, ids)
+    command = None
+    if params["command"] is None:
+        try:
+            command = resolve_command(api, params["command_id"], params["command_name"])
+        except ValidationError as exc:
+            command = dict(problem=str(exc))
+    return views, command
+
+
+def read_everything(module, targets):
+    regions = list(targets) or [module.region]
+    outcomes = run_bounded(lambda region: read_region(module, region, targets.get(region)), regions)
+    failed = first_error(outcomes)
+    if failed:
+        module.fail_api(failed.error)
+    return {o.item: o.value for o in outcomes}
+
+
+# --- deciding -------------------------------------------------------------------------------
+def command_problems(params, facts, region, command):
+    if command is None:
+        option = "command_id" if params["command_id"] else "command_name"
+        return ["%s %s does not exist in %s" % (option, params[option], region)]
+    if "problem" in command:
+        return [command["problem"]]
+    problems = []
+    where = "command %s" % command["command_id"]
+    if params["type"] and params["type"] != command["type"]:
+        problems.append("type %s differs from the type %s of %s" % (params["type"], command["type"], where))
+    if command["enable_parameter"]:
+        problems.extend(ca.check_parameters(facts["values"], command["parameter_names"], where))
+    elif facts["values"]:
+        problems.append("%s takes no parameters" % where)
+    return problems
+
+
+def decide(module, facts, regional):
+    params = module.params
+    views, results, problems = {}, {}, []
+    plan = dict(batches=[], types={}, skipped={}, unreachable={}, mismatched={})
+    for region, (region_views, command) in regional.items():
+        if params["command"] is None:
+            problems.extend(command_problems(params, facts, region, command))
+            command_type = (command or {}).get("type") or None
+        else:
+            command_type = None
+        part = ca.plan_invocations(region_views, params["type"], command_type, params["unreachable"])
+        for batch in part["batches"]:
+            batch["command_id"] = (command or {}).get("command_id", "")
+        plan["batches"].extend(part["batches"])
+        for key in ("types", "skipped", "unreachable", "mismatched"):
+            plan[key].update(part[key])
+        views.update(region_views)
+    if params["instance_tags"] is not None and not views:
+        problems.append("no instance in %s has the tags %s" % (module.region, params["instance_tags"]))
+    for instance_id, view in views.items():
+        cmd_type = plan["types"].get(instance_id)
+        if instance_id in plan["mismatched"]:
+            results[instance_id] = ca.base_view(view, cmd_type, "Invalid", plan["mismatched"][instance_id])
+        elif instance_id in plan["unreachable"]:
+            results[instance_id] = ca.base_view(view, cmd_type, "Unreachable", plan["unreachable"][instance_id])
+        elif instance_id in plan["skipped"]:
+            results[instance_id] = ca.base_view(view, cmd_type, "Skipped", plan["skipped"][instance_id])
+        else:
+            results[instance_id] = ca.base_view(view, cmd_type, "WouldRun")
+    return plan, results, problems
+
+
+def _listing(items, limit=10):
+    items = list(items)
+    return "; ".join(items[:limit]) + ("; ... (%d more)" % (len(items) - limit) if len(items) > limit else "")
+
+
+# --- acting ---------------------------------------------------------------------------------
+def base_request(params, facts):
+    request = dict(
+        WorkingDir=params["working_dir"], Username=params["username"], Timeout=params["timeout"],
+        RepeatMode=facts["repeat_mode"], Frequency=params["frequency"], Launcher=params["launcher"],
+        TerminationMode=params["termination_mode"], ContainerId=params["container_id"],
+        ContainerName=params["container_name"],
+        Tag=[dict(Key=k, Value=str(v)) for k, v in (params["tags"] or {}).items()] or None,
+    )
+    if params["command"] is not None:
+        request.update(CommandContent=ca.encode_content(params["command"]), ContentEncoding="Base64",
+                       Name="ansible-ecs_cloud_assistant_command", KeepCommand=params["keep_command"],
+                       EnableParameter=facts["enable"], Timeout=params["timeout"] or 60)
+    if facts["values"]:
+        request["Parameters"] = json_param(facts["values"])
+    return {k: v for k, v in request.items() if v is not None}
+
+
+def start_batches(module, facts, batches):
+    params = module.params
+    common = base_request(params, facts)
+    nonce = None if params["client_token"] else uuid.uuid4().hex
+    inline = params["command"] is not None
+
+    def start(batch):
+        request = dict(common, InstanceId=batch["instance_ids"])
+        if inline:
+            action, request["Type"] = "RunCommand", batch["type"]
+        else:
+            action, request["CommandId"] = "InvokeCommand", batch["command_id"]
+        request["ClientToken"] = client_token(dict(action=action, region=batch["region"], request=request,
+                                                   run=nonce), params["client_token"])
+        return module.api("ecs", batch["region"]).call(action, request)
+
+    outcomes = run_bounded(start, batches)
+    for outcome in outcomes:
+        if outcome.ok:
+            outcome.item["invoke_id"] = outcome.value.get("InvokeId", "")
+            outcome.item["command_id"] = outcome.value.get("CommandId") or outcome.item["command_id"]
+    return first_error(outcomes)
+
+
+def stop_invocations(module, invocations):
+    outcomes = run_bounded(lambda inv: module.api("ecs", inv["region"]).call(
+        "StopInvocation", {"InvokeId": inv["invoke_id"]}), invocations)
+    return [o.item["invoke_id"] for o in outcomes if o.ok], first_error(outcomes)
+
+
+# --- waiting --------------------------------------------------------------------------------
+def fetch_results(module, invocation, deadline):
+    api = module.api("ecs", invocation["region"])
+    rows = list_all(lambda q: api.call("DescribeInvocationResults", q, deadline=deadline),
+                    {"InvokeId": invocation["invoke_id"], "MaxResults": 50, "ContentEncoding": "Base64"},
+                    ("Invocation", "InvocationResults", "InvocationResult"), token_path=("Invocation", "NextToken"))
+    return {row["InstanceId"]: row for row in rows if row.get("InvokeId", invocation["invoke_id"]) == invocation["invoke_id"]}
+
+
+def wait_for_results(module, invocations, first_run):
+    params = module.params
+    rows = {}
+    started = time.monotonic()
+    deadline = started + params["wait_timeout"]
+
+    def settled(invocation):
+        return all(ca.is_settled(rows.get(i, {}), first_run) for i in invocation["instance_ids"])
+
+    def poll():
+        outcomes = run_bounded(lambda inv: fetch_results(module, inv, deadline),
+                               [inv for inv in invocations if not settled(inv)])
+        for outcome in outcomes:
+            if outcome.ok:
+                rows.update(outcome.value)
+            elif not (has_error_code(outcome.error, "InvalidInvokeId.NotFound")
+                      and time.monotonic() - started < INVISIBLE_GRACE):
+                raise outcome.error
+        return rows
+
+    interval = params["poll_interval"]
+    waited = wait_for(poll, lambda _rows: all(settled(inv) for inv in invocations), params["wait_timeout"],
+                      interval=interval, max_interval=min(60.0, interval * 6))
+    return rows, waited.timed_out
+
+
+# --- the two states -------------------------------------------------------------------------
+def report(module, results, invocations, changed, rows=None):
+    hide = module.params["no_log_output"]
+    if rows is not None:
+        by_instance = {i: inv for inv in invocations if inv.get("invoke_id") for i in inv["instance_ids"]}
+        for instance_id, inv in by_instance.items():
+            base = dict(results[instance_id], invoke_id=inv["invoke_id"], reason="")
+            results[instance_id] = ca.result_view(base, rows.get(instance_id), hide)
+    summary, rc = ca.summarise(results)
+    invoke_ids = [inv["invoke_id"] for inv in invocations if inv.get("invoke_id")]
+    command_ids = [inv["command_id"] for inv in invocations if inv.get("command_id")]
+    # failed is explicit: Ansible marks any result with a non-zero rc as failed, and fail_on=none must not be.
+    result = dict(changed=changed, failed=False, instances=results, summary=summary, rc=rc,
+                  invocations=invocations, invoke_ids=invoke_ids)
+    if invoke_ids:
+        result["invoke_id"] = invoke_ids[0]
+    if command_ids:
+        result["command_id"] = command_ids[0]
+    return result
+
+
+def failures(results):
+    bad = [r for r in results.values() if ca.outcome(r["status"], r["error_code"], r["repeats"])
+           in ("failed", "stopped", "unreachable")]
+    return ["%s: %s%s%s" % (r["instance_id"], r["status"],
+                            ", exit code %s" % r["exit_code"] if r["exit_code"] not in (None, 0) else "",
+                            ", %s" % r["error_code"] if r["error_code"] else "") for r in bad]
+
+
+def run_present(module, facts, targets):
+    params = module.params
+    plan, results, problems = decide(module, facts, read_everything(module, targets))
+    if problems:
+        module.fail_validation(ValidationError(problems))
+    batches = plan["batches"]
+    blocking = list(plan["mismatched"].values()) + ["%s: %s" % item for item in plan["unreachable"].items()]
+    if blocking:
+        hint = " Set unreachable=skip to run on the others." if plan["unreachable"] else ""
+        module.fail_json(msg="Nothing ran: %d instance(s) cannot run the command: %s.%s"
+                         % (len(blocking), _listing(blocking), hint), **report(module, results, batches, False))
+    if not batches:
+        module.warn("No instance can run the command; nothing ran.")
+        module.exit_json(**report(module, results, batches, False))
+    if module.check_mode:
+        module.exit_json(**report(module, results, batches, True))
+
+    error = start_batches(module, facts, batches)
+    if error is not None:
+        started = [b for b in batches if b.get("invoke_id")]
+        module.fail_api(error.error, **report(module, results, started, bool(started), rows={}))
+    if not params["wait"]:
+        module.exit_json(**report(module, results, batches, True, rows={}))
+
+    first_run = facts["repeat_mode"] == "Period" and ca.rate_seconds(params["frequency"]) is not None
+    try:
+        rows, timed_out = wait_for_results(module, batches, first_run)
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        module.fail_api(exc, **report(module, results, batches, True, rows={}))
+    result = report(module, results, batches, True, rows)
+    if timed_out:
+        msg = "Timed out after %ds waiting for %d instance(s)" % (
+            params["wait_timeout"], result["summary"]["running"] + result["summary"]["scheduled"])
+        if params["stop_on_timeout"]:
+            stopped, error = stop_invocations(module, batches)
+            msg += "; stopped %s" % (", ".join(stopped) or "nothing")
+            if error is not None:
+                msg += "; StopInvocation failed for %s" % error.item["invoke_id"]
+        module.fail_json(msg=msg + ". Invocations: %s" % ", ".join(result["invoke_ids"]), **result)
+    failed = failures(results)
+    if failed and params["fail_on"] == "any":
+        module.fail_json(msg="The command did not succeed on %d of %d instance(s): %s"
+                         % (len(failed), len(results), _listing(failed)), **result)
+    module.exit_json(**result)
+
+
+def run_absent(module):
+    api = module.api("ecs")
+    invoke_id = module.params["invoke_id"]
+
+    def status():
+        try:
+            body = api.call("DescribeInvocations", {"InvokeId": invoke_id})
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            module.fail_api(exc)
+        found = ((body.get("Invocations") or {}).get("Invocation") or [])
+        return found[0].get("InvocationStatus", "") if found else None
+
+    before = status()
+    if before is None:
+        module.exit_json(changed=False, invoke_id=invoke_id, status="NotFound",
+                         msg="invocation %s does not exist in %s" % (invoke_id, module.region))
+    if before not in ACTIVE_INVOCATION:
+        module.exit_json(changed=False, invoke_id=invoke_id, status=before)
+    if module.check_mode:
+        module.exit_json(changed=True, invoke_id=invoke_id, status=before)
+    module.call("ecs", "StopInvocation", {"InvokeId": invoke_id})
+    after = "Stopping"
+    if module.params["wait"]:
+        waited = wait_for(status, lambda s: s != "Stopping", module.params["wait_timeout"],
+                          interval=module.params["poll_interval"], max_interval=module.params["poll_interval"] * 6)
+        after = waited.value
+    module.exit_json(changed=True, invoke_id=invoke_id, status=after)
+
+
+def main():
+    module = AlicloudModule(argument_spec=ARGUMENT_SPEC, region_required=False, supports_check_mode=True)
+    params = module.params
+    for value in (params["secret_parameters"] or {}).values():
+        module.add_secret(value)
+    if params["no_log_output"] and params["command"]:
+        module.add_secret(params["command"])
+    problems, targets, warnings, facts = validate(params, module.region)
+    if problems:
+        module.fail_validation(ValidationError(problems))
+    for warning in warnings:
+        module.warn(warning)
+    if params["state"] == "absent":
+        run_absent(module)
+    run_present(module, facts, targets)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""Pure logic of _cloud_assistant: plan, content checks, output decoding, result views."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils import _cloud_assistant as ca
+
+
+def view(instance_id, os_type="linux", ready=True, exists=True, region="cn-hangzhou", reason=""):
+    return dict(instance_id=instance_id, region=region, exists=exists, os_type=os_type if exists else "",
+                ready=ready, reason=reason or ("" if ready else "not ready"), name=instance_id)
+
+
+def views(*items):
+    return {v["instance_id"]: v for v in items}
+
+
+def test_plan_follows_each_os_and_groups_by_region_and_type():
+    plan = ca.plan_invocations(views(view("i-l1"), view("i-w1", "windows"), view("i-l2"),
+                                     view("i-l3", region="cn-shanghai")))
+    assert plan["batches"] == [
+        dict(region="cn-hangzhou", type="RunShellScript", instance_ids=["i-l1", "i-l2"]),
+        dict(region="cn-hangzhou", type="RunPowerShellScript", instance_ids=["i-w1"]),
+        dict(region="cn-shanghai", type="RunShellScript", instance_ids=["i-l3"]),
+    ]
+    assert plan["types"]["i-w1"] == "RunPowerShellScript"
+    assert not plan["skipped"] and not plan["unreachable"] and not plan["mismatched"]
+
+
+def test_plan_batches_at_the_per_call_limit():
+    plan = ca.plan_invocations(views(*[view("i-%04d" % n) for n in range(250)]))
+    assert [len(b["instance_ids"]) for b in plan["batches"]] == [100, 100, 50]
+    assert plan["batches"][2]["instance_ids"][-1] == "i-0249"
+    assert [len(b["instance_ids"]) for b in ca.plan_invocations(views(view("i-1"), view("i-2")), batch_size=1)["batches"]] == [1, 1]
+
+
+@pytest.mark.parametrize("requested,command_type,bad", [
+    ("RunShellScript", None, ["i-w"]),
+    ("RunBatScript", None, ["i-l"]),
+    (None, "RunPowerShellScript", ["i-l"]),
+    ("RunShellScript", "RunShellScript", ["i-w"]),
+])
+def test_type_mismatch_is_a_problem(requested, command_type, bad):
+    plan = ca.plan_invocations(views(view("i-l"), view("i-w", "windows")), requested, command_type)
+    assert sorted(plan["mismatched"]) == bad
+    assert all(i not in b["instance_ids"] for b in plan["batches"] for i in bad)
+    assert "cannot run on a" in plan["mismatched"][bad[0]]
+
+
+@pytest.mark.parametrize("policy", ["fail", "skip"])
+def test_not_ready_instances_follow_the_unreachable_policy(policy):
+    plan = ca.plan_invocations(views(view("i-ok"), view("i-off", ready=False, reason="offline"),
+                                     view("i-gone", exists=False, ready=False, reason="gone")), unreachable=policy)
+    parked = plan["skipped"] if policy == "skip" else plan["unreachable"]
+    other = plan["unreachable"] if policy == "skip" else plan["skipped"]
+    assert parked == {"i-off": "offline", "i-gone": "gone"} and other == {}
+    assert plan["batches"] == [dict(region="cn-hangzhou", type="RunShellScript", instance_ids=["i-ok"])]
+    assert "i-gone" not in plan["types"] and plan["types"]["i-off"] == "RunShellScript"
+
+
+def test_a_stopped_windows_instance_with_a_shell_type_is_a_mismatch_not_only_unreachable():
+    plan = ca.plan_invocations(views(view("i-w", "windows", ready=False)), "RunShellScript", unreachable="skip")
+    assert list(plan["mismatched"]) == ["i-w"] and not plan["skipped"]
+
+
+def test_encode_and_decode():
+    text = "echo 'é' \"$(date)\"\n中文"
+    assert base64.b64decode(ca.encode_content(text)).decode() == text
+    assert ca.decode_output(base64.b64encode(b"ok\xff\n").decode()) == "ok\ufffd\n"
+    assert ca.decode_output("") == "" and ca.decode_output(None) == ""
+    assert ca.decode_output("not base64!") == "not base64!"
+
+
+def test_placeholders_and_parameter_checks():
+    assert ca.placeholders("{{a}} {{ B }} {{A}} {{ACS::InstanceId}} {{b}}") == ["a", "B"]
+    assert ca.check_parameters({"a": "1", "B": "2"}, ["a", "b"], "command") == []
+    problems = ca.check_parameters({"a": "1", "zz": "2"}, ["a", "b"], "command")
+    assert problems == ["parameter(s) zz are not used by command (it uses: a, b)",
+                        "command needs a value for parameter(s) b (in parameters or secret_parameters)"]
+    many = {"p%d" % n: "x" for n in range(11)}
+    assert "at most 10 parameters" in ca.check_parameters(many, list(many), "command")[0]
+
+
+def test_check_content():
+    assert ca.check_content("echo {{x}}", False, {}) == []
+    assert ca.check_content("echo {{x}}", True, {"x": "1"}) == []
+    assert "invalid parameter name(s) a.b" in ca.check_content("echo {{a.b}}", True, {})[0]
+    limit = ca.MAX_CONTENT_BYTES // 4 * 3
+    assert ca.check_content("x" * limit, False, {}) == []
+    assert "after Base64 encoding" in ca.check_content("x" * (limit + 1), False, {})[0]
+    assert ca.check_content("\n", False, {}) == ["command must not be empty"]
+
+
+def test_rate_seconds():
+    assert ca.rate_seconds("rate(5m)") == 300 and ca.rate_seconds(" rate(2h) ") == 7200
+    assert ca.rate_seconds("at(2026-01-01 00:00:00)") is None and ca.rate_seconds("0 */20 * * * ?") is None
+
+
+ROW = {"InvokeId": "t-1", "InstanceId": "i-1", "InvocationStatus": "Failed", "ExitCode": 2,
+       "Output": base64.b64encode("fé\nline2\n".encode()).decode(), "Dropped": 5, "ErrorCode": "ExitCodeNonzero",
+       "ErrorInfo": "exit code is not zero", "Repeats": 1, "StartTime": "2026-01-01T00:00:00Z",
+       "FinishedTime": "2026-01-01T00:00:01Z", "StopTime": ""}
+
+
+def test_result_view():
+    base = ca.base_view(view("i-1"), "RunShellScript", "WouldRun")
+    result = ca.result_view(base, ROW)
+    assert result["status"] == "Failed" and result["exit_code"] == 2 and result["stdout_lines"] == ["fé", "line2"]
+    assert result["output_truncated"] and result["dropped_bytes"] == 5 and result["finish_time"] == "2026-01-01T00:00:01Z"
+    assert result["type"] == "RunShellScript" and result["invoke_id"] == "t-1"
+    hidden = ca.result_view(base, ROW, hide_output=True)
+    assert hidden["stdout"] == "" and hidden["stdout_lines"] == [] and hidden["exit_code"] == 2
+    running = ca.result_view(base, dict(ROW, InvocationStatus="Running", ExitCode=0, Repeats=0))
+    assert running["exit_code"] is None
+    assert ca.result_view(base, None)["status"] == "Pending"
+
+
+@pytest.mark.parametrize("row,first_run,settled", [
+    ({"InvocationStatus": "Success"}, False, True),
+    ({"InvocationStatus": "Running"}, False, False),
+    ({}, False, False),
+    ({"InvocationStatus": "Scheduled", "Repeats": 0}, False, True),
+    ({"InvocationStatus": "Scheduled", "Repeats": 0}, True, False),
+    ({"InvocationStatus": "Scheduled", "Repeats": 1}, True, True),
+    ({"InvocationStatus": "Stopping"}, False, False),
+])
+def test_is_settled(row, first_run, settled):
+    assert ca.is_settled(row, first_run) is settled
+
+
+def test_summary_and_rc():
+    def entry(status, exit_code=None, error_code="", repeats=0):
+        return dict(status=status, exit_code=exit_code, error_code=error_code, repeats=repeats)
+
+    summary, rc = ca.summarise({"a": entry("Success", 0), "b": entry("Skipped"), "c": entry("Scheduled", 0, "", 1)})
+    assert rc == 0 and summary["succeeded"] == 1 and summary["skipped"] == 1 and summary["scheduled"] == 1
+    _summary, rc = ca.summarise({"a": entry("Success", 0), "b": entry("Failed", 4), "c": entry("Failed", 9)})
+    assert rc == 4
+    summary, rc = ca.summarise({"a": entry("Timeout", -1), "b": entry("Terminated", -1)})
+    assert rc == 1 and summary["failed"] == 1 and summary["stopped"] == 1
+    summary, rc = ca.summarise({"a": entry("Scheduled", 3, "ExitCodeNonzero", 1), "b": entry("Unreachable")})
+    assert rc == 3 and summary["failed"] == 1 and summary["unreachable"] == 1 and summary["total"] == 2

@@ -1,0 +1,353 @@
+"""ecs_cloud_assistant_command against the simulator, through the real SDK."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from ansible_collections.alibabacloud.ecs_ops.plugins.modules import ecs_cloud_assistant_command as module
+from unit_helpers import warnings_of
+
+MISSING = "i-bpmissing0000000001"
+SECRET = "s3cr3t-Value-42"
+
+
+def by_name(server):
+    return {i.name: i.id for i in server.sim.instances()}
+
+
+def args(server, **extra):
+    base = dict(region="cn-hangzhou", access_key="sim-access-key", secret_key="sim-secret-key",
+                ecs_endpoint=server.url, oos_endpoint=server.url, poll_interval=0.05, wait_timeout=60)
+    base.update(extra)
+    return base
+
+
+def mutating(server):
+    return [c for c in server.calls() if c["product"] == "ecs" and c["mutating"]]
+
+
+def api_calls(server, action=None):
+    return [c for c in server.calls() if c["product"] in ("ecs", "oos") and (action is None or c["action"] == action)]
+
+
+def test_exit_codes_on_a_mix_of_instances(sim_server, run_module):
+    ids = by_name(sim_server)
+    script = 'if [ "$(hostname)" = never ]; then exit 0; fi\ncase {{ACS::InstanceName}} in web-2) exit 3;; esac\necho ok'
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"], ids["web-2"], ids["db"]],
+                                              command=script, parameters={}))
+    assert rc == 1 and result["failed"] and result["changed"] is True
+    assert "did not succeed on 1 of 3" in result["msg"] and ids["web-2"] in result["msg"]
+    entries = result["instances"]
+    assert list(entries) == [ids["web-1"], ids["web-2"], ids["db"]]
+    assert entries[ids["web-1"]]["status"] == "Success" and entries[ids["web-1"]]["exit_code"] == 0
+    assert entries[ids["web-1"]]["stdout_lines"] == ["ok"]
+    web2 = entries[ids["web-2"]]
+    assert web2["status"] == "Failed" and web2["exit_code"] == 3 and web2["error_code"] == "ExitCodeNonzero"
+    assert web2["start_time"] and web2["finish_time"] and web2["invoke_id"] == result["invoke_id"]
+    assert result["rc"] == 3 and result["summary"]["succeeded"] == 2 and result["summary"]["failed"] == 1
+    assert len(api_calls(sim_server, "RunCommand")) == 1
+
+    rc, report_only = run_module(module.main, args(sim_server, instance_ids=[ids["web-2"]],
+                                                   command="exit 7", fail_on="none"))
+    # Ansible fails any result with a non-zero rc unless failed is given explicitly
+    assert rc == 0 and report_only["changed"] and report_only["rc"] == 7 and report_only["failed"] is False
+    assert report_only["instances"][ids["web-2"]]["exit_code"] == 7
+
+
+def test_content_passes_through_untouched(sim_server, run_module):
+    ids = by_name(sim_server)
+    script = "cat <<'EOF'\nquote ' \" `x` $(echo sub) {{not_a_param}} 中文 ✓\nEOF\necho \"$(echo nested)\""
+    _rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command=script))
+    entry = result["instances"][ids["web-1"]]
+    assert entry["stdout_lines"] == ["quote ' \" `x` $(echo sub) {{not_a_param}} 中文 ✓", "nested"]
+    sent = api_calls(sim_server, "RunCommand")[0]["params"]
+    assert sent["ContentEncoding"] == "Base64" and base64.b64decode(sent["CommandContent"]).decode() == script
+    assert sent["EnableParameter"] in ("false", "False")
+
+
+@pytest.mark.parametrize("size,truncated,dropped", [(0, False, 0), (24576, False, 0), (30000, True, 30000 - 24576)])
+def test_output_sizes(sim_server, run_module, size, truncated, dropped):
+    ids = by_name(sim_server)
+    command = "head -c %d /dev/zero | tr '\\0' x" % size
+    _rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command=command))
+    entry = result["instances"][ids["web-1"]]
+    assert len(entry["stdout"]) == min(size, 24576) and set(entry["stdout"]) <= {"x"}
+    assert entry["output_truncated"] is truncated and entry["dropped_bytes"] == dropped
+    assert entry["stdout_lines"] == ([] if size == 0 else [entry["stdout"]])
+
+
+def test_binary_output_is_replaced_not_fatal(sim_server, run_module):
+    ids = by_name(sim_server)
+    _rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]],
+                                               command="printf 'a\\377\\376b\\n'; printf '\\303'"))
+    assert result["instances"][ids["web-1"]]["stdout"] == "a\ufffd\ufffdb\n\ufffd"
+
+
+def test_execution_timeout(sim_server, run_module):
+    ids = by_name(sim_server)
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command="echo start; sleep 20",
+                                              timeout=1))
+    entry = result["instances"][ids["web-1"]]
+    assert rc == 1 and entry["status"] == "Timeout" and entry["error_code"] == "ExecutionTimeout"
+    assert entry["exit_code"] == -1 and entry["stdout"] == "start\n" and result["rc"] == 1
+
+
+def test_parameters_and_secret_parameters(sim_server, run_module):
+    ids = by_name(sim_server)
+    rc, result = run_module(module.main, args(
+        sim_server, instance_ids=[ids["web-1"]], command="echo {{Greeting}} {{token}} on {{ACS::InstanceId}}",
+        parameters={"greeting": "hello world", "count": 3}, secret_parameters={"token": SECRET}))
+    assert rc == 1 and "count" in result["msg"] and api_calls(sim_server) == []
+
+    rc, result = run_module(module.main, args(
+        sim_server, instance_ids=[ids["web-1"]], command="echo {{Greeting}} {{token}} on {{ACS::InstanceId}}",
+        parameters={"greeting": "hello world"}, secret_parameters={"token": SECRET}), verbosity=4)
+    assert rc == 0
+    assert result["instances"][ids["web-1"]]["stdout"].startswith("hello world ")
+    assert result["instances"][ids["web-1"]]["stdout"].rstrip().endswith("on %s" % ids["web-1"])
+    assert SECRET not in json.dumps(result)
+    sent = api_calls(sim_server, "RunCommand")[0]["params"]
+    assert json.loads(sent["Parameters"]) == {"greeting": "hello world", "token": SECRET}
+    assert sent["EnableParameter"] in ("true", "True")
+
+
+def test_250_instances_are_batched(sim_server_factory, run_module):
+    fleet = {"run_scripts": False, "regions": {"cn-beijing": {"instances": [
+        {"name": "n", "os_type": "linux", "count": 250}]}}}
+    server = sim_server_factory(fleet=fleet)
+    ids = [i.id for i in server.sim.instances("cn-beijing")]
+    rc, result = run_module(module.main, args(server, region="cn-beijing", instance_ids=ids, command="echo hi"))
+    assert rc == 0 and result["summary"]["succeeded"] == 250
+    runs = api_calls(server, "RunCommand")
+    assert sorted(len([k for k in c["params"] if k.startswith("InstanceId.")]) for c in runs) == [50, 100, 100]
+    assert len(result["invoke_ids"]) == 3 and len(set(result["invoke_ids"])) == 3
+    assert list(result["instances"]) == ids
+    assert all(e["stdout"] == "hi\n" for e in result["instances"].values())
+    pages = api_calls(server, "DescribeInvocationResults")
+    assert any(c["params"].get("NextToken") for c in pages)
+
+
+def test_mixed_os_auto_type_and_mismatch(sim_server, run_module):
+    ids = by_name(sim_server)
+    targets = [ids["web-1"], ids["win"]]
+    rc, result = run_module(module.main, args(sim_server, instance_ids=targets, command="echo hi", type="RunShellScript"))
+    assert rc == 1 and "RunShellScript cannot run on a Windows instance" in result["msg"]
+    assert result["instances"][ids["win"]]["status"] == "Invalid" and mutating(sim_server) == []
+
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["win"]], command="echo bat\r\nexit /b 0",
+                                              type="RunBatScript"))
+    assert rc == 0 and result["instances"][ids["win"]]["type"] == "RunBatScript"
+    assert result["instances"][ids["win"]]["stdout"] == "bat\r\n"
+
+
+def test_unreachable_fail_and_skip(sim_server, run_module):
+    ids = by_name(sim_server)
+    sim_server.admin("POST", "instances/%s" % ids["web-3"], {"agent": "offline"})
+    targets = [ids["web-1"], ids["noagent"], ids["stopped"], ids["web-3"], MISSING]
+    for check_mode in (True, False):
+        rc, result = run_module(module.main, args(sim_server, instance_ids=targets, command="echo hi"),
+                                check_mode=check_mode)
+        assert rc == 1 and result["msg"].startswith("Nothing ran: 4 instance(s)") and "unreachable=skip" in result["msg"]
+        for name in ("noagent", "stopped", "web-3"):
+            assert ids[name] in result["msg"] and result["instances"][ids[name]]["status"] == "Unreachable"
+        assert "not installed" in result["instances"][ids["noagent"]]["reason"]
+        assert "offline" in result["instances"][ids["web-3"]]["reason"]
+        assert result["instances"][MISSING]["reason"].startswith("the instance does not exist")
+    assert mutating(sim_server) == []
+
+    rc, result = run_module(module.main, args(sim_server, instance_ids=targets, command="echo hi", unreachable="skip"))
+    assert rc == 0 and result["changed"]
+    assert result["summary"]["succeeded"] == 1 and result["summary"]["skipped"] == 4
+    assert result["instances"][ids["stopped"]]["status"] == "Skipped"
+    assert "Stopped" in result["instances"][ids["stopped"]]["reason"]
+    assert [c["params"]["InstanceId.1"] for c in api_calls(sim_server, "RunCommand")] == [ids["web-1"]]
+
+
+def test_check_mode_runs_nothing(sim_server, run_module):
+    ids = by_name(sim_server)
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"], ids["win"]], command="reboot"),
+                            check_mode=True)
+    assert rc == 0 and result["changed"] is True
+    assert {e["status"] for e in result["instances"].values()} == {"WouldRun"}
+    assert [(b["type"], b["instance_ids"]) for b in result["invocations"]] == [
+        ("RunShellScript", [ids["web-1"]]), ("RunPowerShellScript", [ids["win"]])]
+    assert result["summary"]["would_run"] == 2 and "invoke_id" not in result
+    assert mutating(sim_server) == [] and api_calls(sim_server)
+
+
+def test_periodic_invocation_started_then_stopped(sim_server, run_module):
+    ids = by_name(sim_server)
+    rc, started = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command="echo tick",
+                                               frequency="rate(1m)"))
+    entry = started["instances"][ids["web-1"]]
+    assert rc == 0 and entry["status"] == "Scheduled" and entry["repeats"] >= 1 and entry["stdout"] == "tick\n"
+    assert started["summary"]["scheduled"] == 1 and started["rc"] == 0
+    stop = args(sim_server, state="absent", invoke_id=started["invoke_id"])
+    rc, checked = run_module(module.main, stop, check_mode=True)
+    assert rc == 0 and checked["changed"] and not api_calls(sim_server, "StopInvocation")
+    rc, stopped = run_module(module.main, stop)
+    assert rc == 0 and stopped["changed"] and stopped["status"] == "Stopped"
+    rc, again = run_module(module.main, stop)
+    assert rc == 0 and not again["changed"] and again["status"] == "Stopped"
+    assert len(api_calls(sim_server, "StopInvocation")) == 1
+
+
+def test_existing_commands(sim_server, run_module):
+    ids = by_name(sim_server)
+    ecs = sim_server.ecs()
+    from alibabacloud_ecs20140526 import models
+    created = ecs.create_command(models.CreateCommandRequest(
+        region_id="cn-hangzhou", name="greet", type="RunShellScript", enable_parameter=True,
+        command_content=base64.b64encode(b"echo hi {{who}}").decode()))
+    command_id = created.body.command_id
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command_id=command_id,
+                                              parameters={"who": "there"}))
+    assert rc == 0 and result["command_id"] == command_id and result["instances"][ids["web-1"]]["stdout"] == "hi there\n"
+    assert api_calls(sim_server, "InvokeCommand") and not api_calls(sim_server, "RunCommand")
+
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command_name="greet"))
+    assert rc == 1 and "needs a value for parameter(s) who" in result["msg"]
+
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]],
+                                              command_name="ACS-ECS-CheckNetwork-for-linux.sh"))
+    assert rc == 0 and result["instances"][ids["web-1"]]["stdout"] == "network check: ok\n"
+
+    before = len(mutating(sim_server))
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["win"]],
+                                              command_id="ACS-ECS-CheckNetwork-for-linux.sh"))
+    assert rc == 1 and "cannot run on a Windows instance" in result["msg"]
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command_id="c-hznotthere0000"))
+    assert rc == 1 and "command_id c-hznotthere0000 does not exist in cn-hangzhou" in result["msg"]
+    assert len(mutating(sim_server)) == before
+
+
+def test_client_token_makes_a_retried_task_idempotent(sim_server, run_module):
+    ids = by_name(sim_server)
+    task = args(sim_server, instance_ids=[ids["web-1"]], command="echo once", client_token="deploy-42")
+    _rc, first = run_module(module.main, task)
+    _rc, second = run_module(module.main, task)
+    assert first["invoke_id"] == second["invoke_id"]
+    _rc, third = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command="echo once"))
+    _rc, fourth = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command="echo once"))
+    assert len({first["invoke_id"], third["invoke_id"], fourth["invoke_id"]}) == 3
+    tokens = [c["params"]["ClientToken"] for c in api_calls(sim_server, "RunCommand")]
+    assert tokens[0] == tokens[1] and tokens[0].startswith("deploy-42-") and len(set(tokens)) == 3
+
+
+def test_throttling_and_a_dropped_answer_do_not_duplicate(sim_server, run_module):
+    ids = by_name(sim_server)
+    sim_server.admin("POST", "faults", [
+        {"action": "RunCommand", "code": "Throttling.User", "count": 2},
+        {"action": "RunCommand", "drop": "after", "count": 1},
+        {"action": "DescribeInvocationResults", "code": "ServiceUnavailable", "count": 2},
+    ])
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command="echo hi"), verbosity=3)
+    assert rc == 0 and result["instances"][ids["web-1"]]["status"] == "Success"
+    assert len(api_calls(sim_server, "RunCommand")) == 4
+    assert len(sim_server.admin("GET", "state")["commands"]["invocations"]) == 1
+    assert sum(w.startswith("retry: ECS RunCommand") for w in warnings_of(result)) == 3
+
+
+def test_invocation_not_visible_yet_is_tolerated(sim_server, run_module):
+    ids = by_name(sim_server)
+    sim_server.admin("POST", "faults", {"action": "DescribeInvocationResults", "code": "InvalidInvokeId.NotFound",
+                                        "http_status": 404, "count": 2})
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command="echo hi"))
+    assert rc == 0 and result["instances"][ids["web-1"]]["stdout"] == "hi\n"
+    assert len(api_calls(sim_server, "DescribeInvocationResults")) >= 3
+
+
+@pytest.mark.parametrize("stop", [False, True])
+def test_wait_timeout_reports_what_is_known(sim_server, run_module, stop):
+    ids = by_name(sim_server)
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"], ids["web-2"]],
+                                              command='case {{ACS::InstanceName}} in web-1) sleep 30;; esac',
+                                              parameters={}, wait_timeout=1, stop_on_timeout=stop))
+    assert rc == 1 and result["msg"].startswith("Timed out after 1s waiting for 1 instance(s)")
+    assert result["invoke_id"] in result["msg"]
+    assert result["instances"][ids["web-2"]]["status"] == "Success"
+    assert result["instances"][ids["web-1"]]["status"] in ("Running", "Pending")
+    assert bool(api_calls(sim_server, "StopInvocation")) is stop
+
+
+def test_no_log_output_hides_output_and_command(sim_server, run_module):
+    ids = by_name(sim_server)
+    command = "echo classified-payload-123"
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command=command,
+                                              no_log_output=True))
+    entry = result["instances"][ids["web-1"]]
+    assert rc == 0 and entry["exit_code"] == 0 and entry["stdout"] == "" and entry["stdout_lines"] == []
+    assert command not in json.dumps(result)
+
+
+def test_regions_tags_and_no_wait(sim_server, run_module):
+    ids = by_name(sim_server)
+    shanghai = [i.id for i in sim_server.sim.instances("cn-shanghai")]
+    rc, result = run_module(module.main, args(sim_server, region=None, instance_ids={
+        "cn-hangzhou": [ids["web-1"]], "cn-shanghai": shanghai}, command="echo hi"))
+    assert rc == 0 and result["summary"]["succeeded"] == 3
+    assert sorted(b["region"] for b in result["invocations"]) == ["cn-hangzhou", "cn-shanghai"]
+    assert result["instances"][shanghai[0]]["region"] == "cn-shanghai"
+
+    rc, result = run_module(module.main, args(sim_server, instance_tags={"role": "web"}, command="echo hi"))
+    assert rc == 0 and list(result["instances"]) == [ids["web-1"], ids["web-2"], ids["web-3"]]
+
+    rc, result = run_module(module.main, args(sim_server, instance_tags={"role": "nothing"}, command="echo hi"))
+    assert rc == 1 and "no instance in cn-hangzhou has the tags" in result["msg"]
+
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command="sleep 1", wait=False))
+    assert rc == 0 and result["changed"] and result["instances"][ids["web-1"]]["status"] == "Pending"
+    assert result["instances"][ids["web-1"]]["exit_code"] is None
+
+
+@pytest.mark.parametrize("bad,fragment", [
+    ({"command": None}, "exactly one of command, command_id and command_name"),
+    ({"command_id": "c-x"}, "(got command, command_id)"),
+    ({"instance_ids": None}, "exactly one of instance_ids and instance_tags"),
+    ({"instance_tags": {"a": "b"}}, "(got both)"),
+    ({"instance_ids": ["web-1"]}, "is not an instance id"),
+    ({"instance_ids": {"cn-hangzhou": "i-bp1"}}, "must be a list of instance ids"),
+    ({"region": None}, "region is required"),
+    ({"command": "x" * 20000}, "after Base64 encoding"),
+    ({"command": "  "}, "command must not be empty"),
+    ({"timeout": 0}, "timeout must be between 1 and 86400"),
+    ({"frequency": "rate(10s)"}, "between 60 seconds"),
+    ({"repeat_mode": "Period"}, "repeat_mode=Period needs frequency"),
+    ({"frequency": "rate(5m)", "repeat_mode": "Once"}, "only used with repeat_mode=Period"),
+    ({"frequency": "rate(5 min)"}, "is not rate("),
+    ({"parameters": {"bad name": "x"}}, "is not a parameter name"),
+    ({"parameters": {"a": "1"}, "secret_parameters": {"A": "2"}}, "given twice"),
+    ({"parameters": {"a": [1]}}, "must be a string, number or boolean"),
+    ({"command": "echo {{a}} {{b}}", "parameters": {"a": "1"}}, "needs a value for parameter(s) b"),
+    ({"client_token": "has space"}, "client_token must be"),
+    ({"tags": {"acs:x": "1"}}, "is not a tag key"),
+    ({"working_dir": "/" * 201}, "working_dir is longer than 200"),
+    ({"invoke_id": "t-hz123456"}, "invoke_id is only used with state=absent"),
+    ({"state": "absent"}, "state=absent needs invoke_id"),
+    ({"state": "absent", "invoke_id": "x-1"}, "is not an invocation id"),
+    ({"type": "RunPython"}, "value of type must be one of"),
+    ({"wait_timeout": 0, "poll_interval": 0}, "wait_timeout must be >= 1 second; poll_interval must be > 0"),
+])
+def test_bad_input_fails_before_any_call(sim_server, run_module, bad, fragment):
+    base = args(sim_server, instance_ids=["i-bp1abcdef0000001"], command="echo hi")
+    rc, result = run_module(module.main, dict(base, **bad))
+    assert rc == 1 and result["failed"] and fragment in result["msg"], result["msg"]
+    assert api_calls(sim_server) == []
+
+
+def test_every_problem_is_named_at_once(sim_server, run_module):
+    rc, result = run_module(module.main, args(sim_server, instance_ids=["web-1", "i-bp1abcdef0000001"],
+                                              command_name="x", command="y", timeout=-1, tags={"aliyun": "1"}))
+    assert rc == 1 and len(result["problems"]) == 4 and api_calls(sim_server) == []
+
+
+def test_secret_never_in_failure_output(sim_server, run_module):
+    ids = by_name(sim_server)
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]],
+                                              command="echo {{token}}; exit 2", secret_parameters={"token": SECRET}),
+                            verbosity=4)
+    assert rc == 1 and result["instances"][ids["web-1"]]["exit_code"] == 2
+    assert SECRET not in json.dumps(result) and "********" in result["instances"][ids["web-1"]]["stdout"]
