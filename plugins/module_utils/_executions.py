@@ -14,22 +14,77 @@ with a bound on how many run at once and waits for all of them within one deadli
 from __future__ import annotations
 
 import json
+import re
 import time
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe, has_error_code
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import client_token
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import TokenError, client_token
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
 
 TERMINAL = ("Success", "Failed", "Cancelled")
 MAX_TOKEN_GENERATIONS = 64
 LIST_PAGE = 100
+MAX_BATCH = 50          # the bulky templates' targets take at most 50 instances
+MAX_TAGS = 20
+_PERCENT_RE = re.compile(r"^\s*(\d{1,3})\s*%\s*$")
 
 
 class ExecutionError(RuntimeError):
     pass
+
+
+def rate_value(value, name, minimum):
+    """(value OOS accepts in rateControl: an int or "N%", problem or None)."""
+    if isinstance(value, bool):
+        return value, "rate_control.%s must be a number or a percentage such as 10%%, got %r" % (name, value)
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+        number = int(value)
+        if number < minimum:
+            return value, "rate_control.%s must be at least %d, got %d" % (name, minimum, number)
+        return number, None
+    match = _PERCENT_RE.match(value) if isinstance(value, str) else None
+    if match and minimum <= int(match.group(1)) <= 100:
+        return "%d%%" % int(match.group(1)), None
+    return value, "rate_control.%s must be a number >= %d or a percentage from %d%% to 100%%, got %r" % (
+        name, minimum, minimum, value)
+
+
+def run_option_problems(p, max_executions):
+    """Problems with the options of every batched OOS run (batch_size, max_concurrent_executions,
+    wait_timeout, poll_interval, rate_control, tags, description, client_token). Normalises
+    ``rate_control`` and ``tags`` in ``p``."""
+    problems = []
+    if not 1 <= p["batch_size"] <= MAX_BATCH:
+        problems.append("batch_size must be between 1 and %d, got %d" % (MAX_BATCH, p["batch_size"]))
+    if not 1 <= p["max_concurrent_executions"] <= max_executions:
+        problems.append("max_concurrent_executions must be between 1 and %d, got %d"
+                        % (max_executions, p["max_concurrent_executions"]))
+    if p["wait_timeout"] < 1:
+        problems.append("wait_timeout must be at least 1 second")
+    if not 0.1 <= p["poll_interval"] <= 600:
+        problems.append("poll_interval must be between 0.1 and 600 seconds")
+    rate = p["rate_control"]
+    for name, minimum in (("concurrency", 1), ("max_errors", 0)):
+        rate[name], problem = rate_value(rate[name], name, minimum)
+        if problem:
+            problems.append(problem)
+    tags = p["tags"] or {}
+    if len(tags) > MAX_TAGS:
+        problems.append("tags: at most %d tags, got %d" % (MAX_TAGS, len(tags)))
+    if any(not str(k).strip() or len(str(k)) > 128 for k in tags):
+        problems.append("tags: keys must be 1 to 128 characters")
+    p["tags"] = {str(k): str(v) for k, v in tags.items()} or None
+    if p.get("description") is not None and len(p["description"]) > 200:
+        problems.append("description must be at most 200 characters")
+    if p["client_token"] is not None:
+        try:
+            client_token({}, p["client_token"])
+        except TokenError as exc:
+            problems.append(str(exc))
+    return problems
 
 
 def parse_json(value, default=None):

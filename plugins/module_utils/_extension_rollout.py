@@ -11,36 +11,16 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions import parse_json
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions import parse_json, run_option_problems
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions import VERSION_RE
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._targets import normalise_targets
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import TokenError, client_token
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError
 
-MAX_BATCH = 50          # the bulky template's targets take at most 50 instances
 MAX_EXECUTIONS = 100
-MAX_TAGS = 20
 SECRET_KEY_RE = re.compile(r"pass|secret|token|credential|private.?key", re.IGNORECASE)
 MASK = "********"
-_PERCENT_RE = re.compile(r"^\s*(\d{1,3})\s*%\s*$")
 DONE = {"install": "installed %s", "update": "updated to %s", "uninstall": "uninstalled%s"}
 RESULTS = ("succeeded", "failed", "cancelled", "skipped", "pending", "planned")
-
-
-def rate_value(value, name, minimum):
-    """(value OOS accepts: an int or "N%", problem or None)."""
-    if isinstance(value, bool):
-        return value, "rate_control.%s must be a number or a percentage such as 10%%, got %r" % (name, value)
-    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
-        number = int(value)
-        if number < minimum:
-            return value, "rate_control.%s must be at least %d, got %d" % (name, minimum, number)
-        return number, None
-    match = _PERCENT_RE.match(value) if isinstance(value, str) else None
-    if match and minimum <= int(match.group(1)) <= 100:
-        return "%d%%" % int(match.group(1)), None
-    return value, "rate_control.%s must be a number >= %d or a percentage from %d%% to 100%%, got %r" % (
-        name, minimum, minimum, value)
 
 
 def validate_options(p, region):
@@ -56,32 +36,7 @@ def validate_options(p, region):
         problems.append("version must look like v1, v27, ... got %r" % p["version"])
     if p["force"] and p["state"] == "absent":
         problems.append("force cannot be used with state=absent")
-    if not 1 <= p["batch_size"] <= MAX_BATCH:
-        problems.append("batch_size must be between 1 and %d, got %d" % (MAX_BATCH, p["batch_size"]))
-    if not 1 <= p["max_concurrent_executions"] <= MAX_EXECUTIONS:
-        problems.append("max_concurrent_executions must be between 1 and %d" % MAX_EXECUTIONS)
-    if p["wait_timeout"] < 1:
-        problems.append("wait_timeout must be at least 1 second")
-    if not 0.1 <= p["poll_interval"] <= 600:
-        problems.append("poll_interval must be between 0.1 and 600 seconds")
-    rate = p["rate_control"]
-    for name, minimum in (("concurrency", 1), ("max_errors", 0)):
-        rate[name], problem = rate_value(rate[name], name, minimum)
-        if problem:
-            problems.append(problem)
-    tags = p["tags"] or {}
-    if len(tags) > MAX_TAGS:
-        problems.append("tags: at most %d tags, got %d" % (MAX_TAGS, len(tags)))
-    if any(not str(k).strip() or len(str(k)) > 128 for k in tags):
-        problems.append("tags: keys must be 1 to 128 characters")
-    p["tags"] = {str(k): str(v) for k, v in tags.items()} or None
-    if p["description"] is not None and len(p["description"]) > 200:
-        problems.append("description must be at most 200 characters")
-    if p["client_token"] is not None:
-        try:
-            client_token({}, p["client_token"])
-        except TokenError as exc:
-            problems.append(str(exc))
+    problems.extend(run_option_problems(p, MAX_EXECUTIONS))
     both = sorted(set(p["parameters"]) & set(p["secret_parameters"]))
     if both:
         problems.append("parameters and secret_parameters both set %s" % ", ".join(both))

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import first_error, run_bounded
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions import run_option_problems
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extension_rollout import rate_value
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._targets import normalise_targets
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import TokenError, client_token
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError, chunked
 
 PATCH_STATES_BATCH = 100   # ListInstancePatchStates takes at most 100 InstanceIds
@@ -109,7 +108,7 @@ def read_patches(api, instance_ids, statuses=None, workers=8):
 
 # --- oos_patch_run: options, batches, per-instance results (pure) -----------------------------
 PATCH_TEMPLATE = "ACS-ECS-BulkyApplyPatchBaseline"
-MAX_BATCH = 50
+MAX_EXECUTIONS = 20
 MAX_RETENTION_DAYS = 65536
 
 
@@ -210,30 +209,9 @@ def validate_run_options(p, region):
     if not 1 <= p["snapshot_retention_days"] <= MAX_RETENTION_DAYS:
         problems.append("snapshot_retention_days must be from 1 to %d, got %d"
                         % (MAX_RETENTION_DAYS, p["snapshot_retention_days"]))
-    if not 1 <= p["batch_size"] <= MAX_BATCH:
-        problems.append("batch_size must be from 1 to %d, got %d" % (MAX_BATCH, p["batch_size"]))
-    if not 1 <= p["max_concurrent_executions"] <= 20:
-        problems.append("max_concurrent_executions must be from 1 to 20, got %d" % p["max_concurrent_executions"])
-    if p["wait_timeout"] < 1:
-        problems.append("wait_timeout must be at least 1 second")
-    if not 0.1 <= p["poll_interval"] <= 600:
-        problems.append("poll_interval must be between 0.1 and 600 seconds")
     if p["canary"] and not p["wait"]:
         problems.append("canary needs wait=true (the first batch is checked before the rest is approved)")
-    rate = p["rate_control"]
-    for name, minimum in (("concurrency", 1), ("max_errors", 0)):
-        rate[name], problem = rate_value(rate[name], name, minimum)
-        if problem:
-            problems.append(problem)
-    tags = p["tags"] or {}
-    if len(tags) > 20 or any(not str(k).strip() or len(str(k)) > 128 for k in tags):
-        problems.append("tags: at most 20 tags with keys of 1 to 128 characters")
-    p["tags"] = {str(k): str(v) for k, v in tags.items()} or None
-    if p["client_token"] is not None:
-        try:
-            client_token({}, p["client_token"])
-        except TokenError as exc:
-            problems.append(str(exc))
+    problems.extend(run_option_problems(p, MAX_EXECUTIONS))
     if problems:
         raise ValidationError(problems)
     return targets, warnings

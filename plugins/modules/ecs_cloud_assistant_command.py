@@ -688,6 +688,9 @@ def start_batches(module, facts, batches):
     params = module.params
     common = base_request(params, facts)
     nonce = None if params["client_token"] else uuid.uuid4().hex
+    # Secret values stay out of the token (it is visible in API logs); their names are enough.
+    secret_names = sorted(params["secret_parameters"] or {})
+    public = {k: v for k, v in facts["values"].items() if k not in secret_names}
     inline = params["command"] is not None
 
     def start(batch):
@@ -696,7 +699,8 @@ def start_batches(module, facts, batches):
             action, request["Type"] = "RunCommand", batch["type"]
         else:
             action, request["CommandId"] = "InvokeCommand", batch["command_id"]
-        request["ClientToken"] = client_token(dict(action=action, region=batch["region"], request=request,
+        hashed = dict(request, Parameters=None, public_parameters=public, secret_names=secret_names)
+        request["ClientToken"] = client_token(dict(action=action, region=batch["region"], request=hashed,
                                                    run=nonce), params["client_token"])
         return module.api("ecs", batch["region"]).call(action, request)
 

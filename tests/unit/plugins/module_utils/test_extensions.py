@@ -160,7 +160,7 @@ def test_plan_summary_and_diff():
     ("ten", 1, "ten", False), (0, 0, 0, True),
 ])
 def test_rate_control_values(value, minimum, expected, ok):
-    from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extension_rollout import rate_value
+    from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions import rate_value
     converted, problem = rate_value(value, "concurrency", minimum)
     assert converted == expected and (problem is None) is ok
 

@@ -169,7 +169,7 @@ def test_wait_false_returns_ids(fleet, run_module):
     ({"snapshot_retention_days": 0}, "snapshot_retention_days must be from 1 to 65536"),
     ({"snapshot_retention_days": 65537}, "snapshot_retention_days must be from 1 to 65536"),
     ({"action": "scan", "create_snapshot": True}, "create_snapshot only applies to action=install"),
-    ({"batch_size": 51}, "batch_size must be from 1 to 50"),
+    ({"batch_size": 51}, "batch_size must be between 1 and 50"),
     ({"rate_control": {"concurrency": "lots"}}, "rate_control.concurrency"),
     ({"rate_control": {"max_errors": -1}}, "rate_control.max_errors"),
     ({"canary": True, "wait": False}, "canary needs wait=true"),
