@@ -11,18 +11,16 @@ need the admin API skip themselves by checking ``sim_url``).
 """
 
 import argparse
-import json
-import os
+import contextlib
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from sim_session import BIN, ROOT, ansible_env, load_fleet, simulator
+
 TARGETS = ROOT / "tests" / "integration" / "targets"
-BIN = Path(sys.executable).parent
 
 
 def targets(names):
@@ -32,35 +30,6 @@ def targets(names):
     if unknown:
         sys.exit("unknown target(s): %s (available: %s)" % (", ".join(unknown), ", ".join(available)))
     return names or available
-
-
-def start_simulator(time_scale):
-    port_file = tempfile.NamedTemporaryFile(prefix="alicloud-sim-port-", delete=False).name
-    os.unlink(port_file)
-    proc = subprocess.Popen([str(BIN / "alicloud-sim"), "serve", "--port", "0", "--time-scale", str(time_scale),
-                             "--port-file", port_file], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    first = proc.stdout.readline().strip()
-    if not first.startswith("listening on "):
-        proc.kill()
-        sys.exit("simulator did not start: %r" % first)
-    return proc, first.split("listening on ", 1)[1]
-
-
-def admin(url, path, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url + "/_sim/" + path, data=data, method="POST" if data is not None else "GET",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read())
-
-
-def fleet_for(target):
-    path = TARGETS / target / "files" / "fleet.yml"
-    if not path.exists():
-        return None
-    import yaml
-
-    return yaml.safe_load(path.read_text())
 
 
 def run_target(target, env, verbosity):
@@ -85,32 +54,22 @@ def main():
     args = parser.parse_args()
     names = targets(args.targets)
 
-    env = dict(os.environ, ANSIBLE_ROLES_PATH=str(TARGETS), ANSIBLE_COLLECTIONS_PATH=str(ROOT / "collections"),
-               ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_DEPRECATION_WARNINGS="0")
-    proc = None
-    if not args.real:
-        proc, url = start_simulator(args.time_scale)
-        env.update(ALIBABA_CLOUD_ACCESS_KEY_ID="sim-access-key", ALIBABA_CLOUD_ACCESS_KEY_SECRET="sim-secret-key",
-                   ALIBABA_CLOUD_REGION_ID="cn-hangzhou", ALIBABA_CLOUD_OOS_ENDPOINT=url,
-                   ALIBABA_CLOUD_ECS_ENDPOINT=url, ALICLOUD_SIM_URL=url)
-    failed = []
-    try:
+    with contextlib.ExitStack() as stack:
+        if args.real:
+            env, sim = ansible_env(), None
+        else:
+            sim = stack.enter_context(simulator(args.time_scale))
+            env = sim.env
+        env["ANSIBLE_ROLES_PATH"] = str(TARGETS)
+        failed = []
         for name in names:
-            if proc is not None:
-                fleet = fleet_for(name)
-                admin(url, "reset", fleet if fleet is not None else {})
+            if sim is not None:
+                sim.reset(load_fleet(TARGETS / name / "files" / "fleet.yml"))
             print("=== integration target %s" % name, flush=True)
             rc, seconds = run_target(name, env, args.verbosity)
             print("=== %s: %s in %.1fs" % (name, "passed" if rc == 0 else "FAILED", seconds), flush=True)
             if rc != 0:
                 failed.append(name)
-    finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
     print("%d passed, %d failed" % (len(names) - len(failed), len(failed)))
     return 1 if failed else 0
 
