@@ -14,7 +14,7 @@ export PYTHONPATH := $(CURDIR)/collections
 export ANSIBLE_NOCOLOR := 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup test units simulator-tests integration sanity lint build importer docs-lint changelog-lint demo bench clean
+.PHONY: help setup test units simulator-tests integration molecule sanity lint build importer docs-lint changelog-lint demo bench clean
 
 help:
 	@echo "make setup  - create .venv with the collection's runtime and test tools (idempotent)"
@@ -38,7 +38,7 @@ $(COLLECTION_LINK):
 	mkdir -p $(dir $@)
 	ln -sfn ../../.. $@
 
-test: setup units simulator-tests integration sanity lint build importer docs-lint changelog-lint
+test: setup units simulator-tests integration molecule sanity lint build importer docs-lint changelog-lint
 	@echo "make test: all checks passed"
 
 units: setup
@@ -50,6 +50,10 @@ simulator-tests: setup
 # Integration targets (tests/integration/targets) against a simulator process; --real for a real region.
 integration: setup
 	$(BIN)/python tools/run_integration.py
+
+# Molecule scenarios of the roles (extensions/molecule) against a simulator process.
+molecule: setup
+	$(BIN)/python tools/run_molecule.py
 
 sanity: setup
 	$(BIN)/python tools/install_get_pip_shim.py
@@ -73,8 +77,9 @@ docs-lint: setup
 changelog-lint: setup
 	$(BIN)/antsibull-changelog lint
 
+# The main jobs against the bundled simulator (demo fleet in playbooks/demo); reports land in reports/.
 demo: setup
-	@echo "The demo (patch scan-then-install and an extension rollout against the simulator) arrives with the roles; see README."
+	$(BIN)/python tools/demo.py
 
 bench: setup
 	@echo "Benchmarks arrive with the benchmark suite."
