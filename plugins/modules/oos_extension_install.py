@@ -347,6 +347,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions i
     ExecutionError,
     cancel_executions,
     child_executions,
+    get_executions,
     instance_of,
     run_batches,
 )
@@ -517,6 +518,13 @@ class Installer:
                     by_region.setdefault(batch.region, []).append(batch.execution_id)
             for region, ids in by_region.items():
                 cancelled.update(cancel_executions(self.oos(region), ids))
+                try:
+                    views = get_executions(self.oos(region), ids)
+                except Exception:  # pylint: disable=broad-exception-caught
+                    views = {}  # the statuses stay as last seen; the cancel result is reported
+                for batch in batches:
+                    if views.get(batch.execution_id):
+                        batch.execution.update(views[batch.execution_id])
         children = {}
         finished = [b for b in batches if b.started and b.execution_id and (b.done or p["wait"])]
         for outcome in run_bounded(lambda b: child_executions(self.oos(b.region), b.execution_id), finished):
