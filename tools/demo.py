@@ -23,25 +23,57 @@ STEPS = [
 ]
 
 
-def run(playbook, env):
+def fleet_vars(sim):
+    """Extra vars naming the simulated instances (their ids are generated when the simulator starts)."""
+    by_region = {}
+    for instance in sim.admin("state")["instances"].values():
+        by_region.setdefault(instance["region"], []).append(instance["id"])
+    path = REPORTS / "demo-fleet-vars.json"
+    path.write_text(json.dumps(dict(
+        patch_management_instance_ids=by_region,
+        extension_rollout_instance_ids=by_region,
+        command_instance_ids=by_region,
+        patch_management_report_dir=str(REPORTS),
+        extension_rollout_report_dir=str(REPORTS),
+    ), indent=2))
+    return path
+
+
+def run(playbook, env, extra):
     cmd = [str(BIN / "ansible-playbook"), str(ROOT / "playbooks" / playbook), "-i", str(DEMO / "inventory.yml"),
-           "-e", "@%s" % (DEMO / "vars.yml"), "-e", "ansible_python_interpreter=%s" % sys.executable]
+           "-e", "@%s" % (DEMO / "vars.yml"), "-e", "@%s" % extra, "-e", "ansible_python_interpreter=%s" % sys.executable]
     start = time.monotonic()
     rc = subprocess.run(cmd, env=env, cwd=ROOT, check=False).returncode
     return rc, time.monotonic() - start
 
 
+def describe(name, data):
+    """One human line for a role's JSON report."""
+    before, after = data.get("before"), data.get("after")
+    if isinstance(before, dict) and isinstance(after, dict) and "compliant" in before:
+        severity = before.get("missing_by_severity") or {}
+        return ("%s: before %s/%s instances compliant, %s missing patches (%s critical, %s important); "
+                "after %s/%s compliant, %s missing" % (
+                    name, before.get("compliant"), before.get("instances"), before.get("missing"),
+                    severity.get("critical", 0), severity.get("important", 0), after.get("compliant"),
+                    after.get("instances"), after.get("missing")))
+    summary = data.get("summary")
+    if isinstance(summary, dict):
+        return "%s: %s" % (name, ", ".join("%s %s" % (k, v) for k, v in summary.items()
+                                           if not isinstance(v, (dict, list))))
+    return None
+
+
 def summary_lines():
     lines = []
-    for path in sorted(REPORTS.glob("*.json")):
+    for path in sorted(p for p in REPORTS.glob("*.json") if p.name != "demo-fleet-vars.json"):
         try:
             data = json.loads(path.read_text())
         except ValueError:
             continue
-        summary = data.get("summary") if isinstance(data, dict) else None
-        if isinstance(summary, dict):
-            counts = ", ".join("%s %s" % (k, v) for k, v in summary.items() if not isinstance(v, (dict, list)))
-            lines.append("  %-28s %s" % (path.stem, counts))
+        line = describe(path.stem, data) if isinstance(data, dict) else None
+        if line:
+            lines.append("  " + line)
     return lines
 
 
@@ -51,16 +83,17 @@ def main():
     results = []
     started = time.monotonic()
     with simulator(time_scale=0.01, fleet_file=DEMO / "fleet.yml") as sim:
+        extra = fleet_vars(sim)
         for title, playbook in steps:
             print("\n=== %s (%s)" % (title, playbook), flush=True)
-            rc, seconds = run(playbook, sim.env)
+            rc, seconds = run(playbook, sim.env, extra)
             results.append((title, rc, seconds))
     print("\n=== Demo summary (%.0fs)" % (time.monotonic() - started))
     for title, rc, seconds in results:
         print("  %-70s %s in %.0fs" % (title, "ok" if rc == 0 else "FAILED", seconds))
     lines = summary_lines()
     if lines:
-        print("\nReports (JSON summaries):")
+        print("\nWhat happened:")
         print("\n".join(lines))
     pages = sorted(REPORTS.glob("*.html"))
     if pages:
