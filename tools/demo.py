@@ -10,7 +10,6 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from sim_session import BIN, ROOT, simulator
 
