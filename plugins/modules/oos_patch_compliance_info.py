@@ -31,7 +31,7 @@ options:
       - If not set, every instance of O(region) is reported (read with C(DescribeInstances)).
     type: raw
   include_patches:
-    description: Also list the patches of each scanned instance in RV(instances[].patches).
+    description: Also list the patches of each scanned instance in the C(patches) of each entry in RV(instances).
     type: bool
     default: false
   patch_statuses:

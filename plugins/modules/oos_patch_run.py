@@ -28,7 +28,7 @@ attributes:
     support: full
     details:
       - Starts nothing. A scan returns the last known patch state; an install reports, from the last scan, which
-        instances have missing patches and lists them in RV(instances[].missing_patches).
+        instances have missing patches and lists them in the C(missing_patches) of each entry in RV(instances).
   diff_mode:
     support: none
     details: The per-instance before and after counts are in RV(instances).
