@@ -43,6 +43,15 @@ def run_bounded(func, items, workers=DEFAULT_WORKERS):
         return list(pool.map(guarded, items))
 
 
+def run_all(func, items, workers=DEFAULT_WORKERS):
+    """``func(item)`` for every item like ``run_bounded``; the values in input order, or the first error raised."""
+    outcomes = run_bounded(func, items, workers)
+    failed = first_error(outcomes)
+    if failed:
+        raise failed.error
+    return [o.value for o in outcomes]
+
+
 def first_error(outcomes):
     """The first failed Outcome, or None."""
     return next((o for o in outcomes if not o.ok), None)

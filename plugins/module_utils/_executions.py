@@ -18,7 +18,7 @@ import re
 import time
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_bounded
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all, run_bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe, has_error_code
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import TokenError, client_token
@@ -174,11 +174,8 @@ def get_execution(api, execution_id, deadline=None):
 
 def get_executions(api, execution_ids, workers=8, deadline=None):
     """{execution id: view or None} for ``execution_ids`` (read concurrently). Raises the first error."""
-    outcomes = run_bounded(lambda i: get_execution(api, i, deadline), list(execution_ids), workers)
-    for outcome in outcomes:
-        if not outcome.ok:
-            raise outcome.error
-    return {o.item: o.value for o in outcomes}
+    execution_ids = list(execution_ids)
+    return dict(zip(execution_ids, run_all(lambda i: get_execution(api, i, deadline), execution_ids, workers)))
 
 
 def child_executions(api, parent_id, deadline=None):
@@ -192,6 +189,12 @@ def instance_of(view):
     """The instance a child execution works on (its ``instanceId`` parameter), or ""."""
     params = view.get("parameters") or {}
     return params.get("instanceId") or params.get("InstanceId") or ""
+
+
+def _poll(poll, is_done, timeout, poll_interval, sleep, clock, initial_delay=0.0):
+    """The polling policy for executions: ``poll_interval`` at first, growing to four times that."""
+    return wait_for(poll, is_done, timeout, interval=poll_interval, max_interval=poll_interval * 4, backoff=1.25,
+                    initial_delay=initial_delay, sleep=sleep, clock=clock)
 
 
 def wait_executions(api, execution_ids, timeout, poll_interval, is_done=None, sleep=time.sleep,
@@ -210,9 +213,8 @@ def wait_executions(api, execution_ids, timeout, poll_interval, is_done=None, sl
                 execution_id=execution_id, status="", done=True, status_message="the execution no longer exists")
         return views
 
-    result = wait_for(poll, lambda vs: all(v is not None and (v["done"] or is_done(v)) for v in vs.values()),
-                      timeout, interval=poll_interval, max_interval=max(poll_interval, poll_interval * 4),
-                      backoff=1.25, sleep=sleep, clock=clock)
+    result = _poll(poll, lambda vs: all(v is not None and (v["done"] or is_done(v)) for v in vs.values()),
+                   timeout, poll_interval, sleep, clock)
     return views, result.timed_out
 
 
@@ -236,10 +238,12 @@ def notify_execution(api, execution_id, notify_type, **extra):
 
 
 class Batch:
-    """One execution to run: its ``region``, template ``parameters`` and the content its token hashes."""
+    """One execution to run: its ``region``, template ``parameters``, the content its token hashes, and
+    the ``action`` it performs (for the caller's report)."""
 
-    def __init__(self, region, parameters, token_content, instance_ids=None):
+    def __init__(self, region, parameters, token_content, instance_ids=None, action=None):
         self.region = region
+        self.action = action
         self.parameters = parameters
         self.token_content = token_content
         self.instance_ids = list(instance_ids or [])
@@ -266,7 +270,9 @@ def run_batches(api_for, template_name, batches, max_running, timeout, poll_inte
     """
     deadline = clock() + max(0.0, float(timeout))
     queue = list(batches)
-    stop_starting = []
+
+    def start_failed():
+        return any(b.error is not None and not b.started for b in batches)
 
     def start(batch):
         return start_execution(api_for(batch.region), template_name, batch.parameters, batch.token_content,
@@ -280,7 +286,6 @@ def run_batches(api_for, template_name, batches, max_running, timeout, poll_inte
                 batch.execution, batch.started = outcome.value, True
             else:
                 batch.error = describe(outcome.error)
-                stop_starting.append(batch)
 
     def running():
         return [b for b in batches if b.started and not b.done]
@@ -302,15 +307,13 @@ def run_batches(api_for, template_name, batches, max_running, timeout, poll_inte
                 batch.execution = views.get(batch.execution_id) or dict(
                     started, status="", done=True, status_message="the execution no longer exists")
                 batch.execution.update(client_token=started["client_token"], adopted=started["adopted"])
-        if queue and not stop_starting:
+        if queue and not start_failed():
             start_some(max_running - len(running()))
         return batches
 
     start_some(len(queue) if not wait else max_running)
     if not wait:
         return False
-    result = wait_for(poll, lambda _b: not running() and (not queue or stop_starting),
-                      max(0.0, deadline - clock()), interval=poll_interval,
-                      max_interval=max(poll_interval, poll_interval * 4), backoff=1.25,
-                      initial_delay=min(poll_interval, 2.0), sleep=sleep, clock=clock)
+    result = _poll(poll, lambda _b: not running() and (not queue or start_failed()),
+                   max(0.0, deadline - clock()), poll_interval, sleep, clock, initial_delay=min(poll_interval, 2.0))
     return result.timed_out

@@ -7,7 +7,7 @@ with its parameters, a friendly name resolved to a template, and what each insta
 from __future__ import annotations
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_bounded
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import has_error_code
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions import parse_json
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions import (
@@ -115,8 +115,5 @@ def installed_packages(api, instance_ids, template_name, workers=STATE_READ_WORK
                             parameters=parameters if isinstance(parameters, dict) else {})
         return None
 
-    outcomes = run_bounded(read, list(instance_ids), workers)
-    for outcome in outcomes:
-        if not outcome.ok:
-            raise outcome.error
-    return {o.item: o.value for o in outcomes}
+    instance_ids = list(instance_ids)
+    return dict(zip(instance_ids, run_all(read, instance_ids, workers)))

@@ -19,12 +19,11 @@ ABSENT = "absent"
 class Desired:
     """What the task asks for: ``state`` (present, latest, absent), the target version and ``force``."""
 
-    def __init__(self, state, target_version, force=False, platforms=None, display_name=""):
+    def __init__(self, state, target_version, force=False, platforms=None):
         self.state = state
         self.target_version = target_version
         self.force = force
         self.platforms = list(platforms or [])
-        self.display_name = display_name
 
 
 def _older(installed, target):
@@ -87,7 +86,6 @@ def plan_instance(desired, view, installed):
         new_version=expected,
         message=reason or message,
         unreachable=bool(reason),
-        installed_parameters=(installed or {}).get("parameters") or {},
     )
 
 

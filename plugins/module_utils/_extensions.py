@@ -13,11 +13,6 @@ from __future__ import annotations
 import json
 import re
 
-try:
-    import yaml
-except ImportError:  # pragma: no cover - ansible-core ships PyYAML
-    yaml = None
-
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE
 
 PUBLIC_PUBLISHER_SUFFIX = re.compile(r"^ACS-Extension-(?P<key>.+)-\d{10,}$")
@@ -139,18 +134,28 @@ def parse_content(content, template_format):
         return {}
     try:
         if str(template_format).upper() == "YAML":
-            if yaml is None:
-                raise TemplateContentError("PyYAML is required to read YAML templates")
-            data = yaml.safe_load(text)
+            data = _load_yaml(text)
         else:
             data = json.loads(text)
-    except (ValueError, getattr(yaml, "YAMLError", ValueError)) as exc:
+    except ValueError as exc:
         raise TemplateContentError("the template content is not valid %s: %s" % (template_format or "JSON", exc))
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise TemplateContentError("the template content is not a mapping")
     return data
+
+
+def _load_yaml(text):
+    """YAML text as data; imported here because extensions are JSON and most runs never need it."""
+    try:
+        import yaml
+    except ImportError:  # pragma: no cover - ansible-core ships PyYAML
+        raise TemplateContentError("PyYAML is required to read YAML templates") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def template_parameters(content):

@@ -11,7 +11,7 @@ with batched, concurrent reads; ``instance_view`` is the per-instance answer.
 from __future__ import annotations
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import first_error, run_bounded
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import chunked
 
@@ -20,11 +20,7 @@ AGENT_STATUS_BATCH = 50          # DescribeCloudAssistantStatus takes at most 50
 
 
 def _gather(func, batches, workers):
-    outcomes = run_bounded(func, batches, workers)
-    failed = first_error(outcomes)
-    if failed:
-        raise failed.error
-    return [item for outcome in outcomes for item in outcome.value]
+    return [item for value in run_all(func, batches, workers) for item in value]
 
 
 def describe_instances(api, instance_ids=None, workers=8):

@@ -11,7 +11,7 @@ installed-pending-reboot patch. Instances never scanned have no state.
 from __future__ import annotations
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import first_error, run_bounded
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions import run_option_problems
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._targets import normalise_targets
@@ -75,11 +75,8 @@ def read_patch_states(api, instance_ids, workers=8):
         return list_all(lambda p: api.call("ListInstancePatchStates", p),
                         {"InstanceIds": json_param(ids), "MaxResults": 100}, ("InstancePatchStates",))
 
-    outcomes = run_bounded(batch, chunked(instance_ids, PATCH_STATES_BATCH), workers)
-    failed = first_error(outcomes)
-    if failed:
-        raise failed.error
-    rows = {row.get("InstanceId"): row for outcome in outcomes for row in outcome.value}
+    pages = run_all(batch, chunked(instance_ids, PATCH_STATES_BATCH), workers)
+    rows = {row.get("InstanceId"): row for page in pages for row in page}
     return {i: state_view(rows.get(i)) for i in instance_ids}
 
 
@@ -99,11 +96,7 @@ def read_patches(api, instance_ids, statuses=None, workers=8):
         return [patch_view(p) for p in list_all(lambda q: api.call("ListInstancePatches", q),
                                                 dict(params, InstanceId=instance_id), ("Patches",))]
 
-    outcomes = run_bounded(one, instance_ids, workers)
-    failed = first_error(outcomes)
-    if failed:
-        raise failed.error
-    return {o.item: o.value for o in outcomes}
+    return dict(zip(instance_ids, run_all(one, instance_ids, workers)))
 
 
 # --- oos_patch_run: options, batches, per-instance results (pure) -----------------------------

@@ -226,7 +226,7 @@ summary:
 import re
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_bounded
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all, run_bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions import (
     child_executions,
     execution_view,
@@ -357,10 +357,8 @@ def main():
         for key, reader, wanted in extras:
             if not wanted:
                 continue
-            for outcome in run_bounded(lambda v, reader=reader: reader(api, v), views):
-                if not outcome.ok:
-                    raise outcome.error
-                outcome.item[key] = outcome.value
+            for view, value in zip(views, run_all(lambda v, reader=reader: reader(api, v), views)):
+                view[key] = value
     except Exception as exc:  # pylint: disable=broad-exception-caught
         module.fail_api(exc)
     summary = {}

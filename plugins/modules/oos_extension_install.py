@@ -341,7 +341,8 @@ timed_out:
   type: bool
 """
 
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_bounded
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all, run_bounded
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions import (
     Batch,
     ExecutionError,
@@ -424,16 +425,15 @@ class Installer:
 
     # --- read -------------------------------------------------------------------------------
     def read_extension(self):
-        """(extension dict, {region: target version}, parameters to send). Fails on any problem."""
+        """(extension dict, parameters to send). Fails on any problem."""
         try:
             view, specs = resolve_extension(self.oos(self.home), self.p["name"].strip(), self.p["version"])
             name = view["name"]
             versions = {self.home: view["version"]}
             others = [r for r in self.targets if r != self.home]
-            for outcome in run_bounded(lambda r: get_extension(self.oos(r), name, self.p["version"]), others):
-                if not outcome.ok:
-                    raise outcome.error
-                versions[outcome.item] = outcome.value[0]["version"]
+            read = run_all(lambda r: get_extension(self.oos(r), name, self.p["version"], with_constraints=False),
+                           others)
+            versions.update((region, found[0]["version"]) for region, found in zip(others, read))
         except ExtensionError as exc:
             candidates = exc.candidates
             self.module.fail_json(msg="Extension %s: %s%s" % (
@@ -455,8 +455,8 @@ class Installer:
                          versions=versions, parameters=[dict((k, s[k]) for k in (
                              "name", "type", "required", "default", "secret")) for s in specs])
         self.platforms = view["constraints"]["os_platforms"]
-        self.secret_names = sorted(s["name"] for s in specs if s["secret"]) + sorted(self.p["secret_parameters"])
-        return extension, versions, values
+        self.secret_names = sorted({s["name"] for s in specs if s["secret"]} | set(self.p["secret_parameters"]))
+        return extension, values
 
     def read_fleet(self, template_name):
         """({id: instance view}, {id: installed package or None}) over every region."""
@@ -497,9 +497,7 @@ class Installer:
                     parameters=public if action != "uninstall" else {}, secret_names=self.secret_names,
                     rate=parameters["rateControl"],
                     observed={e["instance_id"]: e["previous_version"] for e in chunk})
-                batch = Batch(region, parameters, token_content, ids)
-                batch.action = action
-                batches.append(batch)
+                batches.append(Batch(region, parameters, token_content, ids, action=action))
         return batches
 
     def apply(self, batches):
@@ -530,22 +528,24 @@ class Installer:
         for outcome in run_bounded(lambda b: child_executions(self.oos(b.region), b.execution_id), finished):
             if outcome.ok:
                 children[outcome.item.execution_id] = {instance_of(c): c for c in outcome.value}
+            else:  # the results then come from the execution's own status; say that they are less precise
+                self.module.warn("could not read the per-instance results of %s (%s); its instances are reported "
+                                 "from the execution's status" % (outcome.item.execution_id,
+                                                                  describe(outcome.error)[0]))
         return timed_out, cancelled, children
 
 
 def main():
     module = AlicloudModule(argument_spec=argument_spec(), region_required=False, supports_check_mode=True)
     installer = Installer(module)
-    extension, _versions, values = installer.read_extension()
+    extension, values = installer.read_extension()
     views, installed = installer.read_fleet(extension["name"])
-    desired = Desired(module.params["state"], extension["version"], module.params["force"], installer.platforms)
     entries = {}
     for region, ids in installer.targets.items():
-        region_desired = Desired(desired.state, extension["versions"][region], desired.force, desired.platforms)
-        entries.update(plan(region_desired, {i: views[i] for i in ids}, installed))
-    entries = {i: entries[i] for ids in installer.targets.values() for i in ids}
+        desired = Desired(module.params["state"], extension["versions"][region], module.params["force"],
+                          installer.platforms)
+        entries.update(plan(desired, {i: views[i] for i in ids}, installed))
     for entry in entries.values():
-        entry.pop("installed_parameters")
         entry.update(result=("skipped" if entry["action"] == SKIP else "unchanged" if entry["action"] == NONE
                              else "planned"), execution_id="", child_execution_id="", output="", configuration="")
     counts = summarise_plan(entries.values())

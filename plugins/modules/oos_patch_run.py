@@ -242,7 +242,7 @@ timed_out:
 
 import time
 
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_bounded
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions import (
     Batch,
     cancel_executions,
@@ -425,11 +425,9 @@ class PatchRun:
                                                  message=not_started)
         started = [b for b in self.batches if b.started]
         try:
-            outcomes = run_bounded(lambda b: child_executions(self.oos(b.region), b.execution_id), started)
-            for batch, outcome in zip(started, outcomes):
-                if not outcome.ok:
-                    raise outcome.error
-                children = {instance_of(c): c for c in outcome.value}
+            listed = run_all(lambda b: child_executions(self.oos(b.region), b.execution_id), started)
+            for batch, found in zip(started, listed):
+                children = {instance_of(c): c for c in found}
                 after = read_patch_states(self.oos(batch.region), batch.instance_ids)
                 for instance_id in batch.instance_ids:
                     finish_entry(self.entries[instance_id], self.action, children.get(instance_id),
@@ -450,10 +448,8 @@ class PatchRun:
                 ("Snapshots", "Snapshot"))
             return [s["SnapshotId"] for s in found]
 
-        for outcome in run_bounded(snapshots, wanted):
-            if not outcome.ok:
-                raise outcome.error
-            self.entries[outcome.item[0]]["snapshot_ids"] = outcome.value
+        for (instance_id, _child), found in zip(wanted, run_all(snapshots, wanted)):
+            self.entries[instance_id]["snapshot_ids"] = found
 
     def cancel_pending(self):
         pending = [b for b in self.batches if b.started and b.execution and not b.execution.get("done")]
