@@ -14,7 +14,7 @@ export PYTHONPATH := $(CURDIR)/collections
 export ANSIBLE_NOCOLOR := 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup test units simulator-tests integration molecule sanity lint build importer docs-lint changelog-lint demo bench clean
+.PHONY: help setup test units simulator-tests integration molecule reliability sanity lint build importer docs-lint changelog-lint demo bench clean
 
 help:
 	@echo "make setup  - create .venv with the collection's runtime and test tools (idempotent)"
@@ -38,7 +38,7 @@ $(COLLECTION_LINK):
 	mkdir -p $(dir $@)
 	ln -sfn ../../.. $@
 
-test: setup units simulator-tests integration molecule sanity lint build importer docs-lint changelog-lint
+test: setup units simulator-tests integration molecule reliability sanity lint build importer docs-lint changelog-lint
 	@echo "make test: all checks passed"
 
 units: setup
@@ -54,6 +54,10 @@ integration: setup
 # Molecule scenarios of the roles (extensions/molecule) against a simulator process.
 molecule: setup
 	$(BIN)/python tools/run_molecule.py
+
+# The reliability suite (tests/reliability, docs/reliability.md) at its fast size.
+reliability: setup
+	$(BIN)/python -m pytest tests/reliability -q -p no:cacheprovider -n 2
 
 sanity: setup
 	$(BIN)/python tools/install_get_pip_shim.py
@@ -81,8 +85,12 @@ changelog-lint: setup
 demo: setup
 	$(BIN)/python tools/demo.py
 
+# Fleet benchmarks P1-P5 (tools/bench.py: a Markdown table, bench-results.json, docs/performance.md),
+# then the reliability suite at full size.
 bench: setup
-	@echo "Benchmarks arrive with the benchmark suite."
+	$(BIN)/python tools/bench.py
+	RELIABILITY_FULL=1 $(BIN)/python -m pytest tests/reliability -q -p no:cacheprovider -n 2
+
 
 clean:
 	rm -rf build collections .ansible tests/output
