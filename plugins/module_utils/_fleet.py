@@ -5,7 +5,8 @@
 
 Every fleet module checks the same things before it acts: does the instance exist, is it running,
 is its Cloud Assistant agent installed and online. ``read_instances`` answers that for one region
-with batched, concurrent reads; ``instance_view`` is the per-instance answer.
+with batched, concurrent reads, for given instance ids or for the instances carrying given tags;
+``instance_view`` is the per-instance answer.
 """
 
 from __future__ import annotations
@@ -23,13 +24,22 @@ def _gather(func, batches, workers):
     return [item for value in run_all(func, batches, workers) for item in value]
 
 
-def describe_instances(api, instance_ids=None, workers=8):
-    """DescribeInstances items for ``instance_ids`` (unknown ids are simply absent), or the whole region."""
+def tag_filter(tags):
+    """DescribeInstances ``Tag`` for a {key: value} dict; an empty or null value matches any value of the key."""
+    return [dict(Key=k, Value=v) if v not in (None, "") else dict(Key=k) for k, v in tags.items()]
+
+
+def describe_instances(api, instance_ids=None, workers=8, tags=None):
+    """DescribeInstances items for ``instance_ids`` (unknown ids are simply absent), for the instances
+    carrying every tag of ``tags``, or for the whole region."""
     def page(params):
         return api.call("DescribeInstances", params)
 
     if instance_ids is None:
-        return list_all(page, {"MaxResults": DESCRIBE_INSTANCES_BATCH}, ("Instances", "Instance"))
+        query = {"MaxResults": DESCRIBE_INSTANCES_BATCH}
+        if tags:
+            query["Tag"] = tag_filter(tags)
+        return list_all(page, query, ("Instances", "Instance"))
     return _gather(
         lambda batch: list_all(page, {"MaxResults": DESCRIBE_INSTANCES_BATCH, "InstanceIds": json_param(batch)},
                                ("Instances", "Instance")),
@@ -71,6 +81,7 @@ def instance_view(instance_id, region, instance, agent):
         status=status,
         os_type=(instance.get("OSType") or agent.get("OSType") or "").lower(),
         os_name=instance.get("OSNameEn") or instance.get("OSName", ""),
+        tags={t.get("TagKey", ""): t.get("TagValue", "") for t in (instance.get("Tags") or {}).get("Tag") or []},
         agent_installed=installed,
         agent_online=online,
         agent_version=version,
@@ -84,9 +95,10 @@ def instance_view(instance_id, region, instance, agent):
     )
 
 
-def read_instances(api, region, instance_ids=None, workers=8):
-    """{instance id: instance_view} for ``instance_ids`` in input order (or every instance in the region)."""
-    instances = {i["InstanceId"]: i for i in describe_instances(api, instance_ids, workers)}
+def read_instances(api, region, instance_ids=None, workers=8, tags=None):
+    """{instance id: instance_view} for ``instance_ids`` in input order, else for the instances carrying
+    every tag of ``tags``, else for every instance in the region."""
+    instances = {i["InstanceId"]: i for i in describe_instances(api, instance_ids, workers, tags)}
     targets = list(instances) if instance_ids is None else list(instance_ids)
     agents = {a["InstanceId"]: a for a in describe_agents(api, [i for i in targets if i in instances], workers)}
     return {i: instance_view(i, region, instances.get(i), agents.get(i)) for i in targets}

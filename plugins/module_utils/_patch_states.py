@@ -165,7 +165,9 @@ def finish_entry(entry, action, child, after, parent):
         entry.update(result="failed" if status == "Failed" else "cancelled",
                      message=child.get("status_message") or status)
     elif parent is not None and parent.get("done"):
-        entry.update(result="cancelled" if parent["status"] == "Cancelled" else "failed",
+        # The execution ended before it reached this instance: nothing was attempted here, so it is not a
+        # failure of this instance (that would inflate the failure percentage); the task still fails.
+        entry.update(result="cancelled",
                      message="not started: %s" % (parent.get("status_message") or "the execution ended first"))
     else:
         entry.update(result="pending", message="still running (execution %s)" % entry["execution_id"])

@@ -69,6 +69,24 @@ def validate_instance_ids(values, name="instance_ids", max_items=None, allow_emp
     return unique, warnings
 
 
+MAX_TAG_FILTERS = 20   # DescribeInstances takes at most 20 Tag.N
+
+
+def tag_problems(tags, name="instance_tags"):
+    """The problems with ``tags`` as a tag selector ({key: value}; an empty value matches any value)."""
+    if not isinstance(tags, dict) or not tags:
+        return ["%s must be a non-empty dict of tag key to value" % name]
+    problems = []
+    if len(tags) > MAX_TAG_FILTERS:
+        problems.append("%s has %d tags; at most %d are allowed" % (name, len(tags), MAX_TAG_FILTERS))
+    for key, value in tags.items():
+        if not isinstance(key, str) or not key.strip() or len(key) > 128:
+            problems.append("%s key %r must be a non-empty string of at most 128 characters" % (name, key))
+        if value is not None and not isinstance(value, (str, int, float)):
+            problems.append("%s value of %r must be a string" % (name, key))
+    return problems
+
+
 def check_size(items, name, max_items):
     if max_items is not None and len(items) > max_items:
         raise ValidationError("%s has %d items; at most %d are allowed" % (name, len(items), max_items))

@@ -400,16 +400,12 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils import _cloud
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import first_error, run_bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import has_error_code
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import (
-    describe_agents,
-    instance_view,
-    read_instances,
-)
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._targets import normalise_targets
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import TokenError, client_token
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError, tag_problems
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
 
 INVISIBLE_GRACE = 60.0          # a new invocation may not be visible to DescribeInvocationResults at once
@@ -507,8 +503,7 @@ def _check_options(params, problems):
 def _check_targets(params, region, problems):
     targets, warnings = {}, []
     if params["instance_tags"] is not None:
-        if not params["instance_tags"]:
-            problems.append("instance_tags must not be empty")
+        problems.extend(tag_problems(params["instance_tags"]))
         if not region:
             problems.append("instance_tags selects instances in region; set region")
     elif params["instance_ids"] is not None:
@@ -557,15 +552,6 @@ def validate(params, region):
 
 
 # --- reading --------------------------------------------------------------------------------
-def tagged_views(api, region, tags):
-    selector = [dict(Key=k, Value=v) if v not in (None, "") else dict(Key=k) for k, v in tags.items()]
-    items = list_all(lambda q: api.call("DescribeInstances", q), {"MaxResults": 100, "Tag": selector},
-                     ("Instances", "Instance"))
-    instances = {i["InstanceId"]: i for i in items}
-    agents = {a["InstanceId"]: a for a in describe_agents(api, list(instances))}
-    return {i: instance_view(i, region, instances[i], agents.get(i)) for i in instances}
-
-
 def resolve_command(api, command_id=None, name=None):
     """The existing command (private first, then public) as a dict, or None if it does not exist."""
     path = ("Commands", "Command")
@@ -590,7 +576,7 @@ def read_region(module, region, ids):
     params = module.params
     api = module.api("ecs", region)
     if params["instance_tags"] is not None:
-        views = tagged_views(api, region, params["instance_tags"])
+        views = read_instances(api, region, tags=params["instance_tags"])
     else:
         views = read_instances(api, region, ids)
     command = None

@@ -12,7 +12,8 @@ version_added: 0.1.0
 description:
   - Reports, per instance, whether the Cloud Assistant agent is installed and online, its version and
     last heartbeat, and the instance's name, status and operating system.
-  - Give O(instance_ids) to look at those instances, or leave it out to list every instance in the region.
+  - Give O(instance_ids) to look at those instances, O(instance_tags) to look at the instances that carry
+    some tags, or neither to list every instance in the region.
   - The result tells which instances can run commands and extension or patch executions right now
     (RV(ready_instance_ids)), which is what the roles use to decide where to act.
 author:
@@ -26,9 +27,17 @@ options:
     description:
       - The instances to report on. Duplicates are dropped with a warning.
       - Instances that do not exist in the region are reported in RV(instances) with C(exists=false).
-      - If not set, every instance in the region is reported.
+      - If neither this nor O(instance_tags) is set, every instance in the region is reported.
+      - Mutually exclusive with O(instance_tags).
     type: list
     elements: str
+  instance_tags:
+    description:
+      - Report the instances in the region that carry all of these tags (DescribeInstances with C(Tag) filters).
+        An empty value matches any value of the key. At most 20 tags.
+      - This is how the roles select their targets by tag.
+      - Mutually exclusive with O(instance_ids).
+    type: dict
   os_type:
     description:
       - Only report instances with this operating system type.
@@ -53,6 +62,14 @@ EXAMPLES = r"""
   ansible.builtin.assert:
     that: agents.not_ready_instance_ids | length == 0
     fail_msg: "Not ready: {{ agents.not_ready_instance_ids | join(', ') }}"
+
+- name: The production web servers, selected by tag
+  alibabacloud.ecs_ops.ecs_cloud_assistant_info:
+    region: cn-hangzhou
+    instance_tags:
+      env: prod
+      role: web
+  register: web
 
 - name: Every Linux instance in the region with an online agent
   alibabacloud.ecs_ops.ecs_cloud_assistant_info:
@@ -99,6 +116,10 @@ instances:
       description: The operating system name, in English.
       type: str
       sample: Alibaba Cloud Linux 3.2104 LTS 64 bit
+    tags:
+      description: The instance's tags.
+      type: dict
+      sample: {env: prod, role: web}
     agent_installed:
       description: Whether the Cloud Assistant agent is installed (it has a version or has ever sent a heartbeat).
       type: bool
@@ -151,18 +172,28 @@ summary:
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances, summarise
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError, validate_instance_ids
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import (
+    ValidationError,
+    tag_problems,
+    validate_instance_ids,
+)
 
 
 def main():
     module = AlicloudModule(
         argument_spec=dict(
             instance_ids=dict(type="list", elements="str"),
+            instance_tags=dict(type="dict"),
             os_type=dict(type="str", choices=["linux", "windows"]),
         ),
+        mutually_exclusive=[("instance_ids", "instance_tags")],
         supports_check_mode=True,
     )
-    instance_ids = module.params["instance_ids"]
+    instance_ids, instance_tags = module.params["instance_ids"], module.params["instance_tags"]
+    if instance_tags is not None:
+        problems = tag_problems(instance_tags)
+        if problems:
+            module.fail_validation(ValidationError(problems))
     if instance_ids is not None:
         try:
             instance_ids, warnings = validate_instance_ids(instance_ids)
@@ -172,7 +203,7 @@ def main():
             module.warn(warning)
 
     try:
-        views = read_instances(module.api("ecs"), module.region, instance_ids)
+        views = read_instances(module.api("ecs"), module.region, instance_ids, tags=instance_tags)
     except Exception as exc:  # pylint: disable=broad-exception-caught
         module.fail_api(exc)
 

@@ -176,8 +176,10 @@ instances:
       type: str
     result:
       description:
-        - C(succeeded), C(unchanged) (install with nothing to install), C(failed), C(cancelled), C(skipped)
-          (unreachable with O(unreachable=skip)), C(pending) (not finished, O(wait=false) or timeout), C(planned) (check mode).
+        - C(succeeded), C(unchanged) (install with nothing to install), C(failed) (the patch command failed on the
+          instance), C(cancelled) (cancelled, or not started because the execution ended first, for example after a
+          failed canary wave), C(skipped) (unreachable with O(unreachable=skip)), C(pending) (not finished,
+          O(wait=false) or timeout), C(planned) (check mode).
       type: str
       sample: succeeded
     message:
@@ -411,7 +413,9 @@ class PatchRun:
                 batch.execution = get_executions(api, [batch.execution_id])[batch.execution_id] or batch.execution
                 self.finish("not started: the canary batch failed")
                 reasons = "; ".join("%s: %s" % (instance_of(c), c["status_message"] or c["status"]) for c in bad[:10])
-                self.fail("The canary batch failed, the rest was not started: %s" % (
+                not_started = sum(1 for e in self.entries.values() if e.get("result") == "cancelled")
+                self.fail("The canary wave failed on %d of %d instance(s), %d instance(s) were not patched: %s" % (
+                    len(bad), len(children), not_started,
                     reasons or batch.execution["status_message"] or batch.execution["status"]))
             notify_execution(api, batch.execution_id, "Approve", NotifyNote="canary batch succeeded")
         except Exception as exc:  # pylint: disable=broad-exception-caught

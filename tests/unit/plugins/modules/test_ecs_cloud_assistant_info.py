@@ -66,6 +66,23 @@ def test_whole_region_and_os_filter(sim_server, run_module):
     assert [e["name"] for e in windows["instances"].values()] == ["win"]
 
 
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_selects_instances_by_tag(sim_server, run_module, check_mode):
+    rc, result = run_module(module.main, args(sim_server, instance_tags={"role": "web", "env": "dev"}), check_mode=check_mode)
+    assert rc == 0 and result["changed"] is False
+    assert sorted(e["name"] for e in result["instances"].values()) == ["web-1", "web-2", "web-3"]
+    assert all(e["tags"] == {"env": "dev", "role": "web"} for e in result["instances"].values())
+    # An empty value matches any value of the key; the agentless and the stopped instance are reported, not ready.
+    _rc, any_env = run_module(module.main, args(sim_server, instance_tags={"env": ""}))
+    assert {"noagent", "stopped", "db", "win"} <= {e["name"] for e in any_env["instances"].values()}
+    assert any_env["summary"]["agent_not_installed"] == 1 and any_env["summary"]["not_running"] == 1
+    _rc, prod = run_module(module.main, args(sim_server, region="cn-shanghai", instance_tags={"env": "prod"}))
+    assert sorted(e["name"] for e in prod["instances"].values()) == ["sh-web-1", "sh-web-2"]
+    _rc, none = run_module(module.main, args(sim_server, instance_tags={"role": "nothing-has-this"}))
+    assert none["instances"] == {} and none["summary"]["total"] == 0
+    assert all(not c["mutating"] for c in api_calls(sim_server))
+
+
 def test_pages_through_a_large_region(sim_server_factory, run_module):
     server = sim_server_factory(fleet={"regions": {"cn-beijing": {"instances": [{"name": "n", "os_type": "linux", "count": 230}]}}})
     _rc, result = run_module(module.main, args(server, region="cn-beijing"))
@@ -83,6 +100,10 @@ def test_pages_through_a_large_region(sim_server_factory, run_module):
     ({"api_retries": -1}, "api_retries must be >= 0"),
     ({"access_key": "only-the-key", "secret_key": None}, "secret_key is not"),
     ({"os_type": "beos"}, "value of os_type must be one of"),
+    ({"instance_tags": {}}, "instance_tags must be a non-empty dict"),
+    ({"instance_tags": {" ": "x"}}, "must be a non-empty string"),
+    ({"instance_tags": {"k%d" % n: "v" for n in range(21)}}, "at most 20 are allowed"),
+    ({"instance_tags": {"env": "dev"}, "instance_ids": ["i-bp1"]}, "mutually exclusive"),
 ])
 def test_bad_input_fails_before_any_call(sim_server, run_module, bad, fragment):
     rc, result = run_module(module.main, dict(args(sim_server), **bad))
