@@ -65,11 +65,14 @@ def serve(args):
     if args.no_run_scripts:
         fleet["run_scripts"] = False
     credentials = dict(DEFAULT_CREDENTIALS)
-    if args.access_key or args.secret_key:
-        if not (args.access_key and args.secret_key):
-            print("alicloud-sim: --access-key and --secret-key go together", file=sys.stderr)
+    secret_key = args.secret_key or os.environ.get("ALICLOUD_SIM_SECRET_KEY")
+    token = args.security_token or os.environ.get("ALICLOUD_SIM_SECURITY_TOKEN")
+    if args.access_key or secret_key or token:
+        if not (args.access_key and secret_key):
+            print("alicloud-sim: --access-key and --secret-key go together (--security-token needs both)",
+                  file=sys.stderr)
             return 2
-        credentials = {args.access_key: {"secret": args.secret_key, "token": None}}
+        credentials = {args.access_key: {"secret": secret_key, "token": token or None}}
     sim = Simulator(fleet=fleet, time_scale=args.time_scale, credentials=credentials)
     try:
         httpd = ApiServer(sim, (args.host, args.port), allow_remote=args.allow_remote, log_calls=args.log_calls)
@@ -109,7 +112,8 @@ def parser():
                      help="real seconds per simulated second (0.01 = 100x faster)")
     run.add_argument("--port-file", help="write the bound port here (atomically) once listening")
     run.add_argument("--access-key", help="the accepted access key id (default sim-access-key)")
-    run.add_argument("--secret-key", help="its secret (default sim-secret-key)")
+    run.add_argument("--secret-key", help="its secret (default sim-secret-key; or ALICLOUD_SIM_SECRET_KEY)")
+    run.add_argument("--security-token", help="an STS token required with that key (or ALICLOUD_SIM_SECURITY_TOKEN)")
     run.add_argument("--log-calls", action="store_true", help="print one JSON line per API call to stderr")
     run.add_argument("--no-run-scripts", action="store_true",
                      help="simulate Linux shell scripts instead of running them")

@@ -80,6 +80,22 @@ def test_fleet_file_credentials_and_call_log(tmp_path):
     assert [(c["action"], c["http_status"]) for c in logged] == [("DescribeInstances", 200), ("DescribeRegions", 404)]
 
 
+def test_sts_token_from_the_environment(monkeypatch):
+    monkeypatch.setenv("ALICLOUD_SIM_SECRET_KEY", "sk-env")
+    monkeypatch.setenv("ALICLOUD_SIM_SECURITY_TOKEN", "token-env")
+    proc, first = _start("--access-key", "ak-sts")
+    try:
+        config = {"region_id": "cn-hangzhou", "endpoint": first.split("//", 1)[1], "protocol": "http",
+                  "access_key_id": "ak-sts", "access_key_secret": "sk-env"}
+        with_token = Client(Config(security_token="token-env", **config))
+        assert with_token.describe_regions(ecs_models.DescribeRegionsRequest()).body.regions.region
+        with pytest.raises(ClientException):
+            Client(Config(**config)).describe_regions(ecs_models.DescribeRegionsRequest())
+    finally:
+        code, _stderr = _stop(proc)
+    assert code == 0
+
+
 def test_refuses_remote_host_without_flag():
     result = subprocess.run([str(CONSOLE_SCRIPT), "serve", "--host", "0.0.0.0"], capture_output=True, text=True,
                             timeout=30, check=False)
