@@ -8,7 +8,8 @@ that is still running (a retried or re-run task), that execution is adopted. Whe
 that had already finished (an earlier run of the same plan, e.g. a failed install being retried),
 the next token of a deterministic chain is used, so every attempt at the same plan maps to the
 same sequence of executions and none is started twice. ``run_batches`` starts many executions
-with a bound on how many run at once and waits for all of them within one deadline.
+with a bound on how many run at once and waits for all of them within one deadline, reading the
+executions of a region with one listing per poll (``read_executions``).
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import datetime, timedelta
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all, run_bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe, has_error_code
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all, paginate
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import TokenError, client_token
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
 
@@ -29,6 +31,7 @@ MAX_TOKEN_GENERATIONS = 64
 LIST_PAGE = 100
 MAX_BATCH = 50          # the bulky templates' targets take at most 50 instances
 MAX_TAGS = 20
+ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
 _PERCENT_RE = re.compile(r"^\s*(\d{1,3})\s*%\s*$")
 
 
@@ -76,6 +79,9 @@ def run_option_problems(p, max_executions):
         problems.append("tags: at most %d tags, got %d" % (MAX_TAGS, len(tags)))
     if any(not str(k).strip() or len(str(k)) > 128 for k in tags):
         problems.append("tags: keys must be 1 to 128 characters")
+    reserved = sorted(str(k) for k in tags if str(k).lower().startswith(("aliyun", "acs:")))
+    if reserved:
+        problems.append("tags: keys must not start with aliyun or acs: (got %s)" % ", ".join(reserved))
     p["tags"] = {str(k): str(v) for k, v in tags.items()} or None
     if p.get("description") is not None and len(p["description"]) > 200:
         problems.append("description must be at most 200 characters")
@@ -176,6 +182,45 @@ def get_executions(api, execution_ids, workers=8, deadline=None):
     """{execution id: view or None} for ``execution_ids`` (read concurrently). Raises the first error."""
     execution_ids = list(execution_ids)
     return dict(zip(execution_ids, run_all(lambda i: get_execution(api, i, deadline), execution_ids, workers)))
+
+
+def listed_since(views):
+    """The StartDateAfter that lists every execution of ``views``: a second before the earliest start
+    (the API compares whole seconds), or None if a start is unknown."""
+    starts = [v.get("start_date") or v.get("create_date") or "" for v in views]
+    try:
+        earliest = min(datetime.strptime(s, ISO_SECONDS) for s in starts)
+    except ValueError:
+        return None
+    return (earliest - timedelta(seconds=1)).strftime(ISO_SECONDS)
+
+
+def read_executions(api, template_name, views, workers=8, deadline=None):
+    """{execution id: view or None} for the executions of ``views`` (their last known views), as
+    ``get_executions`` returns it.
+
+    Several executions are read with one ListExecutions listing of ``template_name`` since the
+    earliest of them started (100 a page, newest first, at most one page more than they fill)
+    instead of one call each; an execution the listing does not show is read on its own.
+    """
+    ids = [v["execution_id"] for v in views]
+    since = listed_since(views) if len(ids) > 1 else None
+    found = {}
+    if since:
+        wanted = set(ids)
+        params = {"TemplateName": template_name, "StartDateAfter": since, "SortField": "StartDate",
+                  "SortOrder": "Descending", "MaxResults": LIST_PAGE}
+        limit = LIST_PAGE * ((len(ids) - 1) // LIST_PAGE + 2)
+        for item in paginate(lambda p: api.call("ListExecutions", p, deadline=deadline), params, ("Executions",),
+                             limit=limit):
+            if item.get("ExecutionId") in wanted:
+                found[item["ExecutionId"]] = execution_view(item)
+                if len(found) == len(wanted):
+                    break
+    missing = [i for i in ids if i not in found]
+    if missing:
+        found.update(get_executions(api, missing, workers, deadline))
+    return {i: found[i] for i in ids}
 
 
 def child_executions(api, parent_id, deadline=None):
@@ -297,7 +342,9 @@ def run_batches(api_for, template_name, batches, max_running, timeout, poll_inte
             by_region.setdefault(batch.region, []).append(batch)
         for region, group in by_region.items():
             try:
-                views = get_executions(api_for(region), [b.execution_id for b in group], workers)
+                # The deadline bounds the retries too: an API that stops answering cannot hold the task past it.
+                views = read_executions(api_for(region), template_name, [b.execution for b in group], workers,
+                                        deadline=deadline)
             except Exception as exc:  # pylint: disable=broad-exception-caught
                 for batch in group:
                     batch.error = describe(exc)

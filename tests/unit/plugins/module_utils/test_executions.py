@@ -166,3 +166,76 @@ def test_run_batches_stops_starting_after_a_failed_start():
     ex.run_batches(lambda region: api, "T", batches, 2, 100, 1, sleep=clock.sleep, clock=clock.time)
     assert batches[0].started and batches[0].execution["status"] == "Success" and batches[1].error and not batches[1].started
     assert not batches[2].started and not batches[3].started
+
+
+class ListingOos(FakeOos):
+    """Also answers a ListExecutions listing (no ExecutionId): ``unrelated`` newer executions first,
+    then every started execution except ``hidden`` ones, each with its StartDate."""
+
+    def __init__(self, unrelated=0, hidden=()):
+        super().__init__()
+        self.unrelated = unrelated
+        self.hidden = set(hidden)
+
+    def call(self, action, params=None, deadline=None, attempts=None):
+        if action == "ListExecutions" and "ExecutionId" not in params:
+            self.calls.append((action, dict(params)))
+            rows = [{"ExecutionId": "other-%d" % n, "Status": "Success"} for n in range(self.unrelated)]
+            for execution_id, queue in self.statuses.items():
+                if execution_id not in self.hidden:
+                    status = queue.pop(0) if len(queue) > 1 else queue[0]
+                    rows.append({"ExecutionId": execution_id, "Status": status, "StartDate": "2026-11-21T10:00:00Z"})
+            start = int(params.get("NextToken") or 0)
+            more = start + params["MaxResults"] < len(rows)
+            return {"Executions": rows[start:start + params["MaxResults"]],
+                    "NextToken": str(start + params["MaxResults"]) if more else ""}
+        body = super().call(action, params, deadline, attempts)
+        if action == "StartExecution":
+            self.statuses.setdefault(body["Execution"]["ExecutionId"], ["Running", "Success"])
+            body["Execution"]["StartDate"] = "2026-11-21T10:00:00Z"
+        return body
+
+
+def started_views(api, count):
+    return [ex.start_execution(api, "T", {"n": n}, {"n": n}) for n in range(count)]
+
+
+def test_run_batches_reads_the_executions_of_a_region_with_one_listing_per_poll():
+    api = ListingOos()
+    clock = FakeClock()
+    batches = [ex.Batch("cn-hangzhou", {"n": n}, {"n": n}, ["i-%d" % n]) for n in range(3)]
+    ex.run_batches(lambda region: api, "T", batches, 3, 100, 1, sleep=clock.sleep, clock=clock.time)
+    assert all(b.execution["status"] == "Success" and b.execution["client_token"] for b in batches)
+    polls = [p for a, p in api.calls if a == "ListExecutions"]
+    assert len(polls) == 2 and all("ExecutionId" not in p for p in polls)
+    assert polls[0]["TemplateName"] == "T" and polls[0]["StartDateAfter"] == "2026-11-21T09:59:59Z"
+
+
+def test_read_executions_reads_what_the_listing_does_not_show_one_by_one():
+    api = ListingOos(hidden={"exec-2"})
+    views = started_views(api, 3)
+    del api.statuses["exec-3"]                        # exec-3 no longer exists
+    found = ex.read_executions(api, "T", views)
+    assert found["exec-1"]["status"] == "Running" and found["exec-2"]["status"] == "Running"
+    assert found["exec-3"] is None and list(found) == ["exec-1", "exec-2", "exec-3"]
+    singles = [p["ExecutionId"] for a, p in api.calls if a == "ListExecutions" and "ExecutionId" in p]
+    assert sorted(singles) == ["exec-2", "exec-3"]
+
+
+def test_the_listing_reads_one_page_more_than_the_executions_fill():
+    api = ListingOos(unrelated=250)
+    views = started_views(api, 2)
+    found = ex.read_executions(api, "T", views)
+    listings = [p for a, p in api.calls if a == "ListExecutions" and "ExecutionId" not in p]
+    singles = [p["ExecutionId"] for a, p in api.calls if a == "ListExecutions" and "ExecutionId" in p]
+    assert len(listings) == 2 and sorted(singles) == ["exec-1", "exec-2"] and all(found.values())
+
+
+def test_one_execution_or_an_unknown_start_is_read_on_its_own():
+    api = ListingOos()
+    views = started_views(api, 2)
+    ex.read_executions(api, "T", views[:1])
+    ex.read_executions(api, "T", [views[0], dict(views[1], start_date="", create_date="")])
+    assert all("ExecutionId" in p for a, p in api.calls if a == "ListExecutions")
+    assert ex.listed_since([{"start_date": "2026-01-01T00:00:00Z"}, {"create_date": "2025-12-31T23:59:30Z"}]) \
+        == "2025-12-31T23:59:29Z"
