@@ -278,6 +278,8 @@ def desired_from_params(params):
     if desired["tags"] is not None:
         if len(desired["tags"]) > 20:
             problems.append("tags: at most 20 tags are allowed")
+        if any(not str(k).strip() or len(str(k)) > 128 for k in desired["tags"]):
+            problems.append("tags: keys must be 1 to 128 characters")
         desired["tags"] = {str(k): "" if v is None else str(v) for k, v in desired["tags"].items()}
     if problems:
         raise ValidationError(problems)

@@ -410,6 +410,8 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter impor
 
 INVISIBLE_GRACE = 60.0          # a new invocation may not be visible to DescribeInvocationResults at once
 INVOKE_ID_RE = re.compile(r"^t-[a-z0-9]{4,64}$")
+AT_RE = re.compile(r"^at\(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}( \S+)?\)$")
+CRON_FIELD_RE = re.compile(r"^[0-9A-Za-z*?/,#-]+$")
 LENGTH_LIMITS = dict(working_dir=200, username=255, launcher=1024, container_id=128, container_name=128)
 ACTIVE_INVOCATION = ("Pending", "Running", "Scheduled")
 
@@ -462,6 +464,12 @@ def _parameter_values(params, problems):
     return values
 
 
+def _is_cron(frequency):
+    """A cron expression: six fields (seconds to day of week), then an optional year and time zone."""
+    fields = frequency.split()
+    return 6 <= len(fields) <= 8 and all(CRON_FIELD_RE.match(f) for f in fields[:6])
+
+
 def _check_options(params, problems):
     mode = params["repeat_mode"] or ("Period" if params["frequency"] else "Once")
     timeout = params["timeout"]
@@ -479,6 +487,9 @@ def _check_options(params, problems):
     period = ca.rate_seconds(frequency)
     if frequency.startswith("rate(") and period is None:
         problems.append("frequency %r is not rate(N<s|m|h|d>)" % frequency)
+    elif frequency and period is None and not AT_RE.match(frequency) and not _is_cron(frequency):
+        problems.append("frequency %r is not rate(N<s|m|h|d>), at(YYYY-MM-DD hh:mm:ss [time zone]) or a cron "
+                        "expression (6 or 7 fields, then an optional time zone)" % frequency)
     elif period is not None and not max(60, timeout or 60) <= period <= 7 * 86400:
         problems.append("frequency %s must be between 60 seconds (and the timeout) and 7 days" % frequency)
     for name, limit in LENGTH_LIMITS.items():
@@ -734,9 +745,12 @@ def wait_for_results(module, invocations, first_run):
         return rows
 
     interval = params["poll_interval"]
-    waited = wait_for(poll, lambda _rows: all(settled(inv) for inv in invocations), params["wait_timeout"],
-                      interval=interval, max_interval=min(60.0, interval * 6))
-    return rows, waited.timed_out
+    try:
+        waited = wait_for(poll, lambda _rows: all(settled(inv) for inv in invocations), params["wait_timeout"],
+                          interval=interval, max_interval=min(60.0, interval * 6))
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        return rows, False, exc  # the rows read so far still say which instances finished
+    return rows, waited.timed_out, None
 
 
 # --- the two states -------------------------------------------------------------------------
@@ -793,10 +807,9 @@ def run_present(module, facts, targets):
         module.exit_json(**report(module, results, batches, True, rows={}))
 
     first_run = facts["repeat_mode"] == "Period" and ca.rate_seconds(params["frequency"]) is not None
-    try:
-        rows, timed_out = wait_for_results(module, batches, first_run)
-    except Exception as exc:  # pylint: disable=broad-exception-caught
-        module.fail_api(exc, **report(module, results, batches, True, rows={}))
+    rows, timed_out, error = wait_for_results(module, batches, first_run)
+    if error is not None:
+        module.fail_api(error, **report(module, results, batches, True, rows))
     result = report(module, results, batches, True, rows)
     if timed_out:
         msg = "Timed out after %ds waiting for %d instance(s)" % (

@@ -324,7 +324,9 @@ executions:
       description: The status message; the reason when it failed.
       type: str
     adopted:
-      description: The execution was started by an earlier attempt with the same content and was adopted.
+      description:
+        - The execution was started by an earlier attempt with the same content and was adopted.
+        - An execution replayed while it is still C(Started) (its first moments) is not recognised as adopted.
       type: bool
     client_token:
       description: The ClientToken it was started with.
@@ -340,6 +342,8 @@ timed_out:
   returned: always
   type: bool
 """
+
+import time
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all, run_bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe
@@ -378,6 +382,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module impor
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError, chunked
 
 BULKY_TEMPLATE = "ACS-ECS-BulkyConfigureOOSPackageWithTemporaryURL"
+REPORT_GRACE = 5.0      # seconds after wait_timeout for the reads that build the report
 
 
 def argument_spec():
@@ -502,12 +507,15 @@ class Installer:
 
     def apply(self, batches):
         p = self.p
+        deadline = time.monotonic() + p["wait_timeout"]
         try:
             timed_out = run_batches(self.oos, BULKY_TEMPLATE, batches, p["max_concurrent_executions"],
                                     p["wait_timeout"], p["poll_interval"], wait=p["wait"],
                                     user_token=p["client_token"], tags=p["tags"], description=p["description"])
         except ExecutionError as exc:
             self.module.fail_json(msg=str(exc))
+        # The reads after the wait get a short grace beyond the deadline, so an unresponsive API cannot hold the task.
+        report_deadline = max(deadline, time.monotonic()) + REPORT_GRACE
         cancelled = {}
         if timed_out and p["cancel_on_timeout"]:
             by_region = {}
@@ -517,7 +525,7 @@ class Installer:
             for region, ids in by_region.items():
                 cancelled.update(cancel_executions(self.oos(region), ids))
                 try:
-                    views = get_executions(self.oos(region), ids)
+                    views = get_executions(self.oos(region), ids, deadline=report_deadline)
                 except Exception:  # pylint: disable=broad-exception-caught
                     views = {}  # the statuses stay as last seen; the cancel result is reported
                 for batch in batches:
@@ -525,7 +533,8 @@ class Installer:
                         batch.execution.update(views[batch.execution_id])
         children = {}
         finished = [b for b in batches if b.started and b.execution_id and (b.done or p["wait"])]
-        for outcome in run_bounded(lambda b: child_executions(self.oos(b.region), b.execution_id), finished):
+        for outcome in run_bounded(lambda b: child_executions(self.oos(b.region), b.execution_id, report_deadline),
+                                   finished):
             if outcome.ok:
                 children[outcome.item.execution_id] = {instance_of(c): c for c in outcome.value}
             else:  # the results then come from the execution's own status; say that they are less precise
@@ -569,10 +578,16 @@ def main():
     result = dict(changed=any(b.started for b in batches), instances=entries, executions=executions,
                   extension=extension, summary=summary, timed_out=timed_out, diff=diff)
     if timed_out:
+        # After a cancel the executions are done, so the cancelled ones are the unfinished ones.
+        unfinished = list(cancelled) or [b.execution_id for b in batches if b.started and not b.done]
         module.fail_json(msg="Timed out after %ss waiting for %d execution(s): %s%s" % (
-            module.params["wait_timeout"], len([b for b in batches if b.started and not b.done]),
-            ", ".join(b.execution_id for b in batches if b.started and not b.done),
+            module.params["wait_timeout"], len(unfinished), ", ".join(unfinished),
             "; cancelled them" if cancelled else ""), **result)
+    unread = [b for b in batches if b.started and b.error is not None]
+    if unread:
+        module.fail_json(msg="Could not read the status of %d execution(s) (%s): %s. Their instances are reported "
+                         "as pending; follow them with oos_execution_info" % (
+                             len(unread), ", ".join(b.execution_id for b in unread), unread[0].error[0]), **result)
     failed = [e for e in entries.values() if e["result"] in ("failed", "cancelled")]
     if failed:
         module.fail_json(msg="%d of %d instance(s) failed: %s" % (

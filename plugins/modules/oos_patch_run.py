@@ -244,7 +244,8 @@ timed_out:
 
 import time
 
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all, run_bounded
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions import (
     Batch,
     cancel_executions,
@@ -271,6 +272,8 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patch_states
     validate_run_options,
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError, chunked
+
+REPORT_GRACE = 5.0      # seconds after wait_timeout for the reads that build the report
 
 
 def argument_spec():
@@ -311,6 +314,7 @@ class PatchRun:
         self.entries = {}
         self.batches = []
         self.timed_out = False
+        self.deadline = None
 
     def oos(self, region):
         return self.module.api("oos", region)
@@ -335,6 +339,10 @@ class PatchRun:
         for instance_id, reason in unreachable.items():
             self.entries[instance_id].update(result="skipped", message=reason)
         if unreachable and self.p["unreachable"] == "fail":
+            for entry in self.entries.values():
+                if entry["result"] != "skipped":
+                    entry.update(result="planned", message="not started: %d other instance(s) cannot be patched now"
+                                 % len(unreachable))
             shown = "; ".join("%s: %s" % item for item in list(unreachable.items())[:10])
             self.fail("%d instance(s) cannot be patched now (nothing was started; set unreachable=skip to patch "
                       "the others): %s" % (len(unreachable), shown))
@@ -369,7 +377,7 @@ class PatchRun:
         self.make_batches()
         if not self.batches:
             return
-        deadline = time.monotonic() + self.p["wait_timeout"]
+        deadline = self.deadline = time.monotonic() + self.p["wait_timeout"]
         rest = self.batches
         if self.p["canary"]:
             self.run_canary(self.batches[0])
@@ -386,7 +394,7 @@ class PatchRun:
             canary.execution = views[canary.execution_id]
             self.timed_out = self.timed_out or timed_out
         for batch in self.batches:
-            if batch.error:
+            if batch.error and not batch.started:  # a started one that could not be read is reported by finish()
                 self.fail("Could not run execution for %d instance(s) in %s: %s" % (
                     len(batch.instance_ids), batch.region, batch.error[0]), error=batch.error[1])
 
@@ -428,10 +436,17 @@ class PatchRun:
                 self.entries[instance_id].update(execution_id=batch.execution_id, result="cancelled",
                                                  message=not_started)
         started = [b for b in self.batches if b.started]
+        deadline = self.report_deadline()
         try:
-            listed = run_all(lambda b: child_executions(self.oos(b.region), b.execution_id), started)
-            for batch, found in zip(started, listed):
-                children = {instance_of(c): c for c in found}
+            for outcome in run_bounded(lambda b: child_executions(self.oos(b.region), b.execution_id, deadline),
+                                       started):
+                batch = outcome.item
+                if not outcome.ok:  # the outcome of its instances is unknown: say so, do not guess
+                    for instance_id in batch.instance_ids:
+                        self.entries[instance_id].update(result="pending", message="could not read execution %s: %s"
+                                                         % (batch.execution_id, describe(outcome.error)[0]))
+                    continue
+                children = {instance_of(c): c for c in outcome.value}
                 after = read_patch_states(self.oos(batch.region), batch.instance_ids)
                 for instance_id in batch.instance_ids:
                     finish_entry(self.entries[instance_id], self.action, children.get(instance_id),
@@ -455,12 +470,22 @@ class PatchRun:
         for (instance_id, _child), found in zip(wanted, run_all(snapshots, wanted)):
             self.entries[instance_id]["snapshot_ids"] = found
 
+    def report_deadline(self):
+        """The deadline of the reads after the wait: a short grace beyond wait_timeout (None before a run)."""
+        return None if self.deadline is None else max(self.deadline, time.monotonic()) + REPORT_GRACE
+
     def cancel_pending(self):
         pending = [b for b in self.batches if b.started and b.execution and not b.execution.get("done")]
         for batch in pending:
-            errors = cancel_executions(self.oos(batch.region), [batch.execution_id])
+            api = self.oos(batch.region)
+            errors = cancel_executions(api, [batch.execution_id])
             if errors.get(batch.execution_id):
                 self.module.warn("could not cancel %s: %s" % (batch.execution_id, errors[batch.execution_id]))
+            try:  # the instances it never reached follow its final status (Cancelled), not the last one seen
+                view = get_executions(api, [batch.execution_id], deadline=self.report_deadline())[batch.execution_id]
+            except Exception:  # pylint: disable=broad-exception-caught
+                view = None
+            batch.execution = view or batch.execution
 
     # --- report -------------------------------------------------------------------------------
     def changed(self):
@@ -508,6 +533,10 @@ def main():
     if failed:
         shown = "; ".join("%s: %s" % (e["instance_id"], e["message"]) for e in failed[:10])
         module.fail_json(msg="Patch %s failed on %d instance(s): %s" % (run.action, len(failed), shown), **result)
+    unknown = [e for e in run.entries.values() if e["result"] == "pending"]
+    if unknown:
+        module.fail_json(msg="The result of %d instance(s) is unknown: %s" % (len(unknown), unknown[0]["message"]),
+                         **result)
     module.exit_json(**result)
 
 

@@ -196,6 +196,8 @@ def test_wait_false_then_a_rerun_adopts_the_running_execution(sim_server_factory
     assert rc == 0 and started["changed"]
     assert started["instances"][ids["web-1"]]["result"] == "pending"
     assert started["executions"][0]["status"] in ("Started", "Running")
+    # Past the execution's first simulated second (status Started): only then does a replay look adopted.
+    server.admin("POST", "clock", {"advance": 2})
     rc, resumed = run_module(module.main, args(server, name=NODE, instance_ids=[ids["web-1"]]))
     assert rc == 0, resumed["msg"]
     assert resumed["executions"][0]["execution_id"] == started["executions"][0]["execution_id"]

@@ -1,0 +1,51 @@
+"""The pure part of tools/bench.py: how the ideal wall time and the minimum number of API calls are computed."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+
+import bench  # noqa: E402
+
+FLEET = {"cn-hangzhou": 334, "cn-shanghai": 333, "cn-beijing": 333}
+
+
+def test_a_fleet_is_spread_over_the_regions_and_cut_into_batches_of_50():
+    assert bench.spread(1000) == FLEET and bench.spread(2) == {"cn-hangzhou": 1, "cn-shanghai": 1}
+    plan = bench.batch_plan(FLEET)
+    assert len(plan) == 21 and plan[6] == ("cn-hangzhou", 34) and plan[-1] == ("cn-beijing", 33)
+
+
+def test_batches_start_in_order_as_soon_as_a_slot_is_free():
+    assert bench.schedule([300, 300, 240], 3) == [300, 300, 240]
+    assert bench.schedule([300, 300, 240], 2) == [300, 300, 540]
+    assert bench.schedule([60, 30, 30, 30], 2) == [60, 30, 60, 90]
+
+
+def test_the_p1_rollout_ideal_and_minimum():
+    ideal, minimum = bench.rollout_model(FLEET, slots=25, interval=20)
+    assert ideal == 300
+    assert minimum == dict(state_reads=4 + 12 + 21 + 1000, starts=21, polls=3 * 15, result_reads=21)
+    assert bench.rollout_model(FLEET, slots=10, interval=20)[0] == 780      # the short batches fill gaps
+    assert bench.seed_ideal(FLEET) == 18 * 300 + 3 * 240
+
+
+def test_poll_rounds_notice_the_end_within_the_interval():
+    assert bench.poll_rounds(300, 20) == 15 and bench.poll_rounds(301, 20) == 16 and bench.poll_rounds(21, 18) == 2
+
+
+def test_the_command_and_patch_models():
+    ideal, minimum = bench.command_model(FLEET, interval=18)
+    assert ideal == 21 and minimum == dict(state_reads=33, starts=12, polls=2 * 21)
+    counts = bench.spread(500)
+    scan, scan_minimum = bench.patch_model(counts, 20, 20, 15, canary=False)
+    assert scan == 75 and scan_minimum["polls"] == 3 * 4 and scan_minimum["result_reads"] == 12 + 6
+    install, install_minimum = bench.patch_model(counts, 20, 20, 60, canary=True)
+    assert install == 360 and install_minimum["polls"] == 3 + 3 * 15 and install_minimum["canary"] == 2
+
+
+def test_the_busiest_second():
+    calls = [{"time": t} for t in (0.0, 0.5, 0.9, 1.2, 5.0)]
+    assert bench.peak_rate(calls) == 3
