@@ -8,10 +8,19 @@ target. The targets get the endpoints and keys through the usual environment var
 need the admin API skip themselves by checking ``sim_url``).
 
     python tools/run_integration.py [TARGET ...] [--real] [--time-scale F] [-v]
+                                    [--access-key ID --secret-key S [--security-token T]] [--output-dir DIR]
+
+``--access-key``/``--secret-key`` (and ``--security-token``) make the simulator accept only those
+credentials and give them to the targets (default: the simulator's built-in keys). Each also reads an
+environment variable (ALICLOUD_SIM_ACCESS_KEY, ALICLOUD_SIM_SECRET_KEY, ALICLOUD_SIM_SECURITY_TOKEN),
+which keeps secrets off the command line; the variables are removed before Ansible runs.
+``--output-dir`` also writes each target's ansible-playbook output (stdout and stderr) to
+``DIR/<target>.log``.
 """
 
 import argparse
 import contextlib
+import os
 import subprocess
 import sys
 import tempfile
@@ -32,7 +41,7 @@ def targets(names):
     return names or available
 
 
-def run_target(target, env, verbosity):
+def run_target(target, env, verbosity, output_dir=None):
     with tempfile.TemporaryDirectory() as tmp:
         playbook = Path(tmp) / "run.yml"
         playbook.write_text("- hosts: localhost\n  gather_facts: false\n  roles: [%s]\n" % target)
@@ -41,8 +50,17 @@ def run_target(target, env, verbosity):
         if verbosity:
             cmd.append("-" + "v" * verbosity)
         start = time.monotonic()
-        result = subprocess.run(cmd, env=env, cwd=ROOT, check=False)
-        return result.returncode, time.monotonic() - start
+        if output_dir is None:
+            result = subprocess.run(cmd, env=env, cwd=ROOT, check=False)
+            return result.returncode, time.monotonic() - start
+        with open(Path(output_dir) / ("%s.log" % target), "w", encoding="utf-8") as log, \
+                subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 text=True, errors="replace") as proc:
+            for line in proc.stdout:
+                sys.stdout.write(line)
+                log.write(line)
+            sys.stdout.flush()
+        return proc.returncode, time.monotonic() - start
 
 
 def main():
@@ -51,14 +69,28 @@ def main():
     parser.add_argument("--real", action="store_true", help="run against real Alibaba Cloud (credentials from the environment)")
     parser.add_argument("--time-scale", type=float, default=0.01)
     parser.add_argument("-v", dest="verbosity", action="count", default=0)
+    parser.add_argument("--access-key", default=os.environ.pop("ALICLOUD_SIM_ACCESS_KEY", None),
+                        help="the only access key id the simulator accepts (default: its built-in key)")
+    parser.add_argument("--secret-key", default=os.environ.pop("ALICLOUD_SIM_SECRET_KEY", None),
+                        help="its secret")
+    parser.add_argument("--security-token", default=os.environ.pop("ALICLOUD_SIM_SECURITY_TOKEN", None),
+                        help="an STS token the simulator requires with that key")
+    parser.add_argument("--output-dir", help="also write each target's output to DIR/<target>.log")
     args = parser.parse_args()
     names = targets(args.targets)
+    if bool(args.access_key) != bool(args.secret_key) or (args.security_token and not args.access_key):
+        parser.error("--access-key and --secret-key go together; --security-token needs both")
+    if args.real and args.access_key:
+        parser.error("--access-key/--secret-key/--security-token configure the simulator, not --real")
+    if args.output_dir:
+        Path(args.output_dir).mkdir(parents=True, exist_ok=True)
 
     with contextlib.ExitStack() as stack:
         if args.real:
             env, sim = ansible_env(), None
         else:
-            sim = stack.enter_context(simulator(args.time_scale))
+            sim = stack.enter_context(simulator(args.time_scale, access_key=args.access_key,
+                                                secret_key=args.secret_key, security_token=args.security_token))
             env = sim.env
         env["ANSIBLE_ROLES_PATH"] = str(TARGETS)
         failed = []
@@ -66,7 +98,7 @@ def main():
             if sim is not None:
                 sim.reset(load_fleet(TARGETS / name / "files" / "fleet.yml"))
             print("=== integration target %s" % name, flush=True)
-            rc, seconds = run_target(name, env, args.verbosity)
+            rc, seconds = run_target(name, env, args.verbosity, args.output_dir)
             print("=== %s: %s in %.1fs" % (name, "passed" if rc == 0 else "FAILED", seconds), flush=True)
             if rc != 0:
                 failed.append(name)

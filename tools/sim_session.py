@@ -6,6 +6,12 @@
 
 ``sim.env`` holds the endpoints, the simulator's keys, the region, ``ALICLOUD_SIM_URL`` (its admin
 API) and the collection path. The process is stopped by its PID when the block ends.
+
+By default the simulator accepts its built-in keys (``sim-access-key`` / ``sim-secret-key``). Give
+``access_key`` and ``secret_key`` to make it accept only that pair, and ``security_token`` as well to
+make it an STS key that requires that token (``sim.env`` then also exports
+``ALIBABA_CLOUD_SECURITY_TOKEN``). The secret and the token reach the simulator in its environment
+(``ALICLOUD_SIM_SECRET_KEY``, ``ALICLOUD_SIM_SECURITY_TOKEN``), never on its command line.
 """
 
 import contextlib
@@ -19,15 +25,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+DEFAULT_ACCESS_KEY = "sim-access-key"
+DEFAULT_SECRET_KEY = "sim-secret-key"
 
 
 class Session:
-    def __init__(self, proc, url):
+    def __init__(self, proc, url, access_key=DEFAULT_ACCESS_KEY, secret_key=DEFAULT_SECRET_KEY, security_token=None):
         self.proc = proc
         self.url = url
+        keys = dict(ALIBABA_CLOUD_ACCESS_KEY_ID=access_key, ALIBABA_CLOUD_ACCESS_KEY_SECRET=secret_key)
+        if security_token:
+            keys["ALIBABA_CLOUD_SECURITY_TOKEN"] = security_token
         self.env = ansible_env(dict(
-            ALIBABA_CLOUD_ACCESS_KEY_ID="sim-access-key", ALIBABA_CLOUD_ACCESS_KEY_SECRET="sim-secret-key",
-            ALIBABA_CLOUD_REGION_ID="cn-hangzhou", ALIBABA_CLOUD_OOS_ENDPOINT=url, ALIBABA_CLOUD_ECS_ENDPOINT=url,
+            keys, ALIBABA_CLOUD_REGION_ID="cn-hangzhou", ALIBABA_CLOUD_OOS_ENDPOINT=url, ALIBABA_CLOUD_ECS_ENDPOINT=url,
             ALICLOUD_SIM_URL=url))
 
     def admin(self, path, body=None):
@@ -61,18 +71,29 @@ def load_fleet(path):
 
 
 @contextlib.contextmanager
-def simulator(time_scale=0.01, fleet_file=None):
+def simulator(time_scale=0.01, fleet_file=None, access_key=None, secret_key=None, security_token=None):
+    """One ``alicloud-sim`` process; yields its Session. Optional: the only credentials it accepts."""
+    if security_token and not (access_key and secret_key):
+        raise ValueError("security_token needs access_key and secret_key")
+    if bool(access_key) != bool(secret_key):
+        raise ValueError("access_key and secret_key go together")
     port_file = tempfile.NamedTemporaryFile(prefix="alicloud-sim-port-", delete=False).name
     os.unlink(port_file)
-    cmd = [str(BIN / "alicloud-sim"), "serve", "--port", "0", "--time-scale", str(time_scale), "--port-file", port_file]
+    args = ["serve", "--port", "0", "--time-scale", str(time_scale), "--port-file", port_file]
     if fleet_file:
-        cmd += ["--fleet", str(fleet_file)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        args += ["--fleet", str(fleet_file)]
+    cmd = [str(BIN / "alicloud-sim")] + args
+    env = None
+    if access_key:
+        cmd += ["--access-key", access_key]
+        env = dict(os.environ, ALICLOUD_SIM_SECRET_KEY=secret_key, ALICLOUD_SIM_SECURITY_TOKEN=security_token or "")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
         first = proc.stdout.readline().strip()
         if not first.startswith("listening on "):
             raise RuntimeError("simulator did not start: %r" % first)
-        yield Session(proc, first.split("listening on ", 1)[1])
+        yield Session(proc, first.split("listening on ", 1)[1], access_key or DEFAULT_ACCESS_KEY,
+                      secret_key or DEFAULT_SECRET_KEY, security_token)
     finally:
         proc.terminate()
         try:

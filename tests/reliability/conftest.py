@@ -18,4 +18,5 @@ def sim(sim_process):
     """The session's simulator, reset to the default fleet with no faults before each test."""
     sim_process.reset(time_scale=0.01)
     sim_process.clear_faults()
+    sim_process.begin()
     return sim_process

@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -42,6 +43,7 @@ class Sim:
         self.session = session
         self.url = session.url
         self.env = dict(session.env, PYTHONPATH=str(ROOT / "collections"))
+        self.begun = 0.0
 
     def admin(self, path, body=None, method=None):
         data = None if body is None else json.dumps(body).encode()
@@ -75,8 +77,14 @@ class Sim:
         return calls[-1]["seq"] if calls else 0
 
     def calls(self, since=0, action=None):
+        """The call log after ``since``, without the calls received before the last ``begin()`` (a request
+        of an earlier test that was still being answered, e.g. under injected latency, is logged late)."""
         query = "since=%d" % since + ("&action=%s" % action if action else "")
-        return self.admin("calls?" + query)["calls"]
+        return [c for c in self.admin("calls?" + query)["calls"] if c["time"] >= self.begun]
+
+    def begin(self):
+        """Start a test: calls received before now no longer count (see ``calls``)."""
+        self.begun = time.time()
 
     def mutating_calls(self, since=0):
         return [c for c in self.calls(since) if is_mutating(c)]
@@ -165,3 +173,90 @@ def run_playbook(sim, playbook, extra_vars=None, check=False, verbosity=0, env=N
             cmd.append("-" + "v" * verbosity)
         return subprocess.run(cmd, env=ansible_env(dict(sim.env, **(env or {}))), capture_output=True, text=True,
                               timeout=timeout, cwd=ROOT, check=False)
+
+
+def wait_until(predicate, timeout, interval=0.05, what="the condition"):
+    """Call ``predicate()`` until it returns something truthy (which is returned); fail after ``timeout`` s."""
+    import time
+
+    end = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= end:
+            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+class BackgroundModule:
+    """A module run like ``run_module`` but in the background, so a test can act on the simulator meanwhile.
+
+    ``result(timeout)`` waits for it and returns ``run_module``'s tuple ``(rc, result, stdout, stderr)``;
+    ``stop()`` kills it (call it in a ``finally``). The process is killed after ``timeout`` seconds, and
+    ``result`` then raises ``subprocess.TimeoutExpired``. ``started``/``ended`` are ``time.monotonic()``.
+    """
+
+    def __init__(self, sim, name, args, timeout=300, check=False, env=None, verbosity=0):
+        import threading
+        import time
+
+        self._time = time.monotonic
+        self.timeout = timeout
+        payload = dict(args, _ansible_check_mode=check, _ansible_verbosity=verbosity,
+                       _ansible_remote_tmp=tempfile.gettempdir(), _ansible_keep_remote_files=False)
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+            json.dump({"ANSIBLE_MODULE_ARGS": payload}, handle)
+            self._args_file = handle.name
+        self.cmd = [sys.executable, "-m", "%s.%s" % (MODULE_PACKAGE, name), self._args_file]
+        self.started = self._time()
+        self.ended = None
+        self._value = self._error = None
+        self.proc = subprocess.Popen(self.cmd, env=dict(sim.env, **(env or {})), stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        self._thread = threading.Thread(target=self._wait, name="module-%s" % name, daemon=True)
+        self._thread.start()
+
+    def _wait(self):
+        try:
+            out, err = self.proc.communicate(timeout=self.timeout)
+        except subprocess.TimeoutExpired as exc:
+            self.proc.kill()
+            self.proc.communicate()
+            self._error = subprocess.TimeoutExpired(self.cmd, self.timeout, exc.output, exc.stderr)
+        else:
+            try:
+                result = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+            except ValueError:
+                result = {"failed": True, "msg": "unparsable module output", "stdout": out}
+            self._value = (self.proc.returncode, result, out, err)
+        finally:
+            self.ended = self._time()
+            os.unlink(self._args_file)
+
+    def done(self):
+        return not self._thread.is_alive()
+
+    def stop(self):
+        """Kill the module if it still runs."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self._thread.join(30)
+
+    def result(self, timeout=None):
+        wait = self.timeout + 30 if timeout is None else timeout
+        self._thread.join(wait)
+        if self._thread.is_alive():
+            raise AssertionError("the module was still running after %ss" % wait)
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    @property
+    def elapsed(self):
+        return (self.ended or self._time()) - self.started
+
+
+def run_module_async(sim, name, args, timeout=300, **kwargs):
+    """Start module ``name`` with ``args`` in the background (``run_module``'s options); a ``BackgroundModule``."""
+    return BackgroundModule(sim, name, args, timeout=timeout, **kwargs)
