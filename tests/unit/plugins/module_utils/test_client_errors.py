@@ -231,3 +231,37 @@ def test_failed_calls_carry_their_operation_and_ram_action(scripted_server):
     msg, error = describe(info.value)
     assert msg.startswith("ECS DescribeInstances failed: Forbidden.RAM")
     assert error["denied_action"] == "ecs:DescribeInstances"
+
+
+DEFERRED_CHECK = r"""
+import sys
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils import _client
+_client.defer_unused_imports()
+from alibabacloud_tea_openapi.client import Client  # noqa: F401  the SDK loads without them
+assert type(sys.modules["aiohttp"]) is _client._DeferredModule
+assert type(sys.modules["apscheduler.schedulers.background"]) is _client._DeferredModule
+assert "aiohttp.client" not in sys.modules and "apscheduler.schedulers.base" not in sys.modules
+# A placeholder works as an annotation and, instantiated, gives the real class's instance.
+from alibabacloud_credentials.provider import ecs_ram_role
+scheduler = ecs_ram_role.BackgroundScheduler()
+assert type(scheduler).__module__ == "apscheduler.schedulers.background", type(scheduler)
+assert type(sys.modules["apscheduler.schedulers.background"]) is not _client._DeferredModule
+# Any other attribute loads the real package, everywhere it was imported.
+import darabonba.core
+assert darabonba.core.aiohttp.ClientTimeout.__module__.startswith("aiohttp")
+import aiohttp
+assert type(aiohttp) is not _client._DeferredModule and "aiohttp.client" in sys.modules
+print("ok")
+"""
+
+
+def test_unused_sdk_imports_are_deferred_until_used():
+    """In a fresh interpreter (the module process): the SDK imports without aiohttp and APScheduler,
+    and both still work when something really uses them."""
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", DEFERRED_CHECK], capture_output=True, text=True, check=False,
+                            env=dict(os.environ))
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]

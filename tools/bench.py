@@ -1,0 +1,744 @@
+"""`make bench`: the fleet benchmarks P1-P5 against the bundled simulator, side by side in one run.
+
+    python tools/bench.py [--only P1,P3] [--quick]
+
+Scenarios (docs/performance.md explains each one, and how its ideal and minimum are computed):
+
+- P1  extension rollout to 1,000 instances in 3 regions (install 60 simulated s, OOS concurrency 10)
+      with oos_extension_install, against (b) the seed workflow done by the book (one execution of
+      50 at a time, polled every 20 simulated s, direct SDK calls) and (c) a per-instance Ansible
+      loop (run on a sample, extrapolated linearly);
+- P2  per-task cost: `ansible localhost -m` of the info modules versus ansible.builtin.ping, and the
+      peak RSS of the module process;
+- P3  the no-op re-run of P1's rollout on 1,000 converged instances;
+- P4  a Cloud Assistant command fanned out to 1,000 instances;
+- P5  a patch round on 500 instances: scan, then install with a canary.
+
+Also measured: the simulator's own throughput, to show it is not what limits the scenarios.
+
+The Markdown tables go to stdout, progress to stderr, the figures to bench-results.json and, after a
+full run (no --only, no --quick), the tables to docs/performance.md between its markers. Targets are
+reported PASS/MISS; the exit code is 1 only if a scenario could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import multiprocessing
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections import Counter
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "reliability"))
+
+from harness import BIN, fleet, instance_ids, run_module, run_playbook, start_sim  # noqa: E402
+from sim_session import ansible_env  # noqa: E402
+
+RESULTS = ROOT / "bench-results.json"
+DOC = ROOT / "docs" / "performance.md"
+DOC_BEGIN, DOC_END = "<!-- bench-results:begin -->", "<!-- bench-results:end -->"
+
+REGIONS = ("cn-hangzhou", "cn-shanghai", "cn-beijing")
+EXTENSION = "ACS-Extension-node-1853370294850618"
+ROLLOUT_TEMPLATE = "ACS-ECS-BulkyConfigureOOSPackageWithTemporaryURL"
+TERMINAL = ("Success", "Failed", "Cancelled")
+API_VERSIONS = {"oos": "2019-06-01", "ecs": "2014-05-26"}
+
+# What the APIs and templates allow per call (docs/performance.md, "The minimum number of API calls").
+BATCH = 50                  # instances per execution of the bulky templates
+CONCURRENCY = 10            # OOS rateControl concurrency per execution
+EXECUTION_PAGE = 100        # ListExecutions MaxResults
+INSTANCE_PAGE = 100         # DescribeInstances InstanceIds, ListInstancePatchStates InstanceIds
+AGENT_PAGE = 50             # DescribeCloudAssistantStatus InstanceId.N
+COMMAND_BATCH = 100         # RunCommand InstanceId.N
+RESULT_PAGE = 50            # DescribeInvocationResults MaxResults
+
+# Simulated durations and the modules' polling, in simulated seconds.
+INSTALL = 60
+ROLLOUT_SLOTS = 25          # max_concurrent_executions of P1: every batch of 1,000 instances at once
+PATCH_SLOTS = 20            # the most oos_patch_run allows
+SCAN, PATCH_INSTALL = 15, 60
+DELIVERY, COMMAND = 1, 20
+OOS_POLL, OOS_POLL_GROWTH = 5.0, 4      # poll_interval; the OOS waits grow to 4 times it
+CA_POLL, CA_POLL_GROWTH, CA_POLL_CAP = 3.0, 6, 60.0
+SEED_POLL = 20.0
+
+# Real seconds per simulated second, per scenario (docs/performance.md, "Time").
+TIME_SCALES = {"P1": 0.2, "P1b": 0.01, "P1c": 0.05, "P2": 1.0, "P3": 1.0, "P4": 1.0, "P5": 0.2}
+SCENARIOS = ("P1", "P2", "P3", "P4", "P5")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    rollout: int = 1000
+    loop_sample: int = 10
+    command: int = 1000
+    patch: int = 500
+    adhoc_runs: int = 5
+    throughput_seconds: float = 3.0
+    speed: float = 1.0          # multiplies every time scale
+
+
+QUICK = Sizes(rollout=60, loop_sample=2, command=60, patch=40, adhoc_runs=3, throughput_seconds=1.0, speed=0.25)
+
+
+class ScenarioError(RuntimeError):
+    pass
+
+
+def log(message):
+    print("[bench %s] %s" % (time.strftime("%H:%M:%S"), message), file=sys.stderr, flush=True)
+
+
+# --- ideal and minimum (pure) ---------------------------------------------------------------
+def pages(count, per_page):
+    """Calls needed to cover ``count`` items at ``per_page`` per call."""
+    return -(-count // per_page) if count > 0 else 0
+
+
+def spread(total, regions=REGIONS):
+    """{region: count}: ``total`` instances spread evenly, the first regions taking the remainder."""
+    base, extra = divmod(total, len(regions))
+    counts = {r: base + (1 if n < extra else 0) for n, r in enumerate(regions)}
+    return {r: c for r, c in counts.items() if c}
+
+
+def batch_plan(counts, batch_size=BATCH):
+    """[(region, size)]: the executions a module starts, region by region, in order."""
+    return [(region, min(batch_size, count - start)) for region, count in counts.items()
+            for start in range(0, count, batch_size)]
+
+
+def schedule(durations, slots):
+    """End times of jobs started in order, each as soon as one of ``slots`` is free."""
+    free = [0.0] * max(1, min(slots, len(durations)))
+    ends = []
+    for duration in durations:
+        start = heapq.heappop(free)
+        ends.append(start + duration)
+        heapq.heappush(free, start + duration)
+    return ends
+
+
+def poll_rounds(span, interval):
+    """Polls a client needs to see the end of ``span`` seconds of work no later than ``interval`` after it."""
+    return pages(int(round(span * 1000)), int(round(interval * 1000)))
+
+
+def execution_polls(plan, ends, interval, offset=0.0):
+    """Necessary ListExecutions calls: per region, one listing (100 executions a page) per poll round
+    until the region's last execution ends."""
+    total = 0
+    for region in dict.fromkeys(r for r, _ in plan):
+        span = max(e for (r, _), e in zip(plan, ends) if r == region) - offset
+        total += poll_rounds(span, interval) * pages(sum(1 for r, _ in plan if r == region), EXECUTION_PAGE)
+    return total
+
+
+def fleet_reads(counts):
+    """The pre-check every fleet module does: DescribeInstances and agent status pages."""
+    return dict(DescribeInstances=sum(pages(n, INSTANCE_PAGE) for n in counts.values()),
+                DescribeCloudAssistantStatus=sum(pages(n, AGENT_PAGE) for n in counts.values()))
+
+
+def rollout_model(counts, slots, interval, duration=INSTALL, concurrency=CONCURRENCY):
+    """(ideal seconds, minimum calls by kind) of an extension rollout to ``counts`` instances."""
+    plan = batch_plan(counts)
+    ends = schedule([pages(size, concurrency) * duration for _, size in plan], slots)
+    minimum = dict(state_reads=rollout_state_reads(counts), starts=len(plan),
+                   polls=execution_polls(plan, ends, interval), result_reads=len(plan))
+    return max(ends), minimum
+
+
+def rollout_state_reads(counts):
+    """Template reads (GetTemplate per region, ListTemplates once for the OS constraints), the pre-check,
+    and one ListInstancePackageStates per instance (the API takes one InstanceId)."""
+    return len(counts) + 1 + sum(fleet_reads(counts).values()) + sum(counts.values())
+
+
+def seed_ideal(counts, duration=INSTALL, concurrency=CONCURRENCY):
+    """Seconds of the one-execution-at-a-time workflow if it noticed every end at once."""
+    return sum(pages(size, concurrency) * duration for _, size in batch_plan(counts))
+
+
+def command_model(counts, interval, duration=DELIVERY + COMMAND):
+    """(ideal seconds, minimum calls by kind) of one command on ``counts`` instances."""
+    invocations = batch_plan(counts, COMMAND_BATCH)
+    per_round = sum(pages(size, RESULT_PAGE) for _, size in invocations)
+    return duration, dict(state_reads=sum(fleet_reads(counts).values()), starts=len(invocations),
+                          polls=poll_rounds(duration, interval) * per_round)
+
+
+def patch_model(counts, slots, interval, duration, canary, concurrency=CONCURRENCY):
+    """(ideal seconds, minimum calls by kind) of oos_patch_run on ``counts`` instances.
+
+    With a canary the first execution pauses after its first wave; the others start when it is
+    approved, while the first one finishes its remaining waves.
+    """
+    plan = batch_plan(counts)
+    work = [pages(size, concurrency) * duration for _, size in plan]
+    states = sum(pages(n, INSTANCE_PAGE) for n in counts.values())
+    minimum = dict(state_reads=sum(fleet_reads(counts).values()) + states, starts=len(plan),
+                   result_reads=len(plan) + states)
+    if not canary:
+        ends = schedule(work, slots)
+        minimum["polls"] = execution_polls(plan, ends, interval)
+        return max(ends), minimum
+    wave = float(duration)
+    ends = [work[0]] + [wave + end for end in schedule(work[1:], slots)]
+    minimum["polls"] = poll_rounds(wave, interval) + execution_polls(plan, ends, interval, offset=wave)
+    minimum["canary"] = 2      # the paused execution's children, and NotifyExecution(Approve)
+    return max(ends), minimum
+
+
+# --- measuring ------------------------------------------------------------------------------
+def peak_rate(calls, window=1.0):
+    """The most API calls within any ``window`` real seconds."""
+    times = sorted(c["time"] for c in calls)
+    best, first = 0, 0
+    for last, now in enumerate(times):
+        while now - times[first] > window:
+            first += 1
+        best = max(best, last - first + 1)
+    return best / window
+
+
+def measured(sim, func):
+    """(value of ``func()``, real seconds, the API calls it made)."""
+    mark = sim.mark()
+    started = time.monotonic()
+    value = func()
+    return value, time.monotonic() - started, sim.calls(since=mark)
+
+
+def _module_child(sim, name, args, sender):
+    rc, result, _stdout, stderr = run_module(sim, name, args)
+    sender.send((rc, result, stderr[-2000:], resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+
+
+def run_module_rss(sim, name, args):
+    """``run_module`` in a forked child, whose only child is the module: (rc, result, stderr, peak RSS MiB)."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_module_child, args=(sim, name, args, sender))
+    child.start()
+    sender.close()
+    try:
+        rc, result, stderr, rss_kib = receiver.recv()
+    except EOFError:
+        raise ScenarioError("the module runner died (exit code %s)" % child.exitcode) from None
+    finally:
+        child.join()
+    return rc, result, stderr, rss_kib / 1024.0
+
+
+def module_run(sim, name, args, expect):
+    """Run module ``name``; (result, real seconds, calls, peak RSS MiB). ``expect(result)`` must hold."""
+    (rc, result, stderr, rss), wall, calls = measured(sim, lambda: run_module_rss(sim, name, args))
+    if rc != 0 or not expect(result):
+        raise ScenarioError("%s: rc %s, %s %s %s" % (name, rc, result.get("msg"), result.get("summary"), stderr[-500:]))
+    return result, wall, calls, rss
+
+
+def scenario(key, name, instances, time_scale, wall, calls, ideal=None, minimum=None, **extra):
+    """One measured row: wall real and simulated, calls by action, the busiest second, ideal and minimum."""
+    return row(key, name, instances, time_scale, wall, wall / time_scale, Counter(c["action"] for c in calls),
+               peak_rate(calls), ideal, minimum, **extra)
+
+
+def row(key, name, instances, time_scale, wall_real, wall_sim, by_action, rate_peak, ideal=None, minimum=None,
+        **extra):
+    return dict(key=key, name=name, instances=instances, time_scale=time_scale,
+                wall_real_s=None if wall_real is None else round(wall_real, 2), wall_sim_s=round(wall_sim, 1),
+                ideal_sim_s=ideal, calls=sum(by_action.values()), calls_by_action=dict(by_action.most_common()),
+                minimum_calls=sum(minimum.values()) if minimum else None, minimum=minimum, rate_peak=rate_peak,
+                **extra)
+
+
+class DirectClient:
+    """The Tea SDK's generic RPC client with the simulator's keys; no collection code involved."""
+
+    def __init__(self, sim):
+        os.environ.setdefault("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+        from alibabacloud_tea_openapi import models
+        from alibabacloud_tea_openapi.client import Client
+        from alibabacloud_tea_openapi.utils import Utils
+        from darabonba.runtime import RuntimeOptions
+
+        self._models, self._utils, self._runtime = models, Utils, RuntimeOptions
+        self._client = Client(models.Config(
+            access_key_id=sim.env["ALIBABA_CLOUD_ACCESS_KEY_ID"],
+            access_key_secret=sim.env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"],
+            endpoint=sim.url.split("://", 1)[1], protocol="http", region_id=REGIONS[0]))
+
+    def call(self, product, action, query):
+        params = self._models.Params(action=action, version=API_VERSIONS[product], protocol="HTTP", pathname="/",
+                                     method="POST", auth_type="AK", style="RPC", req_body_type="formData",
+                                     body_type="json")
+        request = self._models.OpenApiRequest(query=self._utils.query(query))
+        return self._client.call_api(params, request, self._runtime())["body"]
+
+
+# --- set-up ---------------------------------------------------------------------------------
+def reset(sim, counts, time_scale, durations, **group):
+    """A fresh simulator with ``counts`` Linux instances per region; {region: [ids]}."""
+    body = fleet(list(counts), 1, durations=durations, **group)
+    for region, count in counts.items():
+        body["regions"][region]["instances"][0]["count"] = count
+    body["run_scripts"] = False
+    sim.reset(body, time_scale=time_scale)
+    return {region: instance_ids(sim, region) for region in counts}
+
+
+def poll_option(sim_seconds, time_scale):
+    """A module's poll_interval (real seconds) for ``sim_seconds`` of simulated time; the modules take >= 0.1."""
+    return max(0.1, sim_seconds * time_scale)
+
+
+def sleep_until(moment):
+    time.sleep(max(0.0, moment - time.monotonic()))
+
+
+# --- simulator throughput -------------------------------------------------------------------
+def simulator_throughput(sim, sizes):
+    """Requests/s the simulator answers for a cheap read, signed by the real SDK, with 1, 16 and 64 threads."""
+    ids = reset(sim, spread(1000), 1.0, None)[REGIONS[0]]
+    rows = []
+    for threads in (1, 16, 64):
+        clients = [DirectClient(sim) for _ in range(threads)]
+        counts = [0] * threads
+        stop = time.monotonic() + sizes.throughput_seconds
+
+        def work(index):
+            while time.monotonic() < stop:
+                clients[index].call("oos", "ListInstancePackageStates",
+                                    {"RegionId": REGIONS[0], "InstanceId": ids[counts[index] % len(ids)]})
+                counts[index] += 1
+
+        workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+        started = time.monotonic()
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        rows.append(dict(threads=threads, requests_per_s=round(sum(counts) / (time.monotonic() - started), 1)))
+        log("simulator: %d thread(s), %.0f requests/s" % (threads, rows[-1]["requests_per_s"]))
+    return dict(action="ListInstancePackageStates", rows=rows)
+
+
+# --- P1 -------------------------------------------------------------------------------------
+def p1_rollout(sim, sizes):
+    ts = TIME_SCALES["P1"] * sizes.speed
+    counts = spread(sizes.rollout)
+    targets = reset(sim, counts, ts, {"install": INSTALL})
+    log("P1 rollout: %d instances, time scale %g" % (sizes.rollout, ts))
+    args = dict(name=EXTENSION, instance_ids=targets, rate_control=dict(concurrency=CONCURRENCY),
+                max_concurrent_executions=ROLLOUT_SLOTS, poll_interval=poll_option(OOS_POLL, ts))
+    _, wall, calls, rss = module_run(sim, "oos_extension_install", args,
+                                     lambda r: r["summary"]["succeeded"] == sizes.rollout)
+    ideal, minimum = rollout_model(counts, ROLLOUT_SLOTS, OOS_POLL * OOS_POLL_GROWTH)
+    return scenario("P1", "P1 rollout, oos_extension_install", sizes.rollout, ts, wall, calls, ideal, minimum,
+                    peak_rss_mib=round(rss, 1))
+
+
+def p1_seed_workflow(sim, sizes):
+    """(b): one execution of at most 50 instances at a time, polled every 20 simulated seconds."""
+    ts = TIME_SCALES["P1b"] * sizes.speed
+    counts = spread(sizes.rollout)
+    targets = reset(sim, counts, ts, {"install": INSTALL})
+    log("P1(b) seed workflow: %d instances, time scale %g" % (sizes.rollout, ts))
+    client = DirectClient(sim)
+
+    def run():
+        for region, ids in targets.items():
+            for start in range(0, len(ids), BATCH):
+                run_one_execution(client, region, ids[start:start + BATCH], ts)
+
+    _, wall, calls = measured(sim, run)
+    return scenario("P1b", "P1(b) seed workflow: 1 execution at a time, 20 s polls", sizes.rollout, ts, wall,
+                    calls, seed_ideal(counts))
+
+
+def run_one_execution(client, region, ids, ts):
+    parameters = {"regionId": region, "action": "install", "packageName": EXTENSION, "packageVersion": "",
+                  "parameters": {}, "targets": {"Type": "ResourceIds", "ResourceIds": ids, "RegionId": region},
+                  "rateControl": {"Mode": "Concurrency", "Concurrency": CONCURRENCY, "MaxErrors": 0},
+                  "OOSAssumeRole": ""}
+    body = client.call("oos", "StartExecution", {"RegionId": region, "TemplateName": ROLLOUT_TEMPLATE,
+                                                 "Parameters": json.dumps(parameters)})
+    execution_id, started, polls = body["Execution"]["ExecutionId"], time.monotonic(), 0
+    while True:
+        polls += 1
+        sleep_until(started + polls * SEED_POLL * ts)
+        found = client.call("oos", "ListExecutions", {"RegionId": region, "ExecutionId": execution_id})
+        status = found["Executions"][0]["Status"]
+        if status in TERMINAL:
+            if status != "Success":
+                raise ScenarioError("seed workflow: execution %s ended %s" % (execution_id, status))
+            return
+
+
+LOOP_PLAYBOOK = """\
+- name: The per-instance loop the collection replaces
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Install the extension on one instance per task
+      alibabacloud.ecs_ops.oos_extension_install:
+        region: "{{ item.region }}"
+        name: "{{ extension }}"
+        instance_ids: ["{{ item.instance_id }}"]
+        rate_control: {concurrency: %d}
+        poll_interval: "{{ poll_interval }}"
+      loop: "{{ sample }}"
+""" % CONCURRENCY
+
+
+def p1_instance_loop(sim, sizes):
+    """(c): an Ansible loop of one oos_extension_install per instance, on a sample, extrapolated."""
+    ts = TIME_SCALES["P1c"] * sizes.speed
+    targets = reset(sim, spread(sizes.loop_sample), ts, {"install": INSTALL})
+    sample = [dict(region=r, instance_id=i) for r, ids in targets.items() for i in ids]
+    log("P1(c) per-instance loop: sample of %d, time scale %g" % (len(sample), ts))
+    proc, wall, calls = measured(sim, lambda: run_playbook(sim, LOOP_PLAYBOOK, extra_vars=dict(
+        extension=EXTENSION, sample=sample, poll_interval=poll_option(OOS_POLL, ts))))
+    if proc.returncode != 0:
+        raise ScenarioError("per-instance loop failed: %s" % proc.stdout[-1500:])
+    waited_real, waited_sim = execution_waits(calls)
+    equivalent = wall - waited_real + waited_sim        # overhead at real speed, waits in simulated time
+    factor = sizes.rollout / len(sample)
+    by_action = Counter({a: round(n * factor) for a, n in Counter(c["action"] for c in calls).items()})
+    name = "P1(c) per-instance Ansible loop, extrapolated from %d instances (%.0f s real)" % (len(sample), wall)
+    return row("P1c", name, sizes.rollout, ts, None, equivalent * factor, by_action, peak_rate(calls),
+               sample_size=len(sample), sample_wall_real_s=round(wall, 2), sample_wall_sim_s=round(equivalent, 1))
+
+
+def execution_waits(calls):
+    """(real, simulated) seconds from each StartExecution to the read of its child executions."""
+    real = simulated = 0.0
+    started = None
+    for call in calls:
+        if call["action"] == "StartExecution":
+            started = call
+        elif started and call["action"] == "ListExecutions" and call["params"].get("ParentExecutionId"):
+            real += call["time"] - started["time"]
+            simulated += call["sim_time"] - started["sim_time"]
+            started = None
+    return real, simulated
+
+
+# --- P2 -------------------------------------------------------------------------------------
+def adhoc_seconds(sim, module, args=None):
+    """Real seconds of ``ansible localhost -m module [-a args]``."""
+    cmd = [str(BIN / "ansible"), "localhost", "-i", "localhost,", "-c", "local", "-m", module,
+           "-e", "ansible_python_interpreter=%s" % sys.executable] + (["-a", args] if args else [])
+    started = time.monotonic()
+    proc = subprocess.run(cmd, env=ansible_env(sim.env), capture_output=True, text=True, cwd=ROOT, timeout=300,
+                          check=False)
+    if proc.returncode != 0:
+        raise ScenarioError("%s failed: %s" % (" ".join(cmd[1:8]), proc.stdout[-800:]))
+    return time.monotonic() - started
+
+
+def p2_task_cost(sim, sizes):
+    ts = TIME_SCALES["P2"]
+    ids = reset(sim, {REGIONS[0]: 5}, ts, None)[REGIONS[0]]
+    tasks = {
+        "ansible.builtin.ping": (None, None),
+        "alibabacloud.ecs_ops.oos_extension_info": ("name=%s" % EXTENSION, {"name": EXTENSION}),
+        "alibabacloud.ecs_ops.ecs_cloud_assistant_info": (json.dumps({"instance_ids": ids}), {"instance_ids": ids}),
+    }
+    log("P2 per-task cost: %d runs of each of %d tasks" % (sizes.adhoc_runs, len(tasks)))
+    for module, (adhoc_args, _) in tasks.items():
+        adhoc_seconds(sim, module, adhoc_args)          # warm-up: .pyc files and the page cache
+    runs = {module: [] for module in tasks}
+    for _ in range(sizes.adhoc_runs):
+        for module, (adhoc_args, _) in tasks.items():
+            runs[module].append(adhoc_seconds(sim, module, adhoc_args))
+    rows = []
+    ping = statistics.median(runs["ansible.builtin.ping"])
+    for module, (_, module_args) in tasks.items():
+        rss = None
+        if module_args is not None:
+            rc, result, stderr, rss = run_module_rss(sim, module.rsplit(".", 1)[1], module_args)
+            if rc != 0:
+                raise ScenarioError("%s: %s %s" % (module, result.get("msg"), stderr[-500:]))
+        median = statistics.median(runs[module])
+        rows.append(dict(task=module, runs=[round(r, 3) for r in runs[module]], median_s=round(median, 3),
+                         ratio_to_ping=round(median / ping, 2), peak_rss_mib=None if rss is None else round(rss, 1)))
+    return dict(key="P2", name="P2 per-task cost", tasks=rows)
+
+
+# --- P3 -------------------------------------------------------------------------------------
+def p3_noop(sim, sizes):
+    """The P1 task again on instances that already have the extension at its latest version."""
+    ts = TIME_SCALES["P3"] * sizes.speed
+    counts = spread(sizes.rollout)
+    latest = DirectClient(sim).call("oos", "GetTemplate", {"RegionId": REGIONS[0], "TemplateName": EXTENSION})
+    version = latest["Template"]["TemplateVersion"]
+    targets = reset(sim, counts, ts, {"install": INSTALL}, packages={EXTENSION: {"version": version, "parameters": {}}})
+    log("P3 no-op re-run: %d converged instances (%s %s)" % (sizes.rollout, EXTENSION, version))
+    args = dict(name=EXTENSION, instance_ids=targets, rate_control=dict(concurrency=CONCURRENCY),
+                max_concurrent_executions=ROLLOUT_SLOTS, poll_interval=poll_option(OOS_POLL, ts))
+    _, wall, calls, rss = module_run(sim, "oos_extension_install", args,
+                                     lambda r: not r["changed"] and r["summary"]["unchanged"] == sizes.rollout)
+    minimum = dict(state_reads=rollout_state_reads(counts))
+    return scenario("P3", "P3 no-op re-run on converged instances", sizes.rollout, ts, wall, calls, None, minimum,
+                    peak_rss_mib=round(rss, 1))
+
+
+# --- P4 -------------------------------------------------------------------------------------
+def p4_command(sim, sizes):
+    ts = TIME_SCALES["P4"] * sizes.speed
+    counts = spread(sizes.command)
+    targets = reset(sim, counts, ts, {"command": COMMAND, "delivery": DELIVERY})
+    log("P4 command fan-out: %d instances, time scale %g" % (sizes.command, ts))
+    args = dict(instance_ids=targets, command="echo benchmark", poll_interval=poll_option(CA_POLL, ts), wait_timeout=900)
+    _, wall, calls, rss = module_run(sim, "ecs_cloud_assistant_command", args,
+                                     lambda r: r["summary"]["succeeded"] == sizes.command)
+    ideal, minimum = command_model(counts, min(CA_POLL_CAP, CA_POLL * CA_POLL_GROWTH))
+    return scenario("P4", "P4 command fan-out, ecs_cloud_assistant_command", sizes.command, ts, wall, calls,
+                    ideal, minimum, peak_rss_mib=round(rss, 1))
+
+
+# --- P5 -------------------------------------------------------------------------------------
+def p5_patch_round(sim, sizes):
+    ts = TIME_SCALES["P5"] * sizes.speed
+    counts = spread(sizes.patch)
+    targets = reset(sim, counts, ts, {"patch_scan": SCAN, "patch_install": PATCH_INSTALL})
+    rows = []
+    for action, canary, duration in (("scan", False, SCAN), ("install", True, PATCH_INSTALL)):
+        log("P5 patch %s%s: %d instances, time scale %g" % (action, " with canary" if canary else "", sizes.patch, ts))
+        args = dict(action=action, instance_ids=targets, canary=canary, rate_control=dict(concurrency=CONCURRENCY),
+                    max_concurrent_executions=PATCH_SLOTS, poll_interval=poll_option(OOS_POLL, ts))
+        _, wall, calls, rss = module_run(sim, "oos_patch_run", args, lambda r: sum(
+            r["summary"][k] for k in ("succeeded", "unchanged")) == sizes.patch)
+        ideal, minimum = patch_model(counts, PATCH_SLOTS, OOS_POLL * OOS_POLL_GROWTH, duration, canary)
+        name = "P5 patch %s%s, oos_patch_run" % (action, " with canary" if canary else "")
+        rows.append(scenario("P5" + action[0], name, sizes.patch, ts, wall, calls, ideal, minimum,
+                             peak_rss_mib=round(rss, 1)))
+    return rows
+
+
+# --- targets and reports --------------------------------------------------------------------
+def target(name, value, limit, shown, limit_shown, at_least=False):
+    """One target: PASS or MISS against ``limit``, or information only when ``limit`` is None."""
+    passed = None if limit is None else value >= limit if at_least else value <= limit
+    return dict(target=name, value=round(value, 3), limit=limit, passed=passed, measured=shown,
+                limit_shown=limit_shown)
+
+
+def ratio_target(name, value, base, limit):
+    return target(name, value / base, limit, "%.2f× (%s / %s)" % (value / base, fmt(value), fmt(base)),
+                  "≤ %g×" % limit)
+
+
+def targets(rows, simulator):
+    """The issue's targets for the scenarios that ran, and the simulator headroom check."""
+    found = []
+    p1 = rows.get("P1")
+    if p1:
+        found.append(ratio_target("P1 wall vs ideal (simulated s)", p1["wall_sim_s"], p1["ideal_sim_s"], 1.2))
+        found.append(ratio_target("P1 API calls vs minimum", p1["calls"], p1["minimum_calls"], 1.2))
+        for key, label, limit in (("P1b", "the seed workflow (b)", 10), ("P1c", "the per-instance loop (c)", None)):
+            if key in rows:
+                speedup = rows[key]["wall_sim_s"] / p1["wall_sim_s"]
+                found.append(target("P1 faster than %s" % label, speedup, limit, "%.1f×" % speedup,
+                                    "≥ %d×" % limit if limit else "no target", at_least=True))
+    for task in (rows.get("P2") or {}).get("tasks", []):
+        if task["peak_rss_mib"] is not None:
+            short = task["task"].rsplit(".", 1)[1]
+            found.append(target("P2 %s: time vs ping" % short, task["ratio_to_ping"], 1.3,
+                                "%.2f×" % task["ratio_to_ping"], "≤ 1.3×"))
+            found.append(target("P2 %s: peak RSS" % short, task["peak_rss_mib"], 100,
+                                "%.1f MiB" % task["peak_rss_mib"], "≤ 100 MiB"))
+    p3 = rows.get("P3")
+    if p3:
+        starts = p3["calls_by_action"].get("StartExecution", 0)
+        found.append(target("P3 StartExecution calls", starts, 0, str(starts), "0"))
+        found.append(target("P3 wall (real s)", p3["wall_real_s"], 10, "%.1f s" % p3["wall_real_s"], "≤ 10 s"))
+    busy = [r for r in rows.values() if r.get("rate_peak")]
+    if busy:
+        busiest = max(busy, key=lambda r: r["rate_peak"])
+        capacity = max(r["requests_per_s"] for r in simulator["rows"])
+        share = busiest["rate_peak"] / capacity
+        shown = "%.0f%% (%s calls in one second of %s)" % (100 * share, fmt(busiest["rate_peak"]), busiest["key"])
+        found.append(target("Simulator headroom: busiest second of any scenario vs the simulator's capacity", share,
+                            0.5, shown, "≤ 50%"))
+    return found
+
+
+def fmt(value, digits=0):
+    if value is None:
+        return "—"
+    if isinstance(value, float) and digits:
+        return "{:,.{}f}".format(value, digits)
+    return "{:,}".format(int(round(value)))
+
+
+def ratio(value, base):
+    return "—" if value is None or not base else "%.2f×" % (value / base)
+
+
+def verdict(passed):
+    return "info" if passed is None else "PASS" if passed else "**MISS**"
+
+
+def scenario_table(rows):
+    lines = ["| Scenario | Instances | Time scale | Wall, real s | Wall, simulated s | Ideal, simulated s | "
+             "Wall / ideal | API calls | Minimum calls | Calls / minimum | Busiest second, calls |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append("| %s | %s | %g | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            r["name"], fmt(r["instances"]), r["time_scale"], fmt(r["wall_real_s"], 1), fmt(r["wall_sim_s"], 1),
+            fmt(r["ideal_sim_s"]), ratio(r["wall_sim_s"], r["ideal_sim_s"]), fmt(r["calls"]),
+            fmt(r["minimum_calls"]), ratio(r["calls"], r["minimum_calls"]), fmt(r["rate_peak"])))
+    return lines
+
+
+def calls_table(rows):
+    lines = ["| Scenario | API calls by action | Minimum by kind |", "|---|---|---|"]
+    for r in rows:
+        actions = " · ".join("%s %s" % (a, fmt(n)) for a, n in r["calls_by_action"].items())
+        minimum = " · ".join("%s %s" % (k.replace("_", " "), fmt(n)) for k, n in (r["minimum"] or {}).items())
+        lines.append("| %s | %s | %s |" % (r["key"], actions, minimum or "—"))
+    return lines
+
+
+def task_table(p2):
+    lines = ["| Task (`ansible localhost -m`) | Median, s | Runs, s | Median / ping | Peak RSS of the module, MiB |",
+             "|---|---:|---|---:|---:|"]
+    for t in p2["tasks"]:
+        lines.append("| `%s` | %.2f | %s | %.2f× | %s |" % (t["task"], t["median_s"], ", ".join(
+            "%.2f" % x for x in t["runs"]), t["ratio_to_ping"], fmt(t["peak_rss_mib"], 1)))
+    return lines
+
+
+def report(results):
+    rows = [r for r in results["scenarios"] if "tasks" not in r]
+    p2 = next((r for r in results["scenarios"] if "tasks" in r), None)
+    options = " ".join(["--quick"] * results["quick"] + ["--only " + ",".join(results["selected"])] * results["partial"])
+    out = ["_Generated by `python tools/bench.py%s` on %s in %.0f s._" % (
+        options and " " + options, results["generated"], results["duration_s"]), ""]
+    if results["quick"]:
+        out += ["_A quick run: small fleets and fast clocks test the harness; its figures say little about the "
+                "collection._", ""]
+    if rows:
+        out += ["### Scenarios", ""] + scenario_table(rows) + ["", "### API calls", ""] + calls_table(rows) + [""]
+    if p2:
+        out += ["### P2 per-task cost", ""] + task_table(p2) + [""]
+    out += ["### Targets", "", "| Target | Measured | Limit | Result |", "|---|---|---|---|"]
+    out += ["| %s | %s | %s | %s |" % (c["target"], c["measured"], c["limit_shown"], verdict(c["passed"]))
+            for c in results["targets"]]
+    sim = results["simulator"]
+    out += ["", "### Simulator throughput", "", "| Client threads | %s requests/s |" % sim["action"], "|---:|---:|"]
+    out += ["| %d | %s |" % (r["threads"], fmt(r["requests_per_s"])) for r in sim["rows"]]
+    machine = results["machine"]
+    out += ["", "### Machine", ""] + ["- %s: %s" % (k.replace("_", " "), v) for k, v in machine.items()]
+    if results["errors"]:
+        out += ["", "### Errors", ""] + ["- %s: %s" % (e["scenario"], e["error"]) for e in results["errors"]]
+    return "\n".join(out) + "\n"
+
+
+def machine():
+    def first(path, prefix):
+        try:
+            return next(line.split(":", 1)[1].strip() for line in Path(path).read_text().splitlines()
+                        if line.startswith(prefix))
+        except (OSError, StopIteration):
+            return "unknown"
+
+    from importlib.metadata import version
+
+    memory = first("/proc/meminfo", "MemTotal")
+    return dict(cpu=first("/proc/cpuinfo", "model name"), cores=os.cpu_count(),
+                memory="%.1f GiB" % (int(memory.split()[0]) / 1024 ** 2) if memory != "unknown" else memory,
+                os=platform.platform(), python=platform.python_version(), ansible_core=version("ansible-core"),
+                tea_openapi=version("alibabacloud-tea-openapi"))
+
+
+def update_doc(text):
+    doc = DOC.read_text()
+    if DOC_BEGIN not in doc or DOC_END not in doc:
+        raise SystemExit("%s has no %s ... %s markers" % (DOC, DOC_BEGIN, DOC_END))
+    head, rest = doc.split(DOC_BEGIN, 1)
+    DOC.write_text(head + DOC_BEGIN + "\n" + text + rest[rest.index(DOC_END):])
+
+
+# --- main -----------------------------------------------------------------------------------
+RUNNERS = {"P1": (p1_rollout, p1_seed_workflow, p1_instance_loop), "P2": (p2_task_cost,), "P3": (p3_noop,),
+           "P4": (p4_command,), "P5": (p5_patch_round,)}
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--only", help="comma-separated scenarios to run, e.g. P1,P3 (default: all)")
+    parser.add_argument("--quick", action="store_true", help="small fleets and fast clocks: a smoke test")
+    args = parser.parse_args(argv)
+    selected = [s.strip().upper() for s in args.only.split(",")] if args.only else list(SCENARIOS)
+    unknown = [s for s in selected if s not in SCENARIOS]
+    if unknown:
+        parser.error("unknown scenario(s) %s; choose from %s" % (", ".join(unknown), ", ".join(SCENARIOS)))
+    return selected, args.quick
+
+
+def run_all(selected, sizes):
+    """Every selected scenario on one simulator process; (simulator throughput, rows, errors)."""
+    rows, errors = [], []
+    with start_sim(time_scale=1.0) as sim:
+        throughput = simulator_throughput(sim, sizes)
+        for key in selected:
+            for runner in RUNNERS[key]:
+                started = time.monotonic()
+                try:
+                    produced = runner(sim, sizes)
+                except Exception as exc:  # pylint: disable=broad-exception-caught
+                    if not isinstance(exc, ScenarioError):
+                        traceback.print_exc()
+                    errors.append(dict(scenario=runner.__name__, error=" ".join(str(exc).split())[-600:]))
+                    log("%s FAILED after %.0f s: %s" % (runner.__name__, time.monotonic() - started, exc))
+                    continue
+                rows.extend(produced if isinstance(produced, list) else [produced])
+                log("%s done in %.0f s" % (runner.__name__, time.monotonic() - started))
+    return throughput, rows, errors
+
+
+def main(argv=None):
+    selected, quick = parse_args(argv)
+    sizes = QUICK if quick else Sizes()
+    started = time.monotonic()
+    throughput, rows, errors = run_all(selected, sizes)
+    by_key = {r["key"]: r for r in rows}
+    results = dict(generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), quick=quick,
+                   selected=selected, partial=selected != list(SCENARIOS), duration_s=round(time.monotonic() - started),
+                   sizes=asdict(sizes), machine=machine(), simulator=throughput, scenarios=rows, errors=errors,
+                   targets=targets(by_key, throughput))
+    text = report(results)
+    print(text)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    if quick or results["partial"] or errors:
+        log("results in %s (docs/performance.md is updated by full runs without errors only)" % RESULTS.name)
+    else:
+        update_doc(text)
+        log("results in %s and docs/performance.md" % RESULTS.name)
+    missed = [c["target"] for c in results["targets"] if c["passed"] is False]
+    if missed:
+        log("MISSED %d target(s): %s" % (len(missed), "; ".join(missed)))
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
