@@ -87,7 +87,7 @@ class Sizes:
     loop_sample: int = 10
     command: int = 1000
     patch: int = 500
-    adhoc_runs: int = 5
+    adhoc_runs: int = 9
     throughput_seconds: float = 3.0
     speed: float = 1.0          # multiplies every time scale
 
@@ -216,6 +216,15 @@ def peak_rate(calls, window=1.0):
     return best / window
 
 
+def per_second(calls):
+    """API calls in each real second from the first call on (the scenario's load on the simulator)."""
+    if not calls:
+        return []
+    start = min(c["time"] for c in calls)
+    counts = Counter(int(c["time"] - start) for c in calls)
+    return [counts.get(second, 0) for second in range(max(counts) + 1)]
+
+
 def measured(sim, func):
     """(value of ``func()``, real seconds, the API calls it made)."""
     mark = sim.mark()
@@ -256,7 +265,7 @@ def module_run(sim, name, args, expect):
 def scenario(key, name, instances, time_scale, wall, calls, ideal=None, minimum=None, **extra):
     """One measured row: wall real and simulated, calls by action, the busiest second, ideal and minimum."""
     return row(key, name, instances, time_scale, wall, wall / time_scale, Counter(c["action"] for c in calls),
-               peak_rate(calls), ideal, minimum, **extra)
+               peak_rate(calls), ideal, minimum, calls_per_second=per_second(calls), **extra)
 
 
 def row(key, name, instances, time_scale, wall_real, wall_sim, by_action, rate_peak, ideal=None, minimum=None,
@@ -462,8 +471,9 @@ def p2_task_cost(sim, sizes):
         "alibabacloud.ecs_ops.ecs_cloud_assistant_info": (json.dumps({"instance_ids": ids}), {"instance_ids": ids}),
     }
     log("P2 per-task cost: %d runs of each of %d tasks" % (sizes.adhoc_runs, len(tasks)))
-    for module, (adhoc_args, _) in tasks.items():
-        adhoc_seconds(sim, module, adhoc_args)          # warm-up: .pyc files and the page cache
+    for _ in range(2):                                  # warm-up: .pyc files and the page cache
+        for module, (adhoc_args, _) in tasks.items():
+            adhoc_seconds(sim, module, adhoc_args)
     runs = {module: [] for module in tasks}
     for _ in range(sizes.adhoc_runs):
         for module, (adhoc_args, _) in tasks.items():
@@ -547,7 +557,7 @@ def ratio_target(name, value, base, limit):
 
 
 def targets(rows, simulator):
-    """The issue's targets for the scenarios that ran, and the simulator headroom check."""
+    """The issue's targets for the scenarios that ran, and the check that the simulator did not set the pace."""
     found = []
     p1 = rows.get("P1")
     if p1:
@@ -570,14 +580,15 @@ def targets(rows, simulator):
         starts = p3["calls_by_action"].get("StartExecution", 0)
         found.append(target("P3 StartExecution calls", starts, 0, str(starts), "0"))
         found.append(target("P3 wall (real s)", p3["wall_real_s"], 10, "%.1f s" % p3["wall_real_s"], "≤ 10 s"))
-    busy = [r for r in rows.values() if r.get("rate_peak")]
-    if busy:
-        busiest = max(busy, key=lambda r: r["rate_peak"])
-        capacity = max(r["requests_per_s"] for r in simulator["rows"])
-        share = busiest["rate_peak"] / capacity
-        shown = "%.0f%% (%s calls in one second of %s)" % (100 * share, fmt(busiest["rate_peak"]), busiest["key"])
-        found.append(target("Simulator headroom: busiest second of any scenario vs the simulator's capacity", share,
-                            0.5, shown, "≤ 50%"))
+    capacity = max(r["requests_per_s"] for r in simulator["rows"])
+    for r in rows.values():
+        if r.get("calls_per_second") and r.get("ideal_sim_s"):
+            # Seconds in which the scenario asked the simulator for more than half of what it can serve: there
+            # the simulator may have set the pace. They must be a small part of a wall judged against an ideal.
+            bound = sum(1 for n in r["calls_per_second"] if n > capacity / 2)
+            share = bound / max(r["wall_real_s"], 1.0)
+            found.append(target("Simulator-bound share of the %s wall" % r["key"], share, 0.1,
+                                "%.0f%% (%d of %.0f s)" % (100 * share, bound, r["wall_real_s"]), "≤ 10%"))
     return found
 
 
@@ -700,7 +711,9 @@ def run_all(selected, sizes):
     rows, errors = [], []
     with start_sim(time_scale=1.0) as sim:
         throughput = simulator_throughput(sim, sizes)
-        for key in selected:
+        # P2 measures tenths of a second per task: it goes first, before the large scenarios leave the
+        # machine busy for a while (the first tasks after them run up to 40% slower).
+        for key in sorted(selected, key=lambda k: k != "P2"):
             for runner in RUNNERS[key]:
                 started = time.monotonic()
                 try:
