@@ -142,9 +142,9 @@ def execution_polls(plan, ends, interval, offset=0.0):
     """Necessary ListExecutions calls: per region, one listing (100 executions a page) per poll round
     until the region's last execution ends."""
     total = 0
-    for region in dict.fromkeys(r for r, _ in plan):
-        span = max(e for (r, _), e in zip(plan, ends) if r == region) - offset
-        total += poll_rounds(span, interval) * pages(sum(1 for r, _ in plan if r == region), EXECUTION_PAGE)
+    for region in dict.fromkeys(r for r, _size in plan):
+        span = max(e for (r, _size), e in zip(plan, ends) if r == region) - offset
+        total += poll_rounds(span, interval) * pages(sum(1 for r, _size in plan if r == region), EXECUTION_PAGE)
     return total
 
 
@@ -157,7 +157,7 @@ def fleet_reads(counts):
 def rollout_model(counts, slots, interval, duration=INSTALL, concurrency=CONCURRENCY):
     """(ideal seconds, minimum calls by kind) of an extension rollout to ``counts`` instances."""
     plan = batch_plan(counts)
-    ends = schedule([pages(size, concurrency) * duration for _, size in plan], slots)
+    ends = schedule([pages(size, concurrency) * duration for _region, size in plan], slots)
     minimum = dict(state_reads=rollout_state_reads(counts), starts=len(plan),
                    polls=execution_polls(plan, ends, interval), result_reads=len(plan))
     return max(ends), minimum
@@ -171,13 +171,13 @@ def rollout_state_reads(counts):
 
 def seed_ideal(counts, duration=INSTALL, concurrency=CONCURRENCY):
     """Seconds of the one-execution-at-a-time workflow if it noticed every end at once."""
-    return sum(pages(size, concurrency) * duration for _, size in batch_plan(counts))
+    return sum(pages(size, concurrency) * duration for _region, size in batch_plan(counts))
 
 
 def command_model(counts, interval, duration=DELIVERY + COMMAND):
     """(ideal seconds, minimum calls by kind) of one command on ``counts`` instances."""
     invocations = batch_plan(counts, COMMAND_BATCH)
-    per_round = sum(pages(size, RESULT_PAGE) for _, size in invocations)
+    per_round = sum(pages(size, RESULT_PAGE) for _region, size in invocations)
     return duration, dict(state_reads=sum(fleet_reads(counts).values()), starts=len(invocations),
                           polls=poll_rounds(duration, interval) * per_round)
 
@@ -189,7 +189,7 @@ def patch_model(counts, slots, interval, duration, canary, concurrency=CONCURREN
     approved, while the first one finishes its remaining waves.
     """
     plan = batch_plan(counts)
-    work = [pages(size, concurrency) * duration for _, size in plan]
+    work = [pages(size, concurrency) * duration for _region, size in plan]
     states = sum(pages(n, INSTANCE_PAGE) for n in counts.values())
     minimum = dict(state_reads=sum(fleet_reads(counts).values()) + states, starts=len(plan),
                    result_reads=len(plan) + states)
@@ -327,7 +327,7 @@ def simulator_throughput(sim, sizes):
     ids = reset(sim, spread(1000), 1.0, None)[REGIONS[0]]
     rows = []
     for threads in (1, 16, 64):
-        clients = [DirectClient(sim) for _ in range(threads)]
+        clients = [DirectClient(sim) for _thread in range(threads)]
         counts = [0] * threads
         stop = time.monotonic() + sizes.throughput_seconds
 
@@ -356,7 +356,7 @@ def p1_rollout(sim, sizes):
     log("P1 rollout: %d instances, time scale %g" % (sizes.rollout, ts))
     args = dict(name=EXTENSION, instance_ids=targets, rate_control=dict(concurrency=CONCURRENCY),
                 max_concurrent_executions=ROLLOUT_SLOTS, poll_interval=poll_option(OOS_POLL, ts))
-    _, wall, calls, rss = module_run(sim, "oos_extension_install", args,
+    _result, wall, calls, rss = module_run(sim, "oos_extension_install", args,
                                      lambda r: r["summary"]["succeeded"] == sizes.rollout)
     ideal, minimum = rollout_model(counts, ROLLOUT_SLOTS, OOS_POLL * OOS_POLL_GROWTH)
     return scenario("P1", "P1 rollout, oos_extension_install", sizes.rollout, ts, wall, calls, ideal, minimum,
@@ -376,7 +376,7 @@ def p1_seed_workflow(sim, sizes):
             for start in range(0, len(ids), BATCH):
                 run_one_execution(client, region, ids[start:start + BATCH], ts)
 
-    _, wall, calls = measured(sim, run)
+    _value, wall, calls = measured(sim, run)
     return scenario("P1b", "P1(b) seed workflow: 1 execution at a time, 20 s polls", sizes.rollout, ts, wall,
                     calls, seed_ideal(counts))
 
@@ -471,16 +471,16 @@ def p2_task_cost(sim, sizes):
         "alibabacloud.ecs_ops.ecs_cloud_assistant_info": (json.dumps({"instance_ids": ids}), {"instance_ids": ids}),
     }
     log("P2 per-task cost: %d runs of each of %d tasks" % (sizes.adhoc_runs, len(tasks)))
-    for _ in range(2):                                  # warm-up: .pyc files and the page cache
-        for module, (adhoc_args, _) in tasks.items():
+    for _warmup in range(2):                                  # warm-up: .pyc files and the page cache
+        for module, (adhoc_args, _module_args) in tasks.items():
             adhoc_seconds(sim, module, adhoc_args)
     runs = {module: [] for module in tasks}
-    for _ in range(sizes.adhoc_runs):
-        for module, (adhoc_args, _) in tasks.items():
+    for _round in range(sizes.adhoc_runs):
+        for module, (adhoc_args, _module_args) in tasks.items():
             runs[module].append(adhoc_seconds(sim, module, adhoc_args))
     rows = []
     ping = statistics.median(runs["ansible.builtin.ping"])
-    for module, (_, module_args) in tasks.items():
+    for module, (_adhoc_args, module_args) in tasks.items():
         rss = None
         if module_args is not None:
             rc, result, stderr, rss = run_module_rss(sim, module.rsplit(".", 1)[1], module_args)
@@ -503,7 +503,7 @@ def p3_noop(sim, sizes):
     log("P3 no-op re-run: %d converged instances (%s %s)" % (sizes.rollout, EXTENSION, version))
     args = dict(name=EXTENSION, instance_ids=targets, rate_control=dict(concurrency=CONCURRENCY),
                 max_concurrent_executions=ROLLOUT_SLOTS, poll_interval=poll_option(OOS_POLL, ts))
-    _, wall, calls, rss = module_run(sim, "oos_extension_install", args,
+    _result, wall, calls, rss = module_run(sim, "oos_extension_install", args,
                                      lambda r: not r["changed"] and r["summary"]["unchanged"] == sizes.rollout)
     minimum = dict(state_reads=rollout_state_reads(counts))
     return scenario("P3", "P3 no-op re-run on converged instances", sizes.rollout, ts, wall, calls, None, minimum,
@@ -517,7 +517,7 @@ def p4_command(sim, sizes):
     targets = reset(sim, counts, ts, {"command": COMMAND, "delivery": DELIVERY})
     log("P4 command fan-out: %d instances, time scale %g" % (sizes.command, ts))
     args = dict(instance_ids=targets, command="echo benchmark", poll_interval=poll_option(CA_POLL, ts), wait_timeout=900)
-    _, wall, calls, rss = module_run(sim, "ecs_cloud_assistant_command", args,
+    _result, wall, calls, rss = module_run(sim, "ecs_cloud_assistant_command", args,
                                      lambda r: r["summary"]["succeeded"] == sizes.command)
     ideal, minimum = command_model(counts, min(CA_POLL_CAP, CA_POLL * CA_POLL_GROWTH))
     return scenario("P4", "P4 command fan-out, ecs_cloud_assistant_command", sizes.command, ts, wall, calls,
@@ -534,7 +534,7 @@ def p5_patch_round(sim, sizes):
         log("P5 patch %s%s: %d instances, time scale %g" % (action, " with canary" if canary else "", sizes.patch, ts))
         args = dict(action=action, instance_ids=targets, canary=canary, rate_control=dict(concurrency=CONCURRENCY),
                     max_concurrent_executions=PATCH_SLOTS, poll_interval=poll_option(OOS_POLL, ts))
-        _, wall, calls, rss = module_run(sim, "oos_patch_run", args, lambda r: sum(
+        _result, wall, calls, rss = module_run(sim, "oos_patch_run", args, lambda r: sum(
             r["summary"][k] for k in ("succeeded", "unchanged")) == sizes.patch)
         ideal, minimum = patch_model(counts, PATCH_SLOTS, OOS_POLL * OOS_POLL_GROWTH, duration, canary)
         name = "P5 patch %s%s, oos_patch_run" % (action, " with canary" if canary else "")

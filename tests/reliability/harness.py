@@ -177,8 +177,6 @@ def run_playbook(sim, playbook, extra_vars=None, check=False, verbosity=0, env=N
 
 def wait_until(predicate, timeout, interval=0.05, what="the condition"):
     """Call ``predicate()`` until it returns something truthy (which is returned); fail after ``timeout`` s."""
-    import time
-
     end = time.monotonic() + timeout
     while True:
         value = predicate()

@@ -235,8 +235,11 @@ def test_hung_invocation_stopped_on_timeout(sim):
     (invoke_id,) = result["invoke_ids"]
     assert [c["params"]["InvokeId"] for c in sim.calls(action="StopInvocation")] == [invoke_id]
     assert "stopped %s" % invoke_id in result["msg"]
-    final = wait_until(lambda: (lambda s: s if set(s[i] for i in groups["slow"]) == {"Terminated"} else None)(
-        sim.state()["commands"]["invocations"][invoke_id]["instances"]), timeout=10, what="the stop to end")
+    def stopped():
+        statuses = sim.state()["commands"]["invocations"][invoke_id]["instances"]
+        return statuses if {statuses[i] for i in groups["slow"]} == {"Terminated"} else None
+
+    final = wait_until(stopped, timeout=10, what="the stop to end")
     assert {final[i] for i in groups["fast"]} == {"Success"}
 
 
