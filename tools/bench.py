@@ -357,7 +357,7 @@ def p1_rollout(sim, sizes):
     args = dict(name=EXTENSION, instance_ids=targets, rate_control=dict(concurrency=CONCURRENCY),
                 max_concurrent_executions=ROLLOUT_SLOTS, poll_interval=poll_option(OOS_POLL, ts))
     _result, wall, calls, rss = module_run(sim, "oos_extension_install", args,
-                                     lambda r: r["summary"]["succeeded"] == sizes.rollout)
+                                           lambda r: r["summary"]["succeeded"] == sizes.rollout)
     ideal, minimum = rollout_model(counts, ROLLOUT_SLOTS, OOS_POLL * OOS_POLL_GROWTH)
     return scenario("P1", "P1 rollout, oos_extension_install", sizes.rollout, ts, wall, calls, ideal, minimum,
                     peak_rss_mib=round(rss, 1))
@@ -504,7 +504,7 @@ def p3_noop(sim, sizes):
     args = dict(name=EXTENSION, instance_ids=targets, rate_control=dict(concurrency=CONCURRENCY),
                 max_concurrent_executions=ROLLOUT_SLOTS, poll_interval=poll_option(OOS_POLL, ts))
     _result, wall, calls, rss = module_run(sim, "oos_extension_install", args,
-                                     lambda r: not r["changed"] and r["summary"]["unchanged"] == sizes.rollout)
+                                           lambda r: not r["changed"] and r["summary"]["unchanged"] == sizes.rollout)
     minimum = dict(state_reads=rollout_state_reads(counts))
     return scenario("P3", "P3 no-op re-run on converged instances", sizes.rollout, ts, wall, calls, None, minimum,
                     peak_rss_mib=round(rss, 1))
@@ -518,7 +518,7 @@ def p4_command(sim, sizes):
     log("P4 command fan-out: %d instances, time scale %g" % (sizes.command, ts))
     args = dict(instance_ids=targets, command="echo benchmark", poll_interval=poll_option(CA_POLL, ts), wait_timeout=900)
     _result, wall, calls, rss = module_run(sim, "ecs_cloud_assistant_command", args,
-                                     lambda r: r["summary"]["succeeded"] == sizes.command)
+                                           lambda r: r["summary"]["succeeded"] == sizes.command)
     ideal, minimum = command_model(counts, min(CA_POLL_CAP, CA_POLL * CA_POLL_GROWTH))
     return scenario("P4", "P4 command fan-out, ecs_cloud_assistant_command", sizes.command, ts, wall, calls,
                     ideal, minimum, peak_rss_mib=round(rss, 1))

@@ -235,6 +235,7 @@ def test_hung_invocation_stopped_on_timeout(sim):
     (invoke_id,) = result["invoke_ids"]
     assert [c["params"]["InvokeId"] for c in sim.calls(action="StopInvocation")] == [invoke_id]
     assert "stopped %s" % invoke_id in result["msg"]
+
     def stopped():
         statuses = sim.state()["commands"]["invocations"][invoke_id]["instances"]
         return statuses if {statuses[i] for i in groups["slow"]} == {"Terminated"} else None
