@@ -128,6 +128,22 @@ def instance_ids(sim, region=None):
     return [i["id"] for i in sim.state()["instances"].values() if region is None or i["region"] == region]
 
 
+def names_to_ids(sim):
+    """{instance name: instance id} of the simulator's fleet."""
+    return {i["name"]: i["id"] for i in sim.state()["instances"].values()}
+
+
+def resolve(value, ids):
+    """``value`` with every ``@<instance name>`` string replaced by that instance's id (``names_to_ids``)."""
+    if isinstance(value, str) and value.startswith("@") and value[1:] in ids:
+        return ids[value[1:]]
+    if isinstance(value, dict):
+        return {resolve(k, ids): resolve(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, ids) for v in value]
+    return value
+
+
 def run_module(sim, name, args, check=False, env=None, verbosity=0, timeout=900):
     """Run module ``name`` with ``args``; return (exit code, result dict, stdout, stderr)."""
     payload = dict(args, _ansible_check_mode=check, _ansible_verbosity=verbosity,

@@ -20,7 +20,7 @@ import re
 
 import pytest
 
-from harness import ROOT, run_module, run_playbook
+from harness import ROOT, names_to_ids, resolve, run_module, run_playbook
 
 ROLES_PATH = str(ROOT / "roles")
 BIG_SCRIPT = "echo " + "x" * 20000          # 24 KB+ after Base64
@@ -451,21 +451,6 @@ ROLE_DEFAULTS = {
                                      "patch_management_poll_interval": 0.2, "patch_management_wait_timeout": 120,
                                      "patch_management_report_dir": str(tmp / "reports")},
 }
-
-
-def names_to_ids(sim):
-    return {i["name"]: i["id"] for i in sim.state()["instances"].values()}
-
-
-def resolve(value, ids):
-    """``value`` with every ``@<instance name>`` string replaced by that instance's id."""
-    if isinstance(value, str) and value.startswith("@") and value[1:] in ids:
-        return ids[value[1:]]
-    if isinstance(value, dict):
-        return {resolve(k, ids): resolve(v, ids) for k, v in value.items()}
-    if isinstance(value, list):
-        return [resolve(v, ids) for v in value]
-    return value
 
 
 def describe_calls(calls):

@@ -24,27 +24,13 @@ import re
 
 import pytest
 
-from harness import FULL, ROOT, is_mutating, run_module, run_playbook
+from harness import FULL, ROOT, is_mutating, names_to_ids, resolve, run_module, run_playbook
 
 ROLES_PATH = str(ROOT / "roles")
 NODE = "ACS-Extension-node-1853370294850618"
 NGINX = "ACS-Extension-nginx-1853370294850618"
 FAST = {"poll_interval": 0.2}
 RULES = [{"classifications": ["Security", "Bugfix"], "severities": ["Critical", "Important"]}]
-
-
-def names_to_ids(sim):
-    return {i["name"]: i["id"] for i in sim.state()["instances"].values()}
-
-
-def resolve(value, ids):
-    if isinstance(value, str) and value.startswith("@") and value[1:] in ids:
-        return ids[value[1:]]
-    if isinstance(value, dict):
-        return {resolve(k, ids): resolve(v, ids) for k, v in value.items()}
-    if isinstance(value, list):
-        return [resolve(v, ids) for v in value]
-    return value
 
 
 def _public(name):
