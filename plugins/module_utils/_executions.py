@@ -24,13 +24,13 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe, has_error_code
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all, paginate
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import TokenError, client_token
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import resource_tag_problems
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
 
 TERMINAL = ("Success", "Failed", "Cancelled")
 MAX_TOKEN_GENERATIONS = 64
 LIST_PAGE = 100
 MAX_BATCH = 50          # the bulky templates' targets take at most 50 instances
-MAX_TAGS = 20
 ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
 _PERCENT_RE = re.compile(r"^\s*(\d{1,3})\s*%\s*$")
 
@@ -75,13 +75,7 @@ def run_option_problems(p, max_executions):
         if problem:
             problems.append(problem)
     tags = p["tags"] or {}
-    if len(tags) > MAX_TAGS:
-        problems.append("tags: at most %d tags, got %d" % (MAX_TAGS, len(tags)))
-    if any(not str(k).strip() or len(str(k)) > 128 for k in tags):
-        problems.append("tags: keys must be 1 to 128 characters")
-    reserved = sorted(str(k) for k in tags if str(k).lower().startswith(("aliyun", "acs:")))
-    if reserved:
-        problems.append("tags: keys must not start with aliyun or acs: (got %s)" % ", ".join(reserved))
+    problems.extend(resource_tag_problems(tags))
     p["tags"] = {str(k): str(v) for k, v in tags.items()} or None
     if p.get("description") is not None and len(p["description"]) > 200:
         problems.append("description must be at most 200 characters")

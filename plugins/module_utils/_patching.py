@@ -15,7 +15,7 @@ import json
 import re
 from datetime import datetime
 
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError, resource_tag_problems
 
 OPERATION_SYSTEMS = ("AlmaLinux", "AliyunLinux", "Anolis", "CentOS", "Debian", "Fedora", "RedhatEnterpriseLinux",
                      "RockyLinux", "Suse", "Ubuntu", "Windows")
@@ -276,10 +276,7 @@ def desired_from_params(params):
     if desired["description"] is not None and len(desired["description"]) > 200:
         problems.append("description must be at most 200 characters")
     if desired["tags"] is not None:
-        if len(desired["tags"]) > 20:
-            problems.append("tags: at most 20 tags are allowed")
-        if any(not str(k).strip() or len(str(k)) > 128 for k in desired["tags"]):
-            problems.append("tags: keys must be 1 to 128 characters")
+        problems.extend(resource_tag_problems(desired["tags"]))
         desired["tags"] = {str(k): "" if v is None else str(v) for k, v in desired["tags"].items()}
     if problems:
         raise ValidationError(problems)

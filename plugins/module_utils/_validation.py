@@ -69,7 +69,24 @@ def validate_instance_ids(values, name="instance_ids", max_items=None, allow_emp
     return unique, warnings
 
 
-MAX_TAG_FILTERS = 20   # DescribeInstances takes at most 20 Tag.N
+MAX_TAGS = 20           # tags per resource, and Tag.N filters per DescribeInstances
+RESERVED_TAG_PREFIXES = ("aliyun", "acs:")
+
+
+def resource_tag_problems(tags, max_key=128):
+    """The problems with ``tags`` ({key: value}) as the tags of a resource the collection creates."""
+    tags = tags or {}
+    problems = []
+    if len(tags) > MAX_TAGS:
+        problems.append("tags: at most %d tags, got %d" % (MAX_TAGS, len(tags)))
+    for key, value in tags.items():
+        key = str(key)
+        if not key.strip() or len(key) > max_key or key.lower().startswith(RESERVED_TAG_PREFIXES):
+            problems.append("tags: keys must be 1 to %d characters and must not start with aliyun or acs:; "
+                            "%r is not a tag key" % (max_key, key))
+        elif value is not None and len(str(value)) > 128:
+            problems.append("tags: the value of %s is longer than 128 characters" % key)
+    return problems
 
 
 def tag_problems(tags, name="instance_tags"):
@@ -77,8 +94,8 @@ def tag_problems(tags, name="instance_tags"):
     if not isinstance(tags, dict) or not tags:
         return ["%s must be a non-empty dict of tag key to value" % name]
     problems = []
-    if len(tags) > MAX_TAG_FILTERS:
-        problems.append("%s has %d tags; at most %d are allowed" % (name, len(tags), MAX_TAG_FILTERS))
+    if len(tags) > MAX_TAGS:
+        problems.append("%s has %d tags; at most %d are allowed" % (name, len(tags), MAX_TAGS))
     for key, value in tags.items():
         if not isinstance(key, str) or not key.strip() or len(key) > 128:
             problems.append("%s key %r must be a non-empty string of at most 128 characters" % (name, key))

@@ -405,7 +405,11 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module impor
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._targets import normalise_targets
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import TokenError, client_token
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError, tag_problems
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import (
+    ValidationError,
+    resource_tag_problems,
+    tag_problems,
+)
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
 
 INVISIBLE_GRACE = 60.0          # a new invocation may not be visible to DescribeInvocationResults at once
@@ -495,14 +499,7 @@ def _check_options(params, problems):
     for name, limit in LENGTH_LIMITS.items():
         if params[name] is not None and len(params[name]) > limit:
             problems.append("%s is longer than %d characters" % (name, limit))
-    tags = params["tags"] or {}
-    if len(tags) > 20:
-        problems.append("tags: at most 20 tags, got %d" % len(tags))
-    for key, value in tags.items():
-        if not key or len(key) > 64 or key.lower().startswith(("aliyun", "acs:")):
-            problems.append("tags: %r is not a tag key (1 to 64 characters, not starting with aliyun or acs:)" % key)
-        elif value is not None and len(str(value)) > 128:
-            problems.append("tags: the value of %s is longer than 128 characters" % key)
+    problems.extend(resource_tag_problems(params["tags"], max_key=64))
     if params["client_token"] is not None:
         try:
             client_token({}, params["client_token"])

@@ -7,6 +7,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation i
     check_size,
     chunked,
     dedupe,
+    resource_tag_problems,
     validate_instance_ids,
     validate_region,
 )
@@ -74,3 +75,14 @@ def test_chunker():
 
 def test_dedupe():
     assert dedupe(["b", "a", "b", "c", "a"]) == (["b", "a", "c"], ["a", "b"])
+
+
+def test_resource_tag_problems():
+    assert resource_tag_problems(None) == [] and resource_tag_problems({"env": "prod", "n": 1}) == []
+    problems = resource_tag_problems({"": "x", "acs:x": "1", "Aliyun-y": "2", "k" * 65: "3", "long": "v" * 129},
+                                     max_key=64)
+    assert [p.rsplit("; ", 1)[-1] for p in problems[:4]] == [
+        "'' is not a tag key", "'acs:x' is not a tag key", "'Aliyun-y' is not a tag key", "%r is not a tag key" % ("k" * 65)]
+    assert problems[0].startswith("tags: keys must be 1 to 64 characters")
+    assert problems[4] == "tags: the value of long is longer than 128 characters"
+    assert resource_tag_problems({"k%d" % n: "" for n in range(21)}) == ["tags: at most 20 tags, got 21"]
