@@ -217,6 +217,15 @@ def read_executions(api, template_name, views, workers=8, deadline=None):
     return {i: found[i] for i in ids}
 
 
+REPORT_GRACE = 5.0   # seconds beyond a wait's deadline for the reads that build the report
+
+
+def report_deadline(deadline):
+    """The deadline of the reads after a wait that ended at or before ``deadline`` (a ``time.monotonic``
+    instant): a short grace, so an API that stops answering cannot hold the task far past ``wait_timeout``."""
+    return max(deadline, time.monotonic()) + REPORT_GRACE
+
+
 def child_executions(api, parent_id, deadline=None):
     """Views of the child executions of ``parent_id`` (one per instance for the bulky templates)."""
     items = list_all(lambda p: api.call("ListExecutions", p, deadline=deadline),

@@ -354,6 +354,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions i
     child_executions,
     get_executions,
     instance_of,
+    report_deadline,
     run_batches,
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extension_catalog import (
@@ -382,7 +383,6 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module impor
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError, chunked
 
 BULKY_TEMPLATE = "ACS-ECS-BulkyConfigureOOSPackageWithTemporaryURL"
-REPORT_GRACE = 5.0      # seconds after wait_timeout for the reads that build the report
 
 
 def argument_spec():
@@ -514,8 +514,7 @@ class Installer:
                                     user_token=p["client_token"], tags=p["tags"], description=p["description"])
         except ExecutionError as exc:
             self.module.fail_json(msg=str(exc))
-        # The reads after the wait get a short grace beyond the deadline, so an unresponsive API cannot hold the task.
-        report_deadline = max(deadline, time.monotonic()) + REPORT_GRACE
+        reads_deadline = report_deadline(deadline)
         cancelled = {}
         if timed_out and p["cancel_on_timeout"]:
             by_region = {}
@@ -525,7 +524,7 @@ class Installer:
             for region, ids in by_region.items():
                 cancelled.update(cancel_executions(self.oos(region), ids))
                 try:
-                    views = get_executions(self.oos(region), ids, deadline=report_deadline)
+                    views = get_executions(self.oos(region), ids, deadline=reads_deadline)
                 except Exception:  # pylint: disable=broad-exception-caught
                     views = {}  # the statuses stay as last seen; the cancel result is reported
                 for batch in batches:
@@ -533,7 +532,7 @@ class Installer:
                         batch.execution.update(views[batch.execution_id])
         children = {}
         finished = [b for b in batches if b.started and b.execution_id and (b.done or p["wait"])]
-        for outcome in run_bounded(lambda b: child_executions(self.oos(b.region), b.execution_id, report_deadline),
+        for outcome in run_bounded(lambda b: child_executions(self.oos(b.region), b.execution_id, reads_deadline),
                                    finished):
             if outcome.ok:
                 children[outcome.item.execution_id] = {instance_of(c): c for c in outcome.value}

@@ -253,6 +253,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions i
     get_executions,
     instance_of,
     notify_execution,
+    report_deadline,
     run_batches,
     start_execution,
     wait_executions,
@@ -272,8 +273,6 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patch_states
     validate_run_options,
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError, chunked
-
-REPORT_GRACE = 5.0      # seconds after wait_timeout for the reads that build the report
 
 
 def argument_spec():
@@ -436,7 +435,7 @@ class PatchRun:
                 self.entries[instance_id].update(execution_id=batch.execution_id, result="cancelled",
                                                  message=not_started)
         started = [b for b in self.batches if b.started]
-        deadline = self.report_deadline()
+        deadline = self.reads_deadline()
         try:
             for outcome in run_bounded(lambda b: child_executions(self.oos(b.region), b.execution_id, deadline),
                                        started):
@@ -470,9 +469,9 @@ class PatchRun:
         for (instance_id, _child), found in zip(wanted, run_all(snapshots, wanted)):
             self.entries[instance_id]["snapshot_ids"] = found
 
-    def report_deadline(self):
-        """The deadline of the reads after the wait: a short grace beyond wait_timeout (None before a run)."""
-        return None if self.deadline is None else max(self.deadline, time.monotonic()) + REPORT_GRACE
+    def reads_deadline(self):
+        """The deadline of the reads after the wait (None before a run)."""
+        return None if self.deadline is None else report_deadline(self.deadline)
 
     def cancel_pending(self):
         pending = [b for b in self.batches if b.started and b.execution and not b.execution.get("done")]
@@ -482,7 +481,7 @@ class PatchRun:
             if errors.get(batch.execution_id):
                 self.module.warn("could not cancel %s: %s" % (batch.execution_id, errors[batch.execution_id]))
             try:  # the instances it never reached follow its final status (Cancelled), not the last one seen
-                view = get_executions(api, [batch.execution_id], deadline=self.report_deadline())[batch.execution_id]
+                view = get_executions(api, [batch.execution_id], deadline=self.reads_deadline())[batch.execution_id]
             except Exception:  # pylint: disable=broad-exception-caught
                 view = None
             batch.execution = view or batch.execution
