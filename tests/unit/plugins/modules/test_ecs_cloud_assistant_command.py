@@ -303,6 +303,17 @@ def test_regions_tags_and_no_wait(sim_server, run_module):
     assert result["instances"][ids["web-1"]]["exit_code"] is None
 
 
+@pytest.mark.parametrize("frequency", ["rate(5m)", "at(2026-12-24 20:00:00 Asia/Shanghai)", "at(2026-12-24 20:00:00)",
+                                       "0 */20 * * * ?", "0 0 3 ? * MON-FRI Asia/Shanghai", "0 0 12 * * ? 2027"])
+def test_every_frequency_form_is_accepted(sim_server, run_module, frequency):
+    """rate(...), at(...) and cron expressions pass the input check (check mode: nothing is started)."""
+    ids = by_name(sim_server)
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command="echo tick",
+                                               frequency=frequency), check_mode=True)
+    assert rc == 0 and result["changed"], result.get("msg")
+    assert mutating(sim_server) == []
+
+
 @pytest.mark.parametrize("bad,fragment", [
     ({"command": None}, "exactly one of command, command_id and command_name"),
     ({"command_id": "c-x"}, "(got command, command_id)"),
@@ -318,6 +329,8 @@ def test_regions_tags_and_no_wait(sim_server, run_module):
     ({"repeat_mode": "Period"}, "repeat_mode=Period needs frequency"),
     ({"frequency": "rate(5m)", "repeat_mode": "Once"}, "only used with repeat_mode=Period"),
     ({"frequency": "rate(5 min)"}, "is not rate("),
+    ({"frequency": "every day"}, "or a cron expression"),
+    ({"frequency": "at(tomorrow)"}, "or a cron expression"),
     ({"parameters": {"bad name": "x"}}, "is not a parameter name"),
     ({"parameters": {"a": "1"}, "secret_parameters": {"A": "2"}}, "given twice"),
     ({"parameters": {"a": [1]}}, "must be a string, number or boolean"),
