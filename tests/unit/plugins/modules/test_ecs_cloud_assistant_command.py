@@ -303,13 +303,16 @@ def test_regions_tags_and_no_wait(sim_server, run_module):
     assert result["instances"][ids["web-1"]]["exit_code"] is None
 
 
-@pytest.mark.parametrize("frequency", ["rate(5m)", "at(2026-12-24 20:00:00 Asia/Shanghai)", "at(2026-12-24 20:00:00)",
-                                       "0 */20 * * * ?", "0 0 3 ? * MON-FRI Asia/Shanghai", "0 0 12 * * ? 2027"])
+FREQUENCIES = ["rate(5m)", "at(2026-12-24 20:00:00 Asia/Shanghai)", "at(2026-12-24 20:00:00)", "0 */20 * * * ?",
+               "0 0 3 ? * MON-FRI Asia/Shanghai", "0 0 12 * * ? 2027"]
+
+
+@pytest.mark.parametrize("frequency", FREQUENCIES)
 def test_every_frequency_form_is_accepted(sim_server, run_module, frequency):
     """rate(...), at(...) and cron expressions pass the input check (check mode: nothing is started)."""
     ids = by_name(sim_server)
-    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command="echo tick",
-                                               frequency=frequency), check_mode=True)
+    task = args(sim_server, instance_ids=[ids["web-1"]], command="echo tick", frequency=frequency)
+    rc, result = run_module(module.main, task, check_mode=True)
     assert rc == 0 and result["changed"], result.get("msg")
     assert mutating(sim_server) == []
 
