@@ -1,15 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to the alibabacloud.ecs_ops collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Private to alibabacloud.ecs_ops: OOS executions — start them idempotently, read, wait, cancel.
+"""Private to alibabacloud.ecs_ops: OOS execution primitives — start one idempotently, read, cancel, notify.
 
 ``start_execution`` sends a deterministic ``ClientToken``. When the token replays an execution
-that is still running (a retried or re-run task), that execution is adopted. When it replays one
-that had already finished (an earlier run of the same plan, e.g. a failed install being retried),
-the next token of a deterministic chain is used, so every attempt at the same plan maps to the
-same sequence of executions and none is started twice. ``run_batches`` starts many executions
-with a bound on how many run at once and waits for all of them within one deadline, reading the
-executions of a region with one listing per poll (``read_executions``).
+that is still running (a retried task whose answer was lost), that execution is adopted. When it
+replays one that had already finished (an earlier run of the same plan, e.g. a failed install
+being retried), the next token of a deterministic chain is used. The token is the second guard
+against a duplicate start; the first is ``_runner``'s lookup of what already runs.
 """
 
 from __future__ import annotations
@@ -17,21 +15,18 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import datetime, timedelta
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all, run_bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe, has_error_code
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all, paginate
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import TokenError, client_token
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import resource_tag_problems
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
 
 TERMINAL = ("Success", "Failed", "Cancelled")
 MAX_TOKEN_GENERATIONS = 64
 LIST_PAGE = 100
 MAX_BATCH = 50          # the bulky templates' targets take at most 50 instances
-ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
 _PERCENT_RE = re.compile(r"^\s*(\d{1,3})\s*%\s*$")
 
 
@@ -178,45 +173,6 @@ def get_executions(api, execution_ids, workers=8, deadline=None):
     return dict(zip(execution_ids, run_all(lambda i: get_execution(api, i, deadline), execution_ids, workers)))
 
 
-def listed_since(views):
-    """The StartDateAfter that lists every execution of ``views``: a second before the earliest start
-    (the API compares whole seconds), or None if a start is unknown."""
-    starts = [v.get("start_date") or v.get("create_date") or "" for v in views]
-    try:
-        earliest = min(datetime.strptime(s, ISO_SECONDS) for s in starts)
-    except ValueError:
-        return None
-    return (earliest - timedelta(seconds=1)).strftime(ISO_SECONDS)
-
-
-def read_executions(api, template_name, views, workers=8, deadline=None):
-    """{execution id: view or None} for the executions of ``views`` (their last known views), as
-    ``get_executions`` returns it.
-
-    Several executions are read with one ListExecutions listing of ``template_name`` since the
-    earliest of them started (100 a page, newest first, at most one page more than they fill)
-    instead of one call each; an execution the listing does not show is read on its own.
-    """
-    ids = [v["execution_id"] for v in views]
-    since = listed_since(views) if len(ids) > 1 else None
-    found = {}
-    if since:
-        wanted = set(ids)
-        params = {"TemplateName": template_name, "StartDateAfter": since, "SortField": "StartDate",
-                  "SortOrder": "Descending", "MaxResults": LIST_PAGE}
-        limit = LIST_PAGE * ((len(ids) - 1) // LIST_PAGE + 2)
-        for item in paginate(lambda p: api.call("ListExecutions", p, deadline=deadline), params, ("Executions",),
-                             limit=limit):
-            if item.get("ExecutionId") in wanted:
-                found[item["ExecutionId"]] = execution_view(item)
-                if len(found) == len(wanted):
-                    break
-    missing = [i for i in ids if i not in found]
-    if missing:
-        found.update(get_executions(api, missing, workers, deadline))
-    return {i: found[i] for i in ids}
-
-
 REPORT_GRACE = 5.0   # seconds beyond a wait's deadline for the reads that build the report
 
 
@@ -239,38 +195,11 @@ def instance_of(view):
     return params.get("instanceId") or params.get("InstanceId") or ""
 
 
-def _poll(poll, is_done, timeout, poll_interval, sleep, clock, initial_delay=0.0):
-    """The polling policy for executions: ``poll_interval`` at first, growing to four times that."""
-    return wait_for(poll, is_done, timeout, interval=poll_interval, max_interval=poll_interval * 4, backoff=1.25,
-                    initial_delay=initial_delay, sleep=sleep, clock=clock)
-
-
-def wait_executions(api, execution_ids, timeout, poll_interval, is_done=None, sleep=time.sleep,
-                    clock=time.monotonic):
-    """Poll until every execution is done (or ``is_done(view)``); ``(views, timed_out)``.
-
-    Only executions not yet done are polled again; an execution that disappears counts as done.
-    """
-    is_done = is_done or (lambda v: v["done"])
-    views = {i: None for i in execution_ids}
-
-    def poll():
-        pending = [i for i, v in views.items() if v is None or not is_done(v)]
-        for execution_id, view in get_executions(api, pending).items():
-            views[execution_id] = view if view is not None else dict(
-                execution_id=execution_id, status="", done=True, status_message="the execution no longer exists")
-        return views
-
-    result = _poll(poll, lambda vs: all(v is not None and (v["done"] or is_done(v)) for v in vs.values()),
-                   timeout, poll_interval, sleep, clock)
-    return views, result.timed_out
-
-
-def cancel_executions(api, execution_ids, workers=8):
+def cancel_executions(api, execution_ids, workers=8, deadline=None):
     """CancelExecution for each id: {id: "" or the error message}; already finished ones are not errors."""
     def cancel(execution_id):
         try:
-            api.call("CancelExecution", {"ExecutionId": execution_id})
+            api.call("CancelExecution", {"ExecutionId": execution_id}, deadline=deadline)
         except Exception as exc:  # pylint: disable=broad-exception-caught
             if has_error_code(exc, "InvalidStatus.Execution", "EntityNotExists.Execution"):
                 return ""
@@ -279,91 +208,7 @@ def cancel_executions(api, execution_ids, workers=8):
     return {o.item: o.value for o in run_bounded(cancel, list(execution_ids), workers)}
 
 
-def notify_execution(api, execution_id, notify_type, **extra):
+def notify_execution(api, execution_id, notify_type, deadline=None, **extra):
     params = {"ExecutionId": execution_id, "NotifyType": notify_type}
     params.update({k: v for k, v in extra.items() if v is not None})
-    return api.call("NotifyExecution", params)
-
-
-class Batch:
-    """One execution to run: its ``region``, template ``parameters``, the content its token hashes, and
-    the ``action`` it performs (for the caller's report)."""
-
-    def __init__(self, region, parameters, token_content, instance_ids=None, action=None):
-        self.region = region
-        self.action = action
-        self.parameters = parameters
-        self.token_content = token_content
-        self.instance_ids = list(instance_ids or [])
-        self.execution = None      # the latest view
-        self.error = None          # (msg, error dict) if it could not be started or read
-        self.started = False
-
-    @property
-    def execution_id(self):
-        return (self.execution or {}).get("execution_id", "")
-
-    @property
-    def done(self):
-        return self.error is not None or bool(self.execution and self.execution["done"])
-
-
-def run_batches(api_for, template_name, batches, max_running, timeout, poll_interval, wait=True,
-                user_token=None, tags=None, description=None, workers=8, sleep=time.sleep, clock=time.monotonic):
-    """Start every batch with at most ``max_running`` executions running at once; wait for them.
-
-    ``api_for(region)`` gives the OOS client. Without ``wait`` every batch is started at once and
-    nothing is awaited. Once a start fails, no further batch is started (the same error would hit
-    them); the batches already running are still awaited. Returns True if the deadline passed.
-    """
-    deadline = clock() + max(0.0, float(timeout))
-    queue = list(batches)
-
-    def start_failed():
-        return any(b.error is not None and not b.started for b in batches)
-
-    def start(batch):
-        return start_execution(api_for(batch.region), template_name, batch.parameters, batch.token_content,
-                               user_token=user_token, tags=tags, description=description)
-
-    def start_some(limit):
-        chosen, queue[:] = queue[:limit], queue[limit:]
-        for outcome in run_bounded(start, chosen, workers):
-            batch = outcome.item
-            if outcome.ok:
-                batch.execution, batch.started = outcome.value, True
-            else:
-                batch.error = describe(outcome.error)
-
-    def running():
-        return [b for b in batches if b.started and not b.done]
-
-    def poll():
-        active = running()
-        by_region = {}
-        for batch in active:
-            by_region.setdefault(batch.region, []).append(batch)
-        for region, group in by_region.items():
-            try:
-                # The deadline bounds the retries too: an API that stops answering cannot hold the task past it.
-                views = read_executions(api_for(region), template_name, [b.execution for b in group], workers,
-                                        deadline=deadline)
-            except Exception as exc:  # pylint: disable=broad-exception-caught
-                for batch in group:
-                    batch.error = describe(exc)
-                continue
-            for batch in group:
-                started = batch.execution
-                batch.execution = views.get(batch.execution_id) or dict(
-                    started, status="", done=True, status_message="the execution no longer exists")
-                batch.execution.update(client_token=started["client_token"], adopted=started["adopted"])
-        if queue and not start_failed():
-            start_some(max_running - len(running()))
-        return batches
-
-    start_some(len(queue) if not wait else max_running)
-    if not wait:
-        return False
-    result = _poll(poll, lambda _b: not running() and (not queue or start_failed()),
-                   max(0.0, deadline - clock()), poll_interval, sleep, clock, initial_delay=min(poll_interval, 2.0))
-    return result.timed_out
+    return api.call("NotifyExecution", params, deadline=deadline)

@@ -20,7 +20,7 @@ MAX_EXECUTIONS = 100
 SECRET_KEY_RE = re.compile(r"pass|secret|token|credential|private.?key", re.IGNORECASE)
 MASK = "********"
 DONE = {"install": "installed %s", "update": "updated to %s", "uninstall": "uninstalled%s"}
-RESULTS = ("succeeded", "failed", "cancelled", "skipped", "pending", "planned")
+RESULTS = ("succeeded", "failed", "cancelled", "skipped", "busy", "pending", "planned")
 
 
 def validate_options(p, region):
@@ -68,8 +68,20 @@ def _package_results(outputs, key):
     return found
 
 
+def extension_intent(parameters, secret_names):
+    """What an execution of the bulky package template does, from its parameters: (package, action, version,
+    non-secret package parameters). Equal intents are the same change; None if it is not recognisable."""
+    if not isinstance(parameters, dict) or not parameters.get("packageName"):
+        return None
+    action = parameters.get("action") or ""
+    values = parse_json(parameters.get("parameters"), default={}) if action != "uninstall" else {}
+    public = {str(k): str(v).lower() if isinstance(v, bool) else str(v)
+              for k, v in (values.items() if isinstance(values, dict) else []) if k not in secret_names}
+    return (parameters["packageName"], action, parameters.get("packageVersion") or "" if action != "uninstall" else "",
+            tuple(sorted(public.items())))
+
+
 def _instance_result(entry, execution, child, wait):
-    """Set result, message, new_version, output of one instance from its batch's execution and child."""
     status = (child or {}).get("status") or ""
     parent = execution or {}
     if child is None and parent.get("done"):
@@ -97,37 +109,72 @@ def _instance_result(entry, execution, child, wait):
             (status or parent.get("status") or "starting").lower(), "returned" if not wait else "timed out")
 
 
-def batch_results(batches, entries, children, cancelled, wait):
-    """Fill each instance's result from the batches; the ``executions`` list."""
-    executions = []
-    for batch in batches:
-        execution = batch.execution or {}
+def _from_batch(entry, batch, children, wait):
+    execution = batch.execution or {}
+    entry["execution_id"] = batch.execution_id
+    entry["adopted"] = batch.adopted
+    if not batch.started:
+        entry.update(result="failed", new_version=entry["previous_version"],
+                     message="could not start the execution: %s" % batch.error[0])
+        return
+    child = children.get(batch.execution_id, {}).get(entry["instance_id"])
+    entry["child_execution_id"] = (child or {}).get("execution_id", "")
+    _instance_result(entry, execution, child, wait)
+    if entry["result"] == "succeeded":
         outputs = execution.get("outputs") if execution.get("done") else {}
-        command = _package_results(outputs, "commandOutput")
-        configuration = _package_results(outputs, "configurationOutput")
-        for instance_id in batch.instance_ids:
-            entry = entries[instance_id]
-            if not batch.started:
-                entry.update(result="failed", new_version=entry["previous_version"],
-                             message=("could not start the execution: %s" % batch.error[0]) if batch.error
-                             else "not started: an earlier batch could not be started")
-                continue
-            child = children.get(batch.execution_id, {}).get(instance_id)
-            entry["execution_id"] = batch.execution_id
-            entry["child_execution_id"] = (child or {}).get("execution_id", "")
-            _instance_result(entry, execution, child, wait)
-            if entry["result"] == "succeeded":
-                entry["output"] = str(command.get(instance_id) or "")
-                entry["configuration"] = mask_configuration(configuration.get(instance_id))
-            elif batch.error and entry["result"] == "pending":
-                entry["message"] = "could not read the execution: %s" % batch.error[0]
-        executions.append(dict(
-            execution_id=batch.execution_id, region=batch.region, action=batch.action,
-            instance_ids=list(batch.instance_ids), status=execution.get("status", ""),
-            status_message=execution.get("status_message", "") or (batch.error[0] if batch.error else ""),
-            adopted=bool(execution.get("adopted")), client_token=execution.get("client_token", ""),
-            cancel_error=cancelled.get(batch.execution_id, "")))
-    return executions
+        entry["output"] = str(_package_results(outputs, "commandOutput").get(entry["instance_id"]) or "")
+        entry["configuration"] = mask_configuration(_package_results(outputs, "configurationOutput").get(
+            entry["instance_id"]))
+    elif batch.error and entry["result"] == "pending":
+        entry["message"] = "could not read the execution: %s" % batch.error[0]
+    if batch.adopted:
+        entry["message"] += " (adopted %s, which was already making this change)" % batch.execution_id
+
+
+def instance_results(runner, entries, children, wait):
+    """Fill each instance's result from the runner: the execution that acted on it (started or adopted),
+    or why it was not acted on (busy, nothing to do after a wait, not started)."""
+    for instance_id, work in runner.work.items():
+        entry = entries[instance_id]
+        entry["waited_for"] = list(work.waited_for)
+        if work.batch is not None:
+            _from_batch(entry, work.batch, children, wait)
+        else:
+            result, message = work.outcome or ("cancelled", "not started")
+            entry.update(result=result, message=message)
+            if result != "unchanged":
+                entry["new_version"] = entry["previous_version"]
+        for note in work.notes:
+            entry["message"] += "; " + note
+
+
+def execution_list(runner, cancelled):
+    """The executions of the run: started by it, or adopted because they already did the same change."""
+    return [dict(execution_id=b.execution_id, region=b.region, action=b.action, instance_ids=list(b.instance_ids),
+                 status=(b.execution or {}).get("status", ""),
+                 status_message=(b.execution or {}).get("status_message", "") or (b.error[0] if b.error else ""),
+                 adopted=b.adopted, client_token=(b.execution or {}).get("client_token", ""),
+                 superseded_by=b.superseded_by, cancel_error=cancelled.get(b.execution_id, ""))
+            for b in runner.executions()]
+
+
+def preview_messages(runner, entries, busy):
+    """Check mode: say which instances would adopt a running execution or find it busy."""
+    after = {"wait": "would wait for it, then plan again", "skip": "would be skipped",
+             "fail": "the task would fail before starting anything"}[busy]
+    for instance_id, work in runner.work.items():
+        entry = entries[instance_id]
+        if work.batch is not None and work.batch.adopted:
+            running = work.batch.execution_id
+            entry.update(adopted=True, execution_id=running,
+                         message="%s; %s already does this: would adopt it" % (entry["message"], running))
+        for note in work.notes:
+            entry["message"] += "; %s: %s" % (note, after)
+
+
+def failure_message(entries, limit=10):
+    return "; ".join("%s: %s" % (e["instance_id"], e["message"]) for e in entries[:limit]) + (
+        " ..." if len(entries) > limit else "")
 
 
 def execution_summary(entries, plan_counts):

@@ -69,10 +69,10 @@ def summarise(entries):
     return summary
 
 
-def read_patch_states(api, instance_ids, workers=8):
+def read_patch_states(api, instance_ids, workers=8, deadline=None):
     """{instance id: state_view or None} for ``instance_ids`` of one region (100 ids per call)."""
     def batch(ids):
-        return list_all(lambda p: api.call("ListInstancePatchStates", p),
+        return list_all(lambda p: api.call("ListInstancePatchStates", p, deadline=deadline),
                         {"InstanceIds": json_param(ids), "MaxResults": 100}, ("InstancePatchStates",))
 
     pages = run_all(batch, chunked(instance_ids, PATCH_STATES_BATCH), workers)
@@ -125,11 +125,18 @@ def batch_parameters(action, region, instance_ids, p):
     return params
 
 
+def patch_intent(parameters, secret_names):
+    """What an execution of the patch template does: its action (scan or install); None if unrecognisable."""
+    del secret_names  # the patch template has no secret parameters
+    action = parameters.get("action") if isinstance(parameters, dict) else None
+    return ("patch", action) if action in ("scan", "install") else None
+
+
 def run_entry(instance_id, region, before):
     compliant, reboot, status = verdict(before)
     return dict(instance_id=instance_id, region=region, result="", message="", execution_id="",
                 child_execution_id="", before=before, after=before, patches_installed=None, reboot_required=reboot,
-                compliant=compliant, compliance=status, snapshot_ids=[])
+                compliant=compliant, compliance=status, snapshot_ids=[], adopted=False, waited_for=[])
 
 
 def plan_entry(entry, action):
@@ -175,7 +182,7 @@ def finish_entry(entry, action, child, after, parent):
 
 
 def run_summary(entries):
-    summary = dict(total=len(entries), succeeded=0, failed=0, skipped=0, unchanged=0, cancelled=0, pending=0,
+    summary = dict(total=len(entries), succeeded=0, failed=0, skipped=0, unchanged=0, cancelled=0, busy=0, pending=0,
                    planned=0, compliant=0, non_compliant=0, never_scanned=0, reboot_required=0, patches_installed=0,
                    snapshots=0)
     for entry in entries:

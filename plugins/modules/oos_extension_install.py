@@ -343,20 +343,7 @@ timed_out:
   type: bool
 """
 
-import time
-
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all, run_bounded
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions import (
-    Batch,
-    ExecutionError,
-    cancel_executions,
-    child_executions,
-    get_executions,
-    instance_of,
-    report_deadline,
-    run_batches,
-)
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extension_catalog import (
     ExtensionError,
     get_extension,
@@ -373,14 +360,19 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extension_pl
     summarise_plan,
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extension_rollout import (
-    batch_results,
+    execution_list,
     execution_summary,
+    extension_intent,
+    failure_message,
+    instance_results,
+    preview_messages,
     validate_options,
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions import validate_parameters
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError, chunked
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._runner import BusyError, Runner
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError
 
 BULKY_TEMPLATE = "ACS-ECS-BulkyConfigureOOSPackageWithTemporaryURL"
 
@@ -408,10 +400,13 @@ def argument_spec():
         tags=dict(type="dict"),
         description=dict(type="str"),
         unreachable=dict(type="str", default="fail", choices=["fail", "skip"]),
+        busy=dict(type="str", default="wait", choices=["wait", "skip", "fail"]),
     )
 
 
 class Installer:
+    """The module's side of the runner: batches, what an execution does, and planning again."""
+
     def __init__(self, module):
         self.module = module
         self.p = module.params
@@ -424,13 +419,16 @@ class Installer:
         for value in self.p["secret_parameters"].values():
             module.add_secret(value)
         self.home = module.region or next(iter(self.targets))
+        self.batch_size = self.p["batch_size"]
+        self.entries = {}
+        self.views = {}
 
     def oos(self, region):
         return self.module.api("oos", region)
 
     # --- read -------------------------------------------------------------------------------
     def read_extension(self):
-        """(extension dict, parameters to send). Fails on any problem."""
+        """Resolve the extension in every region and check the parameters. Fails on any problem."""
         try:
             view, specs = resolve_extension(self.oos(self.home), self.p["name"].strip(), self.p["version"])
             name = view["name"]
@@ -450,148 +448,136 @@ class Installer:
             if spec["secret"] and spec["name"] in self.p["parameters"]:
                 self.module.add_secret(self.p["parameters"][spec["name"]])
                 self.module.warn("parameters.%s is secret for %s; pass it in secret_parameters" % (spec["name"], name))
-        values = {}
+        self.values = {}
         if self.p["state"] != "absent":
             requested = dict(self.p["parameters"], **self.p["secret_parameters"])
-            values, problems = validate_parameters(specs, requested)
+            self.values, problems = validate_parameters(specs, requested)
             if problems:
                 self.module.fail_validation(ValidationError(problems), prefix="Invalid parameters for %s" % name)
-        extension = dict(name=name, display_name_en=view["display_name_en"], version=versions[self.home],
-                         versions=versions, parameters=[dict((k, s[k]) for k in (
-                             "name", "type", "required", "default", "secret")) for s in specs])
+        self.extension = dict(name=name, display_name_en=view["display_name_en"], version=versions[self.home],
+                              versions=versions, parameters=[dict((k, s[k]) for k in (
+                                  "name", "type", "required", "default", "secret")) for s in specs])
         self.platforms = view["constraints"]["os_platforms"]
         self.secret_names = sorted({s["name"] for s in specs if s["secret"]} | set(self.p["secret_parameters"]))
-        return extension, values
 
-    def read_fleet(self, template_name):
-        """({id: instance view}, {id: installed package or None}) over every region."""
-        views, installed = {}, {}
+    def desired(self, region):
+        return Desired(self.p["state"], self.extension["versions"][region], self.p["force"], self.platforms)
+
+    def read_fleet(self):
+        """Every instance's view and installed version, and the plan per instance."""
         try:
             for region, ids in self.targets.items():
                 found = read_instances(self.module.api("ecs", region), region, ids)
-                views.update(found)
+                self.views.update(found)
                 existing = [i for i in ids if found[i]["exists"]]
-                installed.update(installed_packages(self.oos(region), existing, template_name))
+                installed = installed_packages(self.oos(region), existing, self.extension["name"])
+                self.entries.update(plan(self.desired(region), {i: found[i] for i in ids}, installed))
         except Exception as exc:  # pylint: disable=broad-exception-caught
             self.module.fail_api(exc)
-        return views, installed
+        for entry in self.entries.values():
+            entry.update(result=("skipped" if entry["action"] == SKIP else "unchanged" if entry["action"] == NONE
+                                 else "planned"), execution_id="", child_execution_id="", output="",
+                         configuration="", adopted=False, waited_for=[])
 
-    # --- act --------------------------------------------------------------------------------
-    def batches(self, entries, extension, values):
+    # --- the runner's side --------------------------------------------------------------------
+    def batch(self, region, action, ids):
+        """(template parameters, token content) of one execution."""
         rate = self.p["rate_control"]
-        batches = []
-        groups = {}
-        for entry in entries.values():
-            if entry["action"] in MUTATING_ACTIONS:
-                groups.setdefault((entry["region"], entry["action"]), []).append(entry)
-        for (region, action), members in groups.items():
-            version = extension["versions"][region] if action != "uninstall" else ""
-            for chunk in chunked(members, self.p["batch_size"]):
-                ids = [e["instance_id"] for e in chunk]
-                parameters = {
-                    "regionId": region, "action": action, "packageName": extension["name"],
-                    "packageVersion": version, "parameters": values if action != "uninstall" else {},
-                    "targets": {"Type": "ResourceIds", "ResourceIds": ids, "RegionId": region},
-                    "rateControl": {"Mode": "Concurrency", "Concurrency": rate["concurrency"],
-                                    "MaxErrors": rate["max_errors"]},
-                    "OOSAssumeRole": "",
-                }
-                public = {k: v for k, v in values.items() if k not in self.secret_names}
-                token_content = dict(
-                    template=BULKY_TEMPLATE, region=region, action=action, package=extension["name"], version=version,
-                    parameters=public if action != "uninstall" else {}, secret_names=self.secret_names,
-                    rate=parameters["rateControl"],
-                    observed={e["instance_id"]: e["previous_version"] for e in chunk})
-                batches.append(Batch(region, parameters, token_content, ids, action=action))
-        return batches
+        version = self.extension["versions"][region] if action != "uninstall" else ""
+        values = self.values if action != "uninstall" else {}
+        parameters = {
+            "regionId": region, "action": action, "packageName": self.extension["name"],
+            "packageVersion": version, "parameters": values,
+            "targets": {"Type": "ResourceIds", "ResourceIds": list(ids), "RegionId": region},
+            "rateControl": {"Mode": "Concurrency", "Concurrency": rate["concurrency"],
+                            "MaxErrors": rate["max_errors"]},
+            "OOSAssumeRole": "",
+        }
+        public = {k: v for k, v in values.items() if k not in self.secret_names}
+        content = dict(template=BULKY_TEMPLATE, region=region, action=action, package=self.extension["name"],
+                       version=version, parameters=public, secret_names=self.secret_names,
+                       rate=parameters["rateControl"],
+                       observed={i: self.entries[i]["previous_version"] for i in ids})
+        return parameters, content
 
-    def apply(self, batches):
+    @staticmethod
+    def intent(parameters, secret_names):
+        return extension_intent(parameters, secret_names)
+
+    def replan(self, region, ids):
+        """After an execution these instances waited for ended: read them again and plan."""
+        installed = installed_packages(self.oos(region), ids, self.extension["name"])
+        fresh = plan(self.desired(region), {i: self.views[i] for i in ids}, installed)
+        actions = {}
+        for instance_id, entry in fresh.items():
+            fields = ("action", "previous_version", "new_version", "message")
+            self.entries[instance_id].update((k, entry[k]) for k in fields)
+            actions[instance_id] = entry["action"] if entry["action"] in MUTATING_ACTIONS else None
+        return actions
+
+    def runner(self):
         p = self.p
-        deadline = time.monotonic() + p["wait_timeout"]
-        try:
-            timed_out = run_batches(self.oos, BULKY_TEMPLATE, batches, p["max_concurrent_executions"],
-                                    p["wait_timeout"], p["poll_interval"], wait=p["wait"],
-                                    user_token=p["client_token"], tags=p["tags"], description=p["description"])
-        except ExecutionError as exc:
-            self.module.fail_json(msg=str(exc))
-        reads_deadline = report_deadline(deadline)
-        cancelled = {}
-        if timed_out and p["cancel_on_timeout"]:
-            by_region = {}
-            for batch in batches:
-                if batch.started and not batch.done:
-                    by_region.setdefault(batch.region, []).append(batch.execution_id)
-            for region, ids in by_region.items():
-                cancelled.update(cancel_executions(self.oos(region), ids))
-                try:
-                    views = get_executions(self.oos(region), ids, deadline=reads_deadline)
-                except Exception:  # pylint: disable=broad-exception-caught
-                    views = {}  # the statuses stay as last seen; the cancel result is reported
-                for batch in batches:
-                    if views.get(batch.execution_id):
-                        batch.execution.update(views[batch.execution_id])
-        children = {}
-        finished = [b for b in batches if b.started and b.execution_id and (b.done or p["wait"])]
-        for outcome in run_bounded(lambda b: child_executions(self.oos(b.region), b.execution_id, reads_deadline),
-                                   finished):
-            if outcome.ok:
-                children[outcome.item.execution_id] = {instance_of(c): c for c in outcome.value}
-            else:  # the results then come from the execution's own status; say that they are less precise
-                self.module.warn("could not read the per-instance results of %s (%s); its instances are reported "
-                                 "from the execution's status" % (outcome.item.execution_id,
-                                                                  describe(outcome.error)[0]))
-        return timed_out, cancelled, children
+        return Runner(self.oos, BULKY_TEMPLATE, self, p["max_concurrent_executions"], p["wait_timeout"],
+                      p["poll_interval"], wait=p["wait"], on_busy=p["busy"], user_token=p["client_token"],
+                      tags=p["tags"], description=p["description"], secret_names=self.secret_names)
+
+    def work(self):
+        return {i: (e["region"], e["action"]) for i, e in self.entries.items() if e["action"] in MUTATING_ACTIONS}
 
 
 def main():
     module = AlicloudModule(argument_spec=argument_spec(), region_required=False, supports_check_mode=True)
     installer = Installer(module)
-    extension, values = installer.read_extension()
-    views, installed = installer.read_fleet(extension["name"])
-    entries = {}
-    for region, ids in installer.targets.items():
-        desired = Desired(module.params["state"], extension["versions"][region], module.params["force"],
-                          installer.platforms)
-        entries.update(plan(desired, {i: views[i] for i in ids}, installed))
-    for entry in entries.values():
-        entry.update(result=("skipped" if entry["action"] == SKIP else "unchanged" if entry["action"] == NONE
-                             else "planned"), execution_id="", child_execution_id="", output="", configuration="")
+    installer.read_extension()
+    installer.read_fleet()
+    entries, extension = installer.entries, installer.extension
     counts = summarise_plan(entries.values())
     diff = plan_diff(entries.values())
+    base = dict(instances=entries, executions=[], extension=extension, timed_out=False)
     unreachable = [e for e in entries.values() if e["action"] == SKIP]
     if unreachable and module.params["unreachable"] == "fail":
-        module.fail_json(
-            msg="%d instance(s) cannot take the change: %s. Fix them, or set unreachable=skip" % (
-                len(unreachable), "; ".join("%s: %s" % (e["instance_id"], e["message"]) for e in unreachable[:10])
-                + (" ..." if len(unreachable) > 10 else "")),
-            instances=entries, executions=[], extension=extension, summary=execution_summary(entries, counts),
-            timed_out=False)
-    batches = installer.batches(entries, extension, values)
-    if module.check_mode or not batches:
-        module.exit_json(changed=bool(batches), instances=entries, executions=[], extension=extension,
-                         summary=execution_summary(entries, counts), timed_out=False, diff=diff)
-
-    timed_out, cancelled, children = installer.apply(batches)
-    executions = batch_results(batches, entries, children, cancelled, module.params["wait"])
-    summary = execution_summary(entries, counts)
-    result = dict(changed=any(b.started for b in batches), instances=entries, executions=executions,
-                  extension=extension, summary=summary, timed_out=timed_out, diff=diff)
-    if timed_out:
-        # After a cancel the executions are done, so the cancelled ones are the unfinished ones.
-        unfinished = list(cancelled) or [b.execution_id for b in batches if b.started and not b.done]
-        module.fail_json(msg="Timed out after %ss waiting for %d execution(s): %s%s" % (
-            module.params["wait_timeout"], len(unfinished), ", ".join(unfinished),
+        module.fail_json(msg="%d instance(s) cannot take the change: %s. Fix them, or set unreachable=skip" % (
+            len(unreachable), failure_message(unreachable)), summary=execution_summary(entries, counts), **base)
+    work = installer.work()
+    runner = installer.runner()
+    try:
+        if module.check_mode:
+            if work:
+                preview_messages(runner.preview(work), entries, module.params["busy"])
+            module.exit_json(changed=bool(work), summary=execution_summary(entries, counts), diff=diff, **base)
+        if not work:
+            module.exit_json(changed=False, summary=execution_summary(entries, counts), diff=diff, **base)
+        runner.run(work)
+    except BusyError as exc:
+        for instance_id, ids in exc.busy.items():
+            entries[instance_id].update(result="busy", message="busy with %s; nothing was started" % ", ".join(ids))
+        module.fail_json(msg="%s. Nothing was started; set busy=wait to wait for them, or busy=skip" % exc,
+                         summary=execution_summary(entries, counts), **base)
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        module.fail_api(exc, summary=execution_summary(entries, counts), **base)
+    children, cancelled, warnings = runner.finish(module.params["cancel_on_timeout"])
+    for warning in warnings:
+        module.warn(warning)
+    instance_results(runner, entries, children, module.params["wait"])
+    result = dict(base, changed=any(b.started for b in runner.batches), executions=execution_list(runner, cancelled),
+                  summary=execution_summary(entries, counts), timed_out=runner.timed_out, diff=diff)
+    if runner.transient_errors:
+        module.warn("%d read(s) or start(s) failed after their retries and were tried again: %s" % (
+            len(runner.transient_errors), runner.transient_errors[-1]))
+    if runner.timed_out:
+        unfinished = list(cancelled) or [b.execution_id for b in runner.batches if b.started and not b.done]
+        module.fail_json(msg="Timed out after %ss waiting for %d execution(s)%s%s" % (
+            module.params["wait_timeout"], len(unfinished), (": " + ", ".join(unfinished)) if unfinished else "",
             "; cancelled them" if cancelled else ""), **result)
-    unread = [b for b in batches if b.started and b.error is not None]
+    unread = [b for b in runner.batches if b.started and b.error is not None]
     if unread:
         module.fail_json(msg="Could not read the status of %d execution(s) (%s): %s. Their instances are reported "
                          "as pending; follow them with oos_execution_info" % (
                              len(unread), ", ".join(b.execution_id for b in unread), unread[0].error[0]), **result)
     failed = [e for e in entries.values() if e["result"] in ("failed", "cancelled")]
     if failed:
-        module.fail_json(msg="%d of %d instance(s) failed: %s" % (
-            len(failed), len(entries), "; ".join("%s: %s" % (e["instance_id"], e["message"]) for e in failed[:10])
-            + (" ..." if len(failed) > 10 else "")), **result)
+        module.fail_json(msg="%d of %d instance(s) failed: %s" % (len(failed), len(entries), failure_message(failed)),
+                         **result)
     module.exit_json(**result)
 
 

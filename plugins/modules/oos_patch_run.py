@@ -242,22 +242,9 @@ timed_out:
   type: bool
 """
 
-import time
-
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all, run_bounded
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions import (
-    Batch,
-    cancel_executions,
-    child_executions,
-    get_executions,
-    instance_of,
-    notify_execution,
-    report_deadline,
-    run_batches,
-    start_execution,
-    wait_executions,
-)
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions import instance_of, report_deadline
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
@@ -265,6 +252,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patch_states
     PATCH_TEMPLATE,
     batch_parameters,
     finish_entry,
+    patch_intent,
     plan_entry,
     read_patch_states,
     read_patches,
@@ -272,7 +260,8 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patch_states
     run_summary,
     validate_run_options,
 )
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError, chunked
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._runner import BusyError, Runner
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError
 
 
 def argument_spec():
@@ -290,6 +279,7 @@ def argument_spec():
         max_concurrent_executions=dict(type="int", default=5),
         canary=dict(type="bool", default=False),
         unreachable=dict(type="str", default="fail", choices=["fail", "skip"]),
+        busy=dict(type="str", default="wait", choices=["wait", "skip", "fail"]),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=3600),
         poll_interval=dict(type="float", default=5),
@@ -300,6 +290,8 @@ def argument_spec():
 
 
 class PatchRun:
+    """The module, and its side of the runner: batches, what an execution does, planning again."""
+
     def __init__(self, module):
         self.module = module
         self.p = module.params
@@ -311,9 +303,11 @@ class PatchRun:
         for warning in warnings:
             module.warn(warning)
         self.entries = {}
-        self.batches = []
-        self.timed_out = False
-        self.deadline = None
+        self.batch_size = self.p["batch_size"]
+        p = self.p
+        self.runner = Runner(self.oos, PATCH_TEMPLATE, self, p["max_concurrent_executions"], p["wait_timeout"],
+                             p["poll_interval"], wait=p["wait"], canary=p["canary"], on_busy=p["busy"],
+                             user_token=p["client_token"], tags=p["tags"])
 
     def oos(self, region):
         return self.module.api("oos", region)
@@ -346,145 +340,119 @@ class PatchRun:
             self.fail("%d instance(s) cannot be patched now (nothing was started; set unreachable=skip to patch "
                       "the others): %s" % (len(unreachable), shown))
 
-    def ready_ids(self):
-        return {region: [i for i in ids if self.entries[i]["result"] != "skipped"] for region, ids in self.targets.items()}
+    def work(self):
+        return {i: (e["region"], self.action) for i, e in self.entries.items() if e["result"] != "skipped"}
+
+    # --- the runner's side --------------------------------------------------------------------
+    def batch(self, region, action, ids):
+        params = batch_parameters(action, region, ids, self.p)
+        return params, dict(params, canary=self.p["canary"])
+
+    @staticmethod
+    def intent(parameters, secret_names):
+        return patch_intent(parameters, secret_names)
+
+    def replan(self, region, ids):
+        return {i: self.action for i in ids}
 
     # --- check mode ---------------------------------------------------------------------------
     def plan(self):
-        for entry in self.entries.values():
-            if entry["result"] != "skipped":
-                plan_entry(entry, self.action)
+        work = self.work()
+        for instance_id in work:
+            plan_entry(self.entries[instance_id], self.action)
+        if not work:
+            return
+        try:
+            self.runner.preview(work)
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            self.module.fail_api(exc, **self.result())
+        for instance_id, item in self.runner.work.items():
+            entry = self.entries[instance_id]
+            if item.batch is not None:
+                entry.update(adopted=True, execution_id=item.batch.execution_id,
+                             message="%s is already doing this: would adopt it" % item.batch.execution_id)
+            for note in item.notes:
+                entry["message"] += "; %s: %s" % (note, dict(
+                    wait="would wait for it, then patch", skip="would be skipped",
+                    fail="the task would fail before starting anything")[self.p["busy"]])
         if self.action != "install":
             return
-        for region, ids in self.ready_ids().items():
-            scanned = [i for i in ids if self.entries[i]["before"] is not None]
+        for region in self.targets:
+            scanned = [i for i in work if work[i][0] == region and self.entries[i]["before"] is not None]
             try:
                 patches = read_patches(self.oos(region), scanned, ["Missing", "Failed"]) if scanned else {}
             except Exception as exc:  # pylint: disable=broad-exception-caught
                 self.module.fail_api(exc)
-            for instance_id in ids:
+            for instance_id in scanned:
                 self.entries[instance_id]["missing_patches"] = patches.get(instance_id, [])
 
     # --- act ----------------------------------------------------------------------------------
-    def make_batches(self):
-        for region, ids in self.ready_ids().items():
-            for chunk in chunked(ids, self.p["batch_size"]):
-                params = batch_parameters(self.action, region, chunk, self.p)
-                self.batches.append(Batch(region, params, dict(params, canary=self.p["canary"]), chunk))
-
     def run(self):
-        self.make_batches()
-        if not self.batches:
-            return
-        deadline = self.deadline = time.monotonic() + self.p["wait_timeout"]
-        rest = self.batches
-        if self.p["canary"]:
-            self.run_canary(self.batches[0])
-            rest = self.batches[1:]
-        if rest:
-            self.timed_out = run_batches(
-                self.oos, PATCH_TEMPLATE, rest, self.p["max_concurrent_executions"],
-                max(0.0, deadline - time.monotonic()), self.p["poll_interval"], wait=self.p["wait"],
-                user_token=self.p["client_token"], tags=self.p["tags"])
-        if self.p["canary"]:
-            canary = self.batches[0]
-            views, timed_out = wait_executions(self.oos(canary.region), [canary.execution_id],
-                                               max(0.0, deadline - time.monotonic()), self.p["poll_interval"])
-            canary.execution = views[canary.execution_id]
-            self.timed_out = self.timed_out or timed_out
-        for batch in self.batches:
-            if batch.error and not batch.started:  # a started one that could not be read is reported by finish()
-                self.fail("Could not run execution for %d instance(s) in %s: %s" % (
-                    len(batch.instance_ids), batch.region, batch.error[0]), error=batch.error[1])
-
-    def run_canary(self, batch):
-        """Start the first batch paused after its first wave; approve it if that wave succeeded."""
-        api = self.oos(batch.region)
         try:
-            batch.execution = start_execution(api, PATCH_TEMPLATE, batch.parameters, batch.token_content,
-                                              user_token=self.p["client_token"], loop_mode="FirstBatchPause",
-                                              tags=self.p["tags"])
-            batch.started = True
-            views, timed_out = wait_executions(api, [batch.execution_id], self.p["wait_timeout"],
-                                               self.p["poll_interval"], is_done=lambda v: v["status"] == "Waiting")
-            batch.execution = views[batch.execution_id]
-            if timed_out:
-                self.timed_out = True
-                self.finish()
-                self.fail("Timed out after %ds waiting for the canary batch (execution %s)" % (
-                    self.p["wait_timeout"], batch.execution_id))
-            children = child_executions(api, batch.execution_id)
-            bad = [c for c in children if c["status"] in ("Failed", "Cancelled")]
-            if bad or batch.execution["status"] != "Waiting":
-                cancel_executions(api, [batch.execution_id])
-                batch.execution = get_executions(api, [batch.execution_id])[batch.execution_id] or batch.execution
-                self.finish("not started: the canary batch failed")
-                reasons = "; ".join("%s: %s" % (instance_of(c), c["status_message"] or c["status"]) for c in bad[:10])
-                not_started = sum(1 for e in self.entries.values() if e.get("result") == "cancelled")
-                self.fail("The canary wave failed on %d of %d instance(s), %d instance(s) were not patched: %s" % (
-                    len(bad), len(children), not_started,
-                    reasons or batch.execution["status_message"] or batch.execution["status"]))
-            notify_execution(api, batch.execution_id, "Approve", NotifyNote="canary batch succeeded")
+            self.runner.run(self.work())
+        except BusyError as exc:
+            for instance_id, ids in exc.busy.items():
+                self.entries[instance_id].update(result="busy", message="busy with %s; nothing was started"
+                                                 % ", ".join(ids))
+            self.fail("%s. Nothing was started; set busy=wait to wait for them, or busy=skip" % exc)
         except Exception as exc:  # pylint: disable=broad-exception-caught
             self.module.fail_api(exc, **self.result())
 
-    def finish(self, not_started="not started"):
-        """Fill every entry from its child execution, the patch state after, and its snapshots."""
-        for batch in self.batches:
-            for instance_id in batch.instance_ids:
-                self.entries[instance_id].update(execution_id=batch.execution_id, result="cancelled",
-                                                 message=not_started)
-        started = [b for b in self.batches if b.started]
-        deadline = self.reads_deadline()
+    def finish(self):
+        """Fill every entry from its execution (started or adopted), child, patch state after, and snapshots."""
+        children, _cancelled, warnings = self.runner.finish(self.p["cancel_on_timeout"])
+        for warning in warnings:
+            self.module.warn(warning)
+        deadline = report_deadline(self.runner.deadline)
+        states = {}
         try:
-            for outcome in run_bounded(lambda b: child_executions(self.oos(b.region), b.execution_id, deadline),
-                                       started):
-                batch = outcome.item
-                if not outcome.ok:  # the outcome of its instances is unknown: say so, do not guess
-                    for instance_id in batch.instance_ids:
-                        self.entries[instance_id].update(result="pending", message="could not read execution %s: %s"
-                                                         % (batch.execution_id, describe(outcome.error)[0]))
-                    continue
-                children = {instance_of(c): c for c in outcome.value}
-                after = read_patch_states(self.oos(batch.region), batch.instance_ids)
-                for instance_id in batch.instance_ids:
-                    finish_entry(self.entries[instance_id], self.action, children.get(instance_id),
-                                 after[instance_id], batch.execution)
-                if self.action == "install" and self.p["create_snapshot"]:
-                    self.read_snapshots(batch, children)
+            for region in self.targets if self.p["wait"] else ():
+                acted = [i for i, w in self.runner.work.items() if w.region == region and w.batch is not None
+                         and w.batch.started]
+                states.update(read_patch_states(self.oos(region), acted, deadline=deadline) if acted else {})
         except Exception as exc:  # pylint: disable=broad-exception-caught
-            self.module.fail_api(exc, **self.result())
+            self.module.warn("could not read the patch states after the run: %s" % describe(exc)[0])
+        for instance_id, work in self.runner.work.items():
+            entry = self.entries[instance_id]
+            entry["waited_for"] = list(work.waited_for)
+            batch = work.batch
+            if batch is None:
+                entry["result"], entry["message"] = work.outcome or ("cancelled", "not started")
+            elif not batch.started:
+                entry.update(result="failed", message="could not start the execution: %s" % batch.error[0])
+            elif batch.execution_id not in children and not batch.done:
+                entry.update(execution_id=batch.execution_id, adopted=batch.adopted, result="pending",
+                             message="still running (execution %s)" % batch.execution_id)
+            else:
+                entry.update(execution_id=batch.execution_id, adopted=batch.adopted)
+                child = children.get(batch.execution_id, {}).get(instance_id)
+                finish_entry(entry, self.action, child, states.get(instance_id, entry["before"]), batch.execution)
+                if batch.error and entry["result"] == "pending":
+                    entry["message"] = "could not read execution %s: %s" % (batch.execution_id, batch.error[0])
+            if batch is not None and batch.adopted:
+                entry["message"] += " (adopted %s, which was already doing this)" % batch.execution_id
+            for note in work.notes:
+                entry["message"] += "; " + note
+        if self.action == "install" and self.p["create_snapshot"] and self.p["wait"]:
+            self.read_snapshots(children, deadline)
 
-    def read_snapshots(self, batch, children):
-        ecs = self.module.api("ecs", batch.region)
-        wanted = [(i, c["execution_id"]) for i, c in children.items() if i in self.entries]
+    def read_snapshots(self, children, deadline):
+        wanted = [(i, c["execution_id"], self.entries[i]["region"]) for by_instance in children.values()
+                  for i, c in by_instance.items() if i in self.entries]
 
         def snapshots(item):
-            instance_id, child_id = item
-            found = list_all(lambda q: ecs.call("DescribeSnapshots", q), {
+            instance_id, child_id, region = item
+            ecs = self.module.api("ecs", region)
+            found = list_all(lambda q: ecs.call("DescribeSnapshots", q, deadline=deadline), {
                 "InstanceId": instance_id, "SnapshotName": "Snapshot-%s" % child_id, "MaxResults": 100},
                 ("Snapshots", "Snapshot"))
             return [s["SnapshotId"] for s in found]
 
-        for (instance_id, _child), found in zip(wanted, run_all(snapshots, wanted)):
-            self.entries[instance_id]["snapshot_ids"] = found
-
-    def reads_deadline(self):
-        """The deadline of the reads after the wait (None before a run)."""
-        return None if self.deadline is None else report_deadline(self.deadline)
-
-    def cancel_pending(self):
-        pending = [b for b in self.batches if b.started and b.execution and not b.execution.get("done")]
-        for batch in pending:
-            api = self.oos(batch.region)
-            errors = cancel_executions(api, [batch.execution_id])
-            if errors.get(batch.execution_id):
-                self.module.warn("could not cancel %s: %s" % (batch.execution_id, errors[batch.execution_id]))
-            try:  # the instances it never reached follow its final status (Cancelled), not the last one seen
-                view = get_executions(api, [batch.execution_id], deadline=self.reads_deadline())[batch.execution_id]
-            except Exception:  # pylint: disable=broad-exception-caught
-                view = None
-            batch.execution = view or batch.execution
+        try:
+            for (instance_id, _child, _region), found in zip(wanted, run_all(snapshots, wanted)):
+                self.entries[instance_id]["snapshot_ids"] = found
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            self.module.warn("could not read the snapshots taken by the run: %s" % describe(exc)[0])
 
     # --- report -------------------------------------------------------------------------------
     def changed(self):
@@ -497,10 +465,21 @@ class PatchRun:
         executions = [dict(execution_id=b.execution_id, region=b.region, instance_ids=b.instance_ids,
                            status=(b.execution or {}).get("status", ""),
                            status_message=(b.execution or {}).get("status_message", ""),
-                           canary=bool(self.p["canary"] and b is self.batches[0])) for b in self.batches if b.started]
+                           adopted=b.adopted, canary=b.canary, superseded_by=b.superseded_by)
+                      for b in self.runner.executions() if b.started]
         return dict(changed=self.changed(), instances=self.entries, summary=run_summary(list(self.entries.values())),
                     execution_ids=[e["execution_id"] for e in executions], executions=executions,
-                    timed_out=self.timed_out)
+                    timed_out=self.runner.timed_out)
+
+    def canary_failure(self):
+        children = self.runner.canary_children
+        bad = [c for c in children if c["status"] in ("Failed", "Cancelled")]
+        reasons = "; ".join("%s: %s" % (instance_of(c), c["status_message"] or c["status"]) for c in bad[:10])
+        canary = self.runner.canary.execution if self.runner.canary else {}
+        not_started = sum(1 for e in self.entries.values() if e["result"] == "cancelled")
+        return "The canary wave failed on %d of %d instance(s), %d instance(s) were not patched: %s" % (
+            len(bad), len(children), not_started,
+            reasons or canary.get("status_message") or canary.get("status") or "no reason given")
 
 
 def main():
@@ -510,21 +489,21 @@ def main():
     if module.check_mode:
         run.plan()
         module.exit_json(**run.result())
-    try:
-        run.run()
-    except Exception as exc:  # pylint: disable=broad-exception-caught
-        module.fail_api(exc, **run.result())
-    if not module.params["wait"]:
-        for batch in run.batches:
-            for instance_id in batch.instance_ids:
-                run.entries[instance_id].update(execution_id=batch.execution_id, result="pending",
-                                                message="started; not waited for")
-        module.exit_json(**run.result())
-    if run.timed_out and module.params["cancel_on_timeout"]:
-        run.cancel_pending()
+    run.run()
     run.finish()
     result = run.result()
-    if run.timed_out:
+    if run.runner.transient_errors:
+        module.warn("%d read(s) or start(s) failed after their retries and were tried again: %s" % (
+            len(run.runner.transient_errors), run.runner.transient_errors[-1]))
+    if not module.params["wait"]:
+        module.exit_json(**result)
+    unstarted = [b for b in run.runner.batches if b.error and not b.started]
+    if unstarted:
+        run.fail("Could not run execution for %d instance(s) in %s: %s" % (
+            len(unstarted[0].instance_ids), unstarted[0].region, unstarted[0].error[0]), error=unstarted[0].error[1])
+    if run.runner.stopped == "the canary batch failed":
+        run.fail(run.canary_failure())
+    if run.runner.timed_out:
         module.fail_json(msg="Timed out after %ds; %d instance(s) not finished%s" % (
             module.params["wait_timeout"], result["summary"]["pending"] + result["summary"]["cancelled"],
             " (cancelled)" if module.params["cancel_on_timeout"] else ""), **result)

@@ -1,0 +1,636 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the alibabacloud.ecs_ops collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to alibabacloud.ecs_ops: the one runner of batched OOS executions.
+
+Each instance is acted on at most once at a time, across runs and jobs. Before anything starts,
+the runner lists the executions of the template that have not finished in every target region
+and decides per instance: *adopt* an execution that does the same thing (its results become the
+instance's), *wait* for one that does something else and then plan the instance again, or report
+the instance *busy*. Right after each start it lists again: if an older execution of the template
+turned up on one of the batch's instances (two jobs that checked at the same moment), the younger
+execution is cancelled and its instances wait for the older one. Both jobs apply the same rule,
+so exactly one execution survives. The ClientToken of each start stays as a second guard.
+
+The runner starts at most ``max_running`` of its own executions at once, optionally the first as
+a canary (paused after its first wave, judged, then approved or cancelled), and polls until every
+instance has an outcome or the deadline passes. Failures of a poll that retrying would fix
+(throttling, 5xx, dropped connections, timeouts) never end the wait: only the deadline, or an
+error that will not go away, does. Every call after the wait starts is bounded by the deadline.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_bounded
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import ErrorInfo, describe
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions import (
+    LIST_PAGE,
+    ExecutionError,
+    cancel_executions,
+    child_executions,
+    execution_view,
+    get_executions,
+    instance_of,
+    notify_execution,
+    report_deadline,
+    start_execution,
+)
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import chunked
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
+
+LONG_LIVED = ("Running", "Waiting")  # unfinished statuses listed without a time bound (documented filter values)
+RECENT = 24 * 3600     # Started and Queued executions (Queued has no filter value) come from a listing of the last day
+CLOCK_SKEW = 15 * 60   # OOS refuses signatures more than 15 minutes off, so the client clock is at most this far off
+BUSY_CHOICES = ("wait", "skip", "fail")
+QUEUED, BATCHED, BLOCKED, FINAL = "queued", "batched", "blocked", "final"
+SECRET_TAG = "ecs-ops-secret-parameters"   # names (never values) of the secret parameters of an execution
+MAX_TAG_VALUE = 128
+ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def utc_now():
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def iso(moment):
+    return moment.strftime(ISO_SECONDS)
+
+
+def _names_in_tags(tags):
+    """Secret parameter names recorded on an execution (``ecs-ops-secret-parameters`` tags)."""
+    names = []
+    for key, value in (tags or {}).items():
+        if str(key).startswith(SECRET_TAG):
+            names.extend(n for n in str(value).split(",") if n)
+    return names
+
+
+def secret_name_tags(names):
+    """The tags that record the names (never the values) of the secret parameters of an execution."""
+    tags, current = {}, []
+    for name in sorted(set(names)):
+        if current and len(",".join(current + [name])) > MAX_TAG_VALUE:
+            tags[_secret_key(len(tags))] = ",".join(current)
+            current = []
+        current.append(name)
+    if current:
+        tags[_secret_key(len(tags))] = ",".join(current)
+    return tags
+
+
+def _secret_key(index):
+    return SECRET_TAG if index == 0 else "%s-%d" % (SECRET_TAG, index + 1)
+
+
+def transient(exc):
+    """True for a failure that retrying may fix (throttling, 5xx, transport); False for one that will not go away."""
+    return ErrorInfo(exc).retryable
+
+
+def targets_of(view):
+    """The instance ids an execution names in its ``targets`` parameter, or None when it selects them otherwise."""
+    targets = (view.get("parameters") or {}).get("targets")
+    if isinstance(targets, dict) and targets.get("Type") == "ResourceIds":
+        return [str(i) for i in targets.get("ResourceIds") or []]
+    return None
+
+
+def older(a, b):
+    """True if execution view ``a`` was created before ``b`` (the id breaks a tie, so both sides agree)."""
+    key_a = (a.get("create_date") or a.get("start_date") or "", a["execution_id"])
+    key_b = (b.get("create_date") or b.get("start_date") or "", b["execution_id"])
+    return key_a < key_b
+
+
+class BusyError(RuntimeError):
+    """Instances are busy with other executions and the caller asked to fail (``on_busy=fail``)."""
+
+    def __init__(self, busy):
+        self.busy = busy   # {instance id: [execution ids]}
+        shown = "; ".join("%s: %s" % (i, ", ".join(e)) for i, e in list(busy.items())[:10])
+        super().__init__("%d instance(s) are busy with other executions of the template: %s%s" % (
+            len(busy), shown, " ..." if len(busy) > 10 else ""))
+
+
+class Batch:
+    """One execution: started by this run (``adopted`` False) or found running and adopted."""
+
+    def __init__(self, region, action, instance_ids, parameters=None, token_content=None, adopted=False):
+        self.region = region
+        self.action = action
+        self.instance_ids = list(instance_ids)
+        self.parameters = parameters
+        self.token_content = token_content
+        self.adopted = adopted
+        self.canary = False
+        self.execution = None      # the latest view
+        self.error = None          # (msg, error dict) if it could not be started or read
+        self.started = adopted
+        self.superseded_by = ""    # the older execution it was cancelled for
+
+    @property
+    def execution_id(self):
+        return (self.execution or {}).get("execution_id", "")
+
+    @property
+    def done(self):
+        return self.error is not None or bool(self.execution and self.execution.get("done"))
+
+
+class Work:
+    """One instance's change: where it stands, and the batch that reports it."""
+
+    def __init__(self, instance_id, region, action):
+        self.instance_id = instance_id
+        self.region = region
+        self.action = action
+        self.state = QUEUED
+        self.batch = None
+        self.blockers = set()
+        self.waited_for = []
+        self.outcome = None        # (result, message) when it ends without a batch
+        self.notes = []
+
+
+class Runner:
+    """Runs ``work`` ({instance id: (region, action)}) through ``template_name`` executions.
+
+    ``spec`` is the module's side: ``spec.batch(region, action, ids)`` gives a batch's template
+    parameters and token content, ``spec.intent(parameters, secret_names)`` what an execution does
+    (equal intents are the same change), ``spec.replan(region, ids)`` the action each instance
+    needs now (None for nothing) after an execution it waited for ended, ``spec.batch_size``.
+    """
+
+    def __init__(self, api_for, template_name, spec, max_running, timeout, poll_interval, wait=True, canary=False,
+                 on_busy="wait", user_token=None, tags=None, description=None, secret_names=(), workers=8,
+                 sleep=time.sleep, clock=time.monotonic, now=utc_now):
+        self.api_for = api_for
+        self.template = template_name
+        self.spec = spec
+        self.max_running = max_running
+        self.timeout = max(0.0, float(timeout))
+        self.poll_interval = poll_interval
+        self.wait = wait
+        self.canary_mode = canary
+        self.on_busy = on_busy
+        tags = dict(tags or {}, **secret_name_tags(secret_names))
+        self.start_options = dict(user_token=user_token, tags=tags or None, description=description)
+        self.secret_names = tuple(secret_names)
+        self.workers = workers
+        self.sleep, self.clock, self.now = sleep, clock, now
+        self.work = {}
+        self.batches = []
+        self.views = {}            # execution id -> latest view (every execution seen)
+        self.coverage = {}         # execution id -> instance ids it touches
+        self.since = {}            # region -> StartDateAfter of the per-round listing
+        self.cancelled = set()     # ids of our executions cancelled because an older one overlaps
+        self.stopped = None        # why no more batches start
+        self.gate_open = not canary
+        self.canary = None
+        self.canary_children = []
+        self.timed_out = False
+        self.transient_errors = []
+        self.deadline = None
+        self._intents = {}
+        self._fresh = False
+
+    # --- entry points ---------------------------------------------------------------------
+    def preview(self, work):
+        """Check mode: what each instance would do (adopt, wait, busy); nothing starts."""
+        self._begin(work)
+        self._assign(initial=True, dry=True)
+        return self
+
+    def run(self, work):
+        """Start, adopt and wait; ``self.timed_out`` says whether the deadline passed."""
+        self._begin(work)
+        self._assign(initial=True)
+        if not self.wait:
+            self._start_and_verify(unbounded=True)
+            self._settle("not started: it is busy with %s and wait=false", queued=self._not_started())
+            return self
+        self._fresh = True
+        waited = wait_for(self._round, self._finished, max(0.0, self.deadline - self.clock()),
+                          interval=self.poll_interval, max_interval=self.poll_interval * 4, backoff=1.25,
+                          sleep=self.sleep, clock=self.clock)
+        self.timed_out = waited.timed_out
+        if self.timed_out:
+            self._settle("not started: still waiting for %s when wait_timeout passed",
+                         queued=self._not_started("wait_timeout passed before its batch could start"))
+        return self
+
+    def finish(self, cancel_on_timeout=False):
+        """After the wait: cancel what this run started and left running (if asked), re-read it, and read
+        the child executions of every batch. ``({execution id: {instance id: child view}},
+        {execution id: cancel error or ""}, [warnings])``; every read is bounded by the report deadline."""
+        deadline = report_deadline(self.deadline if self.deadline is not None else self.clock())
+        cancelled = {}
+        if self.timed_out and cancel_on_timeout:
+            mine = [b for b in self.batches if b.started and not b.adopted and not b.done]
+            cancelled = self._cancel(mine, deadline)
+        warnings = []
+        children = {}
+        readable = [b for b in self.batches if b.started and b.execution_id and (b.done or self.wait)]
+        for outcome in run_bounded(lambda b: child_executions(self.api_for(b.region), b.execution_id, deadline),
+                                   readable, self.workers):
+            batch = outcome.item
+            if outcome.ok:
+                children[batch.execution_id] = {instance_of(c): c for c in outcome.value}
+            else:
+                warnings.append("could not read the per-instance results of %s (%s); its instances are reported "
+                                "from the execution's status" % (batch.execution_id, describe(outcome.error)[0]))
+        self._note_superseded(children)
+        return children, cancelled, warnings
+
+    # --- looking up what runs -------------------------------------------------------------------
+    def _begin(self, work):
+        self.deadline = self.clock() + self.timeout
+        for instance_id, (region, action) in work.items():
+            self.work[instance_id] = Work(instance_id, region, action)
+        regions = sorted({w.region for w in self.work.values()})
+        moment = self.now()
+        for region in regions:
+            self.since[region] = iso(moment - timedelta(seconds=CLOCK_SKEW))
+        outcomes = run_bounded(lambda r: self._lookup_region(r, moment), regions, self.workers)
+        for outcome in outcomes:
+            if not outcome.ok:
+                raise outcome.error
+
+    def _lookup_region(self, region, moment):
+        """Every unfinished execution of the template in ``region``: the long-lived statuses without a time
+        bound, and everything of the last day (Started, Queued)."""
+        api = self.api_for(region)
+        base = {"TemplateName": self.template, "MaxResults": LIST_PAGE}
+        queries = [dict(base, Status=s) for s in LONG_LIVED]
+        queries.append(dict(base, StartDateAfter=iso(moment - timedelta(seconds=RECENT))))
+        for query in queries:
+            for item in list_all(lambda p: api.call("ListExecutions", p, deadline=self.deadline), query,
+                                 ("Executions",)):
+                self._see(region, item)
+        self._cover_unknown(region)
+
+    def _see(self, region, item):
+        if item.get("TemplateName") != self.template or item.get("ParentExecutionId"):
+            return
+        view = execution_view(item)
+        view["region"] = region
+        self.views[view["execution_id"]] = view
+        if view["execution_id"] not in self.coverage:
+            targets = targets_of(view)
+            if targets is not None:
+                self.coverage[view["execution_id"]] = set(targets)
+
+    def _cover_unknown(self, region):
+        """The instances of unfinished executions that select targets otherwise (by tag, ...): those they reached."""
+        unknown = [v for v in self.views.values() if v["region"] == region and not v["done"]
+                   and targets_of(v) is None]
+        if not unknown or not any(w.region == region and w.state in (QUEUED, BLOCKED) for w in self.work.values()):
+            return
+        api = self.api_for(region)
+        for outcome in run_bounded(lambda v: child_executions(api, v["execution_id"], self.deadline), unknown,
+                                   self.workers):
+            if outcome.ok:
+                self.coverage[outcome.item["execution_id"]] = {instance_of(c) for c in outcome.value}
+            elif not transient(outcome.error):
+                raise outcome.error
+
+    def _active_on(self, work):
+        return [v for v in self.views.values() if v["region"] == work.region and not v["done"]
+                and work.instance_id in self.coverage.get(v["execution_id"], ())]
+
+    def _intent(self, view):
+        secret = set(self.secret_names) | set(_names_in_tags(view.get("tags")))
+        return self.spec.intent(view.get("parameters") or {}, sorted(secret))
+
+    def _own_intent(self, work):
+        key = (work.region, work.action)
+        if key not in self._intents:
+            parameters, _content = self.spec.batch(work.region, work.action, [work.instance_id])
+            self._intents[key] = self.spec.intent(parameters, list(self.secret_names))
+        return self._intents[key]
+
+    # --- deciding per instance --------------------------------------------------------------------
+    def _assign(self, initial=False, dry=False):
+        busy = {}
+        for work in [w for w in self.work.values() if w.state == QUEUED]:
+            active = self._active_on(work)
+            if not active:
+                continue
+            same = [v for v in active if v["execution_id"] not in self.cancelled
+                    and self._intent(v) == self._own_intent(work)]
+            ids = [v["execution_id"] for v in active]
+            if same:
+                self._adopt(work, same[0])
+            elif dry:
+                work.notes.append("busy with %s" % ", ".join(ids))
+            elif self.on_busy == "fail" and initial:
+                busy[work.instance_id] = ids
+            elif self.on_busy == "skip":
+                work.state, work.outcome = FINAL, ("busy", "busy: %s of the same template is running on it and "
+                                                           "does something else" % ", ".join(ids))
+            else:
+                work.state, work.blockers = BLOCKED, set(ids)
+                work.waited_for.extend(i for i in ids if i not in work.waited_for)
+        if busy:
+            raise BusyError(busy)
+
+    def _adopt(self, work, view):
+        batch = next((b for b in self.batches if b.adopted and b.execution_id == view["execution_id"]), None)
+        if batch is None:
+            parameters = view.get("parameters") or {}
+            batch = Batch(work.region, parameters.get("action") or work.action, [], adopted=True)
+            batch.execution = dict(view, adopted=True, client_token="")
+            self.batches.append(batch)
+        batch.instance_ids.append(work.instance_id)
+        work.state, work.batch = BATCHED, batch
+
+    def _release_blocked(self):
+        """Instances whose blocking executions all ended are planned again (the module reads them anew)."""
+        ready = {}
+        for work in self.work.values():
+            if work.state == BLOCKED and all(self.views.get(i, {}).get("done", True) for i in work.blockers):
+                ready.setdefault(work.region, []).append(work)
+        for region, group in ready.items():
+            try:
+                actions = self.spec.replan(region, [w.instance_id for w in group])
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                if transient(exc):
+                    self.transient_errors.append(describe(exc)[0])
+                    continue
+                for work in group:
+                    work.state, work.outcome = FINAL, ("failed", "could not read it again after %s ended: %s" % (
+                        ", ".join(work.blockers), describe(exc)[0]))
+                continue
+            for work in group:
+                action = actions.get(work.instance_id)
+                if action is None:
+                    work.state, work.outcome = FINAL, ("unchanged", "nothing to do after %s ended" % ", ".join(
+                        sorted(work.blockers)))
+                else:
+                    work.state, work.action, work.blockers = QUEUED, action, set()
+
+    # --- starting -------------------------------------------------------------------------------------
+    def _running_count(self):
+        return sum(1 for b in self.batches if b.started and not b.adopted and not b.done)
+
+    def _ready_batches(self, unbounded):
+        if self.stopped or self.clock() >= self.deadline:
+            return []
+        ready = [w for w in self.work.values() if w.state == QUEUED]
+        if not self.gate_open:
+            self._pick_adopted_canary()
+            if self.canary is not None:
+                return []
+        groups = {}
+        for work in ready:
+            groups.setdefault((work.region, work.action), []).append(work.instance_id)
+        chosen = []
+        room = len(ready) if unbounded else self.max_running - self._running_count()
+        for (region, action), ids in groups.items():
+            for chunk in chunked(ids, self.spec.batch_size):
+                if len(chosen) >= room or (not self.gate_open and chosen):
+                    return chosen
+                parameters, content = self.spec.batch(region, action, chunk)
+                chosen.append(Batch(region, action, chunk, parameters, content))
+        return chosen
+
+    def _pick_adopted_canary(self):
+        """A paused canary of an earlier run of the same change becomes this run's canary."""
+        if self.canary is None:
+            for batch in self.batches:
+                if batch.adopted and not batch.done and batch.execution.get("loop_mode") == "FirstBatchPause":
+                    self.canary = batch
+                    batch.canary = True
+                    return
+
+    def _start(self, batch):
+        loop_mode = "FirstBatchPause" if batch.canary else None
+        return start_execution(self.api_for(batch.region), self.template, batch.parameters, batch.token_content,
+                               loop_mode=loop_mode, deadline=self.deadline, **self.start_options)
+
+    def _start_and_verify(self, unbounded=False):
+        chosen = self._ready_batches(unbounded)
+        if not chosen:
+            return
+        if not self.gate_open:
+            chosen[0].canary = True
+            self.canary = chosen[0]
+        for batch in chosen:
+            for instance_id in batch.instance_ids:
+                self.work[instance_id].state = BATCHED
+        for outcome in run_bounded(self._start, chosen, self.workers):
+            self._started(outcome.item, outcome)
+        regions = sorted({b.region for b in chosen if b.started})
+        if regions:
+            self._refresh(regions)
+            self._resolve_conflicts()
+
+    def _started(self, batch, outcome):
+        if outcome.ok:
+            batch.execution, batch.started = outcome.value, True
+            batch.execution["region"] = batch.region
+            self.views[batch.execution_id] = dict(outcome.value, region=batch.region)
+            self.coverage[batch.execution_id] = set(batch.instance_ids)
+            self.batches.append(batch)
+            for instance_id in batch.instance_ids:
+                self.work[instance_id].batch = batch
+            return
+        if batch is self.canary:
+            self.canary = None
+        if transient(outcome.error):
+            # The start may have happened with its answer lost: the next listing shows it, and it is adopted.
+            self.transient_errors.append(describe(outcome.error)[0])
+            for instance_id in batch.instance_ids:
+                self.work[instance_id].state = QUEUED
+            return
+        batch.error = (str(outcome.error), {}) if isinstance(outcome.error, ExecutionError) else describe(outcome.error)
+        self.batches.append(batch)
+        for instance_id in batch.instance_ids:
+            self.work[instance_id].batch = batch
+        self._stop("an earlier batch could not be started")
+
+    def _stop(self, reason):
+        if self.stopped is None:
+            self.stopped = reason
+        for work in self.work.values():
+            if work.state in (QUEUED, BLOCKED):
+                work.state, work.outcome = FINAL, ("cancelled", "not started: %s" % reason)
+
+    # --- polling ----------------------------------------------------------------------------------
+    def _round(self):
+        if not self._fresh:   # the first round uses the lookup's listings
+            self._refresh(sorted({w.region for w in self.work.values() if w.state != FINAL}))
+        self._fresh = False
+        self._resolve_conflicts()
+        self._judge_canary()
+        self._release_blocked()
+        self._assign()
+        self._start_and_verify()
+        return self
+
+    def _finished(self, _value=None):
+        if any(w.state in (QUEUED, BLOCKED) for w in self.work.values()):
+            return False
+        return all(b.done for b in self.batches if b.started)
+
+    def _refresh(self, regions):
+        for outcome in run_bounded(self._read_region, regions, self.workers):
+            if outcome.ok:
+                continue
+            if transient(outcome.error):
+                self.transient_errors.append(describe(outcome.error)[0])
+            else:
+                self._unreadable(outcome.item, describe(outcome.error))
+
+    def _read_region(self, region):
+        """One listing of the template's executions since the lookup (ours, and any that started since),
+        plus the older unfinished ones that matter, read by id."""
+        api = self.api_for(region)
+        query = {"TemplateName": self.template, "StartDateAfter": self.since[region], "SortField": "StartDate",
+                 "SortOrder": "Descending", "MaxResults": LIST_PAGE}
+        listed = set()
+        for item in list_all(lambda p: api.call("ListExecutions", p, deadline=self.deadline), query,
+                             ("Executions",)):
+            self._see(region, item)
+            listed.add(item.get("ExecutionId"))
+        watched = [i for i, v in self.views.items() if v["region"] == region and not v["done"] and i not in listed
+                   and self._matters(i)]
+        for execution_id, view in get_executions(api, watched, self.workers, self.deadline).items():
+            old = self.views[execution_id]
+            self.views[execution_id] = dict(view, region=region) if view else dict(
+                old, status="", done=True, status_message="the execution no longer exists")
+        self._cover_unknown(region)
+        for batch in self.batches:
+            if batch.region == region and batch.started and batch.execution_id in self.views:
+                keep = dict(client_token=batch.execution.get("client_token", ""), adopted=batch.adopted)
+                batch.execution = dict(self.views[batch.execution_id], **keep)
+
+    def _matters(self, execution_id):
+        if any(b.execution_id == execution_id for b in self.batches):
+            return True
+        if any(execution_id in w.blockers for w in self.work.values() if w.state == BLOCKED):
+            return True
+        covered = self.coverage.get(execution_id)
+        return covered is None or any(i in covered for i, w in self.work.items() if w.state == QUEUED)
+
+    def _unreadable(self, region, error):
+        """An error that will not go away while reading ``region``: stop waiting there, and say why."""
+        for batch in self.batches:
+            if batch.region == region and batch.started and not batch.done:
+                batch.error = error
+        for work in self.work.values():
+            if work.region == region and work.state in (QUEUED, BLOCKED):
+                work.state, work.outcome = FINAL, ("cancelled", "not started: could not read the executions: %s"
+                                                   % error[0])
+
+    def _resolve_conflicts(self):
+        """Cancel each of our running executions that an older unfinished one overlaps; its instances wait."""
+        losers = []
+        for batch in self.batches:
+            if batch.adopted or not batch.started or batch.done or batch.execution_id in self.cancelled:
+                continue
+            mine = set(batch.instance_ids)
+            rivals = [v for v in self.views.values() if v["region"] == batch.region and not v["done"]
+                      and v["execution_id"] != batch.execution_id and older(v, batch.execution)
+                      and mine & self.coverage.get(v["execution_id"], set())]
+            if rivals:
+                batch.superseded_by = rivals[0]["execution_id"]
+                losers.append(batch)
+        if not losers:
+            return
+        errors = self._cancel(losers, self.deadline)
+        for batch in losers:
+            if errors.get(batch.execution_id):
+                self.transient_errors.append(errors[batch.execution_id])
+                batch.superseded_by = ""
+                continue  # tried again next round
+            self.cancelled.add(batch.execution_id)
+            for instance_id in batch.instance_ids:
+                work = self.work[instance_id]
+                work.state, work.batch, work.blockers = BLOCKED, None, {batch.execution_id}
+                work.waited_for.append(batch.superseded_by)
+            if batch is self.canary:
+                self.canary = None
+
+    def _cancel(self, batches, deadline):
+        by_region = {}
+        for batch in batches:
+            by_region.setdefault(batch.region, []).append(batch)
+        errors = {}
+        for region, group in by_region.items():
+            api = self.api_for(region)
+            ids = [b.execution_id for b in group]
+            errors.update(cancel_executions(api, ids, self.workers, deadline))
+            try:
+                views = get_executions(api, ids, self.workers, deadline)
+            except Exception:  # pylint: disable=broad-exception-caught
+                views = {}   # the statuses stay as last seen; the next reads (or the report) say more
+            for batch in group:
+                if views.get(batch.execution_id):
+                    self.views[batch.execution_id] = dict(views[batch.execution_id], region=region)
+                    batch.execution.update(views[batch.execution_id])
+        return errors
+
+    def _judge_canary(self):
+        """Once the canary paused after its first wave (or ended): approve it if that wave succeeded, else stop."""
+        batch = self.canary
+        if batch is None or self.gate_open or not batch.started or not batch.execution:
+            return
+        view = batch.execution
+        if view["status"] != "Waiting" and not view["done"]:
+            return
+        api = self.api_for(batch.region)
+        try:
+            children = child_executions(api, batch.execution_id, self.deadline)
+            bad = [c for c in children if c["status"] in ("Failed", "Cancelled")]
+            if bad or view["status"] not in ("Waiting", "Success"):
+                self.canary_children = children
+                self._stop("the canary batch failed")
+                if not view["done"]:
+                    self._cancel([batch], self.deadline)
+                return
+            if view["status"] == "Waiting":
+                notify_execution(api, batch.execution_id, "Approve", deadline=self.deadline,
+                                 NotifyNote="canary batch succeeded")
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            if transient(exc):
+                self.transient_errors.append(describe(exc)[0])
+                return
+            batch.error = describe(exc)
+            self._stop("the canary batch could not be judged")
+            return
+        self.canary_children = children
+        self.gate_open = True
+
+    # --- outcomes ----------------------------------------------------------------------------------
+    def _settle(self, blocked, queued=None):
+        for work in self.work.values():
+            if work.state == BLOCKED:
+                work.state, work.outcome = FINAL, ("cancelled" if self.wait else "busy",
+                                                   blocked % ", ".join(sorted(work.blockers)))
+            elif work.state == QUEUED:
+                work.state, work.outcome = FINAL, ("cancelled", queued)
+
+    def _not_started(self, reason=None):
+        if reason is None and self.transient_errors:
+            reason = "starting it kept failing: %s" % self.transient_errors[-1]
+        return "not started: %s" % reason if reason else "not started"
+
+    def _note_superseded(self, children):
+        for batch in self.batches:
+            if batch.execution_id not in self.cancelled:
+                continue
+            reached = children.get(batch.execution_id, {})
+            for instance_id in batch.instance_ids:
+                if instance_id in reached:
+                    self.work[instance_id].notes.append(
+                        "%s reached it before it was cancelled for the older %s" % (
+                            batch.execution_id, batch.superseded_by))
+
+    def executions(self):
+        """The executions this run started or adopted, in order."""
+        return [b for b in self.batches if b.started or b.error]

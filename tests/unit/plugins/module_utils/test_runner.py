@@ -1,0 +1,396 @@
+"""The execution runner: adopt, wait, busy, the tie-break between two jobs, waits that survive transient
+errors, starts bounded by the deadline, the canary, and the bound on running executions.
+
+The OOS here is an in-memory model driven by a fake clock: these cases need interleavings (another job's
+start landing between our listing and our start, errors on exactly the n-th poll) that the simulator
+cannot produce on demand. The reliability suite runs the same situations against the simulator.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils import _runner as rn
+from unit_helpers import FakeClock
+
+EPOCH = datetime(2026, 11, 28, 12, 0, 0)
+TEMPLATE = "T"
+
+
+class ApiError(Exception):
+    def __init__(self, code, status=400):
+        super().__init__(code)
+        self.code = code
+        self.status_code = status
+        self.data = {"Code": code, "statusCode": status}
+
+
+def throttled():
+    return ApiError("Throttling.User", 400)
+
+
+class FakeOos:
+    """Executions of template T whose status follows the clock: Started for 1 s, Running for ``duration``,
+    then ``final`` (or Waiting after the first wave when started with FirstBatchPause)."""
+
+    def __init__(self, clock, duration=10.0):
+        self.clock = clock
+        self.duration = duration
+        self.executions = {}
+        self.tokens = {}
+        self.calls = []
+        self.faults = {}        # action -> list of exceptions raised by the next calls, in turn
+        self.before_start = None  # called before each StartExecution (another job starting first)
+        self.fail_children = set()
+
+    # --- model ---------------------------------------------------------------------------
+    def add(self, instance_ids, action="install", status=None, template=TEMPLATE, age=0.0, duration=None,
+            loop_mode="Automatic", tags=None):
+        execution_id = "exec-%03d" % (len(self.executions) + 1)
+        self.executions[execution_id] = dict(
+            id=execution_id, template=template, ids=list(instance_ids), action=action, start=self.clock.now - age,
+            duration=self.duration if duration is None else duration, forced=status, loop_mode=loop_mode,
+            approved=False, tags=dict(tags or {}))
+        return execution_id
+
+    def status(self, e):
+        if e["forced"]:
+            return e["forced"]
+        elapsed = self.clock.now - e["start"]
+        if elapsed < 1:
+            return "Started"
+        if e["loop_mode"] == "FirstBatchPause" and not e["approved"]:
+            return "Waiting"
+        if elapsed < 1 + e["duration"]:
+            return "Running"
+        bad = [i for i in e["ids"] if i in self.fail_children]
+        return "Failed" if bad else "Success"
+
+    def row(self, e):
+        created = EPOCH + timedelta(seconds=e["start"])
+        return {"ExecutionId": e["id"], "TemplateName": e["template"], "Status": self.status(e),
+                "CreateDate": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "StartDate": created.strftime("%Y-%m-%dT%H:%M:%SZ"), "LoopMode": e["loop_mode"],
+                "Tags": e["tags"],
+                "Parameters": {"action": e["action"],
+                               "targets": {"Type": "ResourceIds", "ResourceIds": e["ids"], "RegionId": "r"}}}
+
+    def children(self, e):
+        status = self.status(e)
+        rows = []
+        for n, instance_id in enumerate(e["ids"]):
+            if status in ("Started",):
+                continue
+            if status == "Waiting" or status == "Running":
+                child = "Failed" if instance_id in self.fail_children and n == 0 else "Running"
+                if e["loop_mode"] == "FirstBatchPause" and n > 0 and not e["approved"]:
+                    continue
+            elif status == "Cancelled":
+                child = "Cancelled"
+            else:
+                child = "Failed" if instance_id in self.fail_children else "Success"
+            rows.append({"ExecutionId": "%s-%d" % (e["id"], n), "ParentExecutionId": e["id"], "Status": child,
+                         "Parameters": {"instanceId": instance_id}})
+        return rows
+
+    # --- API ------------------------------------------------------------------------------
+    def call(self, action, params=None, deadline=None, attempts=None):
+        params = dict(params or {})
+        self.calls.append((action, params))
+        if attempts is not None:
+            attempts.append(action)
+        queue = self.faults.get(action)
+        if queue:
+            raise queue.pop(0)
+        return getattr(self, action)(params)
+
+    def StartExecution(self, p):
+        if self.before_start:
+            hook, self.before_start = self.before_start, None
+            hook()
+        token = p["ClientToken"]
+        if token in self.tokens:
+            return {"Execution": self.row(self.executions[self.tokens[token]])}
+        parameters = json.loads(p["Parameters"])
+        execution_id = self.add(parameters["targets"]["ResourceIds"], parameters["action"],
+                                loop_mode=p.get("LoopMode") or "Automatic", tags=json.loads(p.get("Tags") or "{}"))
+        self.tokens[token] = execution_id
+        return {"Execution": self.row(self.executions[execution_id])}
+
+    def ListExecutions(self, p):
+        if p.get("ParentExecutionId"):
+            rows = self.children(self.executions[p["ParentExecutionId"]])
+        else:
+            rows = [self.row(e) for e in self.executions.values()]
+            if p.get("ExecutionId"):
+                rows = [r for r in rows if r["ExecutionId"] == p["ExecutionId"]]
+            if p.get("TemplateName"):
+                rows = [r for r in rows if p["TemplateName"] in r["TemplateName"]]
+            if p.get("Status"):
+                rows = [r for r in rows if r["Status"] == p["Status"]]
+            if p.get("StartDateAfter"):
+                rows = [r for r in rows if r["CreateDate"] >= p["StartDateAfter"]]
+        start = int(p.get("NextToken") or 0)
+        size = int(p.get("MaxResults") or 50)
+        more = start + size < len(rows)
+        return {"Executions": rows[start:start + size], "NextToken": str(start + size) if more else ""}
+
+    def CancelExecution(self, p):
+        self.executions[p["ExecutionId"]]["forced"] = "Cancelled"
+        return {}
+
+    def NotifyExecution(self, p):
+        self.executions[p["ExecutionId"]]["approved"] = True
+        return {}
+
+    def starts(self):
+        return [p for a, p in self.calls if a == "StartExecution"]
+
+
+class Spec:
+    """A module side: batches name their instances; the intent is the action; replanning keeps the action
+    (or says nothing is left to do for ``done`` instances)."""
+
+    batch_size = 2
+
+    def __init__(self):
+        self.done = set()
+        self.replanned = []
+
+    def batch(self, region, action, ids):
+        parameters = {"action": action, "targets": {"Type": "ResourceIds", "ResourceIds": list(ids), "RegionId": region}}
+        return parameters, dict(parameters)
+
+    @staticmethod
+    def intent(parameters, secret_names):
+        return parameters.get("action")
+
+    def replan(self, region, ids):
+        self.replanned.append(list(ids))
+        return {i: None if i in self.done else "install" for i in ids}
+
+
+def runner(api, clock, spec=None, **kwargs):
+    options = dict(max_running=2, timeout=300, poll_interval=1.0)
+    options.update(kwargs)
+    return rn.Runner(lambda region: api, TEMPLATE, spec or Spec(), sleep=clock.sleep, clock=clock.time,
+                     now=lambda: EPOCH + timedelta(seconds=clock.now), **options)
+
+
+def work(*ids, action="install"):
+    return {i: ("r", action) for i in ids}
+
+
+def covered(api, execution_id):
+    return api.executions[execution_id]["ids"]
+
+
+@pytest.fixture
+def clock():
+    return FakeClock(start=100.0)
+
+
+def test_nothing_runs_yet_so_everything_starts_with_at_most_n_running(clock):
+    api = FakeOos(clock)
+    run = runner(api, clock).run(work("i-1", "i-2", "i-3", "i-4", "i-5"))
+    assert not run.timed_out and run._finished()
+    assert [covered(api, e) for e in api.executions] == [["i-1", "i-2"], ["i-3", "i-4"], ["i-5"]]
+    started = sorted(api.executions.values(), key=lambda e: e["start"])
+    assert started[2]["start"] >= started[0]["start"] + 11   # the third waited for a free slot
+    assert all(w.batch.execution["status"] == "Success" and not w.batch.adopted for w in run.work.values())
+
+
+def test_an_execution_doing_the_same_change_is_adopted_and_only_the_rest_starts(clock):
+    api = FakeOos(clock)
+    earlier = api.add(["i-1", "i-2", "i-9"], age=5)       # an interrupted run; i-9 is not ours
+    run = runner(api, clock).run(work("i-1", "i-2", "i-3"))
+    assert run.work["i-1"].batch.adopted and run.work["i-1"].batch.execution_id == earlier
+    assert run.work["i-1"].batch is run.work["i-2"].batch and run.work["i-1"].batch.instance_ids == ["i-1", "i-2"]
+    assert [p for p in api.starts()] and all(covered(api, e) in (["i-1", "i-2", "i-9"], ["i-3"]) for e in api.executions)
+    assert run.work["i-3"].batch.execution["status"] == "Success"
+
+
+def test_an_execution_doing_something_else_is_waited_for_then_the_instance_is_planned_again(clock):
+    api = FakeOos(clock)
+    other = api.add(["i-1"], action="uninstall", age=2)
+    spec = Spec()
+    run = runner(api, clock, spec).run(work("i-1", "i-2"))
+    mine = [e for e in api.executions.values() if e["id"] != other]
+    assert [e["ids"] for e in mine] == [["i-2"], ["i-1"]]
+    i1 = [e for e in mine if e["ids"] == ["i-1"]][0]
+    assert i1["start"] >= api.executions[other]["start"] + 11   # only after the other one ended
+    assert spec.replanned == [["i-1"]] and run.work["i-1"].waited_for == [other]
+
+
+def test_nothing_left_to_do_after_the_wait_is_unchanged(clock):
+    api = FakeOos(clock)
+    other = api.add(["i-1"], action="uninstall")
+    spec = Spec()
+    spec.done.add("i-1")
+    run = runner(api, clock, spec).run(work("i-1"))
+    assert run.work["i-1"].outcome == ("unchanged", "nothing to do after %s ended" % other)
+    assert not api.starts()
+
+
+def test_busy_skip_reports_and_busy_fail_raises_before_any_start(clock):
+    api = FakeOos(clock)
+    other = api.add(["i-1"], action="uninstall")
+    run = runner(api, clock, on_busy="skip").run(work("i-1", "i-2"))
+    assert run.work["i-1"].outcome[0] == "busy" and other in run.work["i-1"].outcome[1]
+    assert [covered(api, e) for e in api.executions if e != other] == [["i-2"]]
+    api2 = FakeOos(clock)
+    api2.add(["i-1"], action="uninstall")
+    with pytest.raises(rn.BusyError) as caught:
+        runner(api2, clock, on_busy="fail").run(work("i-1", "i-2"))
+    assert list(caught.value.busy) == ["i-1"] and not api2.starts()
+
+
+def test_the_lookup_finds_long_lived_and_recent_executions_only_of_the_template(clock):
+    api = FakeOos(clock)
+    api.add(["i-1"], action="uninstall", age=3 * 86400, status="Waiting")    # days old, waiting for approval
+    api.add(["i-2"], action="uninstall", template="Other")
+    api.add(["i-3"], action="uninstall", age=90000, status="Success")
+    run = runner(api, clock, on_busy="skip").run(work("i-1", "i-2", "i-3"))
+    assert run.work["i-1"].outcome[0] == "busy"
+    assert run.work["i-2"].batch.started and run.work["i-3"].batch.started
+    lookups = [p for a, p in api.calls if a == "ListExecutions"][:3]
+    assert [p.get("Status") for p in lookups] == ["Running", "Waiting", None]
+    assert lookups[2]["StartDateAfter"] == (EPOCH + timedelta(seconds=100 - 86400)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_two_jobs_that_looked_at_the_same_moment_keep_only_the_older_execution(clock):
+    """Another job's execution lands between our lookup and our start: ours is younger, so it is cancelled
+    right after the start, and our instances adopt the other job's execution (it does the same change)."""
+    api = FakeOos(clock)
+    rival = {}
+    api.before_start = lambda: rival.setdefault("id", api.add(["i-2", "i-3"]))
+    run = runner(api, clock).run(work("i-1", "i-2"))
+    mine = [b for b in run.batches if not b.adopted]
+    assert mine[0].superseded_by == rival["id"] and api.executions[mine[0].execution_id]["forced"] == "Cancelled"
+    cancel = [i for i, (a, _p) in enumerate(api.calls) if a == "CancelExecution"][0]
+    start = [i for i, (a, _p) in enumerate(api.calls) if a == "StartExecution"][0]
+    assert cancel - start <= 2, "the younger execution is cancelled right after the listing that follows its start"
+    assert run.work["i-2"].batch.execution_id == rival["id"] and run.work["i-2"].batch.adopted
+    assert run.work["i-1"].batch.execution["status"] == "Success" and not run.work["i-1"].batch.adopted
+    at_once = [e for e in api.executions.values() if "i-2" in e["ids"] and e["forced"] != "Cancelled"]
+    assert len(at_once) == 1
+
+
+def test_the_older_of_two_jobs_keeps_its_execution(clock):
+    api = FakeOos(clock)
+    run = runner(api, clock)
+    run._begin(work("i-1"))
+    run._assign(initial=True)
+    run._start_and_verify()
+    younger = api.add(["i-1"], action="uninstall")      # started by someone else after ours
+    run._refresh(["r"])
+    run._resolve_conflicts()
+    assert not run.cancelled and api.executions[younger]["forced"] is None
+
+
+def test_transient_poll_failures_longer_than_the_retries_do_not_end_the_wait(clock):
+    api = FakeOos(clock)
+    run = runner(api, clock)
+    run._begin(work("i-1"))
+    api.faults["ListExecutions"] = [throttled() for _ in range(6)] + [ApiError("ServiceUnavailable", 503)] * 3
+    run._assign(initial=True)
+    waited = rn.wait_for(run._round, run._finished, 120, interval=1, max_interval=4, backoff=1.25,
+                         sleep=clock.sleep, clock=clock.time)
+    assert waited.done and run.work["i-1"].batch.execution["status"] == "Success"
+    assert len(run.transient_errors) >= 9
+
+
+def test_an_error_that_will_not_go_away_ends_the_wait_for_that_region(clock):
+    api = FakeOos(clock)
+    run = runner(api, clock, max_running=1)
+    run._begin(work("i-1", "i-2", "i-3"))
+    run._assign(initial=True)
+    run._start_and_verify()
+    api.faults["ListExecutions"] = [ApiError("Forbidden.RAM", 403)] * 50
+    waited = rn.wait_for(run._round, run._finished, 120, interval=1, sleep=clock.sleep, clock=clock.time)
+    assert waited.done and clock.now < 110
+    assert run.work["i-1"].batch.error[1]["code"] == "Forbidden.RAM"
+    assert run.work["i-3"].outcome[1].startswith("not started: could not read the executions: ")
+
+
+def test_starts_after_the_wait_began_are_bounded_by_the_deadline(clock):
+    api = FakeOos(clock, duration=100)
+    run = runner(api, clock, max_running=1, timeout=30).run(work("i-1", "i-2", "i-3"))
+    assert run.timed_out and clock.now <= 100 + 30 + 1
+    assert run.work["i-3"].outcome == ("cancelled", "not started: wait_timeout passed before its batch could start")
+    assert run.work["i-1"].batch.started and not run.work["i-1"].batch.done
+
+
+def test_a_throttled_start_is_tried_again_and_a_lost_answer_is_adopted_not_repeated(clock):
+    api = FakeOos(clock)
+    original = api.StartExecution
+
+    def lost(p):          # the start happens, its answer is lost
+        original(p)
+        api.StartExecution = original
+        raise ApiError("ServiceUnavailable", 503)
+
+    api.StartExecution = lost
+    run = runner(api, clock).run(work("i-1", "i-2"))
+    assert len(api.executions) == 1 and run.work["i-1"].batch.execution["status"] == "Success"
+    assert run.work["i-1"].batch.adopted and run.transient_errors
+
+
+def test_a_start_that_fails_for_good_stops_further_starts(clock):
+    api = FakeOos(clock)
+    api.faults["StartExecution"] = [ApiError("InvalidParameter", 400)]
+    run = runner(api, clock, max_running=1).run(work("i-1", "i-2", "i-3"))
+    assert run.stopped and run.work["i-1"].batch.error and not run.work["i-1"].batch.started
+    assert run.work["i-3"].outcome == ("cancelled", "not started: an earlier batch could not be started")
+    assert len(api.starts()) == 1
+
+
+def test_canary_is_approved_when_its_first_wave_succeeded(clock):
+    api = FakeOos(clock)
+    run = runner(api, clock, canary=True).run(work("i-1", "i-2", "i-3", "i-4"))
+    first = run.batches[0]
+    assert first.canary and api.executions[first.execution_id]["approved"]
+    assert api.starts()[0]["LoopMode"] == "FirstBatchPause" and api.starts()[1].get("LoopMode") is None
+    actions = [a for a, _p in api.calls if a in ("StartExecution", "NotifyExecution")]
+    assert actions == ["StartExecution", "NotifyExecution", "StartExecution"]   # the rest only after the approval
+    assert all(w.batch.execution["status"] == "Success" for w in run.work.values())
+
+
+def test_a_failed_canary_is_cancelled_and_nothing_else_starts(clock):
+    api = FakeOos(clock)
+    api.fail_children.add("i-1")
+    run = runner(api, clock, canary=True).run(work("i-1", "i-2", "i-3"))
+    assert run.stopped == "the canary batch failed" and len(api.starts()) == 1
+    assert api.executions[run.batches[0].execution_id]["forced"] == "Cancelled"
+    assert run.work["i-3"].outcome == ("cancelled", "not started: the canary batch failed")
+
+
+def test_a_paused_canary_of_an_interrupted_run_is_judged_by_the_rerun(clock):
+    api = FakeOos(clock)
+    paused = api.add(["i-1", "i-2"], age=30, loop_mode="FirstBatchPause")
+    run = runner(api, clock, canary=True).run(work("i-1", "i-2", "i-3"))
+    assert run.canary.execution_id == paused and api.executions[paused]["approved"]
+    assert [covered(api, e) for e in api.executions if e != paused] == [["i-3"]]
+
+
+def test_without_wait_everything_starts_at_once_and_busy_instances_are_reported(clock):
+    api = FakeOos(clock)
+    other = api.add(["i-5"], action="uninstall")
+    run = runner(api, clock, wait=False, max_running=1).run(work("i-1", "i-2", "i-3", "i-4", "i-5"))
+    assert len(api.starts()) == 2 and not run.timed_out
+    assert run.work["i-5"].outcome == ("busy", "not started: it is busy with %s and wait=false" % other)
+
+
+def test_secret_names_are_recorded_in_tags_and_excluded_from_the_intent(clock):
+    assert rn.secret_name_tags(["b", "a"]) == {"ecs-ops-secret-parameters": "a,b"}
+    long_names = ["p%03d_%s" % (n, "x" * 20) for n in range(10)]
+    tags = rn.secret_name_tags(long_names)
+    assert list(tags) == ["ecs-ops-secret-parameters", "ecs-ops-secret-parameters-2", "ecs-ops-secret-parameters-3"]
+    assert all(len(v) <= 128 for v in tags.values())
+    assert sorted(",".join(tags.values()).split(",")) == sorted(long_names)
+    api = FakeOos(clock)
+    runner(api, clock, secret_names=["password"], tags={"team": "web"}).run(work("i-1"))
+    assert json.loads(api.starts()[0]["Tags"]) == {"team": "web", "ecs-ops-secret-parameters": "password"}
