@@ -27,6 +27,7 @@ TERMINAL = ("Success", "Failed", "Cancelled")
 MAX_TOKEN_GENERATIONS = 64
 LIST_PAGE = 100
 MAX_BATCH = 50          # the bulky templates' targets take at most 50 instances
+RESERVED_TAG_PREFIX = "ecs-ops-"   # tags the collection puts on what it starts
 _PERCENT_RE = re.compile(r"^\s*(\d{1,3})\s*%\s*$")
 
 
@@ -71,6 +72,10 @@ def run_option_problems(p, max_executions):
             problems.append(problem)
     tags = p["tags"] or {}
     problems.extend(resource_tag_problems(tags))
+    reserved = sorted(str(k) for k in tags if str(k).startswith(RESERVED_TAG_PREFIX))
+    if reserved:
+        problems.append("tags: keys starting with %s are reserved for the collection: %s" % (
+            RESERVED_TAG_PREFIX, ", ".join(reserved)))
     p["tags"] = {str(k): str(v) for k, v in tags.items()} or None
     if p.get("description") is not None and len(p["description"]) > 200:
         problems.append("description must be at most 200 characters")

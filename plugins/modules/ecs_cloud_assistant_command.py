@@ -166,14 +166,20 @@ options:
     type: str
   tags:
     description:
-      - Tags for the command and the invocations (at most 20).
+      - Tags for the command and the invocations (at most 20, or 19 with O(client_token)). Keys starting with
+        C(ecs-ops-) are reserved for the collection.
     type: dict
   client_token:
     description:
-      - A token (up to 64 printable ASCII characters) that makes the start idempotent. A retried task with the
-        same token and the same request gets the invocations of the first attempt instead of new ones.
+      - A token (up to 64 printable ASCII characters) that makes the start idempotent. A retried or re-run task
+        with the same token and the same request gets the invocations of the first attempt (finished or not)
+        instead of new ones, and reports them in RV(invocations) with C(adopted=true).
+      - Each invocation started with a token carries the tag C(ecs-ops-client-token) whose value is its
+        ClientToken (a hash of the request, never a parameter value). Before starting, the module looks for an
+        invocation with that tag (C(DescribeInvocations)); the ClientToken itself is the second guard.
       - Without it every run of the task starts new invocations, and only retries of one API call inside the
-        task are deduplicated.
+        task are deduplicated. Different commands on one instance are never serialised: Cloud Assistant runs
+        them side by side.
     type: str
   no_log_output:
     description:
@@ -301,8 +307,11 @@ command_id:
   type: str
   sample: c-hz0jdfwcsr****
 invocations:
-  description: The batches, each with C(region), C(type), C(instance_ids), and C(invoke_id) and C(command_id)
-    once started. In check mode, the batches that would start.
+  description:
+    - The batches, each with C(region), C(type), C(instance_ids), and C(invoke_id) and C(command_id) once
+      started. In check mode, the batches that would start.
+    - C(adopted) is true for an invocation of an earlier run with the same O(client_token) and request, found
+      instead of starting a new one.
   returned: with O(state=present)
   type: list
   elements: dict
@@ -399,13 +408,14 @@ import uuid
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils import _cloud_assistant as ca
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import first_error, run_bounded
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import has_error_code
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import ErrorInfo, describe, has_error_code
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._targets import normalise_targets
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import TokenError, client_token
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import (
+    MAX_TAGS,
     ValidationError,
     resource_tag_problems,
     tag_problems,
@@ -418,6 +428,8 @@ AT_RE = re.compile(r"^at\(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}( \S+)?\)$")
 CRON_FIELD_RE = re.compile(r"^[0-9A-Za-z*?/,#-]+$")
 LENGTH_LIMITS = dict(working_dir=200, username=255, launcher=1024, container_id=128, container_name=128)
 ACTIVE_INVOCATION = ("Pending", "Running", "Scheduled")
+TOKEN_TAG_PREFIX = "ecs-ops-"
+TOKEN_TAG = "ecs-ops-client-token"  # the ClientToken of an invocation started with client_token
 
 ARGUMENT_SPEC = dict(
     state=dict(type="str", choices=["present", "absent"], default="present"),
@@ -500,6 +512,12 @@ def _check_options(params, problems):
         if params[name] is not None and len(params[name]) > limit:
             problems.append("%s is longer than %d characters" % (name, limit))
     problems.extend(resource_tag_problems(params["tags"], max_key=64))
+    reserved = sorted(k for k in (params["tags"] or {}) if str(k).startswith(TOKEN_TAG_PREFIX))
+    if reserved:
+        problems.append("tags: keys starting with %s are reserved for the collection: %s" % (
+            TOKEN_TAG_PREFIX, ", ".join(reserved)))
+    elif params["client_token"] is not None and len(params["tags"] or {}) >= MAX_TAGS:
+        problems.append("tags: at most %d tags with client_token (it adds %s)" % (MAX_TAGS - 1, TOKEN_TAG))
     if params["client_token"] is not None:
         try:
             client_token({}, params["client_token"])
@@ -678,6 +696,13 @@ def base_request(params, facts):
     return {k: v for k, v in request.items() if v is not None}
 
 
+def find_invocation(api, token):
+    """The invocation an earlier run started with ClientToken ``token`` (its ``ecs-ops-client-token`` tag), or None."""
+    body = api.call("DescribeInvocations", {"Tag": [dict(Key=TOKEN_TAG, Value=token)], "MaxResults": 10})
+    found = (body.get("Invocations") or {}).get("Invocation") or []
+    return found[0] if found else None
+
+
 def start_batches(module, facts, batches):
     params = module.params
     common = base_request(params, facts)
@@ -696,7 +721,15 @@ def start_batches(module, facts, batches):
         hashed = dict(request, Parameters=None, public_parameters=public, secret_names=secret_names)
         request["ClientToken"] = client_token(dict(action=action, region=batch["region"], request=hashed,
                                                    run=nonce), params["client_token"])
-        return module.api("ecs", batch["region"]).call(action, request)
+        api = module.api("ecs", batch["region"])
+        batch["adopted"] = False
+        if params["client_token"] is not None:
+            earlier = find_invocation(api, request["ClientToken"])
+            if earlier is not None:
+                batch["adopted"] = True
+                return earlier
+            request["Tag"] = list(request.get("Tag") or []) + [dict(Key=TOKEN_TAG, Value=request["ClientToken"])]
+        return api.call(action, request)
 
     outcomes = run_bounded(start, batches)
     for outcome in outcomes:
@@ -722,8 +755,14 @@ def fetch_results(module, invocation, deadline):
 
 
 def wait_for_results(module, invocations, first_run):
+    """Poll until every instance settled or ``wait_timeout`` passed: ``(rows, timed_out, error, transient)``.
+
+    A poll that still fails after its retries with an error that retrying may fix (throttling, 5xx,
+    transport) does not end the wait; an error that will not go away does (``error``), and so does a
+    missing invocation after the grace a new one may need to become visible."""
     params = module.params
     rows = {}
+    passing = []
     started = time.monotonic()
     deadline = started + params["wait_timeout"]
 
@@ -736,6 +775,8 @@ def wait_for_results(module, invocations, first_run):
         for outcome in outcomes:
             if outcome.ok:
                 rows.update(outcome.value)
+            elif ErrorInfo(outcome.error).retryable:
+                passing.append(describe(outcome.error)[0])
             elif not (has_error_code(outcome.error, "InvalidInvokeId.NotFound")
                       and time.monotonic() - started < INVISIBLE_GRACE):
                 raise outcome.error
@@ -746,8 +787,8 @@ def wait_for_results(module, invocations, first_run):
         waited = wait_for(poll, lambda _rows: all(settled(inv) for inv in invocations), params["wait_timeout"],
                           interval=interval, max_interval=min(60.0, interval * 6))
     except Exception as exc:  # pylint: disable=broad-exception-caught
-        return rows, False, exc  # the rows read so far still say which instances finished
-    return rows, waited.timed_out, None
+        return rows, False, exc, passing  # the rows read so far still say which instances finished
+    return rows, waited.timed_out, None, passing
 
 
 # --- the two states -------------------------------------------------------------------------
@@ -804,7 +845,9 @@ def run_present(module, facts, targets):
         module.exit_json(**report(module, results, batches, True, rows={}))
 
     first_run = facts["repeat_mode"] == "Period" and ca.rate_seconds(params["frequency"]) is not None
-    rows, timed_out, error = wait_for_results(module, batches, first_run)
+    rows, timed_out, error, passing = wait_for_results(module, batches, first_run)
+    if passing:
+        module.warn("%d poll(s) failed after their retries and were tried again: %s" % (len(passing), passing[-1]))
     if error is not None:
         module.fail_api(error, **report(module, results, batches, True, rows))
     result = report(module, results, batches, True, rows)

@@ -371,8 +371,8 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extension_ro
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions import validate_parameters
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._runner import BusyError, Runner
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._runner import BusyError, Runner, secret_name_tags
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import MAX_TAGS, ValidationError
 
 BULKY_TEMPLATE = "ACS-ECS-BulkyConfigureOOSPackageWithTemporaryURL"
 
@@ -459,6 +459,10 @@ class Installer:
                                   "name", "type", "required", "default", "secret")) for s in specs])
         self.platforms = view["constraints"]["os_platforms"]
         self.secret_names = sorted({s["name"] for s in specs if s["secret"]} | set(self.p["secret_parameters"]))
+        extra = len(secret_name_tags(self.secret_names))
+        if len(self.p["tags"] or {}) + extra > MAX_TAGS:
+            self.module.fail_validation(ValidationError(["tags: at most %d tags here: the executions also carry %d "
+                                                         "tag(s) naming the secret parameters" % (MAX_TAGS - extra, extra)]))
 
     def desired(self, region):
         return Desired(self.p["state"], self.extension["versions"][region], self.p["force"], self.platforms)

@@ -183,6 +183,8 @@ def describe_invocations(sim, req):
             invs = [inv for inv in invs if check(inv, value)]
     if "Timed" in p:
         invs = [inv for inv in invs if (inv.schedule.kind != "once") == p.bool("Timed")]
+    filters = tag_filters(p)
+    invs = [inv for inv in invs if tags_match(inv.tags, filters)]
     chunk, fields = ecs_page(p, invs)
     include = p.bool("IncludeOutput") and bool(p.str("InvokeId") or p.str("InstanceId"))
     enc = encoding(p, "Base64")

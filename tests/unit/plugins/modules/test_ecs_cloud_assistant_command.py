@@ -230,11 +230,17 @@ def test_client_token_makes_a_retried_task_idempotent(sim_server, run_module):
     _rc, first = run_module(module.main, task)
     _rc, second = run_module(module.main, task)
     assert first["invoke_id"] == second["invoke_id"]
+    assert [i["adopted"] for i in first["invocations"] + second["invocations"]] == [False, True]
+    assert second["instances"][ids["web-1"]]["stdout"] == "once\n"
     _rc, third = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command="echo once"))
     _rc, fourth = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command="echo once"))
     assert len({first["invoke_id"], third["invoke_id"], fourth["invoke_id"]}) == 3
-    tokens = [c["params"]["ClientToken"] for c in api_calls(sim_server, "RunCommand")]
-    assert tokens[0] == tokens[1] and tokens[0].startswith("deploy-42-") and len(set(tokens)) == 3
+    # The re-run found the first invocation by its tag and started nothing; the token stays the second guard.
+    starts = api_calls(sim_server, "RunCommand")
+    tokens = [c["params"]["ClientToken"] for c in starts]
+    assert len(tokens) == 3 and tokens[0].startswith("deploy-42-") and len(set(tokens)) == 3
+    assert starts[0]["params"]["Tag.1.Key"] == "ecs-ops-client-token" and starts[0]["params"]["Tag.1.Value"] == tokens[0]
+    assert "Tag.1.Key" not in starts[1]["params"]
 
 
 def test_throttling_and_a_dropped_answer_do_not_duplicate(sim_server, run_module):
