@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils import _executions as ex
-from unit_helpers import FakeClock
 
 
 class ApiError(Exception):
