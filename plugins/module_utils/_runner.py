@@ -117,7 +117,10 @@ class BusyError(RuntimeError):
 
 
 class Batch:
-    """One execution: started by this run (``adopted`` False) or found running and adopted."""
+    """One execution: started by this run (``mine``), or found running and adopted.
+
+    ``adopted`` is what the report says: the execution was not created by this task's own start, but found
+    running (by the lookup, or as the ClientToken replay of an earlier start whose answer was lost)."""
 
     def __init__(self, region, action, instance_ids, parameters=None, token_content=None, adopted=False):
         self.region = region
@@ -126,6 +129,7 @@ class Batch:
         self.parameters = parameters
         self.token_content = token_content
         self.adopted = adopted
+        self.mine = not adopted
         self.canary = False
         self.execution = None      # the latest view
         self.error = None          # (msg, error dict) if it could not be started or read
@@ -230,7 +234,7 @@ class Runner:
         deadline = report_deadline(self.deadline if self.deadline is not None else self.clock())
         cancelled = {}
         if self.timed_out and cancel_on_timeout:
-            mine = [b for b in self.batches if b.started and not b.adopted and not b.done]
+            mine = [b for b in self.batches if b.started and b.mine and not b.done]
             cancelled = self._cancel(mine, deadline)
         warnings = []
         children = {}
@@ -339,7 +343,7 @@ class Runner:
             raise BusyError(busy)
 
     def _adopt(self, work, view):
-        batch = next((b for b in self.batches if b.adopted and b.execution_id == view["execution_id"]), None)
+        batch = next((b for b in self.batches if not b.mine and b.execution_id == view["execution_id"]), None)
         if batch is None:
             parameters = view.get("parameters") or {}
             batch = Batch(work.region, parameters.get("action") or work.action, [], adopted=True)
@@ -375,7 +379,7 @@ class Runner:
 
     # --- starting -------------------------------------------------------------------------------------
     def _running_count(self):
-        return sum(1 for b in self.batches if b.started and not b.adopted and not b.done)
+        return sum(1 for b in self.batches if b.started and b.mine and not b.done)
 
     def _ready_batches(self, unbounded):
         if self.stopped or self.clock() >= self.deadline:
@@ -402,7 +406,7 @@ class Runner:
         """A paused canary of an earlier run of the same change becomes this run's canary."""
         if self.canary is None:
             for batch in self.batches:
-                if batch.adopted and not batch.done and batch.execution.get("loop_mode") == "FirstBatchPause":
+                if not batch.mine and not batch.done and batch.execution.get("loop_mode") == "FirstBatchPause":
                     self.canary = batch
                     batch.canary = True
                     return
@@ -432,6 +436,7 @@ class Runner:
     def _started(self, batch, outcome):
         if outcome.ok:
             batch.execution, batch.started = outcome.value, True
+            batch.adopted = bool(outcome.value.get("adopted"))
             batch.execution["region"] = batch.region
             self.views[batch.execution_id] = dict(outcome.value, region=batch.region)
             self.coverage[batch.execution_id] = set(batch.instance_ids)
@@ -531,7 +536,7 @@ class Runner:
         """Cancel each of our running executions that an older unfinished one overlaps; its instances wait."""
         losers = []
         for batch in self.batches:
-            if batch.adopted or not batch.started or batch.done or batch.execution_id in self.cancelled:
+            if not batch.mine or not batch.started or batch.done or batch.execution_id in self.cancelled:
                 continue
             mine = set(batch.instance_ids)
             rivals = [v for v in self.views.values() if v["region"] == batch.region and not v["done"]

@@ -36,6 +36,7 @@ API_TIMEOUT = 1            # api_timeout (s) for the unresponsive-API tests
 SLOW_API_MS = 3000         # the answer delay of the unresponsive API, beyond API_TIMEOUT
 HUNG = 1e6                 # simulated seconds: never finishes at the time scale
 TIME_SCALE = 0.01
+LOOKUP_LISTINGS = 3        # what an OOS module lists before it starts (unfinished executions of the template)
 
 OOS_MODULES = {
     "oos_extension_install": dict(work="install", args=dict(name="node"), ok="succeeded"),
@@ -165,11 +166,12 @@ def test_hung_execution_cancelled_on_timeout(sim, module):
 # --- OOS executions: unresponsive API --------------------------------------------------------------------------
 @pytest.mark.parametrize("module", list(OOS_MODULES))
 def test_unresponsive_polling_api_ends_at_deadline(sim, module):
-    """ListExecutions answers after 3 s, the read timeout is 1 s: every poll times out. The task must end
-    close to wait_timeout (its retries stop at the deadline), and fail: no instance may be reported with
-    an outcome (succeeded/failed) the task never read."""
+    """Once the task has looked up what runs (three listings) and started, ListExecutions answers after 3 s
+    while the read timeout is 1 s: every poll times out. The task must end close to wait_timeout (its
+    retries stop at the deadline), and fail: no instance may be reported with an outcome
+    (succeeded/failed) the task never read."""
     sim.reset(oos_hung_fleet(OOS_MODULES[module]["work"]), time_scale=TIME_SCALE)
-    sim.faults({"action": "ListExecutions", "latency_ms": SLOW_API_MS})
+    sim.faults({"action": "ListExecutions", "latency_ms": SLOW_API_MS, "skip": LOOKUP_LISTINGS})
     rc, result, err, elapsed = timed_run(sim, module, oos_args(module, sim, api_timeout=API_TIMEOUT))
 
     assert elapsed <= WAIT + SLACK, "%s ended after %.1fs, wait_timeout=%s" % (module, elapsed, WAIT)

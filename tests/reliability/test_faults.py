@@ -301,8 +301,9 @@ def test_command_retried_task_with_client_token_reuses_invocations(sim):
     assert rc == 0 and not second.get("failed"), "retried task failed: %s\n%s" % (second.get("msg"), err[-2000:])
     assert sorted(second["invoke_ids"]) == sorted(first["invoke_ids"])
     assert sim.state()["commands"]["invocations"] == before, "the retried task ran the command again"
-    retried = [c for c in sim.calls(mark) if c["action"] == "RunCommand"]
-    assert retried and all(c["params"]["ClientToken"] for c in retried)
+    # The re-run found each invocation by its ecs-ops-client-token tag and started nothing.
+    assert not [c for c in sim.calls(mark) if c["action"] == "RunCommand"]
+    assert all(i["adopted"] for i in second["invocations"]) and not any(i["adopted"] for i in first["invocations"])
     check_fanout(sim, second, groups)
     assert {i: (e["status"], e["exit_code"], e["stdout"]) for i, e in second["instances"].items()} == \
         {i: (e["status"], e["exit_code"], e["stdout"]) for i, e in first["instances"].items()}

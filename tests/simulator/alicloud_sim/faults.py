@@ -5,7 +5,8 @@ were added; the first one that matches and fires applies: its latency first, the
 error (returned before the handler runs, so no state changes) or a dropped connection
 (``drop: before`` the handler runs, or ``after`` it ran, which leaves the change made but the
 client without an answer). ``rate`` draws from a per-rule RNG seeded with ``seed`` (0 by
-default), so runs are reproducible; ``count`` fires that many times, then the rule expires.
+default), so runs are reproducible; ``count`` fires that many times, then the rule expires; ``skip``
+lets the first matching calls through untouched.
 """
 
 import fnmatch
@@ -23,7 +24,7 @@ MESSAGES = {
     "InternalError": "The request processing has failed due to some unknown error, exception or failure.",
 }
 STATUSES = {"ServiceUnavailable": 503, "InternalError": 500}
-FIELDS = {"action", "product", "code", "http_status", "message", "rate", "count", "seed",
+FIELDS = {"action", "product", "code", "http_status", "message", "rate", "count", "seed", "skip",
           "latency_ms", "drop_connection", "drop", "retry_after_ms"}
 
 
@@ -40,6 +41,7 @@ class FaultRule:
         self.message = spec.get("message") or MESSAGES.get(self.code, "The request was rejected by an injected fault.")
         self.rate = None if spec.get("rate") is None else float(spec["rate"])
         self.count = None if spec.get("count") is None else int(spec["count"])
+        self.skip = int(spec.get("skip", 0))
         self.seed = spec.get("seed", 0)
         self.latency_ms = float(spec.get("latency_ms", 0))
         self.drop = spec.get("drop") or ("before" if spec.get("drop_connection") else None)
@@ -54,6 +56,8 @@ class FaultRule:
             raise ValueError("rate must be in (0, 1]")
         if self.count is not None and self.count < 1:
             raise ValueError("count must be >= 1")
+        if self.skip < 0:
+            raise ValueError("skip must be >= 0")
         if self.drop not in (None, "before", "after"):
             raise ValueError('drop must be "before" or "after"')
         if self.drop == "after" and self.code:
@@ -73,6 +77,8 @@ class FaultRule:
         if self.product and self.product != product:
             return False
         self.matched += 1
+        if self.matched <= self.skip:
+            return False
         if self.rate is not None and self._rng.random() >= self.rate:
             return False
         self.fired += 1
