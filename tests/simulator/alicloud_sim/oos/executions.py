@@ -114,8 +114,16 @@ class ExecutionStore:
                 self.schedule(exe)
 
     def snapshot(self):
+        children = {}
+        for child in self._by_id.values():
+            if child.parent_id:
+                children.setdefault(child.parent_id, []).append(
+                    {"execution_id": child.id, "instance": (child.resource_ids or [""])[0], "status": child.status,
+                     "start": child.start, "end": child.end})
         return {e.id: {"template": e.template_name, "status": e.status, "region": e.region,
-                       "counters": views.counters(e)}
+                       "counters": views.counters(e), "created": e.created, "end": e.end,
+                       "action": (e.parameters or {}).get("action", ""), "tags": dict(e.tags),
+                       "children": children.get(e.id, [])}
                 for e in self._by_id.values() if e.is_parent}
 
 
