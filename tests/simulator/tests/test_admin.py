@@ -134,15 +134,15 @@ def test_fault_count_then_expires(sim_server):
 
 
 def test_fault_skip_lets_the_first_calls_through(sim_server):
-    sim_server.admin("POST", "faults", {"action": "DescribeRegions", "code": "ServiceUnavailable", "skip": 2,
+    sim_server.admin("POST", "faults", {"action": "DescribeRegions", "code": "Throttling.User", "skip": 2,
                                         "count": 1})
     client = sim_server.ecs()
     assert _regions(client).status_code == 200 and _regions(client).status_code == 200
     with pytest.raises(ClientException) as info:
         _regions(client)
-    assert info.value.code == "ServiceUnavailable"
+    assert info.value.code == "Throttling.User"
     assert _regions(client).status_code == 200
-    assert [c["error_code"] for c in sim_server.calls(action="DescribeRegions")] == [None, None, "ServiceUnavailable",
+    assert [c["error_code"] for c in sim_server.calls(action="DescribeRegions")] == [None, None, "Throttling.User",
                                                                                       None]
 
 
