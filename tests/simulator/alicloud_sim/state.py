@@ -42,6 +42,7 @@ DEFAULT_DURATIONS = {
     "reboot": 30,
     "command": 1,         # Windows (simulated) Cloud Assistant scripts
     "delivery": 1,        # Cloud Assistant delivery before a script starts
+    "start": 1,           # an OOS execution stays Started this long before it selects its targets
 }
 
 _ID_PREFIX = {"cn-hangzhou": "bp", "cn-shanghai": "uf", "cn-beijing": "2z", "cn-shenzhen": "wz"}

@@ -14,7 +14,6 @@ from ..errors import ApiError, invalid_parameter
 from .records import Item
 
 TERMINAL = ("Success", "Failed", "Cancelled")
-START_DELAY = 1.0      # simulated seconds an execution stays "Started" before it runs
 PAUSE_MODES = ("FirstBatchPause", "EveryBatchPause")
 EPSILON = 1e-6         # events this close to "now" are due (sums of float durations drift by an ulp)
 
@@ -80,7 +79,7 @@ class LoopRun:
         if self.exe.status in TERMINAL:
             return None
         if self.exe.status == "Started":
-            return self.exe.created + START_DELAY
+            return self.exe.created + float(self.store.sim.durations.get("start", 1))
         ends = [i.phase_end for i in self.running if not i.waiting and i.phase_task is not None]
         return min(ends) if ends else None
 
