@@ -17,8 +17,16 @@ description:
     only where needed. A second run with the same input changes nothing and starts nothing.
   - Changes are made with the public OOS template C(ACS-ECS-BulkyConfigureOOSPackageWithTemporaryURL),
     one execution per batch of at most O(batch_size) instances, several executions at once.
-  - Every execution carries a C(ClientToken) derived from its content, so a retried or re-run task adopts
-    the execution it already started instead of starting a second one.
+  - Each instance is acted on at most once at a time, across runs and jobs. Before starting, the module lists
+    the unfinished executions of the template in every target region. An instance already in one that makes
+    the same change (same extension, action, version and non-secret parameters) is adopted: the module waits
+    for that execution and reports its result, and starts nothing for the instance. An instance in one that
+    does something else (another extension, an uninstall, another version) is handled as O(busy) says.
+    A re-run after an interrupted run (a cancelled AWX job, a killed playbook) therefore adopts what still
+    runs and starts only what is left, and two jobs that overlap never put one instance into two executions
+    (see the user guide for the one case of two jobs starting in the same instant).
+  - Every execution also carries a C(ClientToken) derived from its content, a second guard against starting
+    a batch twice when the answer to a start is lost.
   - O(parameters) are checked against the extension's declared parameters before anything is started.
 author:
   - alibabacloud.ecs_ops maintainers (@alibabacloud-ecs-ops)
@@ -114,7 +122,14 @@ options:
     default: true
   wait_timeout:
     description:
-      - Seconds to wait for all executions. On timeout the task fails with everything known so far.
+      - Seconds to wait for all executions, including the time spent waiting for busy instances and starting
+        later batches. Every API call after the wait started is bounded by it (the reads that build the report
+        get 5 more seconds).
+      - A read that fails after its retries with an error that may pass (throttling, a 5xx answer, a dropped
+        connection, a timeout) does not end the wait; only this deadline, or an error that will not go away
+        (a permission, a bad request), does.
+      - On timeout the task fails with everything known so far; instances whose batch never started are
+        reported C(cancelled) with the reason.
     type: int
     default: 1800
   poll_interval:
@@ -134,7 +149,8 @@ options:
     type: str
   tags:
     description:
-      - Tags to put on the executions.
+      - Tags to put on the executions. Keys starting with C(ecs-ops-) are reserved for the collection, which
+        records there the names (never the values) of the secret parameters.
     type: dict
   description:
     description:
@@ -148,9 +164,27 @@ options:
     type: str
     choices: [fail, skip]
     default: fail
+  busy:
+    description:
+      - What to do with an instance that an unfinished execution of the same template (started by another
+        job, a person, or an earlier run) is working on and that does something else.
+      - V(wait) waits for that execution to end, reads the instance again, and then acts only if still needed.
+        The default, so that an overlapping schedule or a re-run converges on its own within O(wait_timeout).
+      - V(skip) leaves the instance alone and reports it C(busy); the task does not fail for it.
+      - V(fail) fails the task before anything is started if any instance is busy.
+      - An instance in an execution that makes the same change is always adopted, whatever this option says.
+      - With O(wait=false) V(wait) cannot wait, so busy instances are reported C(busy).
+    type: str
+    choices: [wait, skip, fail]
+    default: wait
 notes:
   - C(max_errors) applies per execution, so a fleet split into several batches can have more failures in
     total; the task fails if any instance failed.
+  - Only executions of C(ACS-ECS-BulkyConfigureOOSPackageWithTemporaryURL) are looked for. An execution that
+    selects its targets otherwise than by instance ids (by tag, resource group) is seen on the instances it has
+    already reached.
+  - Executions the task started keep running in OOS if the task is killed; the next run adopts them.
+    O(cancel_on_timeout) cancels only executions this task started, never adopted ones.
   - The RAM actions needed are C(oos:GetTemplate), C(oos:ListTemplates), C(oos:ListInstancePackageStates),
     C(oos:StartExecution), C(oos:ListExecutions), C(oos:CancelExecution), C(ecs:DescribeInstances) and
     C(ecs:DescribeCloudAssistantStatus), plus what the template itself uses (see the user guide).
@@ -268,10 +302,21 @@ instances:
       sample: install
     result:
       description:
-        - C(succeeded), C(failed), C(cancelled), C(unchanged), C(skipped) (unreachable with O(unreachable=skip)),
-          C(pending) (started but not finished, with O(wait=false) or after a timeout), C(planned) (check mode).
+        - C(succeeded), C(failed), C(cancelled) (also for an instance whose batch never started, with a message
+          that starts with C(not started:) and says why, for example the deadline), C(unchanged), C(skipped)
+          (unreachable with O(unreachable=skip)), C(busy) (another execution works on it, with O(busy=skip),
+          O(busy=fail) or O(wait=false)), C(pending) (started but not finished, with O(wait=false) or after a
+          timeout), C(planned) (check mode).
       type: str
       sample: succeeded
+    adopted:
+      description: The instance's execution was not started by this task but found already making the same
+        change (an earlier run, another job) and adopted.
+      type: bool
+    waited_for:
+      description: Executions doing something else on the instance that the task waited for before acting.
+      type: list
+      elements: str
     previous_version:
       description: The version installed before; empty if none.
       type: str
@@ -325,18 +370,25 @@ executions:
       type: str
     adopted:
       description:
-        - The execution was started by an earlier attempt with the same content and was adopted.
-        - An execution replayed while it is still C(Started) (its first moments) is not recognised as adopted.
+        - The execution was not created by this task's own start but found already making the change: by the
+          lookup of unfinished executions (an earlier run, another job), or as the ClientToken replay of a
+          start whose answer was lost.
       type: bool
+    superseded_by:
+      description:
+        - Set when this task cancelled the execution right after starting it because an older execution of
+          another job already worked on some of its instances (the two jobs started in the same instant);
+          the id of that older execution.
+      type: str
     client_token:
-      description: The ClientToken it was started with.
+      description: The ClientToken it was started with; empty for an adopted execution.
       type: str
 summary:
   description: Counts over the instances.
   returned: always
   type: dict
   sample: {total: 3, to_install: 1, to_update: 1, to_uninstall: 0, unchanged: 1, unreachable: 0, succeeded: 2,
-           failed: 0, cancelled: 0, skipped: 0, pending: 0}
+           failed: 0, cancelled: 0, skipped: 0, busy: 0, pending: 0}
 timed_out:
   description: Whether O(wait_timeout) passed before every execution finished.
   returned: always

@@ -18,6 +18,12 @@ description:
     needed, the snapshot ids, the execution ids, and whether the instance is compliant.
   - With O(canary=true) the first execution pauses after its first wave of O(rate_control.concurrency) instances;
     when all of them succeeded the rest is approved, otherwise everything is cancelled and the task fails.
+  - Each instance is patched or scanned at most once at a time, across runs and jobs. Before starting, the module
+    lists the unfinished executions of the template in every target region. An instance already in one with
+    the same action (scan or install) is adopted: the module waits for it and reports its result. An instance
+    in one with the other action is handled as O(busy) says. A re-run after an interrupted run adopts what
+    still runs (a paused canary of the earlier run included: it is judged and approved or cancelled) and
+    starts only what is left; two overlapping jobs never patch one instance twice at once.
 author:
   - alibabacloud.ecs_ops maintainers (@alibabacloud-ecs-ops)
 extends_documentation_fragment:
@@ -88,12 +94,31 @@ options:
     type: str
     choices: [fail, skip]
     default: fail
+  busy:
+    description:
+      - What to do with an instance that an unfinished execution of the template with the other action works on
+        (started by another job, a person, or an earlier run).
+      - V(wait) waits for that execution to end, then runs on the instance. The default, so that an overlapping
+        schedule or a re-run converges on its own within O(wait_timeout).
+      - V(skip) leaves the instance alone and reports it C(busy); the task does not fail for it.
+      - V(fail) fails the task before anything is started if any instance is busy.
+      - An instance in an execution with the same action is always adopted, whatever this option says.
+    type: str
+    choices: [wait, skip, fail]
+    default: wait
   wait:
     description: Wait for the executions to end. Without it the execution ids are returned at once.
     type: bool
     default: true
   wait_timeout:
-    description: Seconds to wait for everything; on timeout the task fails with all that is known.
+    description:
+      - Seconds to wait for everything, including the canary, busy instances and the starts of later batches.
+        Every API call after the wait started is bounded by it (the reads that build the report get 5 more
+        seconds).
+      - A read that fails after its retries with an error that may pass (throttling, a 5xx answer, a dropped
+        connection, a timeout) does not end the wait; only this deadline, or an error that will not go away,
+        does. On timeout the task fails with all that is known; instances whose batch never started are
+        reported C(cancelled) with the reason.
     type: int
     default: 3600
   poll_interval:
@@ -108,9 +133,11 @@ options:
     description: Prefix of the idempotency tokens; the tokens are derived from the request, so a retried task never starts a batch twice.
     type: str
   tags:
-    description: Tags of the executions.
+    description: Tags of the executions. Keys starting with C(ecs-ops-) are reserved for the collection.
     type: dict
 notes:
+  - Executions the task started keep running in OOS if the task is killed; the next run adopts them.
+    O(cancel_on_timeout) cancels only executions this task started, never adopted ones.
   - The task fails if any instance failed. C(max_errors) applies per execution.
   - A second install reports no change when nothing was installed. For an instance that was never scanned, the
     number of patches installed is unknown (null) and a successful install counts as a change.
@@ -178,10 +205,19 @@ instances:
       description:
         - C(succeeded), C(unchanged) (install with nothing to install), C(failed) (the patch command failed on the
           instance), C(cancelled) (cancelled, or not started because the execution ended first, for example after a
-          failed canary wave), C(skipped) (unreachable with O(unreachable=skip)), C(pending) (not finished,
-          O(wait=false) or timeout), C(planned) (check mode).
+          failed canary wave, or because the deadline passed; the message says why), C(skipped) (unreachable with
+          O(unreachable=skip)), C(busy) (another execution works on it, with O(busy=skip), O(busy=fail) or
+          O(wait=false)), C(pending) (not finished, O(wait=false) or timeout), C(planned) (check mode).
       type: str
       sample: succeeded
+    adopted:
+      description: The instance's execution was not started by this task but found already doing the same
+        action (an earlier run, another job) and adopted.
+      type: bool
+    waited_for:
+      description: Executions with the other action on the instance that the task waited for before acting.
+      type: list
+      elements: str
     message:
       description: What happened or why, for example the failure reason of the execution.
       type: str
@@ -219,7 +255,7 @@ instances:
       type: list
       elements: dict
 execution_ids:
-  description: The executions started (or adopted from an earlier attempt of the same run).
+  description: The executions started or adopted.
   returned: always
   type: list
   elements: str
@@ -229,12 +265,12 @@ executions:
   type: list
   elements: dict
   sample: [{execution_id: exec-8a2aaf460fdf47c6b5ef, region: cn-hangzhou, status: Success, status_message: "",
-            instance_ids: [i-bp1g6zv0ce8oghu7****], canary: false}]
+            instance_ids: [i-bp1g6zv0ce8oghu7****], canary: false, adopted: false, superseded_by: ""}]
 summary:
   description: Counts over the instances.
   returned: always
   type: dict
-  sample: {total: 80, succeeded: 78, failed: 0, skipped: 2, unchanged: 0, cancelled: 0, pending: 0, planned: 0,
+  sample: {total: 80, succeeded: 78, failed: 0, skipped: 2, unchanged: 0, cancelled: 0, busy: 0, pending: 0, planned: 0,
            compliant: 40, non_compliant: 38, never_scanned: 0, reboot_required: 38, patches_installed: 412, snapshots: 78}
 timed_out:
   description: Whether O(wait_timeout) passed.
