@@ -148,6 +148,15 @@ def execution_polls(plan, ends, interval, offset=0.0):
     return total
 
 
+def safety_reads(plan, ends, durations):
+    """The listings that keep each instance in one execution at a time (docs/architecture.md): three per region
+    before anything starts (Running, Waiting, the last day), and one per region after each moment executions
+    start there (the tie-break between jobs)."""
+    regions = list(dict.fromkeys(r for r, _size in plan))
+    rounds = {(r, round(e - d, 3)) for (r, _size), e, d in zip(plan, ends, durations)}
+    return 3 * len(regions) + len(rounds)
+
+
 def fleet_reads(counts):
     """The pre-check every fleet module does: DescribeInstances and agent status pages."""
     return dict(DescribeInstances=sum(pages(n, INSTANCE_PAGE) for n in counts.values()),
@@ -157,9 +166,10 @@ def fleet_reads(counts):
 def rollout_model(counts, slots, interval, duration=INSTALL, concurrency=CONCURRENCY):
     """(ideal seconds, minimum calls by kind) of an extension rollout to ``counts`` instances."""
     plan = batch_plan(counts)
-    ends = schedule([pages(size, concurrency) * duration for _region, size in plan], slots)
-    minimum = dict(state_reads=rollout_state_reads(counts), starts=len(plan),
-                   polls=execution_polls(plan, ends, interval), result_reads=len(plan))
+    durations = [pages(size, concurrency) * duration for _region, size in plan]
+    ends = schedule(durations, slots)
+    minimum = dict(state_reads=rollout_state_reads(counts), safety=safety_reads(plan, ends, durations),
+                   starts=len(plan), polls=execution_polls(plan, ends, interval), result_reads=len(plan))
     return max(ends), minimum
 
 
@@ -196,10 +206,12 @@ def patch_model(counts, slots, interval, duration, canary, concurrency=CONCURREN
     if not canary:
         ends = schedule(work, slots)
         minimum["polls"] = execution_polls(plan, ends, interval)
+        minimum["safety"] = safety_reads(plan, ends, work)
         return max(ends), minimum
     wave = float(duration)
     ends = [work[0]] + [wave + end for end in schedule(work[1:], slots)]
     minimum["polls"] = poll_rounds(wave, interval) + execution_polls(plan, ends, interval, offset=wave)
+    minimum["safety"] = safety_reads(plan, ends, [work[0]] + [w + wave for w in work[1:]])
     minimum["canary"] = 2      # the paused execution's children, and NotifyExecution(Approve)
     return max(ends), minimum
 

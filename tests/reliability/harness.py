@@ -93,6 +93,15 @@ class Sim:
         """Change one instance (status, agent, tags, released, fail, reboot)."""
         return self.admin("instances/" + instance_id, changes)
 
+    def clock(self, time_scale=None, advance=None):
+        """Change the simulator's speed from now on and/or jump simulated time forward by ``advance`` seconds."""
+        body = {}
+        if time_scale is not None:
+            body["time_scale"] = time_scale
+        if advance is not None:
+            body["advance"] = advance
+        return self.admin("clock", body)
+
 
 def start_sim(time_scale=0.01, **kwargs):
     """A context manager: ``with start_sim() as sim:`` (see tools/sim_session.simulator)."""
@@ -191,6 +200,24 @@ def run_playbook(sim, playbook, extra_vars=None, check=False, verbosity=0, env=N
                               timeout=timeout, cwd=ROOT, check=False)
 
 
+def overlapping_children(state):
+    """Pairs of child executions (from ``state["executions"][*]["children"]``) that had the same instance at
+    the same simulated time: ``[(instance, child a, child b)]``, each child with its parent id added. A child
+    still running has no end. Empty when no instance was ever in two executions at once."""
+    by_instance = {}
+    for parent_id, execution in state["executions"].items():
+        for child in execution.get("children", []):
+            by_instance.setdefault(child["instance"], []).append(dict(child, parent=parent_id))
+    found = []
+    for instance_id, children in by_instance.items():
+        children.sort(key=lambda c: c["start"])
+        for i, first in enumerate(children):
+            for second in children[i + 1:]:
+                if first["end"] is None or second["start"] < first["end"]:
+                    found.append((instance_id, first, second))
+    return found
+
+
 def wait_until(predicate, timeout, interval=0.05, what="the condition"):
     """Call ``predicate()`` until it returns something truthy (which is returned); fail after ``timeout`` s."""
     end = time.monotonic() + timeout
@@ -250,6 +277,11 @@ class BackgroundModule:
 
     def done(self):
         return not self._thread.is_alive()
+
+    def send_signal(self, signum):
+        """Send ``signum`` (``signal.SIGTERM``, ``signal.SIGKILL``...) to the module process if it still runs."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signum)
 
     def stop(self):
         """Kill the module if it still runs."""
