@@ -5,6 +5,7 @@ import json
 
 import pytest
 from alibabacloud_ecs20140526 import models as m
+from alibabacloud_tea_openapi.exceptions import ClientException
 from conftest import error_of, instance_ids, invocation, run
 
 INVOCATION_FIELDS = {"InvokeId", "CommandId", "CommandName", "CommandType", "CommandContent", "CommandDescription",
@@ -175,3 +176,45 @@ def test_base64_content_and_windows_defaults(sim_server):
     assert (inv.username, inv.working_dir, inv.command_content) == ("System", "C:\\Windows\\system32",
                                                                     "Write-Output 'hi'\r\n")
     assert inv.invoke_instances.invoke_instance[0].output == "hi\r\n"
+
+
+def _exceeds(call):
+    """The message of the CmdContent.ExceedLimit error ``call()`` raises."""
+    with pytest.raises(ClientException) as info:
+        call()
+    assert (info.value.code, info.value.status_code) == ("CmdContent.ExceedLimit", 403)
+    return info.value.message
+
+
+def test_content_limit_is_18_kb_when_kept_and_24_kb_otherwise(sim_server):
+    client = sim_server.ecs()
+    at_18_kb, over_18_kb = "#" * 13824, "#" * 13825          # 18,432 and 18,436 characters of Base64
+    assert run(sim_server, over_18_kb).invoke_id
+    assert "18 KB" in _exceeds(lambda: run(sim_server, over_18_kb, keep_command=True))
+    assert run(sim_server, at_18_kb, keep_command=True).invoke_id
+
+    def create(content):
+        return client.create_command(m.CreateCommandRequest(
+            region_id="cn-hangzhou", name="big", type="RunShellScript", command_content=_b64(content)))
+    assert "18 KB" in _exceeds(lambda: create(over_18_kb))
+    assert create(at_18_kb).body.command_id
+    assert "24 KB" in _exceeds(lambda: run(sim_server, "#" * 18433))
+
+
+def test_parameter_values_count_toward_the_content_limit(sim_server):
+    client = sim_server.ecs()
+    script = "echo {{name}}\n" + "#" * 13000                 # 17,352 characters of Base64
+    command_id = client.create_command(m.CreateCommandRequest(
+        region_id="cn-hangzhou", name="params", type="RunShellScript", enable_parameter=True,
+        command_content=_b64(script))).body.command_id
+
+    def invoke(value):
+        return client.invoke_command(m.InvokeCommandRequest(
+            region_id="cn-hangzhou", command_id=command_id, instance_id=instance_ids(sim_server, "web-1"),
+            parameters={"name": value}))
+    # {"name":"<value>"} as Base64 takes 1,080 characters with a value of 799 and 1,084 with 800
+    assert "18 KB" in _exceeds(lambda: invoke("x" * 800))
+    assert invoke("x" * 799).body.invoke_id
+    unkept = "echo {{name}}\n" + "#" * 18000                 # 24,020 characters of Base64
+    assert "24 KB" in _exceeds(lambda: run(sim_server, unkept, enable_parameter=True, parameters={"name": "x" * 407}))
+    assert run(sim_server, unkept, enable_parameter=True, parameters={"name": "x" * 406}).invoke_id
