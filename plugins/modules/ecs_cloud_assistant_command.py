@@ -60,7 +60,9 @@ options:
   command:
     description:
       - The script to run. Any text passes through untouched (quotes, newlines, unicode, C($(...))) because it is
-        sent Base64 encoded. At most 24 KB after Base64 encoding.
+        sent Base64 encoded.
+      - At most 24 KB (24576 bytes) after Base64 encoding, or 18 KB (18432 bytes) with O(keep_command=true); the
+        values of O(parameters) and O(secret_parameters) count toward the limit (see the notes).
       - Ansible templates C({{ }}) in task arguments; write Cloud Assistant placeholders as C(!unsafe) strings
         or inside C({% raw %}) blocks.
     type: str
@@ -85,6 +87,7 @@ options:
         C({}), enables the placeholders, including the built-in C({{ACS::InstanceId}}) and friends.
       - Without it (and without O(secret_parameters)) the command text is sent as is, braces included.
       - Every placeholder needs a value and every value a placeholder; at most 10 values in all.
+      - The values count toward the size limit of the command (see the notes).
     type: dict
   secret_parameters:
     description:
@@ -145,6 +148,7 @@ options:
   keep_command:
     description:
       - Keep the command an inline O(command) creates (it is deleted after the run by default).
+      - A kept command may be at most 18 KB after Base64 encoding, parameter values included, instead of 24 KB.
     type: bool
     default: false
   termination_mode:
@@ -195,6 +199,12 @@ options:
     choices: [fail, skip]
     default: fail
 notes:
+  - The size limit of a command is 18 KB after Base64 encoding for a kept command (O(keep_command=true), and an
+    existing command run by O(command_id) or O(command_name)) and 24 KB for an inline command that is not kept.
+    Custom parameter values count toward it; the API does not say exactly how, so the module counts the length
+    of the Base64 content plus the length of the Base64 of the values as compact UTF-8 JSON
+    (C({"name":"value"})), and fails before any call when that is over the limit. An existing command is
+    checked once it has been read, before anything runs.
   - The Cloud Assistant keeps at most 24 KB of output per instance; RV(instances.output_truncated) and
     RV(instances.dropped_bytes) say how much was cut.
 seealso:
@@ -553,7 +563,9 @@ def validate(params, region):
     values = _parameter_values(params, problems)
     enable = params["parameters"] is not None or bool(params["secret_parameters"])
     if params["command"] is not None:
-        problems.extend(ca.check_content(params["command"], enable, values))
+        problems.extend(ca.check_content(params["command"], enable, values, params["keep_command"]))
+    else:
+        problems.extend(ca.content_size_problems("", values, kept=True))
     mode = _check_options(params, problems)
     targets, warnings = _check_targets(params, region, problems)
     return problems, targets, warnings, dict(values=values, enable=enable, repeat_mode=mode)
@@ -576,7 +588,7 @@ def resolve_command(api, command_id=None, name=None):
             name, len(found), ", ".join(c["CommandId"] for c in found)))
     cmd = found[0]
     return dict(command_id=cmd["CommandId"], name=cmd.get("Name", ""), type=cmd.get("Type", ""),
-                enable_parameter=bool(cmd.get("EnableParameter")),
+                content=cmd.get("CommandContent") or "", enable_parameter=bool(cmd.get("EnableParameter")),
                 parameter_names=((cmd.get("ParameterNames") or {}).get("ParameterName") or []))
 
 
@@ -620,6 +632,7 @@ def command_problems(params, facts, region, command):
         problems.extend(ca.check_parameters(facts["values"], command["parameter_names"], where))
     elif facts["values"]:
         problems.append("%s takes no parameters" % where)
+    problems.extend(ca.content_size_problems(command["content"], facts["values"], True, where))
     return problems
 
 

@@ -224,6 +224,35 @@ def test_existing_commands(sim_server, run_module):
     assert len(mutating(sim_server)) == before
 
 
+def test_keep_command_and_parameter_values_fit_the_content_limit(sim_server, run_module):
+    ids = by_name(sim_server)
+    at_18_kb = "#" * 13824                                      # 18,432 bytes after Base64
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command=at_18_kb,
+                                              keep_command=True))
+    assert rc == 0, result["msg"]
+    unkept = "echo {{n}}\n" + "#" * 18000                      # 24,016 bytes after Base64
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command=unkept,
+                                              parameters={"n": "x" * 406}))
+    assert rc == 0 and result["instances"][ids["web-1"]]["stdout"] == "x" * 406 + "\n", result.get("msg")
+
+
+def test_an_existing_command_with_too_large_values_fails_before_it_runs(sim_server, run_module):
+    ids = by_name(sim_server)
+    from alibabacloud_ecs20140526 import models
+    script = "echo {{n}}\n" + "#" * 13000                      # 17,348 bytes after Base64
+    command_id = sim_server.ecs().create_command(models.CreateCommandRequest(
+        region_id="cn-hangzhou", name="large", type="RunShellScript", enable_parameter=True,
+        command_content=base64.b64encode(script.encode()).decode())).body.command_id
+    before = len(mutating(sim_server))
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command_id=command_id,
+                                              parameters={"n": "x" * 820}))
+    assert rc == 1 and "command %s and parameter values: 18452 bytes" % command_id in result["msg"]
+    assert "18432 (18 KB) a kept command allows" in result["msg"] and len(mutating(sim_server)) == before
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command_id=command_id,
+                                              parameters={"n": "x" * 800}))
+    assert rc == 0 and result["instances"][ids["web-1"]]["stdout"].startswith("x" * 800), result.get("msg")
+
+
 def test_client_token_makes_a_retried_task_idempotent(sim_server, run_module):
     ids = by_name(sim_server)
     task = args(sim_server, instance_ids=[ids["web-1"]], command="echo once", client_token="deploy-42")
@@ -325,7 +354,12 @@ def test_every_frequency_form_is_accepted(sim_server, run_module, frequency):
     ({"instance_ids": ["web-1"]}, "is not an instance id"),
     ({"instance_ids": {"cn-hangzhou": "i-bp1"}}, "must be a list of instance ids"),
     ({"region": None}, "region is required"),
-    ({"command": "x" * 20000}, "after Base64 encoding"),
+    ({"command": "x" * 20000}, "command: 26668 bytes after Base64 encoding, more than the 24576 (24 KB)"),
+    ({"command": "#" * 13825, "keep_command": True}, "command: 18436 bytes after Base64 encoding, more than the 18432"),
+    ({"command": "echo {{n}} {{s}}\n" + "#" * 18000, "parameters": {"n": "x" * 300},
+      "secret_parameters": {"s": "y" * 100}}, "command and parameter values: 24580 bytes after Base64"),
+    ({"command": None, "command_name": "big", "secret_parameters": {"n": "x" * 14000}},
+     "parameter values: 18680 bytes after Base64 encoding, more than the 18432 (18 KB) a kept command allows"),
     ({"command": "  "}, "command must not be empty"),
     ({"timeout": 0}, "timeout must be between 1 and 86400"),
     ({"frequency": "rate(10s)"}, "between 60 seconds"),
