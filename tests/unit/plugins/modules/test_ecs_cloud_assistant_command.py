@@ -224,19 +224,8 @@ def test_existing_commands(sim_server, run_module):
     assert len(mutating(sim_server)) == before
 
 
-def test_keep_command_and_parameter_values_fit_the_content_limit(sim_server, run_module):
-    ids = by_name(sim_server)
-    at_18_kb = "#" * 13824                                      # 18,432 bytes after Base64
-    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command=at_18_kb,
-                                              keep_command=True))
-    assert rc == 0, result["msg"]
-    unkept = "echo {{n}}\n" + "#" * 18000                      # 24,016 bytes after Base64
-    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command=unkept,
-                                              parameters={"n": "x" * 406}))
-    assert rc == 0 and result["instances"][ids["web-1"]]["stdout"] == "x" * 406 + "\n", result.get("msg")
-
-
-def test_an_existing_command_with_too_large_values_fails_before_it_runs(sim_server, run_module):
+def test_content_limit_of_existing_kept_and_inline_commands(sim_server, run_module):
+    """Values that make an existing command too large fail before it runs; what fits runs."""
     ids = by_name(sim_server)
     from alibabacloud_ecs20140526 import models
     script = "echo {{n}}\n" + "#" * 13000                      # 17,348 bytes after Base64
@@ -251,6 +240,15 @@ def test_an_existing_command_with_too_large_values_fails_before_it_runs(sim_serv
     rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command_id=command_id,
                                               parameters={"n": "x" * 800}))
     assert rc == 0 and result["instances"][ids["web-1"]]["stdout"].startswith("x" * 800), result.get("msg")
+
+    at_18_kb = "#" * 13824                                      # 18,432 bytes after Base64
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command=at_18_kb,
+                                              keep_command=True))
+    assert rc == 0, result["msg"]
+    unkept = "echo {{n}}\n" + "#" * 18000                      # 24,016 bytes after Base64
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command=unkept,
+                                              parameters={"n": "x" * 406}))
+    assert rc == 0 and result["instances"][ids["web-1"]]["stdout"] == "x" * 406 + "\n", result.get("msg")
 
 
 def test_client_token_makes_a_retried_task_idempotent(sim_server, run_module):
