@@ -92,6 +92,38 @@ def test_public_commands(sim_server):
         region_id="cn-hangzhou", command_id="ACS-ECS-CheckNetwork-for-linux.sh"))) == ("Operation.Forbidden", 403)
 
 
+def test_public_commands_have_versions_and_latest_picks_the_newest(sim_server):
+    client = sim_server.ecs()
+    name = "ACS-ECS-CheckNetwork-for-linux.sh"
+
+    def describe(**kw):
+        return client.describe_commands(m.DescribeCommandsRequest(
+            region_id="cn-hangzhou", provider="AlibabaCloud", name=name, content_encoding="PlainText", **kw)).body
+
+    every = describe().commands.command
+    assert sorted((c.version, c.latest) for c in every) == [(1, False), (2, False), (3, True)]
+    assert len({c.command_id for c in every}) == 3 and {c.name for c in every} == {name}
+    assert all(c.command_id.startswith("c-") for c in every)
+    latest = describe(latest=True).commands.command
+    assert [(c.version, c.latest, c.command_content) for c in latest] == [
+        (3, True, 'echo "network check (version 3): ok"\n')]
+    oldest = next(c for c in every if c.version == 1)
+    assert describe(command_id=oldest.command_id).commands.command[0].version == 1
+
+    def output(command_id):
+        invoked = client.invoke_command(m.InvokeCommandRequest(
+            region_id="cn-hangzhou", command_id=command_id, instance_id=instance_ids(sim_server, "web-1")))
+        inv = invocation(sim_server, invoked.body.invoke_id, content_encoding="PlainText")
+        return inv.invoke_instances.invoke_instance[0].output
+    assert output(oldest.command_id) == "network check (version 1): ok\n"
+    assert output(name) == "network check (version 3): ok\n"
+
+    client.create_command(m.CreateCommandRequest(region_id="cn-hangzhou", name="mine", type="RunShellScript",
+                                                 command_content=_b64("echo mine")))
+    private = client.describe_commands(m.DescribeCommandsRequest(region_id="cn-hangzhou", latest=True)).body
+    assert [(c.name, c.version, c.latest) for c in private.commands.command] == [("mine", 1, True)]
+
+
 def _b64(text):
     return base64.b64encode(text.encode()).decode()
 

@@ -135,7 +135,7 @@ def describe_commands(sim, req):
     region = require_region(req)
     provider = p.str("Provider")
     if provider:
-        cmds = [c for c in _ca(sim).commands.values() if c.region is None
+        cmds = [c for c in _ca(sim).commands.values() if c.region is None and (c.latest or not p.bool("Latest"))
                 and (provider in (c.provider, c.category) or c.category.startswith(provider))]
     else:
         cmds = [c for c in _ca(sim).commands.values() if c.region == region]
