@@ -69,10 +69,13 @@ options:
   command_id:
     description:
       - The id of an existing command (C(c-...)) or the name of a public command, run with InvokeCommand.
+      - A name (anything not starting with C(c-)) means the latest version of that public command; a public
+        command's versions each have their own id, so an id picks one version.
     type: str
   command_name:
     description:
       - The name of an existing command of the region, or of a public command (C(ACS-ECS-...)).
+      - A public command runs in its latest version (DescribeCommands with C(Latest=true)).
     type: str
   type:
     description:
@@ -572,20 +575,38 @@ def validate(params, region):
 
 
 # --- reading --------------------------------------------------------------------------------
+def _describe_commands(api, query):
+    return list_all(lambda q: api.call("DescribeCommands", q), dict(query, MaxResults=50), ("Commands", "Command"))
+
+
+def find_commands(api, command_id=None, name=None):
+    """The commands matching ``command_id`` or ``name``: the region's own, else the public ones.
+
+    A ``command_id`` that does not start with ``c-`` is the name of a public command. Public commands are
+    looked up by name with ``Latest=true``: without it every version of a public command is listed.
+    """
+    if command_id and not command_id.startswith("c-"):
+        command_id, name, own = None, command_id, []
+    else:
+        own = _describe_commands(api, {"CommandId": command_id} if command_id else {"Name": name})
+    if own:
+        return own
+    if command_id:
+        return [c for c in _describe_commands(api, {"CommandId": command_id, "Provider": "AlibabaCloud"})
+                if c.get("CommandId") == command_id]
+    return [c for c in _describe_commands(api, {"Name": name, "Provider": "AlibabaCloud", "Latest": True})
+            if c.get("Name") == name]
+
+
 def resolve_command(api, command_id=None, name=None):
     """The existing command (private first, then public) as a dict, or None if it does not exist."""
-    path = ("Commands", "Command")
-    query = {"CommandId": command_id} if command_id else {"Name": name}
-    found = list_all(lambda q: api.call("DescribeCommands", q), dict(query, MaxResults=50), path)
-    if not found:
-        public = list_all(lambda q: api.call("DescribeCommands", q),
-                          dict(query, Provider="AlibabaCloud", MaxResults=50), path)
-        found = [c for c in public if (c.get("CommandId") == command_id if command_id else c.get("Name") == name)]
+    found = find_commands(api, command_id, name)
     if not found:
         return None
-    if len(found) > 1 and not command_id:
-        raise ValidationError("command_name %s matches %d commands (%s); use command_id" % (
-            name, len(found), ", ".join(c["CommandId"] for c in found)))
+    if len(found) > 1:
+        option = "command_id" if command_id else "command_name"
+        raise ValidationError("%s %s matches %d commands (%s); use command_id with one of their ids" % (
+            option, command_id or name, len(found), ", ".join(c["CommandId"] for c in found)))
     cmd = found[0]
     return dict(command_id=cmd["CommandId"], name=cmd.get("Name", ""), type=cmd.get("Type", ""),
                 content=cmd.get("CommandContent") or "", enable_parameter=bool(cmd.get("EnableParameter")),

@@ -211,9 +211,16 @@ def test_existing_commands(sim_server, run_module):
     rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command_name="greet"))
     assert rc == 1 and "needs a value for parameter(s) who" in result["msg"]
 
-    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]],
-                                              command_name="ACS-ECS-CheckNetwork-for-linux.sh"))
-    assert rc == 0 and result["instances"][ids["web-1"]]["stdout"] == "network check: ok\n"
+    public = "ACS-ECS-CheckNetwork-for-linux.sh"                # versions 1 to 3 in the simulator
+    latest = sim_server.ecs().describe_commands(models.DescribeCommandsRequest(
+        region_id="cn-hangzhou", provider="AlibabaCloud", name=public, latest=True)).body.commands.command[0]
+    for option in ("command_name", "command_id"):
+        rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], **{option: public}))
+        assert rc == 0 and result["instances"][ids["web-1"]]["stdout"] == "network check (version 3): ok\n", result
+        assert result["command_id"] == latest.command_id
+    public_lookups = [c["params"] for c in api_calls(sim_server, "DescribeCommands")
+                      if "Provider" in c["params"] and "ansible-collection/" in c["user_agent"]]
+    assert public_lookups and all(p["Latest"].lower() == "true" and p["Name"] == public for p in public_lookups)
 
     before = len(mutating(sim_server))
     rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["win"]],
