@@ -145,6 +145,7 @@ VALIDATION_CASES = [
     ("rate too short", {"frequency": "rate(30s)"}, ("InvalidParam.Frequency", 400)),
     ("bad repeat mode", {"repeat_mode": "Sometimes"}, ("InvalidRepeatMode.NotFound", 404)),
     ("timeout", {"timeout": 86401}, ("InvalidTimeout.ExceedLimit", 403)),
+    ("timeout under 10", {"timeout": 9}, ("InvalidTimeout.ExceedLimit", 403)),
     ("dry run", {"repeat_mode": "DryRun"}, ("DryRunOperation", 400)),
     ("no targets", {"instance_id": []}, ("MissingParam.InstanceId", 400)),
     ("both targets", {"resource_tag": [m.RunCommandRequestResourceTag(key="env", value="dev")]},
@@ -163,6 +164,28 @@ def test_run_command_validation(sim_server, case, args, expected):
                "region_id": "cn-hangzhou", **args}
     assert error_of(lambda: sim_server.ecs().run_command(m.RunCommandRequest(**request))) == expected
     assert sim_server.admin("GET", "state")["commands"]["invocations"] == {}, case
+
+
+def test_timeout_is_at_least_10_seconds_for_every_command_action(sim_server):
+    client = sim_server.ecs()
+    web_1 = instance_ids(sim_server, "web-1")
+
+    def create(seconds):
+        return client.create_command(m.CreateCommandRequest(
+            region_id="cn-hangzhou", name="t", type="RunShellScript", command_content=_b64("true"), timeout=seconds))
+
+    def invoke(command_id, seconds):
+        return client.invoke_command(m.InvokeCommandRequest(
+            region_id="cn-hangzhou", command_id=command_id, instance_id=web_1, timeout=seconds))
+
+    for seconds in (0, 9):
+        assert error_of(lambda: create(seconds)) == ("InvalidTimeout.ExceedLimit", 403)
+        assert error_of(lambda: run(sim_server, timeout=seconds)) == ("InvalidTimeout.ExceedLimit", 403)
+    command_id = create(10).body.command_id
+    assert error_of(lambda: invoke(command_id, 9)) == ("InvalidTimeout.ExceedLimit", 403)
+    assert sim_server.admin("GET", "state")["commands"]["invocations"] == {}
+    assert invocation(sim_server, invoke(command_id, 10).body.invoke_id).timeout == 10
+    assert invocation(sim_server, run(sim_server, timeout=10).invoke_id).timeout == 10
 
 
 def test_instance_limit(sim_server_factory):

@@ -16,6 +16,7 @@ PLACEHOLDER = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
 PARAM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 RUN_CONTENT_LIMIT = 24 * 1024      # a RunCommand whose command is not kept
 KEPT_CONTENT_LIMIT = 18 * 1024     # KeepCommand=true, CreateCommand, InvokeCommand
+MIN_TIMEOUT = 10
 MAX_TIMEOUT = 86400
 MAX_INSTANCES = 100
 RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -83,9 +84,11 @@ def descriptive_fields(params):
 
 
 def timeout(params, default=60):
+    """``Timeout`` in seconds, 10 to 86400; the one documented code, ``InvalidTimeout.ExceedLimit``, for both ends."""
     value = params.int("Timeout", default=default)
-    if value < 1:
-        raise ApiError("InvalidParameter", 'The specified parameter "Timeout" is not valid.')
+    if value < MIN_TIMEOUT:
+        raise ApiError("InvalidTimeout.ExceedLimit",
+                       f"The specified Timeout is below the lower limit of {MIN_TIMEOUT} seconds.", 403)
     if value > MAX_TIMEOUT:
         raise ApiError("InvalidTimeout.ExceedLimit", "The specified Timeout exceeds the upper limit.", 403)
     return value
