@@ -28,6 +28,7 @@ RUN_CONTENT_LIMIT = 24 * 1024    # CommandContent after Base64, RunCommand witho
 KEPT_CONTENT_LIMIT = 18 * 1024   # the same for a kept command (KeepCommand, CreateCommand, InvokeCommand)
 MAX_PARAMETER_VALUES = 10
 MAX_PLACEHOLDERS = 20
+MIN_TIMEOUT = 10                 # Timeout of RunCommand / InvokeCommand
 MAX_TIMEOUT = 86400
 OUTPUT_LIMIT = 24 * 1024
 

@@ -107,8 +107,9 @@ options:
     type: str
   timeout:
     description:
-      - The execution timeout on the instance, in seconds (1 to 86400). The process is killed at the timeout and
-        the instance reports C(Timeout) with error code C(ExecutionTimeout).
+      - The execution timeout on the instance, in seconds, 10 (the API's minimum) to 86400; other values fail
+        before any call. The process is killed at the timeout and the instance reports C(Timeout) with error
+        code C(ExecutionTimeout).
       - Default 60 for an inline command, the command's own timeout for an existing one.
     type: int
   wait:
@@ -490,8 +491,8 @@ def _is_cron(frequency):
 def _check_options(params, problems):
     mode = params["repeat_mode"] or ("Period" if params["frequency"] else "Once")
     timeout = params["timeout"]
-    if timeout is not None and not 1 <= timeout <= ca.MAX_TIMEOUT:
-        problems.append("timeout must be between 1 and %d seconds, got %d" % (ca.MAX_TIMEOUT, timeout))
+    if timeout is not None and not ca.MIN_TIMEOUT <= timeout <= ca.MAX_TIMEOUT:
+        problems.append("timeout must be between %d and %d seconds, got %d" % (ca.MIN_TIMEOUT, ca.MAX_TIMEOUT, timeout))
     if params["wait_timeout"] < 1:
         problems.append("wait_timeout must be >= 1 second")
     if params["poll_interval"] <= 0:

@@ -88,8 +88,8 @@ def test_binary_output_is_replaced_not_fatal(sim_server, run_module):
 
 def test_execution_timeout(sim_server, run_module):
     ids = by_name(sim_server)
-    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command="echo start; sleep 20",
-                                              timeout=1))
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command="echo start; sleep 60",
+                                              timeout=10))
     entry = result["instances"][ids["web-1"]]
     assert rc == 1 and entry["status"] == "Timeout" and entry["error_code"] == "ExecutionTimeout"
     assert entry["exit_code"] == -1 and entry["stdout"] == "start\n" and result["rc"] == 1
@@ -366,7 +366,9 @@ def test_every_frequency_form_is_accepted(sim_server, run_module, frequency):
     ({"command": None, "command_name": "big", "secret_parameters": {"n": "x" * 14000}},
      "parameter values: 18680 bytes after Base64 encoding, more than the 18432 (18 KB) a kept command allows"),
     ({"command": "  "}, "command must not be empty"),
-    ({"timeout": 0}, "timeout must be between 1 and 86400"),
+    ({"timeout": 0}, "timeout must be between 10 and 86400 seconds, got 0"),
+    ({"timeout": 9}, "timeout must be between 10 and 86400 seconds, got 9"),
+    ({"timeout": 86401}, "timeout must be between 10 and 86400 seconds, got 86401"),
     ({"frequency": "rate(10s)"}, "between 60 seconds"),
     ({"repeat_mode": "Period"}, "repeat_mode=Period needs frequency"),
     ({"frequency": "rate(5m)", "repeat_mode": "Once"}, "only used with repeat_mode=Period"),
