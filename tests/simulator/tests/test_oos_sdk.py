@@ -245,6 +245,24 @@ def test_patch_run_states_and_snapshots(sim):
     assert by_id.snapshots.snapshot[0].snapshot_id == snap["SnapshotId"]
 
 
+def test_list_executions_takes_the_documented_status_filters_only(sim):
+    oos, _ = clients(sim)
+    started = oos.start_execution(m.StartExecutionRequest(template_name=PATCH_TEMPLATE, parameters=json.dumps(
+        {"action": "scan", "targets": targets("i-sdk1")}))).body.execution
+    wait(oos, started.execution_id)
+
+    def listed(status):
+        return [e.execution_id for e in oos.list_executions(m.ListExecutionsRequest(status=status)).body.executions]
+    assert listed("Success") == [started.execution_id]
+    for status in ("Running", "Started", "Failed", "Waiting", "Cancelled", "Pending", "Skipped"):
+        assert listed(status) == []
+    for status in ("Queued", "success", "Finished"):
+        with pytest.raises(ClientException) as info:
+            listed(status)
+        assert (info.value.code, info.value.status_code) == ("InvalidParameter", 400)
+        assert 'The specified parameter "Status" is not valid. Allowed values: Running, Started' in info.value.message
+
+
 @pytest.mark.parametrize("call, code, status", [
     (lambda o: o.get_template(m.GetTemplateRequest(template_name="no-such-template")), "EntityNotExists.Template", 404),
     (lambda o: o.get_template(m.GetTemplateRequest(template_name=NODE, template_version="v0")),
