@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import chunked
@@ -23,9 +24,11 @@ DEFAULT_TYPE = {"linux": "RunShellScript", "windows": "RunPowerShellScript"}
 REPEAT_MODES = ("Once", "Period", "NextRebootOnly", "EveryReboot")
 
 MAX_INSTANCES_PER_CALL = 100     # InstanceId.N of RunCommand / InvokeCommand
-MAX_CONTENT_BYTES = 24 * 1024    # CommandContent after Base64
+RUN_CONTENT_LIMIT = 24 * 1024    # CommandContent after Base64, RunCommand without KeepCommand
+KEPT_CONTENT_LIMIT = 18 * 1024   # the same for a kept command (KeepCommand, CreateCommand, InvokeCommand)
 MAX_PARAMETER_VALUES = 10
 MAX_PLACEHOLDERS = 20
+MIN_TIMEOUT = 10                 # Timeout of RunCommand / InvokeCommand
 MAX_TIMEOUT = 86400
 OUTPUT_LIMIT = 24 * 1024
 
@@ -89,15 +92,34 @@ def check_parameters(values, names, where_names):
     return problems
 
 
-def check_content(command, enable_parameter, values):
-    """Problems with an inline ``command`` and the parameter ``values`` it gets."""
+def content_size(content_b64, values):
+    """What counts toward the content limit: the length of the Base64 content plus the length of the
+    parameter ``values`` as Base64 of their compact UTF-8 JSON (``{"name":"value"}``), as sent."""
+    if not values:
+        return len(content_b64)
+    text = json.dumps(values, separators=(",", ":"), ensure_ascii=False)
+    return len(content_b64) + len(encode_content(text))
+
+
+def content_size_problems(content_b64, values, kept, what="command"):
+    """A problem when ``what`` (Base64 content, with parameter ``values``) is over the limit of a kept
+    (18 KB) or not kept (24 KB) command; empty content checks the values alone."""
+    limit = KEPT_CONTENT_LIMIT if kept else RUN_CONTENT_LIMIT
+    size = content_size(content_b64, values)
+    if size <= limit:
+        return []
+    if values:
+        what = "%s and parameter values" % what if content_b64 else "parameter values"
+    return ["%s: %d bytes after Base64 encoding, more than the %d (%d KB) a %s allows" % (
+        what, size, limit, limit // 1024, "kept command" if kept else "command that is not kept")]
+
+
+def check_content(command, enable_parameter, values, kept=False):
+    """Problems with an inline ``command`` and the parameter ``values`` it gets (``kept``: keep_command)."""
     problems = []
     if not command.strip():
         problems.append("command must not be empty")
-    size = len(encode_content(command))
-    if size > MAX_CONTENT_BYTES:
-        problems.append("command is %d bytes after Base64 encoding; at most %d are allowed"
-                        % (size, MAX_CONTENT_BYTES))
+    problems.extend(content_size_problems(encode_content(command), values, kept))
     if enable_parameter:
         names = placeholders(command)
         bad = [n for n in names if not PARAMETER_NAME_RE.match(n)]

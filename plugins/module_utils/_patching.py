@@ -19,6 +19,9 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation i
 
 OPERATION_SYSTEMS = ("AlmaLinux", "AliyunLinux", "Anolis", "CentOS", "Debian", "Fedora", "RedhatEnterpriseLinux",
                      "RockyLinux", "Suse", "Ubuntu", "Windows")
+# the systems Alibaba Cloud provides a default baseline for (ACS-<OS>-DefaultPatchBaseline)
+SYSTEM_DEFAULT_SYSTEMS = ("AlmaLinux", "AliyunLinux", "Anolis", "CentOS", "Debian", "RedhatEnterpriseLinux",
+                          "Ubuntu", "Windows")
 CLASSIFICATIONS = {
     "linux": ("Security", "Bugfix", "Enhancement", "Recommended", "Newpackage"),
     "windows": ("Security Updates", "Critical Updates", "Updates", "Update Rollups", "Definition Updates",
@@ -48,8 +51,22 @@ def family(operation_system):
 
 
 def system_default_name(operation_system):
-    """The public baseline that is the OS default unless another one is registered."""
+    """The public baseline that is the OS default unless another one is registered; None for the systems
+    without one (Fedora, RockyLinux, Suse)."""
+    if operation_system not in SYSTEM_DEFAULT_SYSTEMS:
+        return None
     return "ACS-%s-DefaultPatchBaseline" % operation_system
+
+
+def hand_back_problem(baseline, what):
+    """Why ``what`` (undoing the default of ``baseline``) is impossible, or None: an OS without a system
+    default has no baseline to hand its default back to."""
+    system = baseline.get("operation_system")
+    if not baseline.get("default") or system_default_name(system):
+        return None
+    return ("%s is impossible: %s is the default baseline of %s, and only %s have a system default to hand the "
+            "default back to; register another %s baseline as the default (default: true) first"
+            % (what, baseline.get("name"), system, ", ".join(SYSTEM_DEFAULT_SYSTEMS), system))
 
 
 # --- approval rules ------------------------------------------------------------------------
@@ -312,6 +329,10 @@ def plan_baseline(desired, current, purge_tags=True):
     if "tags" in wanted and not purge_tags:
         wanted["tags"] = dict(current.get("tags") or {}, **wanted["tags"])
     changes = {k: (current.get(k), v) for k, v in wanted.items() if current.get(k) != v}
+    if "default" in changes and not wanted["default"]:
+        problem = hand_back_problem(current, "default: false")
+        if problem:
+            return {}, current, problem
     after = dict(current)
     after.update({k: v[1] for k, v in changes.items()})
     return changes, after, None

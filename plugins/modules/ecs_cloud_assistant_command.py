@@ -60,17 +60,22 @@ options:
   command:
     description:
       - The script to run. Any text passes through untouched (quotes, newlines, unicode, C($(...))) because it is
-        sent Base64 encoded. At most 24 KB after Base64 encoding.
+        sent Base64 encoded.
+      - At most 24 KB (24576 bytes) after Base64 encoding, or 18 KB (18432 bytes) with O(keep_command=true); the
+        values of O(parameters) and O(secret_parameters) count toward the limit (see the notes).
       - Ansible templates C({{ }}) in task arguments; write Cloud Assistant placeholders as C(!unsafe) strings
         or inside C({% raw %}) blocks.
     type: str
   command_id:
     description:
       - The id of an existing command (C(c-...)) or the name of a public command, run with InvokeCommand.
+      - A name (anything not starting with C(c-)) means the latest version of that public command; a public
+        command's versions each have their own id, so an id picks one version.
     type: str
   command_name:
     description:
       - The name of an existing command of the region, or of a public command (C(ACS-ECS-...)).
+      - A public command runs in its latest version (DescribeCommands with C(Latest=true)).
     type: str
   type:
     description:
@@ -85,6 +90,7 @@ options:
         C({}), enables the placeholders, including the built-in C({{ACS::InstanceId}}) and friends.
       - Without it (and without O(secret_parameters)) the command text is sent as is, braces included.
       - Every placeholder needs a value and every value a placeholder; at most 10 values in all.
+      - The values count toward the size limit of the command (see the notes).
     type: dict
   secret_parameters:
     description:
@@ -101,8 +107,9 @@ options:
     type: str
   timeout:
     description:
-      - The execution timeout on the instance, in seconds (1 to 86400). The process is killed at the timeout and
-        the instance reports C(Timeout) with error code C(ExecutionTimeout).
+      - The execution timeout on the instance, in seconds, 10 (the API's minimum) to 86400; other values fail
+        before any call. The process is killed at the timeout and the instance reports C(Timeout) with error
+        code C(ExecutionTimeout).
       - Default 60 for an inline command, the command's own timeout for an existing one.
     type: int
   wait:
@@ -145,6 +152,7 @@ options:
   keep_command:
     description:
       - Keep the command an inline O(command) creates (it is deleted after the run by default).
+      - A kept command may be at most 18 KB after Base64 encoding, parameter values included, instead of 24 KB.
     type: bool
     default: false
   termination_mode:
@@ -201,6 +209,12 @@ options:
     choices: [fail, skip]
     default: fail
 notes:
+  - The size limit of a command is 18 KB after Base64 encoding for a kept command (O(keep_command=true), and an
+    existing command run by O(command_id) or O(command_name)) and 24 KB for an inline command that is not kept.
+    Custom parameter values count toward it; the API does not say exactly how, so the module counts the length
+    of the Base64 content plus the length of the Base64 of the values as compact UTF-8 JSON
+    (C({"name":"value"})), and fails before any call when that is over the limit. An existing command is
+    checked once it has been read, before anything runs.
   - The Cloud Assistant keeps at most 24 KB of output per instance; RV(instances.output_truncated) and
     RV(instances.dropped_bytes) say how much was cut.
 seealso:
@@ -489,8 +503,8 @@ def _is_cron(frequency):
 def _check_options(params, problems):
     mode = params["repeat_mode"] or ("Period" if params["frequency"] else "Once")
     timeout = params["timeout"]
-    if timeout is not None and not 1 <= timeout <= ca.MAX_TIMEOUT:
-        problems.append("timeout must be between 1 and %d seconds, got %d" % (ca.MAX_TIMEOUT, timeout))
+    if timeout is not None and not ca.MIN_TIMEOUT <= timeout <= ca.MAX_TIMEOUT:
+        problems.append("timeout must be between %d and %d seconds, got %d" % (ca.MIN_TIMEOUT, ca.MAX_TIMEOUT, timeout))
     if params["wait_timeout"] < 1:
         problems.append("wait_timeout must be >= 1 second")
     if params["poll_interval"] <= 0:
@@ -571,30 +585,50 @@ def validate(params, region):
     values = _parameter_values(params, problems)
     enable = params["parameters"] is not None or bool(params["secret_parameters"])
     if params["command"] is not None:
-        problems.extend(ca.check_content(params["command"], enable, values))
+        problems.extend(ca.check_content(params["command"], enable, values, params["keep_command"]))
+    else:
+        problems.extend(ca.content_size_problems("", values, kept=True))
     mode = _check_options(params, problems)
     targets, warnings = _check_targets(params, region, problems)
     return problems, targets, warnings, dict(values=values, enable=enable, repeat_mode=mode)
 
 
 # --- reading --------------------------------------------------------------------------------
+def _describe_commands(api, query):
+    return list_all(lambda q: api.call("DescribeCommands", q), dict(query, MaxResults=50), ("Commands", "Command"))
+
+
+def find_commands(api, command_id=None, name=None):
+    """The commands matching ``command_id`` or ``name``: the region's own, else the public ones.
+
+    A ``command_id`` that does not start with ``c-`` is the name of a public command. Public commands are
+    looked up by name with ``Latest=true``: without it every version of a public command is listed.
+    """
+    if command_id and not command_id.startswith("c-"):
+        command_id, name, own = None, command_id, []
+    else:
+        own = _describe_commands(api, {"CommandId": command_id} if command_id else {"Name": name})
+    if own:
+        return own
+    if command_id:
+        return [c for c in _describe_commands(api, {"CommandId": command_id, "Provider": "AlibabaCloud"})
+                if c.get("CommandId") == command_id]
+    return [c for c in _describe_commands(api, {"Name": name, "Provider": "AlibabaCloud", "Latest": True})
+            if c.get("Name") == name]
+
+
 def resolve_command(api, command_id=None, name=None):
     """The existing command (private first, then public) as a dict, or None if it does not exist."""
-    path = ("Commands", "Command")
-    query = {"CommandId": command_id} if command_id else {"Name": name}
-    found = list_all(lambda q: api.call("DescribeCommands", q), dict(query, MaxResults=50), path)
-    if not found:
-        public = list_all(lambda q: api.call("DescribeCommands", q),
-                          dict(query, Provider="AlibabaCloud", MaxResults=50), path)
-        found = [c for c in public if (c.get("CommandId") == command_id if command_id else c.get("Name") == name)]
+    found = find_commands(api, command_id, name)
     if not found:
         return None
-    if len(found) > 1 and not command_id:
-        raise ValidationError("command_name %s matches %d commands (%s); use command_id" % (
-            name, len(found), ", ".join(c["CommandId"] for c in found)))
+    if len(found) > 1:
+        option = "command_id" if command_id else "command_name"
+        raise ValidationError("%s %s matches %d commands (%s); use command_id with one of their ids" % (
+            option, command_id or name, len(found), ", ".join(c["CommandId"] for c in found)))
     cmd = found[0]
     return dict(command_id=cmd["CommandId"], name=cmd.get("Name", ""), type=cmd.get("Type", ""),
-                enable_parameter=bool(cmd.get("EnableParameter")),
+                content=cmd.get("CommandContent") or "", enable_parameter=bool(cmd.get("EnableParameter")),
                 parameter_names=((cmd.get("ParameterNames") or {}).get("ParameterName") or []))
 
 
@@ -638,6 +672,7 @@ def command_problems(params, facts, region, command):
         problems.extend(ca.check_parameters(facts["values"], command["parameter_names"], where))
     elif facts["values"]:
         problems.append("%s takes no parameters" % where)
+    problems.extend(ca.content_size_problems(command["content"], facts["values"], True, where))
     return problems
 
 

@@ -37,6 +37,9 @@ options:
   status:
     description:
       - Only executions in this status.
+      - V(Queued) is a status an execution can have but not a status filter of ListExecutions, so for it the
+        module lists without a status filter and keeps the queued executions itself (reading more pages). The
+        other values are sent as the API's filter.
     type: str
     choices: [Started, Queued, Running, Waiting, Success, Failed, Cancelled]
   started_after:
@@ -224,6 +227,7 @@ summary:
 """
 
 import re
+from itertools import islice
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all, run_bounded
@@ -240,12 +244,14 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extension_ca
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extension_rollout import MASK
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all, paginate
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError, dedupe
 
 EXECUTION_ID_RE = re.compile(r"^exec-[A-Za-z0-9]{1,64}$")
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 FILTERS = ("template_name", "status", "started_after", "started_before", "tags")
+# the Status filter values ListExecutions documents (an execution can also be Queued)
+LIST_STATUS_FILTERS = ("Running", "Started", "Success", "Failed", "Waiting", "Cancelled", "Pending", "Skipped")
 PACKAGE_TEMPLATE = "ACS-ECS-BulkyConfigureOOSPackageWithTemporaryURL"
 
 
@@ -267,11 +273,15 @@ def check_input(p):
 
 
 def list_filtered(api, p):
-    params = {"TemplateName": p["template_name"], "Status": p["status"], "StartDateAfter": p["started_after"],
-              "StartDateBefore": p["started_before"], "Tags": json_param(p["tags"]) if p["tags"] else None,
-              "SortField": "StartDate", "SortOrder": "Descending", "MaxResults": min(100, max(10, p["max_results"]))}
-    items = list_all(lambda q: api.call("ListExecutions", q), params, ("Executions",), limit=p["max_results"])
-    return [execution_view(i) for i in items]
+    """The newest ``max_results`` executions that match the filters. A status ListExecutions does not take as
+    a filter (``Queued``) is matched here, on a listing without the status filter."""
+    here = p["status"] is not None and p["status"] not in LIST_STATUS_FILTERS
+    params = {"TemplateName": p["template_name"], "Status": None if here else p["status"],
+              "StartDateAfter": p["started_after"], "StartDateBefore": p["started_before"],
+              "Tags": json_param(p["tags"]) if p["tags"] else None, "SortField": "StartDate",
+              "SortOrder": "Descending", "MaxResults": 100 if here else min(100, max(10, p["max_results"]))}
+    views = (execution_view(i) for i in paginate(lambda q: api.call("ListExecutions", q), params, ("Executions",)))
+    return list(islice((v for v in views if not here or v["status"] == p["status"]), p["max_results"]))
 
 
 def mask_package_secrets(module, api, views):

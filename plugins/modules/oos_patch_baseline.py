@@ -41,6 +41,8 @@ options:
     description:
       - C(present) creates or updates the baseline; C(absent) deletes it.
       - Deleting the default baseline of an OS first hands the default back to C(ACS-<OS>-DefaultPatchBaseline).
+        Fedora, RockyLinux and Suse have no such baseline, so deleting their default fails before anything
+        changes; register another baseline of the same OS as the default first.
     type: str
     choices: [present, absent]
     default: present
@@ -48,6 +50,9 @@ options:
     description:
       - The operating system the baseline applies to. Required to create a baseline and to set O(approval_rules).
       - Cannot be changed once the baseline exists.
+      - Alibaba Cloud provides a system default baseline (C(ACS-<OS>-DefaultPatchBaseline)) for AlmaLinux,
+        AliyunLinux, Anolis, CentOS, Debian, RedhatEnterpriseLinux, Ubuntu and Windows only. Fedora, RockyLinux
+        and Suse have a default baseline, which patch runs need, only once one is registered (O(default=true)).
     type: str
     choices: [AlmaLinux, AliyunLinux, Anolis, CentOS, Debian, Fedora, RedhatEnterpriseLinux, RockyLinux, Suse, Ubuntu, Windows]
   description:
@@ -135,6 +140,8 @@ options:
     description:
       - V(true) registers the baseline as the default of its operating system (what patch runs apply).
       - V(false) hands the default back to C(ACS-<OS>-DefaultPatchBaseline) if this baseline is the default.
+        For Fedora, RockyLinux and Suse there is no such baseline, so V(false) on their default fails before
+        anything changes; register another baseline of the same OS as the default instead.
       - Not set leaves the default as it is.
     type: bool
   client_token:
@@ -290,6 +297,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching imp
     baseline_from_api,
     create_request,
     desired_from_params,
+    hand_back_problem,
     plan_baseline,
     system_default_name,
     update_request,
@@ -411,6 +419,9 @@ def main():
         if current is not None:
             if current["share_type"] == "Public":
                 module.fail_json(msg="%s is a public baseline and cannot be deleted" % runner.name)
+            problem = hand_back_problem(current, "state=absent")
+            if problem:
+                module.fail_json(msg="Cannot delete baseline %s: %s" % (runner.name, problem), baseline=current)
             runner.delete(current)
     else:
         changes, after, error = plan_baseline(desired, current, module.params["purge_tags"])

@@ -15,6 +15,9 @@ description:
     returns, so a registered result can be compared with the declared one.
   - Also returns which baseline is the default of each operating system (RV(default_baselines)), which is
     the one a patch run applies.
+  - Public default baselines exist for AlmaLinux, AliyunLinux, Anolis, CentOS, Debian, RedhatEnterpriseLinux,
+    Ubuntu and Windows only; Fedora, RockyLinux and Suse have a default only when one of the account's
+    baselines is registered as such.
 author:
   - alibabacloud.ecs_ops maintainers (@alibabacloud-ecs-ops)
 extends_documentation_fragment:
@@ -109,7 +112,9 @@ baselines:
       updated_by: ACS
       updated_date: "2021-06-01T00:00:00Z"
 default_baselines:
-  description: Operating system to the name of its default baseline, among the baselines listed.
+  description:
+    - Operating system to the name of its default baseline, among the baselines listed.
+    - An operating system without a default (Fedora, RockyLinux or Suse with none registered) is not a key.
   returned: always
   type: dict
   sample: {AliyunLinux: prod-aliyunlinux, Windows: ACS-Windows-DefaultPatchBaseline}

@@ -97,14 +97,15 @@ def run(server, content="echo hello", prefix="web-1", signing=None, **kw):
     return client.run_command(ecs_models.RunCommandRequest(region_id="cn-hangzhou", command_content=content, **kw)).body
 
 
-def invocation(server, invoke_id, statuses=FINAL, **kw):
-    """Poll DescribeInvocations until the invocation is in one of ``statuses``; return it."""
+def invocation(server, invoke_id, statuses=FINAL, within=10.0, **kw):
+    """Poll DescribeInvocations until the invocation is in one of ``statuses`` (at most ``within`` real
+    seconds); return it."""
     def check():
         body = server.ecs().describe_invocations(ecs_models.DescribeInvocationsRequest(
             region_id="cn-hangzhou", invoke_id=invoke_id, include_output=True, **kw)).body
         inv = body.invocations.invocation[0]
         return inv if inv.invocation_status in statuses else None
-    return wait_for(check)
+    return wait_for(check, timeout=within)
 
 
 def error_of(call):

@@ -5,6 +5,7 @@ import json
 
 import pytest
 from alibabacloud_ecs20140526 import models as m
+from alibabacloud_tea_openapi.exceptions import ClientException
 from conftest import error_of, instance_ids, invocation, run
 
 INVOCATION_FIELDS = {"InvokeId", "CommandId", "CommandName", "CommandType", "CommandContent", "CommandDescription",
@@ -91,6 +92,38 @@ def test_public_commands(sim_server):
         region_id="cn-hangzhou", command_id="ACS-ECS-CheckNetwork-for-linux.sh"))) == ("Operation.Forbidden", 403)
 
 
+def test_public_commands_have_versions_and_latest_picks_the_newest(sim_server):
+    client = sim_server.ecs()
+    name = "ACS-ECS-CheckNetwork-for-linux.sh"
+
+    def describe(**kw):
+        return client.describe_commands(m.DescribeCommandsRequest(
+            region_id="cn-hangzhou", provider="AlibabaCloud", name=name, content_encoding="PlainText", **kw)).body
+
+    every = describe().commands.command
+    assert sorted((c.version, c.latest) for c in every) == [(1, False), (2, False), (3, True)]
+    assert len({c.command_id for c in every}) == 3 and {c.name for c in every} == {name}
+    assert all(c.command_id.startswith("c-") for c in every)
+    latest = describe(latest=True).commands.command
+    assert [(c.version, c.latest, c.command_content) for c in latest] == [
+        (3, True, 'echo "network check (version 3): ok"\n')]
+    oldest = next(c for c in every if c.version == 1)
+    assert describe(command_id=oldest.command_id).commands.command[0].version == 1
+
+    def output(command_id):
+        invoked = client.invoke_command(m.InvokeCommandRequest(
+            region_id="cn-hangzhou", command_id=command_id, instance_id=instance_ids(sim_server, "web-1")))
+        inv = invocation(sim_server, invoked.body.invoke_id, content_encoding="PlainText")
+        return inv.invoke_instances.invoke_instance[0].output
+    assert output(oldest.command_id) == "network check (version 1): ok\n"
+    assert output(name) == "network check (version 3): ok\n"
+
+    client.create_command(m.CreateCommandRequest(region_id="cn-hangzhou", name="mine", type="RunShellScript",
+                                                 command_content=_b64("echo mine")))
+    private = client.describe_commands(m.DescribeCommandsRequest(region_id="cn-hangzhou", latest=True)).body
+    assert [(c.name, c.version, c.latest) for c in private.commands.command] == [("mine", 1, True)]
+
+
 def _b64(text):
     return base64.b64encode(text.encode()).decode()
 
@@ -112,6 +145,7 @@ VALIDATION_CASES = [
     ("rate too short", {"frequency": "rate(30s)"}, ("InvalidParam.Frequency", 400)),
     ("bad repeat mode", {"repeat_mode": "Sometimes"}, ("InvalidRepeatMode.NotFound", 404)),
     ("timeout", {"timeout": 86401}, ("InvalidTimeout.ExceedLimit", 403)),
+    ("timeout under 10", {"timeout": 9}, ("InvalidTimeout.ExceedLimit", 403)),
     ("dry run", {"repeat_mode": "DryRun"}, ("DryRunOperation", 400)),
     ("no targets", {"instance_id": []}, ("MissingParam.InstanceId", 400)),
     ("both targets", {"resource_tag": [m.RunCommandRequestResourceTag(key="env", value="dev")]},
@@ -130,6 +164,28 @@ def test_run_command_validation(sim_server, case, args, expected):
                "region_id": "cn-hangzhou", **args}
     assert error_of(lambda: sim_server.ecs().run_command(m.RunCommandRequest(**request))) == expected
     assert sim_server.admin("GET", "state")["commands"]["invocations"] == {}, case
+
+
+def test_timeout_is_at_least_10_seconds_for_every_command_action(sim_server):
+    client = sim_server.ecs()
+    web_1 = instance_ids(sim_server, "web-1")
+
+    def create(seconds):
+        return client.create_command(m.CreateCommandRequest(
+            region_id="cn-hangzhou", name="t", type="RunShellScript", command_content=_b64("true"), timeout=seconds))
+
+    def invoke(command_id, seconds):
+        return client.invoke_command(m.InvokeCommandRequest(
+            region_id="cn-hangzhou", command_id=command_id, instance_id=web_1, timeout=seconds))
+
+    for seconds in (0, 9):
+        assert error_of(lambda: create(seconds)) == ("InvalidTimeout.ExceedLimit", 403)
+        assert error_of(lambda: run(sim_server, timeout=seconds)) == ("InvalidTimeout.ExceedLimit", 403)
+    command_id = create(10).body.command_id
+    assert error_of(lambda: invoke(command_id, 9)) == ("InvalidTimeout.ExceedLimit", 403)
+    assert sim_server.admin("GET", "state")["commands"]["invocations"] == {}
+    assert invocation(sim_server, invoke(command_id, 10).body.invoke_id).timeout == 10
+    assert invocation(sim_server, run(sim_server, timeout=10).invoke_id).timeout == 10
 
 
 def test_instance_limit(sim_server_factory):
@@ -175,3 +231,45 @@ def test_base64_content_and_windows_defaults(sim_server):
     assert (inv.username, inv.working_dir, inv.command_content) == ("System", "C:\\Windows\\system32",
                                                                     "Write-Output 'hi'\r\n")
     assert inv.invoke_instances.invoke_instance[0].output == "hi\r\n"
+
+
+def _exceeds(call):
+    """The message of the CmdContent.ExceedLimit error ``call()`` raises."""
+    with pytest.raises(ClientException) as info:
+        call()
+    assert (info.value.code, info.value.status_code) == ("CmdContent.ExceedLimit", 403)
+    return info.value.message
+
+
+def test_content_limit_is_18_kb_when_kept_and_24_kb_otherwise(sim_server):
+    client = sim_server.ecs()
+    at_18_kb, over_18_kb = "#" * 13824, "#" * 13825          # 18,432 and 18,436 characters of Base64
+    assert run(sim_server, over_18_kb).invoke_id
+    assert "18 KB" in _exceeds(lambda: run(sim_server, over_18_kb, keep_command=True))
+    assert run(sim_server, at_18_kb, keep_command=True).invoke_id
+
+    def create(content):
+        return client.create_command(m.CreateCommandRequest(
+            region_id="cn-hangzhou", name="big", type="RunShellScript", command_content=_b64(content)))
+    assert "18 KB" in _exceeds(lambda: create(over_18_kb))
+    assert create(at_18_kb).body.command_id
+    assert "24 KB" in _exceeds(lambda: run(sim_server, "#" * 18433))
+
+
+def test_parameter_values_count_toward_the_content_limit(sim_server):
+    client = sim_server.ecs()
+    script = "echo {{name}}\n" + "#" * 13000                 # 17,352 characters of Base64
+    command_id = client.create_command(m.CreateCommandRequest(
+        region_id="cn-hangzhou", name="params", type="RunShellScript", enable_parameter=True,
+        command_content=_b64(script))).body.command_id
+
+    def invoke(value):
+        return client.invoke_command(m.InvokeCommandRequest(
+            region_id="cn-hangzhou", command_id=command_id, instance_id=instance_ids(sim_server, "web-1"),
+            parameters={"name": value}))
+    # {"name":"<value>"} as Base64 takes 1,080 characters with a value of 799 and 1,084 with 800
+    assert "18 KB" in _exceeds(lambda: invoke("x" * 800))
+    assert invoke("x" * 799).body.invoke_id
+    unkept = "echo {{name}}\n" + "#" * 18000                 # 24,020 characters of Base64
+    assert "24 KB" in _exceeds(lambda: run(sim_server, unkept, enable_parameter=True, parameters={"name": "x" * 407}))
+    assert run(sim_server, unkept, enable_parameter=True, parameters={"name": "x" * 406}).invoke_id

@@ -178,7 +178,43 @@ def test_patch_baselines(sim):
     fields(listed.patch_baselines[0], BASELINE_FIELDS + ["IsDefault"])
     oos.register_default_patch_baseline(m.RegisterDefaultPatchBaselineRequest(name="ACS-CentOS-DefaultPatchBaseline"))
     oos.delete_patch_baseline(m.DeletePatchBaselineRequest(name="sdk-centos"))
-    assert len(oos.list_patch_baselines(m.ListPatchBaselinesRequest(max_results=50)).body.patch_baselines) == 11
+    assert len(oos.list_patch_baselines(m.ListPatchBaselinesRequest(max_results=50)).body.patch_baselines) == 8
+
+
+SYSTEM_DEFAULTS = ["AliyunLinux", "AlmaLinux", "Anolis", "CentOS", "Debian", "RedhatEnterpriseLinux", "Ubuntu",
+                   "Windows"]
+
+
+def test_system_default_baselines_exist_for_eight_systems_only(sim_server_factory):
+    server = sim_server_factory(fleet={"regions": {REGION: {"instances": [
+        {"id": "i-fedora", "os_type": "linux", "os_name": "Fedora 39 64 bit", "platform": "Fedora"}]}}},
+        time_scale=0.001)
+    oos = server.oos()
+    public = oos.list_patch_baselines(m.ListPatchBaselinesRequest(share_type="Public")).body.patch_baselines
+    assert sorted((b.operation_system, b.name, b.is_default) for b in public) == [
+        (s, f"ACS-{s}-DefaultPatchBaseline", True) for s in SYSTEM_DEFAULTS]
+    with pytest.raises(ClientException) as info:
+        oos.get_patch_baseline(m.GetPatchBaselineRequest(name="ACS-Fedora-DefaultPatchBaseline"))
+    assert (info.value.code, info.value.status_code) == ("EntityNotExists.PatchBaseline", 404)
+
+    def scan():
+        started = oos.start_execution(m.StartExecutionRequest(template_name=PATCH_TEMPLATE, parameters=json.dumps(
+            {"action": "scan", "targets": targets("i-fedora")}))).body.execution
+        wait(oos, started.execution_id)
+        children = oos.list_executions(m.ListExecutionsRequest(parent_execution_id=started.execution_id)).body
+        return children.executions[0]
+    child = scan()
+    assert child.status == "Failed" and "There is no default patch baseline for Fedora" in child.status_message
+    created = oos.create_patch_baseline(m.CreatePatchBaselineRequest(
+        name="fedora", operation_system="Fedora", approval_rules=json.dumps(RULES))).body.patch_baseline
+    assert oos.get_patch_baseline(m.GetPatchBaselineRequest(name="fedora")).body.patch_baseline.is_default is False
+    oos.register_default_patch_baseline(m.RegisterDefaultPatchBaselineRequest(name="fedora"))
+    assert scan().status == "Success"
+    states = oos.list_instance_patch_states(m.ListInstancePatchStatesRequest(instance_ids='["i-fedora"]')).body
+    assert states.instance_patch_states[0].baseline_id == created.id
+    with pytest.raises(ClientException) as info:
+        oos.delete_patch_baseline(m.DeletePatchBaselineRequest(name="fedora"))
+    assert (info.value.code, info.value.status_code) == ("Forbidden.DefaultPatchBaseline", 403)
 
 
 def test_patch_run_states_and_snapshots(sim):
@@ -207,6 +243,24 @@ def test_patch_run_states_and_snapshots(sim):
     by_id = ecs.describe_snapshots(ecs_models.DescribeSnapshotsRequest(
         region_id=REGION, snapshot_ids=json.dumps([snap["SnapshotId"]]))).body
     assert by_id.snapshots.snapshot[0].snapshot_id == snap["SnapshotId"]
+
+
+def test_list_executions_takes_the_documented_status_filters_only(sim):
+    oos, _ = clients(sim)
+    started = oos.start_execution(m.StartExecutionRequest(template_name=PATCH_TEMPLATE, parameters=json.dumps(
+        {"action": "scan", "targets": targets("i-sdk1")}))).body.execution
+    wait(oos, started.execution_id)
+
+    def listed(status):
+        return [e.execution_id for e in oos.list_executions(m.ListExecutionsRequest(status=status)).body.executions]
+    assert listed("Success") == [started.execution_id]
+    for status in ("Running", "Started", "Failed", "Waiting", "Cancelled", "Pending", "Skipped"):
+        assert listed(status) == []
+    for status in ("Queued", "success", "Finished"):
+        with pytest.raises(ClientException) as info:
+            listed(status)
+        assert (info.value.code, info.value.status_code) == ("InvalidParameter", 400)
+        assert 'The specified parameter "Status" is not valid. Allowed values: Running, Started' in info.value.message
 
 
 @pytest.mark.parametrize("call, code, status", [

@@ -4,9 +4,9 @@ import json
 
 from ..errors import ApiError
 from ..registry import action
-from .command_input import (OS_OF_TYPE, client_token, command_content, command_type, descriptive_fields,
-                            invocation_parameters, parameter_names, resource_tags, schedule, target_instances,
-                            timeout)
+from .command_input import (OS_OF_TYPE, check_content_size, client_token, command_content, command_type,
+                            descriptive_fields, invocation_parameters, parameter_names, resource_tags, schedule,
+                            target_instances, timeout)
 from .common import encoding, require_region, tag_filters, tags_match
 from .invocations import Command, overall_status
 from .paging import ecs_page
@@ -56,10 +56,11 @@ def _invoke_options(params, cmd_type, working_dir, timeout_seconds, tags):
             "tags": tags, "extra": extra}
 
 
-def _start(sim, req, region, cmd, timeout_seconds, working_dir):
+def _start(sim, req, region, cmd, timeout_seconds, working_dir, kept):
     """Validate the invocation part of RunCommand/InvokeCommand and start it."""
     p = req.params
     values = invocation_parameters(p, cmd.parameter_names, cmd.enable_parameter)
+    check_content_size(cmd.content, values, kept)
     now = sim.clock.now()
     sched = schedule(p, timeout_seconds, now)
     instances = target_instances(sim, region, p, cmd.type)
@@ -72,7 +73,7 @@ def _start(sim, req, region, cmd, timeout_seconds, working_dir):
 def _new_command(sim, req, region, default_encoding, keep):
     p = req.params
     cmd_type = command_type(p)
-    content = command_content(p, default_encoding)
+    content = command_content(p, default_encoding, keep)
     name, description, working_dir = descriptive_fields(p)
     enabled = p.bool("EnableParameter")
     return Command(id=_ca(sim).new_id("c", region), region=region, name=name, type=cmd_type, content=content,
@@ -88,7 +89,7 @@ def run_command(sim, req):
 
     def build():
         cmd = _new_command(sim, req, region, "PlainText", keep=req.params.bool("KeepCommand"))
-        inv = _start(sim, req, region, cmd, cmd.timeout, cmd.working_dir)
+        inv = _start(sim, req, region, cmd, cmd.timeout, cmd.working_dir, kept=cmd.keep)
         _ca(sim).commands[cmd.id] = cmd
         return {"CommandId": cmd.id, "InvokeId": inv.id}
 
@@ -122,7 +123,7 @@ def invoke_command(sim, req):
     def build():
         cmd = _existing_command(sim, region, req.params)
         inv = _start(sim, req, region, cmd, timeout(req.params, default=cmd.timeout),
-                     req.params.str("WorkingDir") or cmd.working_dir)
+                     req.params.str("WorkingDir") or cmd.working_dir, kept=True)
         return {"InvokeId": inv.id}
 
     return _idempotent(sim, req, region, build)
@@ -134,7 +135,7 @@ def describe_commands(sim, req):
     region = require_region(req)
     provider = p.str("Provider")
     if provider:
-        cmds = [c for c in _ca(sim).commands.values() if c.region is None
+        cmds = [c for c in _ca(sim).commands.values() if c.region is None and (c.latest or not p.bool("Latest"))
                 and (provider in (c.provider, c.category) or c.category.startswith(provider))]
     else:
         cmds = [c for c in _ca(sim).commands.values() if c.region == region]

@@ -1,5 +1,6 @@
 """Request validation for the Cloud Assistant command actions, with the real error codes."""
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +14,9 @@ REPEAT_MODES = {"Once", "Period", "NextRebootOnly", "EveryReboot", "DryRun"}
 BUILTINS = {"regionid", "accountid", "instanceid", "instancename", "invokeid", "commandid"}
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
 PARAM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-CONTENT_LIMIT = 24 * 1024
+RUN_CONTENT_LIMIT = 24 * 1024      # a RunCommand whose command is not kept
+KEPT_CONTENT_LIMIT = 18 * 1024     # KeepCommand=true, CreateCommand, InvokeCommand
+MIN_TIMEOUT = 10
 MAX_TIMEOUT = 86400
 MAX_INSTANCES = 100
 RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -35,7 +38,7 @@ def command_type(params):
     return value
 
 
-def command_content(params, default_encoding):
+def command_content(params, default_encoding, kept):
     """The content as stored (Base64 text), checked for encoding and size."""
     raw = params.str("CommandContent", required=True)
     if encoding(params, default_encoding) == "Base64":
@@ -46,9 +49,24 @@ def command_content(params, default_encoding):
         stored = raw
     else:
         stored = b64encode(raw.encode("utf-8"))
-    if len(stored) > CONTENT_LIMIT:
-        raise ApiError("CmdContent.ExceedLimit", "The command content exceeds 24 KB after Base64 encoding.", 403)
+    check_content_size(stored, {}, kept)
     return stored
+
+
+def content_size(content_b64, values):
+    """What counts toward the content limit: the Base64 content plus the Base64 of the custom
+    parameter values as compact UTF-8 JSON (``{"name":"value"}``)."""
+    if not values:
+        return len(content_b64)
+    text = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+    return len(content_b64) + len(b64encode(text.encode("utf-8")))
+
+
+def check_content_size(content_b64, values, kept):
+    limit = KEPT_CONTENT_LIMIT if kept else RUN_CONTENT_LIMIT
+    if content_size(content_b64, values) > limit:
+        raise ApiError("CmdContent.ExceedLimit", f"The command content, custom parameter values included, exceeds "
+                       f"{limit // 1024} KB after Base64 encoding.", 403)
 
 
 def descriptive_fields(params):
@@ -66,9 +84,11 @@ def descriptive_fields(params):
 
 
 def timeout(params, default=60):
+    """``Timeout`` in seconds, 10 to 86400; the one documented code, ``InvalidTimeout.ExceedLimit``, for both ends."""
     value = params.int("Timeout", default=default)
-    if value < 1:
-        raise ApiError("InvalidParameter", 'The specified parameter "Timeout" is not valid.')
+    if value < MIN_TIMEOUT:
+        raise ApiError("InvalidTimeout.ExceedLimit",
+                       f"The specified Timeout is below the lower limit of {MIN_TIMEOUT} seconds.", 403)
     if value > MAX_TIMEOUT:
         raise ApiError("InvalidTimeout.ExceedLimit", "The specified Timeout exceeds the upper limit.", 403)
     return value

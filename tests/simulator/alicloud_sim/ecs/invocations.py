@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from ..registry import component
 from .command_input import plain_text, render
 from .common import ACCOUNT_ID, new_id
-from .public_commands import PUBLIC_COMMANDS
+from .public_commands import public_command_versions
 from .runner import KILLED_EXIT_CODE, RunResult, ScriptRunner, simulate_script
 
 TERMINAL = {"Success", "Failed", "Timeout", "Error", "Aborted", "Invalid", "Cancelled", "Terminated"}
@@ -55,6 +55,8 @@ class Command:
     tags: dict = field(default_factory=dict)
     invoke_times: int = 0
     keep: bool = True
+    version: int = 1
+    latest: bool = True
 
 
 @dataclass
@@ -113,8 +115,8 @@ class CloudAssistant:
         self._ids = itertools.count(1)
         self.run_scripts = str(sim.fleet.get("run_scripts", True)).lower() not in ("false", "0", "no")
         self.runner = ScriptRunner(os.path.join(sim.workdir, "instances"))
-        for spec in PUBLIC_COMMANDS:
-            self.commands[spec["id"]] = Command(region=None, creation_time=sim.clock.now(), **spec)
+        for spec in public_command_versions(sim.clock.now()):
+            self.commands[spec["id"]] = Command(region=None, **spec)
 
     def close(self):
         self.runner.close()
@@ -123,7 +125,11 @@ class CloudAssistant:
         return new_id(prefix, region, f"{id(self)}/{next(self._ids)}")
 
     def command(self, region, command_id):
+        """A command of the region or a public one, by id; a public command's name means its latest version."""
         cmd = self.commands.get(command_id)
+        if cmd is None:
+            cmd = next((c for c in self.commands.values() if c.region is None and c.latest and c.name == command_id),
+                       None)
         return cmd if cmd is not None and cmd.region in (None, region) else None
 
     def duration(self, inst, kind, default):

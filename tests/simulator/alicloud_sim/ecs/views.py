@@ -30,7 +30,7 @@ def command_view(cmd, enc):
             {"ParameterName": n, "Description": "", "DefaultValue": "", "Required": True, "PatternRegex": "",
              "PossibleValues": {"PossibleValue": []}} for n in names]},
         "InvokeTimes": cmd.invoke_times, "CreationTime": iso(cmd.creation_time), "Category": cmd.category,
-        "Provider": cmd.provider, "Version": 1, "Latest": True, "Launcher": cmd.launcher, "ResourceGroupId": "",
+        "Provider": cmd.provider, "Version": cmd.version, "Latest": cmd.latest, "Launcher": cmd.launcher, "ResourceGroupId": "",
         "Tags": tags_view(cmd.tags),
     }
 

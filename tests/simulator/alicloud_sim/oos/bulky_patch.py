@@ -29,11 +29,10 @@ class PatchRunner(TargetRunner):
         if problem:
             return [Phase("checkInstanceReady", "ACS::WaitFor", CHECK_FAIL_SECONDS, fail=problem)]
         inst = self.sim.instance(item.target)
-        baseline = self.sim.components["patching"].default_for(inst)
+        store = self.sim.components["patching"]
+        baseline = store.default_for(inst)
         if baseline is None:
-            return [Phase("checkInstanceReady", "ACS::WaitFor", CHECK_FAIL_SECONDS,
-                          fail=f"The operating system of instance {inst.id} ({inst.os_name}) is not supported "
-                               "by patch management.")]
+            return [Phase("checkInstanceReady", "ACS::WaitFor", CHECK_FAIL_SECONDS, fail=store.no_default_reason(inst))]
         phases = [Phase("checkInstanceReady", "ACS::WaitFor", 0)]
         install = exe.parameters["action"] == "install"
         if install and exe.parameters.get("whetherCreateSnapshot"):

@@ -20,6 +20,8 @@ from .templates import PACKAGE_TEMPLATE, PATCH_TEMPLATE
 MODES = ("Automatic", "FailurePause", "Debug")
 LOOP_MODES = ("Automatic", "FirstBatchPause", "EveryBatchPause")
 SAFETY_CHECKS = ("ConfirmEveryHighRiskAction", "Skip")
+# ListExecutions' Status filter; Queued is a status an execution can have but not a documented filter value
+STATUS_FILTERS = ("Running", "Started", "Success", "Failed", "Waiting", "Cancelled", "Pending", "Skipped")
 NOTIFY_TYPES = ("Approve", "Reject", "ExecuteTask", "CancelTask", "CompleteExecution", "RetryTask", "SkipTask")
 
 
@@ -212,6 +214,7 @@ def list_executions(sim, req):
     max_results = p.int("MaxResults", default=50, minimum=10, maximum=100)
     offset = p.paging()[1]
     p.str("Depth", allowed=("RootDepth", "FirstChildDepth"))
+    p.str("Status", allowed=STATUS_FILTERS)
     sort_field = p.str("SortField", default="StartDate", allowed=("StartDate", "EndDate", "Status"))
     descending = p.str("SortOrder", default="Descending", allowed=("Ascending", "Descending")) == "Descending"
     tags = p.json("Tags", default={}, kind=dict)

@@ -10,6 +10,8 @@ from ..errors import invalid_parameter
 DAY = 86400.0
 OPERATION_SYSTEMS = ("Windows", "Ubuntu", "CentOS", "Debian", "AliyunLinux", "RedhatEnterpriseLinux",
                      "Anolis", "AlmaLinux", "Fedora", "Suse", "RockyLinux")
+# the systems with a public ACS-<OS>-DefaultPatchBaseline; the others have a default only once one is registered
+SYSTEM_DEFAULT_SYSTEMS = OPERATION_SYSTEMS[:8]
 _OS_TOKENS = (("AliyunLinux", ("alibabacloudlinux", "aliyun", "alinux")), ("CentOS", ("centos",)),
               ("Ubuntu", ("ubuntu",)), ("Debian", ("debian",)), ("RedhatEnterpriseLinux", ("redhat", "rhel")),
               ("Anolis", ("anolis",)), ("AlmaLinux", ("almalinux",)), ("RockyLinux", ("rockylinux", "rocky")),

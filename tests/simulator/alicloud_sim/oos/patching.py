@@ -105,13 +105,13 @@ class PatchStore:
     def region(self, region):
         if region not in self._baselines:
             public = {}
-            for system in pc.OPERATION_SYSTEMS:
+            for system in pc.SYSTEM_DEFAULT_SYSTEMS:
                 name = f"ACS-{system}-DefaultPatchBaseline"
                 public[name] = Baseline(_baseline_id(region, name), name, region, system, default_rules(system),
                                         PUBLIC_CREATED, share_type="Public",
                                         description=f"Default patch baseline for {system} provided by Alibaba Cloud")
             self._baselines[region] = public
-            self._defaults[region] = {s: f"ACS-{s}-DefaultPatchBaseline" for s in pc.OPERATION_SYSTEMS}
+            self._defaults[region] = {s: f"ACS-{s}-DefaultPatchBaseline" for s in pc.SYSTEM_DEFAULT_SYSTEMS}
         return self._baselines[region]
 
     def get(self, region, name):
@@ -129,12 +129,19 @@ class PatchStore:
         self._defaults[baseline.region][baseline.operation_system] = baseline.name
 
     def default_for(self, inst):
-        """The default baseline for the instance's OS in its region, or None if the OS is unsupported."""
+        """The default baseline for the instance's OS in its region, or None (``no_default_reason`` says why)."""
+        system = pc.operation_system(inst.os_type, inst.os_name, inst.platform)
+        self.region(inst.region)
+        name = self._defaults[inst.region].get(system)
+        return self._baselines[inst.region][name] if name else None
+
+    @staticmethod
+    def no_default_reason(inst):
         system = pc.operation_system(inst.os_type, inst.os_name, inst.platform)
         if system is None:
-            return None
-        self.region(inst.region)
-        return self._baselines[inst.region][self._defaults[inst.region][system]]
+            return f"The operating system of instance {inst.id} ({inst.os_name}) is not supported by patch management."
+        return (f"There is no default patch baseline for {system} in region {inst.region}: Alibaba Cloud provides "
+                f"none for {system}; register one with RegisterDefaultPatchBaseline.")
 
     # --- instance patches ----------------------------------------------------------
     def patches(self, inst):

@@ -88,10 +88,24 @@ def test_check_content():
     assert ca.check_content("echo {{x}}", False, {}) == []
     assert ca.check_content("echo {{x}}", True, {"x": "1"}) == []
     assert "invalid parameter name(s) a.b" in ca.check_content("echo {{a.b}}", True, {})[0]
-    limit = ca.MAX_CONTENT_BYTES // 4 * 3
+    limit = ca.RUN_CONTENT_LIMIT // 4 * 3
     assert ca.check_content("x" * limit, False, {}) == []
-    assert "after Base64 encoding" in ca.check_content("x" * (limit + 1), False, {})[0]
+    assert "more than the 24576 (24 KB) a command that is not kept" in ca.check_content("x" * (limit + 1), False, {})[0]
     assert ca.check_content("\n", False, {}) == ["command must not be empty"]
+
+
+def test_kept_commands_and_parameter_values_have_the_18_kb_limit():
+    kept = ca.KEPT_CONTENT_LIMIT // 4 * 3
+    assert ca.check_content("x" * kept, False, {}, kept=True) == []
+    assert ca.check_content("x" * (kept + 1), False, {}, kept=True) == [
+        "command: 18436 bytes after Base64 encoding, more than the 18432 (18 KB) a kept command allows"]
+    assert ca.content_size(ca.encode_content("echo {{n}}"), {"n": "é"}) == 16 + len(ca.encode_content('{"n":"é"}'))
+    values = {"n": "x" * (kept - 8)}                              # {"n":"..."} is 8 characters more
+    assert ca.content_size("", values) == ca.KEPT_CONTENT_LIMIT
+    assert ca.content_size_problems("", values, kept=True) == []
+    assert ca.content_size_problems("", {"n": values["n"] + "x"}, kept=True)[0].startswith("parameter values: 18436")
+    assert ca.content_size_problems("YQ==", values, kept=True, what="command c-1")[0].startswith(
+        "command c-1 and parameter values: 18436 bytes")
 
 
 def test_rate_seconds():

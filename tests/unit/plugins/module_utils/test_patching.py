@@ -114,6 +114,20 @@ def test_plan_refuses_os_change_public_and_incomplete_create():
     assert "needs approval_rules" in p.plan_baseline(desired, None)[2]
 
 
+def test_only_eight_systems_have_a_system_default():
+    assert p.system_default_name("Ubuntu") == "ACS-Ubuntu-DefaultPatchBaseline"
+    assert [s for s in p.OPERATION_SYSTEMS if p.system_default_name(s) is None] == ["Fedora", "RockyLinux", "Suse"]
+    rocky = current_baseline(Name="rocky", OperationSystem="RockyLinux", IsDefault=True)
+    changes, after, error = p.plan_baseline(p.desired_from_params(base_params(
+        name="rocky", operation_system=None, default=False)), rocky)
+    assert (changes, after["default"]) == ({}, True) and error.startswith(
+        "default: false is impossible: rocky is the default baseline of RockyLinux, and only AlmaLinux, AliyunLinux")
+    assert p.hand_back_problem(dict(rocky, default=False), "state=absent") is None
+    assert p.hand_back_problem(current_baseline(IsDefault=True), "state=absent") is None
+    assert p.plan_baseline(p.desired_from_params(base_params(default=False)), current_baseline(IsDefault=True))[0] \
+        == {"default": (True, False)}
+
+
 def test_create_request():
     desired = p.desired_from_params(base_params(approval_rules=[dict(classifications=["Security"])],
                                                 rejected_patches=["x"], sources=["[main]", "enabled=1"]))

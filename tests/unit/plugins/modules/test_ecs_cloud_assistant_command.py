@@ -88,8 +88,8 @@ def test_binary_output_is_replaced_not_fatal(sim_server, run_module):
 
 def test_execution_timeout(sim_server, run_module):
     ids = by_name(sim_server)
-    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command="echo start; sleep 20",
-                                              timeout=1))
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command="echo start; sleep 60",
+                                              timeout=10))
     entry = result["instances"][ids["web-1"]]
     assert rc == 1 and entry["status"] == "Timeout" and entry["error_code"] == "ExecutionTimeout"
     assert entry["exit_code"] == -1 and entry["stdout"] == "start\n" and result["rc"] == 1
@@ -211,9 +211,16 @@ def test_existing_commands(sim_server, run_module):
     rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command_name="greet"))
     assert rc == 1 and "needs a value for parameter(s) who" in result["msg"]
 
-    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]],
-                                              command_name="ACS-ECS-CheckNetwork-for-linux.sh"))
-    assert rc == 0 and result["instances"][ids["web-1"]]["stdout"] == "network check: ok\n"
+    public = "ACS-ECS-CheckNetwork-for-linux.sh"                # versions 1 to 3 in the simulator
+    latest = sim_server.ecs().describe_commands(models.DescribeCommandsRequest(
+        region_id="cn-hangzhou", provider="AlibabaCloud", name=public, latest=True)).body.commands.command[0]
+    for option in ("command_name", "command_id"):
+        rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], **{option: public}))
+        assert rc == 0 and result["instances"][ids["web-1"]]["stdout"] == "network check (version 3): ok\n", result
+        assert result["command_id"] == latest.command_id
+    public_lookups = [c["params"] for c in api_calls(sim_server, "DescribeCommands")
+                      if "Provider" in c["params"] and "ansible-collection/" in c["user_agent"]]
+    assert public_lookups and all(p["Latest"].lower() == "true" and p["Name"] == public for p in public_lookups)
 
     before = len(mutating(sim_server))
     rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["win"]],
@@ -222,6 +229,33 @@ def test_existing_commands(sim_server, run_module):
     rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command_id="c-hznotthere0000"))
     assert rc == 1 and "command_id c-hznotthere0000 does not exist in cn-hangzhou" in result["msg"]
     assert len(mutating(sim_server)) == before
+
+
+def test_content_limit_of_existing_kept_and_inline_commands(sim_server, run_module):
+    """Values that make an existing command too large fail before it runs; what fits runs."""
+    ids = by_name(sim_server)
+    from alibabacloud_ecs20140526 import models
+    script = "echo {{n}}\n" + "#" * 13000                      # 17,348 bytes after Base64
+    command_id = sim_server.ecs().create_command(models.CreateCommandRequest(
+        region_id="cn-hangzhou", name="large", type="RunShellScript", enable_parameter=True,
+        command_content=base64.b64encode(script.encode()).decode())).body.command_id
+    before = len(mutating(sim_server))
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command_id=command_id,
+                                              parameters={"n": "x" * 820}))
+    assert rc == 1 and "command %s and parameter values: 18452 bytes" % command_id in result["msg"]
+    assert "18432 (18 KB) a kept command allows" in result["msg"] and len(mutating(sim_server)) == before
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command_id=command_id,
+                                              parameters={"n": "x" * 800}))
+    assert rc == 0 and result["instances"][ids["web-1"]]["stdout"].startswith("x" * 800), result.get("msg")
+
+    at_18_kb = "#" * 13824                                      # 18,432 bytes after Base64
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command=at_18_kb,
+                                              keep_command=True))
+    assert rc == 0, result["msg"]
+    unkept = "echo {{n}}\n" + "#" * 18000                      # 24,016 bytes after Base64
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command=unkept,
+                                              parameters={"n": "x" * 406}))
+    assert rc == 0 and result["instances"][ids["web-1"]]["stdout"] == "x" * 406 + "\n", result.get("msg")
 
 
 def test_client_token_makes_a_retried_task_idempotent(sim_server, run_module):
@@ -331,9 +365,16 @@ def test_every_frequency_form_is_accepted(sim_server, run_module, frequency):
     ({"instance_ids": ["web-1"]}, "is not an instance id"),
     ({"instance_ids": {"cn-hangzhou": "i-bp1"}}, "must be a list of instance ids"),
     ({"region": None}, "region is required"),
-    ({"command": "x" * 20000}, "after Base64 encoding"),
+    ({"command": "x" * 20000}, "command: 26668 bytes after Base64 encoding, more than the 24576 (24 KB)"),
+    ({"command": "#" * 13825, "keep_command": True}, "command: 18436 bytes after Base64 encoding, more than the 18432"),
+    ({"command": "echo {{n}} {{s}}\n" + "#" * 18000, "parameters": {"n": "x" * 300},
+      "secret_parameters": {"s": "y" * 100}}, "command and parameter values: 24580 bytes after Base64"),
+    ({"command": None, "command_name": "big", "secret_parameters": {"n": "x" * 14000}},
+     "parameter values: 18680 bytes after Base64 encoding, more than the 18432 (18 KB) a kept command allows"),
     ({"command": "  "}, "command must not be empty"),
-    ({"timeout": 0}, "timeout must be between 1 and 86400"),
+    ({"timeout": 0}, "timeout must be between 10 and 86400 seconds, got 0"),
+    ({"timeout": 9}, "timeout must be between 10 and 86400 seconds, got 9"),
+    ({"timeout": 86401}, "timeout must be between 10 and 86400 seconds, got 86401"),
     ({"frequency": "rate(10s)"}, "between 60 seconds"),
     ({"repeat_mode": "Period"}, "repeat_mode=Period needs frequency"),
     ({"frequency": "rate(5m)", "repeat_mode": "Once"}, "only used with repeat_mode=Period"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -81,3 +82,38 @@ def test_bad_input(sim_server, run_module, extra, fragment):
     rc, result = run_module(module.main, args(sim_server, **extra))
     assert rc == 1 and fragment in result["msg"]
     assert sim_server.calls() == []
+
+
+def test_queued_is_matched_by_the_module_not_sent_as_a_filter(sim_server, run_module):
+    ids = ids_by_name(sim_server)
+    rc, done = run_module(install.main, args(sim_server, name="node", instance_ids=[ids["web-1"]], poll_interval=0.1))
+    assert rc == 0, done["msg"]
+    rc, queued = run_module(module.main, args(sim_server, status="Queued"))
+    assert rc == 0 and queued["executions"] == [], queued.get("msg")
+    rc, success = run_module(module.main, args(sim_server, status="Success"))
+    assert rc == 0 and len(success["executions"]) == 1
+    sent = [c["params"].get("Status") for c in sim_server.calls() if c["action"] == "ListExecutions"
+            and "ansible-collection/" in c["user_agent"] and "ParentExecutionId" not in c["params"]]
+    assert sent[-2:] == [None, "Success"]
+
+
+def execution(n, status):
+    return {"ExecutionId": "exec-%04d" % n, "Status": status, "TemplateName": "ACS-ECS-BulkyApplyPatchBaseline",
+            "Parameters": {}, "StartDate": "2026-11-21T11:%02d:00Z" % (59 - n)}
+
+
+def test_queued_executions_are_kept_from_every_page_until_max_results(scripted_server, run_module):
+    """The simulator never queues an execution, so the listing is scripted (the SDK path is real)."""
+    scripted_server.script(
+        {"body": {"RequestId": "R1", "NextToken": "t1",
+                  "Executions": [execution(1, "Running"), execution(2, "Queued"), execution(3, "Success")]}},
+        {"body": {"RequestId": "R2", "NextToken": "t2",
+                  "Executions": [execution(4, "Queued"), execution(5, "Queued"), execution(6, "Failed")]}},
+        {"body": {"RequestId": "R3", "NextToken": "", "Executions": [execution(7, "Queued")]}})
+    task = dict(region="cn-hangzhou", access_key="sim-access-key", secret_key="sim-secret-key",
+                oos_endpoint=scripted_server.endpoint, status="Queued", max_results=2)
+    rc, result = run_module(module.main, task)
+    assert rc == 0 and [e["execution_id"] for e in result["executions"]] == ["exec-0002", "exec-0004"], result
+    assert result["summary"] == {"Queued": 2}
+    queries = [parse_qs(urlsplit(r["path"]).query) for r in scripted_server.requests]
+    assert len(queries) == 2 and all("Status" not in q and q["MaxResults"] == ["100"] for q in queries)

@@ -85,6 +85,26 @@ def test_default_false_hands_the_default_back(sim_server, run_module):
     assert check["baseline"]["default"] is False
 
 
+def test_an_os_without_a_system_default_cannot_give_its_default_back(sim_server, run_module):
+    params = args(sim_server, name="fedora-1", operation_system="Fedora", approval_rules=RULES, default=True)
+    rc, created = run_module(module.main, params)
+    assert rc == 0 and created["actions"] == ["create", "register_default"] and created["baseline"]["default"]
+    seq = last_seq(sim_server)
+    rc, result = run_module(module.main, dict(params, default=False))
+    assert rc == 1 and "default: false is impossible: fedora-1 is the default baseline of Fedora" in result["msg"]
+    assert "register another Fedora baseline as the default (default: true) first" in result["msg"]
+    rc, result = run_module(module.main, args(sim_server, name="fedora-1", state="absent"))
+    assert rc == 1 and result["msg"].startswith("Cannot delete baseline fedora-1: state=absent is impossible")
+    assert mutating(sim_server, seq) == []
+
+    rc, other = run_module(module.main, dict(params, name="fedora-2"))
+    assert rc == 0 and other["actions"] == ["create", "register_default"]
+    _check, real, _again = three_runs(sim_server, run_module, args(sim_server, name="fedora-1", state="absent"))
+    assert real["actions"] == ["delete"]
+    _rc, listed = run_module(info.main, args(sim_server, operation_system="Fedora"))
+    assert listed["default_baselines"] == {"Fedora": "fedora-2"}
+
+
 def test_changing_the_os_is_refused(sim_server, run_module):
     params = args(sim_server, name="b1", operation_system="Ubuntu", approval_rules=RULES)
     run_module(module.main, params)
@@ -150,12 +170,13 @@ def test_info_lists_public_defaults_with_rules(sim_server, run_module):
                                  tags={"team": "a"}))
     _rc, result = run_module(info.main, args(sim_server))
     names = [b["name"] for b in result["baselines"]]
-    assert names[-1] == "mine" and "ACS-Windows-DefaultPatchBaseline" in names and len(names) == 12
+    assert names[-1] == "mine" and "ACS-Windows-DefaultPatchBaseline" in names and len(names) == 9
     public = next(b for b in result["baselines"] if b["name"] == "ACS-Ubuntu-DefaultPatchBaseline")
     assert public["share_type"] == "Public" and public["default"] is True
     assert public["approval_rules"][0]["classifications"] == ["Bugfix", "Security"]
     assert public["rejected_patches_action"] == "ALLOW_AS_DEPENDENCY"
-    assert len(result["default_baselines"]) == 11
+    assert sorted(result["default_baselines"]) == ["AliyunLinux", "AlmaLinux", "Anolis", "CentOS", "Debian",
+                                                   "RedhatEnterpriseLinux", "Ubuntu", "Windows"]
 
     _rc, private = run_module(info.main, args(sim_server, share_type="Private", tags={"team": "a"}, include_rules=False))
     assert [b["name"] for b in private["baselines"]] == ["mine"] and private["baselines"][0]["approval_rules"] is None
