@@ -27,7 +27,10 @@ def test_batches_start_in_order_as_soon_as_a_slot_is_free():
 def test_the_p1_rollout_ideal_and_minimum():
     ideal, minimum = bench.rollout_model(FLEET, slots=25, interval=20)
     assert ideal == 300
-    assert minimum == dict(state_reads=4 + 12 + 21 + 1000, starts=21, polls=3 * 15, result_reads=21)
+    # safety: three lookup listings per region, and one listing per region after its batches start (all at 0 s)
+    assert minimum == dict(state_reads=4 + 12 + 21 + 1000, safety=3 * 3 + 3, starts=21, polls=3 * 15,
+                           result_reads=21)
+    assert bench.safety_reads([("r", 50), ("r", 50), ("s", 50)], [300, 600, 300], [300, 300, 300]) == 2 * 3 + 3
     assert bench.rollout_model(FLEET, slots=10, interval=20)[0] == 780      # the short batches fill gaps
     assert bench.seed_ideal(FLEET) == 18 * 300 + 3 * 240
 
