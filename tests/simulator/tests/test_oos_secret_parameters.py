@@ -196,6 +196,16 @@ def test_a_patch_run_resolves_its_parameters_per_instance(sim_server):
     assert done.status == "Success" and done.ram_role == "{{oos-secret:patch-role}}"
 
 
+@pytest.mark.parametrize("inherit, expected", [(None, {"team": "ops"}), (False, {})])
+def test_child_execution_tags(sim_server_factory, inherit, expected):
+    fleet = {"regions": {REGION: {"instances": [{"id": "i-child1", "os_type": "linux"}]}}}
+    if inherit is not None:
+        fleet["child_execution_tags"] = inherit
+    oos = sim_server_factory(fleet=fleet).oos()
+    exe = finish(oos, install(oos, ["i-child1"], {}, package=NODE, tags={"team": "ops"}))
+    assert exe.tags == {"team": "ops"} and children(oos, exe.execution_id)["i-child1"].tags == expected
+
+
 # --- Cloud Assistant ---------------------------------------------------------------------------
 def output_of(server, body, **kw):
     inv = invocation(server, body.invoke_id, content_encoding="PlainText", **kw)
