@@ -129,6 +129,24 @@ def test_an_oos_secret_reference_is_resolved_by_cloud_assistant_not_the_module(s
     assert rc == 1 and (entry["status"], entry["error_code"]) == ("Invalid", "EntityNotExists.SecretParameter")
 
 
+RELEASE = "1.0 $(touch injected) `touch injected`; echo & \\ \"x\""
+TOKEN = "it's \"$(touch injected)\"\n`touch injected`; exit 7 &"
+
+
+def test_values_are_substituted_verbatim_and_the_documented_quoting_keeps_them_inert(sim_server, run_module):
+    ids = by_name(sim_server)
+    unquoted = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], working_dir="/srv/unquoted",
+                                            command="echo {{release}} >/dev/null; ls", parameters={"release": RELEASE}))
+    assert "injected" in unquoted[1]["instances"][ids["web-1"]]["stdout"].split()
+    script = ("set -eu\nrelease='{{release}}'\ntoken=$(cat <<'ACS_END_OF_VALUE'\n{{token}}\nACS_END_OF_VALUE\n)\n"
+              "printf '%s|' \"$release\" | wc -c\nprintf '%s|' \"$token\" | wc -c\nls")
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], working_dir="/srv/quoted",
+                                              command=script, parameters={"release": RELEASE},
+                                              secret_parameters={"token": TOKEN}))
+    assert rc == 0
+    assert result["instances"][ids["web-1"]]["stdout"].split() == [str(len(RELEASE) + 1), str(len(TOKEN) + 1)]
+
+
 def test_250_instances_are_batched(sim_server_factory, run_module):
     fleet = {"run_scripts": False, "regions": {"cn-beijing": {"instances": [
         {"name": "n", "os_type": "linux", "count": 250}]}}}
