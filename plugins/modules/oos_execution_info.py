@@ -17,7 +17,7 @@ description:
   - Use it to follow an M(alibabacloud.ecs_ops.oos_extension_install) or M(alibabacloud.ecs_ops.oos_patch_run)
     started with C(wait=false), in an C(until:) loop on RV(all_done).
   - Secret parameters are masked in RV(executions[].parameters), at any depth (so C(parameters.password) inside
-    the C(parameters) object of an extension execution): those named in the execution's
+    the C(parameters) object of an extension execution). They are those named in the execution's
     C(ecs-ops-secret-parameters) tags (C(-2), C(-3), ... when the names need several tags), which every
     execution the collection starts carries, those named in its parent's tags for a child execution, and those
     the extension marks secret (C(NoEcho)).
