@@ -37,6 +37,7 @@ FAILED = frozenset(("Failed", "Timeout", "Error", "Aborted", "Invalid"))
 STOPPED = frozenset(("Cancelled", "Terminated"))
 
 PLACEHOLDER_RE = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
+NOT_CUSTOM = ("acs::", "oos:", "oos-secret:")
 PARAMETER_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 RATE_RE = re.compile(r"^rate\((\d+)([smhd])\)$")
 RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -59,10 +60,11 @@ def decode_output(value):
 
 
 def placeholders(text):
-    """Custom ``{{name}}`` parameter names in ``text`` (built-in ``{{ACS::...}}`` excluded), in order."""
+    """Custom ``{{name}}`` parameter names in ``text``, in order. Built-ins (``{{ACS::...}}``) and references
+    to OOS parameters (``{{oos:NAME}}``, ``{{oos-secret:NAME}}``, which Cloud Assistant resolves) are not."""
     names = []
     for token in PLACEHOLDER_RE.findall(text):
-        if token.lower().startswith("acs::") or token.lower() in (n.lower() for n in names):
+        if token.lower().startswith(NOT_CUSTOM) or token.lower() in (n.lower() for n in names):
             continue
         names.append(token)
     return names

@@ -91,11 +91,32 @@ options:
       - Without it (and without O(secret_parameters)) the command text is sent as is, braces included.
       - Every placeholder needs a value and every value a placeholder; at most 10 values in all.
       - The values count toward the size limit of the command (see the notes).
+      - B(Cloud Assistant puts each value into the script text verbatim, with no quoting and no escaping), then
+        runs the script. A value holding a quote, C($(...)), a backtick, C(;), C(&) or a newline therefore changes
+        the script (shell or PowerShell injection), whoever supplies it. Quote the placeholder in the script and
+        keep values within what the quoting allows (see EXAMPLES). In a shell script, put it in single quotes
+        (C('{{name}}')) and refuse values that contain C('), or read it from a quoted heredoc
+        (C(<<'EOF') ... C(EOF)), which takes any value without a line equal to the delimiter, into a variable
+        or an environment variable. In PowerShell, read it from a single-quoted here-string (C(@') ... C('@)),
+        which takes any value without a line starting with C('@), or put it in single quotes and double every
+        C(') of the value.
+      - C({{oos-secret:NAME}}) (an OOS encryption parameter, kept with KMS) and C({{oos:NAME}}) (a plain OOS
+        parameter) in O(command) are references that Cloud Assistant resolves when the script runs; they need no
+        value here, but placeholders must be enabled (give O(parameters), even C({})). The resolved value is
+        substituted verbatim too. Which identity reads the parameter (the caller or the instance's RAM role, which
+        then need C(oos:GetSecretParameter) and C(kms:GetSecretValue)) is not confirmed by Alibaba Cloud's
+        documentation; see "Where secret values are stored" in the collection's C(docs/architecture.md).
     type: dict
   secret_parameters:
     description:
       - Like O(parameters), for values that must never appear in the task result or the log; they are also
         masked in the command output.
+      - They are substituted into the script verbatim, exactly like O(parameters), so quote them (see above).
+      - They are sent in the RunCommand or InvokeCommand request, and Cloud Assistant keeps them with the
+        invocation (its C(Parameters), which DescribeInvocations returns to anyone allowed
+        C(ecs:DescribeInvocations)). A value that must not be kept there can be stored as an OOS encryption
+        parameter and referenced as C({{oos-secret:NAME}}) in O(command). Then it never passes through Ansible,
+        the request or the task result, unless the script prints it (the module cannot mask a value it never sees).
     type: dict
   working_dir:
     description:
@@ -256,6 +277,55 @@ EXAMPLES = r"""
     secret_parameters:
       token: "{{ deploy_token }}"
     working_dir: /opt/app
+
+- name: Refuse a value that would break out of the single quotes around its placeholder
+  ansible.builtin.assert:
+    that: "\"'\" not in app_release"
+    fail_msg: app_release must not contain a single quote
+
+- name: Quote every placeholder (Cloud Assistant substitutes values verbatim, unquoted)
+  alibabacloud.ecs_ops.ecs_cloud_assistant_command:
+    region: cn-hangzhou
+    instance_ids: [i-bp1g6zv0ce8oghu7****]
+    command: !unsafe |
+      set -eu
+      release='{{release}}'
+      # a secret may hold any character, quotes included: a quoted heredoc takes it as it is
+      token=$(cat <<'ACS_END_OF_VALUE'
+      {{token}}
+      ACS_END_OF_VALUE
+      )
+      DEPLOY_TOKEN="$token" /opt/app/deploy.sh "$release"
+    parameters:
+      release: "{{ app_release }}"
+    secret_parameters:
+      token: "{{ deploy_token }}"
+
+- name: The same on Windows, with a single-quoted PowerShell here-string
+  alibabacloud.ecs_ops.ecs_cloud_assistant_command:
+    region: cn-hangzhou
+    instance_ids: [i-bp1g6zv0ce8oghu8****]
+    command: !unsafe |
+      $token = @'
+      {{token}}
+      '@
+      $env:DEPLOY_TOKEN = $token
+      & C:\app\deploy.ps1
+    secret_parameters:
+      token: "{{ deploy_token }}"
+
+- name: Use a password kept as an OOS encryption parameter; its value never passes through Ansible
+  alibabacloud.ecs_ops.ecs_cloud_assistant_command:
+    region: cn-hangzhou
+    instance_ids: [i-bp1g6zv0ce8oghu7****]
+    parameters: {}    # references need placeholders enabled
+    command: !unsafe |
+      MYSQL_PWD=$(cat <<'ACS_END_OF_VALUE'
+      {{oos-secret:db-admin-password}}
+      ACS_END_OF_VALUE
+      )
+      export MYSQL_PWD
+      mysql --user=admin -e 'SELECT 1' >/dev/null && echo connected
 
 - name: Every instance tagged role=web (Linux and Windows alike), report only, skip the unreachable ones
   alibabacloud.ecs_ops.ecs_cloud_assistant_command:

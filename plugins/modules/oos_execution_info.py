@@ -16,7 +16,17 @@ description:
     extension and patch templates gives one result per instance.
   - Use it to follow an M(alibabacloud.ecs_ops.oos_extension_install) or M(alibabacloud.ecs_ops.oos_patch_run)
     started with C(wait=false), in an C(until:) loop on RV(all_done).
-  - Values of extension parameters the extension marks secret are masked in RV(executions[].parameters).
+  - Secret parameters are masked in RV(executions[].parameters), at any depth (so C(parameters.password) inside
+    the C(parameters) object of an extension execution). They are those named in the execution's
+    C(ecs-ops-secret-parameters) tags (C(-2), C(-3), ... when the names need several tags), which every
+    execution the collection starts carries, those named in its parent's tags for a child execution, and those
+    the extension marks secret (C(NoEcho)).
+  - The values of those parameters are also replaced by C(********) wherever else they appear in the result
+    (outputs, status messages, per-instance results, task outputs, logs), and are masked in warnings and
+    failure messages.
+  - A value that is only a reference to an OOS encryption parameter (C({{oos-secret:NAME}})) is masked in
+    RV(executions[].parameters) too, but is not a secret itself; the module never reads the encryption
+    parameter.
 author:
   - alibabacloud.ecs_ops maintainers (@alibabacloud-ecs-ops)
 extends_documentation_fragment:
@@ -141,7 +151,7 @@ executions:
       description: Whether the status is final (C(Success), C(Failed), C(Cancelled)).
       type: bool
     parameters:
-      description: The parameters it was started with (secret extension parameters masked).
+      description: The parameters it was started with, secret ones masked (see the description above).
       type: dict
     outputs:
       description: Its outputs, parsed.
@@ -242,9 +252,9 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extension_ca
     ExtensionError,
     get_extension,
 )
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extension_rollout import MASK
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all, paginate
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._secrets import Redactor, tagged_names
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError, dedupe
 
 EXECUTION_ID_RE = re.compile(r"^exec-[A-Za-z0-9]{1,64}$")
@@ -252,7 +262,7 @@ TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 FILTERS = ("template_name", "status", "started_after", "started_before", "tags")
 # the Status filter values ListExecutions documents (an execution can also be Queued)
 LIST_STATUS_FILTERS = ("Running", "Started", "Success", "Failed", "Waiting", "Cancelled", "Pending", "Skipped")
-PACKAGE_TEMPLATE = "ACS-ECS-BulkyConfigureOOSPackageWithTemporaryURL"
+DETAILS = ("instances", "tasks", "logs")
 
 
 def check_input(p):
@@ -284,28 +294,67 @@ def list_filtered(api, p):
     return list(islice((v for v in views if not here or v["status"] == p["status"]), p["max_results"]))
 
 
-def mask_package_secrets(module, api, views):
-    """Mask the values of secret extension parameters in bulky-package executions (and everywhere in output)."""
-    names = sorted({v["parameters"].get("packageName") for v in views
-                    if v["template_name"] == PACKAGE_TEMPLATE and v["parameters"].get("packageName")})
-    secret_names = {}
+def read_views(api, p):
+    """(views, missing ids) of the executions asked for."""
+    if p["execution_ids"] is None:
+        return list_filtered(api, p), []
+    ids, _repeated = dedupe(p["execution_ids"])
+    found = get_executions(api, ids)
+    return [found[i] for i in ids if found[i] is not None], [i for i in ids if found[i] is None]
+
+
+def package_of(view):
+    name = (view["parameters"] or {}).get("packageName") if isinstance(view["parameters"], dict) else None
+    return name if isinstance(name, str) and name else None
+
+
+def noecho_names(module, api, views):
+    """{extension name: the parameters it marks secret (NoEcho)} for the extensions ``views`` configure."""
+    names = sorted({package_of(v) for v in views} - {None})
+    found = {}
     for outcome in run_bounded(lambda n: get_extension(api, n, with_constraints=False), names):
         if outcome.ok:
-            secret_names[outcome.item] = {s["name"] for s in outcome.value[1] if s["secret"]}
+            found[outcome.item] = {s["name"] for s in outcome.value[1] if s["secret"]}
         elif not isinstance(outcome.error, ExtensionError):
             module.fail_api(outcome.error)
+    return found
+
+
+def parents_of(api, views):
+    """{execution id: view} of the parents of the child executions among ``views``."""
+    ids = sorted({v["parent_execution_id"] for v in views if v["parent_execution_id"]})
+    return {i: v for i, v in get_executions(api, ids).items() if v is not None} if ids else {}
+
+
+def secret_names(module, api, views, parents):
+    """{execution id: the names of its secret parameters}: those its tags list, those the extension it
+    configures marks NoEcho, and for a child execution its parent's."""
+    executions = views + list(parents.values())
+    noecho = noecho_names(module, api, executions)
+    names = {v["execution_id"]: tagged_names(v["tags"]) | noecho.get(package_of(v), set()) for v in executions}
     for view in views:
-        values = view["parameters"].get("parameters")
-        secrets = secret_names.get(view["parameters"].get("packageName"), ())
-        if isinstance(values, dict):
-            for key in secrets & set(values):
-                module.add_secret(values[key])
-                values[key] = MASK
+        names[view["execution_id"]] |= names.get(view["parent_execution_id"], set())
+    return names
 
 
-def instance_results(api, view):
+def mask_secrets(module, api, views, redactor):
+    """Mask the secret parameters of ``views`` (and remember the values of their parents' too);
+    {execution id: names of its secret parameters}."""
+    parents = parents_of(api, views)
+    names = secret_names(module, api, views, parents)
+    for parent in parents.values():
+        redactor.mask(parent["parameters"], names[parent["execution_id"]])
+    for view in views:
+        view["parameters"] = redactor.mask(view["parameters"], names[view["execution_id"]])
+    return names
+
+
+def instance_results(api, view, redactor, names):
+    """Per instance, from the child executions; the values of their secret parameters (``names``, the
+    parent's, and those their own tags list) are remembered for the redaction."""
     results = {}
     for child in child_executions(api, view["execution_id"]):
+        redactor.mask(child["parameters"], names | tagged_names(child["tags"]))
         results[instance_of(child) or child["execution_id"]] = dict(
             status=child["status"], status_message=child["status_message"], execution_id=child["execution_id"],
             outputs=child["outputs"])
@@ -327,6 +376,16 @@ def logs_of(api, view):
                      {"ExecutionId": view["execution_id"], "MaxResults": 100}, ("ExecutionLogs",))
     return [dict(timestamp=i.get("Timestamp", ""), message=i.get("Message", ""), log_type=i.get("LogType", ""),
                  task_execution_id=i.get("TaskExecutionId", "")) for i in items]
+
+
+def add_details(api, p, views, redactor, names):
+    """The instances, tasks and logs asked for, read concurrently for every view."""
+    readers = dict(instances=lambda v: instance_results(api, v, redactor, names[v["execution_id"]]),
+                   tasks=lambda v: tasks_of(api, v), logs=lambda v: logs_of(api, v))
+    for key in DETAILS:
+        if p["include_" + key]:
+            for view, value in zip(views, run_all(readers[key], views)):
+                view[key] = value
 
 
 def main():
@@ -352,29 +411,17 @@ def main():
     except ValidationError as exc:
         module.fail_validation(exc)
     api = module.api("oos")
-    missing = []
+    redactor = Redactor(on_secret=module.add_secret)
     try:
-        if p["execution_ids"] is not None:
-            ids, _repeated = dedupe(p["execution_ids"])
-            found = get_executions(api, ids)
-            views = [found[i] for i in ids if found[i] is not None]
-            missing = [i for i in ids if found[i] is None]
-        else:
-            views = list_filtered(api, p)
-        mask_package_secrets(module, api, views)
-        extras = [("instances", instance_results, p["include_instances"]), ("tasks", tasks_of, p["include_tasks"]),
-                  ("logs", logs_of, p["include_logs"])]
-        for key, reader, wanted in extras:
-            if not wanted:
-                continue
-            for view, value in zip(views, run_all(lambda v, reader=reader: reader(api, v), views)):
-                view[key] = value
+        views, missing = read_views(api, p)
+        names = mask_secrets(module, api, views, redactor)
+        add_details(api, p, views, redactor, names)
     except Exception as exc:  # pylint: disable=broad-exception-caught
         module.fail_api(exc)
     summary = {}
     for view in views:
         summary[view["status"]] = summary.get(view["status"], 0) + 1
-    module.exit_json(changed=False, executions=views, missing_execution_ids=missing,
+    module.exit_json(changed=False, executions=redactor.redact(views), missing_execution_ids=missing,
                      all_done=all(v["done"] for v in views), summary=summary)
 
 

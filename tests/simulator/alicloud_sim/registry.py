@@ -23,7 +23,8 @@ MUTATING = {
     "oos": {
         "StartExecution", "CancelExecution", "NotifyExecution", "DeleteExecutions",
         "UpdateInstancePackageState", "CreatePatchBaseline", "UpdatePatchBaseline",
-        "DeletePatchBaseline", "RegisterDefaultPatchBaseline",
+        "DeletePatchBaseline", "RegisterDefaultPatchBaseline", "CreateSecretParameter", "UpdateSecretParameter",
+        "DeleteSecretParameter",
     },
     "ecs": {
         "RunCommand", "CreateCommand", "InvokeCommand", "DeleteCommand", "StopInvocation",

@@ -95,13 +95,14 @@ def timeout(params, default=60):
 
 
 def parameter_names(content_b64, enabled):
-    """Custom ``{{name}}`` parameters of a command (built-ins excluded), in first-use order."""
+    """Custom ``{{name}}`` parameters of a command (built-ins and ``{{oos:NAME}}``/``{{oos-secret:NAME}}``
+    references to OOS parameters excluded), in first-use order."""
     if not enabled:
         return []
     text = plain_text(content_b64)
     names = []
     for token in PLACEHOLDER.findall(text):
-        if token.lower().startswith("acs::"):
+        if token.lower().startswith(("acs::", "oos:", "oos-secret:")):
             continue
         if not PARAM_NAME.match(token):
             raise ApiError("CmdParam.InvalidParamName", f"The parameter name {token} is not valid.")

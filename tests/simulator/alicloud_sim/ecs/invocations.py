@@ -16,6 +16,7 @@ import math
 import os
 from dataclasses import dataclass, field
 
+from ..oos.secret_parameters import Unresolved
 from ..registry import component
 from .command_input import plain_text, render
 from .common import ACCOUNT_ID, new_id
@@ -272,12 +273,25 @@ class CloudAssistant:
         item.start_time = item.update_time = item.run_start
         return True
 
+    def _script(self, inv, inst):
+        """The script as the instance runs it: placeholders substituted, then ``{{oos-secret:NAME}}``
+        references resolved (both only with EnableParameter). Raises Unresolved."""
+        cmd = inv.command
+        if not cmd.enable_parameter:
+            return plain_text(cmd.content)
+        builtins = {"regionid": inv.region, "accountid": ACCOUNT_ID, "instanceid": inst.id,
+                    "instancename": inst.name, "invokeid": inv.id, "commandid": cmd.id}
+        text = render(cmd.content, inv.parameters, builtins)
+        return self.sim.components["secret_parameters"].resolve(inv.region, text).value
+
     def _launch(self, inv, item, inst, start):
         item.run_start = start
-        builtins = {"regionid": inv.region, "accountid": ACCOUNT_ID, "instanceid": inst.id,
-                    "instancename": inst.name, "invokeid": inv.id, "commandid": inv.command.id}
-        cmd = inv.command
-        text = render(cmd.content, inv.parameters, builtins) if cmd.enable_parameter else plain_text(cmd.content)
+        try:
+            text = self._script(inv, inst)
+        except Unresolved as err:
+            item.sim_result = RunResult(exit_code=0, output=b"", dropped=0, elapsed=0.0, invalid=(err.code, str(err)))
+            item.sim_finish = start
+            return
         if "command" in inst.fail:
             result = RunResult(exit_code=1, output=b"", dropped=0, elapsed=0.0)
         elif inst.os_type == "linux" and self.run_scripts and inv.command.type == "RunShellScript":
@@ -294,18 +308,21 @@ class CloudAssistant:
         if result is None:
             status, code = "Error", "ExecutionException"
             result = RunResult(exit_code=KILLED_EXIT_CODE, output=b"", dropped=0, elapsed=0.0)
+        elif result.invalid:
+            status, code = "Invalid", result.invalid[0]
         elif result.timed_out:
             status, code = "Timeout", "ExecutionTimeout"
         elif result.exit_code != 0:
             status, code = "Failed", "ExitCodeNonzero"
         else:
             status, code = "Success", ""
+        info = result.invalid[1] if result.invalid else ERROR_INFO.get(code, "")
         item.exit_code, item.output, item.dropped = result.exit_code, result.output, result.dropped
-        item.error_code, item.error_info = code, ERROR_INFO.get(code, "")
+        item.error_code, item.error_info = code, info
         item.repeats += 1
         item.finish_time = item.update_time = finish
         item.history.append(self._record_entry(item, status, code, result.exit_code, result.output,
-                                               result.dropped, item.run_start, finish))
+                                               result.dropped, item.run_start, finish, info))
         item.handle = item.sim_result = None
         item.run_start = None
         if inv.schedule.period and not inv.stopped:
@@ -315,8 +332,9 @@ class CloudAssistant:
             item.status = status
 
     @staticmethod
-    def _record_entry(item, status, code, exit_code, output, dropped, start, finish):
-        return {"status": status, "error_code": code, "error_info": ERROR_INFO.get(code, ""),
+    def _record_entry(item, status, code, exit_code, output, dropped, start, finish, info=None):
+        info = ERROR_INFO.get(code, "") if info is None else info
+        return {"status": status, "error_code": code, "error_info": info,
                 "exit_code": exit_code if exit_code is not None else 0, "output": output, "dropped": dropped,
                 "start_time": start, "finish_time": finish, "repeats": item.repeats}
 

@@ -34,6 +34,7 @@ class RunResult:
     dropped: int
     elapsed: float
     timed_out: bool = False
+    invalid: tuple = None        # (ErrorCode, ErrorInfo): the script never ran (a reference did not resolve)
 
 
 def cap_output(data):

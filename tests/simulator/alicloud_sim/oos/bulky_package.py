@@ -66,12 +66,10 @@ class PackageRunner(TargetRunner):
             return (f"The package {tpl.name} ({ver.name}) does not support the operating system of instance "
                     f"{inst.id} ({inst.os_name}, OSType {inst.os_type}); supported OSPlatforms: "
                     f"{', '.join(platforms)}.", None, None)
-        if p["action"] != "uninstall":
-            problems = parameters.check(ver.parameters, p.get("parameters") or {})
-            if problems:
-                return (f"The package parameters are not valid for {tpl.name} ({ver.name}): "
-                        + "; ".join(x[2] for x in problems) + ".", None, None)
-        return "", tpl, ver
+        resolved, problem = self.resolve(exe, p)
+        if not problem and p["action"] != "uninstall":
+            problem = _parameter_problem(tpl, ver, resolved)
+        return (problem, None, None) if problem else ("", tpl, ver)
 
     # --- phases ---------------------------------------------------------------------
     def _uninstall_phase(self, exe, item, tpl, inst):
@@ -119,6 +117,16 @@ class PackageRunner(TargetRunner):
     def loop_outputs(self, exe, items):
         out = self.outputs(exe, items)
         return {"commandOutputs": out["commandOutput"], "configurationOutputs": out["configurationOutput"]}
+
+
+def _parameter_problem(tpl, ver, resolved):
+    """Why the package parameters (references resolved) do not fit the version, or "". The message
+    shows a secret as its reference."""
+    problems = parameters.check(ver.parameters, resolved.value.get("parameters") or {})
+    if not problems:
+        return ""
+    return resolved.hide(f"The package parameters are not valid for {tpl.name} ({ver.name}): "
+                         + "; ".join(x[2] for x in problems) + ".")
 
 
 def _short(name):

@@ -9,6 +9,7 @@ from .targets import CHECK_FAIL_SECONDS, TargetRunner, instance_problem, target_
 
 CHILD_TEMPLATE = "ACS::ECS::ApplyPatchBaseline"
 _CHILD_KEYS = ("regionId", "action", "whetherCreateSnapshot", "retentionDays", "rebootIfNeed", "timeout")
+_COMMAND_TASK = {"scan": "scanPatches", "install": "installPatches"}
 
 
 class PatchRunner(TargetRunner):
@@ -34,6 +35,10 @@ class PatchRunner(TargetRunner):
         if baseline is None:
             return [Phase("checkInstanceReady", "ACS::WaitFor", CHECK_FAIL_SECONDS, fail=store.no_default_reason(inst))]
         phases = [Phase("checkInstanceReady", "ACS::WaitFor", 0)]
+        _, unresolved = self.resolve(exe, exe.parameters)
+        if unresolved:
+            return phases + [Phase(_COMMAND_TASK[exe.parameters["action"]], "ACS::ECS::RunCommand",
+                                   CHECK_FAIL_SECONDS, fail=unresolved)]
         install = exe.parameters["action"] == "install"
         if install and exe.parameters.get("whetherCreateSnapshot"):
             phases.append(self._snapshot_phase(exe, item, inst))
@@ -77,8 +82,7 @@ class PatchRunner(TargetRunner):
                 if not failed and p.get("rebootIfNeed") and counts["InstalledPendingReboot"]:
                     item.phases.append(self._reboot_phase(item, inst, baseline))
             item.output = {"commandOutput": _summary(p["action"], inst, baseline, counts)}
-        name = "scanPatches" if scan else "installPatches"
-        return Phase(name, "ACS::ECS::RunCommand", seconds, fail=fail, on_end=done)
+        return Phase(_COMMAND_TASK[p["action"]], "ACS::ECS::RunCommand", seconds, fail=fail, on_end=done)
 
     def _reboot_phase(self, item, inst, baseline):
         def start(t):

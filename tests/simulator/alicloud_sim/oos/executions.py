@@ -37,6 +37,9 @@ class ExecutionStore:
         self._seq = 0
         self._tokens = {}
         self.runners = {PACKAGE_TEMPLATE: PackageRunner(sim), PATCH_TEMPLATE: PatchRunner(sim)}
+        # fleet option child_execution_tags: false gives child executions no tags (whether the real
+        # service copies the parent's tags to them is not documented)
+        self.child_tags = str(sim.fleet.get("child_execution_tags", True)).lower() not in ("false", "0", "no")
 
     # --- time ----------------------------------------------------------------------
     def advance(self, now):
@@ -74,7 +77,7 @@ class ExecutionStore:
             id=new_execution_id(), region=parent.region, template_name=template_name,
             template_id="t-" + hashlib.sha256(template_name.encode()).hexdigest()[:20], template_version="v1",
             parameters=params, created=t, mode=parent.mode, safety_check=parent.safety_check,
-            tags=dict(parent.tags), parent_id=parent.id, executed_by=parent.executed_by,
+            tags=dict(parent.tags) if self.child_tags else {}, parent_id=parent.id, executed_by=parent.executed_by,
             resource_ids=[params.get("instanceId")])
         self._by_id[child.id] = child
         return child

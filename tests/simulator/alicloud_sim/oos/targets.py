@@ -2,6 +2,7 @@
 both child templates start with."""
 
 from .engine import TargetError
+from .secret_parameters import Unresolved
 
 CHECK_FAIL_SECONDS = 1.0   # a failing readiness / package check ends the item after this long
 
@@ -69,4 +70,11 @@ class TargetRunner:
 
     def loop_properties(self, exe):
         return {k: exe.parameters.get(k) for k in self.property_keys}
+
+    def resolve(self, exe, values):
+        """(:class:`Resolution` of the references in ``values``, "") or (None, why one does not resolve)."""
+        try:
+            return self.sim.components["secret_parameters"].resolve(exe.region, values), ""
+        except Unresolved as err:
+            return None, str(err)
 

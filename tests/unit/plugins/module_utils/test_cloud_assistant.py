@@ -76,6 +76,7 @@ def test_encode_and_decode():
 
 def test_placeholders_and_parameter_checks():
     assert ca.placeholders("{{a}} {{ B }} {{A}} {{ACS::InstanceId}} {{b}}") == ["a", "B"]
+    assert ca.placeholders("{{oos-secret:db-pass}} {{ OOS:image }} {{c}}") == ["c"]
     assert ca.check_parameters({"a": "1", "B": "2"}, ["a", "b"], "command") == []
     problems = ca.check_parameters({"a": "1", "zz": "2"}, ["a", "b"], "command")
     assert problems == ["parameter(s) zz are not used by command (it uses: a, b)",
@@ -88,6 +89,7 @@ def test_check_content():
     assert ca.check_content("echo {{x}}", False, {}) == []
     assert ca.check_content("echo {{x}}", True, {"x": "1"}) == []
     assert "invalid parameter name(s) a.b" in ca.check_content("echo {{a.b}}", True, {})[0]
+    assert ca.check_content("echo '{{oos-secret:db/pass}}'", True, {}) == []
     limit = ca.RUN_CONTENT_LIMIT // 4 * 3
     assert ca.check_content("x" * limit, False, {}) == []
     assert "more than the 24576 (24 KB) a command that is not kept" in ca.check_content("x" * (limit + 1), False, {})[0]

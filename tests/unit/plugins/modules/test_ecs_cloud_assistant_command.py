@@ -6,6 +6,7 @@ import base64
 import json
 
 import pytest
+from alibabacloud_oos20190601 import models as oos_models
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.modules import ecs_cloud_assistant_command as module
 from unit_helpers import warnings_of
@@ -112,6 +113,38 @@ def test_parameters_and_secret_parameters(sim_server, run_module):
     sent = api_calls(sim_server, "RunCommand")[0]["params"]
     assert json.loads(sent["Parameters"]) == {"greeting": "hello world", "token": SECRET}
     assert sent["EnableParameter"] in ("true", "True")
+
+
+def test_an_oos_secret_reference_is_resolved_by_cloud_assistant_not_the_module(sim_server, run_module):
+    sim_server.oos().create_secret_parameter(oos_models.CreateSecretParameterRequest(name="db-pass", value=SECRET))
+    ids = by_name(sim_server)
+    script = "test \"$(cat <<'EOF'\n{{oos-secret:db-pass}}\nEOF\n)\" = '%s' && echo resolved" % SECRET
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command=script, parameters={}))
+    assert rc == 0 and result["instances"][ids["web-1"]]["stdout"] == "resolved\n"
+    sent = api_calls(sim_server, "RunCommand")[0]["params"]
+    assert "{{oos-secret:db-pass}}" in base64.b64decode(sent["CommandContent"]).decode() and SECRET not in str(sent)
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], parameters={},
+                                              command="echo {{oos-secret:missing}}"))
+    entry = result["instances"][ids["web-1"]]
+    assert rc == 1 and (entry["status"], entry["error_code"]) == ("Invalid", "EntityNotExists.SecretParameter")
+
+
+RELEASE = "1.0 $(touch injected) `touch injected`; echo & \\ \"x\""
+TOKEN = "it's \"$(touch injected)\"\n`touch injected`; exit 7 &"
+
+
+def test_values_are_substituted_verbatim_and_the_documented_quoting_keeps_them_inert(sim_server, run_module):
+    ids = by_name(sim_server)
+    unquoted = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], working_dir="/srv/unquoted",
+                                            command="echo {{release}} >/dev/null; ls", parameters={"release": RELEASE}))
+    assert "injected" in unquoted[1]["instances"][ids["web-1"]]["stdout"].split()
+    script = ("set -eu\nrelease='{{release}}'\ntoken=$(cat <<'ACS_END_OF_VALUE'\n{{token}}\nACS_END_OF_VALUE\n)\n"
+              "printf '%s|' \"$release\" | wc -c\nprintf '%s|' \"$token\" | wc -c\nls")
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], working_dir="/srv/quoted",
+                                              command=script, parameters={"release": RELEASE},
+                                              secret_parameters={"token": TOKEN}))
+    assert rc == 0
+    assert result["instances"][ids["web-1"]]["stdout"].split() == [str(len(RELEASE) + 1), str(len(TOKEN) + 1)]
 
 
 def test_250_instances_are_batched(sim_server_factory, run_module):
