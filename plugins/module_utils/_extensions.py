@@ -238,6 +238,9 @@ def _constraint_problems(spec, value):
     return problems
 
 
+REFERENCE_RE = re.compile(r"^\{\{\s*(oos-secret|oos)\s*:\s*[A-Za-z0-9_.-]{1,180}\s*\}\}$", re.IGNORECASE)
+
+
 def validate_parameters(specs, values):
     """(values converted to the declared types, problems). Unknown names, missing required values,
     wrong types and constraint violations are each named once; secret values are never shown."""
@@ -253,6 +256,9 @@ def validate_parameters(specs, values):
             if spec["required"]:
                 problems.append("parameters.%s: required by the extension but not given" % name)
             continue
+        if is_reference(values[name]):
+            converted[name] = values[name].strip()  # resolved by OOS when the task runs; its value is not known here
+            continue
         value, ok = _coerce(spec["type"], values[name])
         if not ok:
             problems.append("parameters.%s: must be a %s, got %s" % (name, spec["type"], type(values[name]).__name__))
@@ -260,6 +266,11 @@ def validate_parameters(specs, values):
         problems.extend(_constraint_problems(spec, value))
         converted[name] = value
     return converted, problems
+
+
+def is_reference(value):
+    """Whether ``value`` is only a reference to an OOS parameter (``{{oos-secret:NAME}}``, ``{{oos:NAME}}``)."""
+    return isinstance(value, str) and bool(REFERENCE_RE.match(value.strip()))
 
 
 def _squash(text):

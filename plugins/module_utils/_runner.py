@@ -39,6 +39,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions i
     start_execution,
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._secrets import secret_tags, tagged_names
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import chunked
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
 
@@ -47,8 +48,6 @@ RECENT = 24 * 3600     # Started and Queued executions (Queued has no filter val
 CLOCK_SKEW = 15 * 60   # OOS refuses signatures more than 15 minutes off, so the client clock is at most this far off
 BUSY_CHOICES = ("wait", "skip", "fail")
 QUEUED, BATCHED, BLOCKED, FINAL = "queued", "batched", "blocked", "final"
-SECRET_TAG = "ecs-ops-secret-parameters"   # names (never values) of the secret parameters of an execution
-MAX_TAG_VALUE = 128
 ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -58,32 +57,6 @@ def utc_now():
 
 def iso(moment):
     return moment.strftime(ISO_SECONDS)
-
-
-def _names_in_tags(tags):
-    """Secret parameter names recorded on an execution (``ecs-ops-secret-parameters`` tags)."""
-    names = []
-    for key, value in (tags or {}).items():
-        if str(key).startswith(SECRET_TAG):
-            names.extend(n for n in str(value).split(",") if n)
-    return names
-
-
-def secret_name_tags(names):
-    """The tags that record the names (never the values) of the secret parameters of an execution."""
-    tags, current = {}, []
-    for name in sorted(set(names)):
-        if current and len(",".join(current + [name])) > MAX_TAG_VALUE:
-            tags[_secret_key(len(tags))] = ",".join(current)
-            current = []
-        current.append(name)
-    if current:
-        tags[_secret_key(len(tags))] = ",".join(current)
-    return tags
-
-
-def _secret_key(index):
-    return SECRET_TAG if index == 0 else "%s-%d" % (SECRET_TAG, index + 1)
 
 
 def transient(exc):
@@ -181,7 +154,7 @@ class Runner:
         self.wait = wait
         self.canary_mode = canary
         self.on_busy = on_busy
-        tags = dict(tags or {}, **secret_name_tags(secret_names))
+        tags = dict(tags or {}, **secret_tags(secret_names))
         self.start_options = dict(user_token=user_token, tags=tags or None, description=description)
         self.secret_names = tuple(secret_names)
         self.workers = workers
@@ -307,7 +280,7 @@ class Runner:
                 and work.instance_id in self.coverage.get(v["execution_id"], ())]
 
     def _intent(self, view):
-        secret = set(self.secret_names) | set(_names_in_tags(view.get("tags")))
+        secret = set(self.secret_names) | tagged_names(view.get("tags"))
         return self.spec.intent(view.get("parameters") or {}, sorted(secret))
 
     def _own_intent(self, work):

@@ -71,8 +71,15 @@ options:
   secret_parameters:
     description:
       - Install parameters that are secret, such as a panel password. Same rules as O(parameters); the values
-        are masked in every result and log line.
-      - They are not part of the C(ClientToken).
+        are masked in every result and log line of this task, and are not part of the C(ClientToken).
+      - The value is stored B(in clear) in the OOS execution's parameters, readable by anyone allowed
+        C(oos:ListExecutions) in the region until the execution is deleted. The executions carry the tag
+        C(ecs-ops-secret-parameters) with the names (never the values) of these parameters, so that
+        M(alibabacloud.ecs_ops.oos_execution_info) masks them when it shows the execution.
+      - To keep the value out of the execution, store it as an OOS encryption parameter (kept with KMS) and give
+        the reference C({{oos-secret:NAME}}) as the value (write it as an C(!unsafe) string, Ansible templates
+        C({{ }})). A reference is passed as is and not checked against the parameter's rules; OOS resolves it
+        when the task runs. See "Where secret values are stored" in the user guide for what is confirmed.
     type: dict
     default: {}
   instance_ids:
@@ -229,6 +236,16 @@ EXAMPLES = r"""
       port: 8888
     secret_parameters:
       password: "{{ vault_bt_password }}"
+    instance_ids: [i-bp1g6zv0ce8oghu7****]
+
+- name: BT Panel with the password kept in an OOS encryption parameter (never in the execution)
+  alibabacloud.ecs_ops.oos_extension_install:
+    region: cn-hangzhou
+    name: BT Panel
+    parameters:
+      username: ops
+    secret_parameters:
+      password: !unsafe "{{oos-secret:bt-panel-password}}"
     instance_ids: [i-bp1g6zv0ce8oghu7****]
 
 - name: Start without waiting, then follow the executions
@@ -423,7 +440,8 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extension_ro
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions import validate_parameters
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._runner import BusyError, Runner, secret_name_tags
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._runner import BusyError, Runner
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._secrets import secret_tags
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import MAX_TAGS, ValidationError
 
 BULKY_TEMPLATE = "ACS-ECS-BulkyConfigureOOSPackageWithTemporaryURL"
@@ -511,7 +529,7 @@ class Installer:
                                   "name", "type", "required", "default", "secret")) for s in specs])
         self.platforms = view["constraints"]["os_platforms"]
         self.secret_names = sorted({s["name"] for s in specs if s["secret"]} | set(self.p["secret_parameters"]))
-        extra = len(secret_name_tags(self.secret_names))
+        extra = len(secret_tags(self.secret_names))
         if len(self.p["tags"] or {}) + extra > MAX_TAGS:
             self.module.fail_validation(ValidationError(["tags: at most %d tags here: the executions also carry %d "
                                                          "tag(s) naming the secret parameters" % (MAX_TAGS - extra, extra)]))

@@ -236,6 +236,29 @@ def test_secret_parameters_never_appear_in_the_result(sim_server, run_module, ca
     assert state["parameters"] == {"username": "ops_admin", "port": 8899, "password": secret}
 
 
+def test_an_oos_secret_reference_is_passed_as_is(sim_server, run_module):
+    """A reference is not checked against the parameter's rules (its value is unknown here: this one is longer
+    than the 32 characters a BT Panel password may have); the execution and the result hold only the
+    reference, and OOS resolves it for the package (the simulator checks the stored value)."""
+    from alibabacloud_oos20190601 import models as oos_models
+    ids = ids_by_name(sim_server)
+    value = "Kms-Kept-Pass-42"
+    sim_server.oos().create_secret_parameter(oos_models.CreateSecretParameterRequest(
+        region_id="cn-hangzhou", name="bt-panel-admin-password", value=value))
+    reference = "{{oos-secret:bt-panel-admin-password}}"
+    rc, result = run_module(module.main, args(sim_server, name="BT Panel", instance_ids=[ids["web-1"]],
+                                              parameters=dict(username="ops_admin", port="8899"),
+                                              secret_parameters=dict(password=reference)))
+    assert rc == 0, result["msg"]
+    assert result["instances"][ids["web-1"]]["result"] == "succeeded"
+    start = [c for c in sim_server.calls() if c["action"] == "StartExecution"][0]
+    assert reference in start["params"]["Parameters"] and value not in str(start["params"])
+    assert start["params"]["Tags"] == '{"ecs-ops-secret-parameters":"password"}'
+    assert value not in str(result)
+    stored = sim_server.sim.instance(ids["web-1"]).packages[BT]["parameters"]
+    assert stored["password"] == reference
+
+
 @pytest.mark.parametrize("extra, fragments", [
     (dict(name="node", instance_ids=["web-1"]), ["instance_ids[0]"]),
     (dict(name="node", instance_ids=[]), ["must not be empty"]),
