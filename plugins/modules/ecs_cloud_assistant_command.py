@@ -207,7 +207,7 @@ options:
         ClientToken (a hash of the request, never a parameter value). Before starting, the module looks for an
         invocation with that tag (C(DescribeInvocations)); the ClientToken itself is the second guard.
       - Without it every run of the task starts new invocations, and only retries of one API call inside the
-        task are deduplicated. Different commands on one instance are never serialised: Cloud Assistant runs
+        task are deduplicated. Different commands on one instance are never serialised; Cloud Assistant runs
         them side by side.
     type: str
   no_log_output:

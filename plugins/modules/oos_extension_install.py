@@ -633,7 +633,8 @@ def main():
     for warning in warnings:
         module.warn(warning)
     instance_results(runner, entries, children, module.params["wait"])
-    result = dict(base, changed=any(b.started for b in runner.batches), executions=execution_list(runner, cancelled),
+    result = dict(base)
+    result.update(changed=any(b.started for b in runner.batches), executions=execution_list(runner, cancelled),
                   summary=execution_summary(entries, counts), timed_out=runner.timed_out, diff=diff)
     if runner.transient_errors:
         module.warn("%d read(s) or start(s) failed after their retries and were tried again: %s" % (

@@ -209,7 +209,7 @@ def test_an_execution_doing_the_same_change_is_adopted_and_only_the_rest_starts(
     run = runner(api, clock).run(work("i-1", "i-2", "i-3"))
     assert run.work["i-1"].batch.adopted and run.work["i-1"].batch.execution_id == earlier
     assert run.work["i-1"].batch is run.work["i-2"].batch and run.work["i-1"].batch.instance_ids == ["i-1", "i-2"]
-    assert [p for p in api.starts()] and all(covered(api, e) in (["i-1", "i-2", "i-9"], ["i-3"]) for e in api.executions)
+    assert api.starts() and all(covered(api, e) in (["i-1", "i-2", "i-9"], ["i-3"]) for e in api.executions)
     assert run.work["i-3"].batch.execution["status"] == "Success"
 
 
@@ -256,7 +256,7 @@ def test_the_lookup_finds_long_lived_and_recent_executions_only_of_the_template(
     run = runner(api, clock, on_busy="skip").run(work("i-1", "i-2", "i-3"))
     assert run.work["i-1"].outcome[0] == "busy"
     assert run.work["i-2"].batch.started and run.work["i-3"].batch.started
-    lookups = [p for a, p in api.calls if a == "ListExecutions"][:3]
+    lookups = [call[1] for call in api.calls if call[0] == "ListExecutions"][:3]
     assert [p.get("Status") for p in lookups] == ["Running", "Waiting", None]
     assert lookups[2]["StartDateAfter"] == (EPOCH + timedelta(seconds=100 - 86400)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -270,8 +270,8 @@ def test_two_jobs_that_looked_at_the_same_moment_keep_only_the_older_execution(c
     run = runner(api, clock).run(work("i-1", "i-2"))
     mine = [b for b in run.batches if not b.adopted]
     assert mine[0].superseded_by == rival["id"] and api.executions[mine[0].execution_id]["forced"] == "Cancelled"
-    cancel = [i for i, (a, _p) in enumerate(api.calls) if a == "CancelExecution"][0]
-    start = [i for i, (a, _p) in enumerate(api.calls) if a == "StartExecution"][0]
+    names = [call[0] for call in api.calls]
+    cancel, start = names.index("CancelExecution"), names.index("StartExecution")
     assert cancel - start <= 2, "the younger execution is cancelled right after the listing that follows its start"
     assert run.work["i-2"].batch.execution_id == rival["id"] and run.work["i-2"].batch.adopted
     assert run.work["i-1"].batch.execution["status"] == "Success" and not run.work["i-1"].batch.adopted
@@ -295,7 +295,7 @@ def test_transient_poll_failures_longer_than_the_retries_do_not_end_the_wait(clo
     api = FakeOos(clock)
     run = runner(api, clock)
     run._begin(work("i-1"))
-    api.faults["ListExecutions"] = [throttled() for _ in range(6)] + [ApiError("ServiceUnavailable", 503)] * 3
+    api.faults["ListExecutions"] = [throttled()] * 6 + [ApiError("ServiceUnavailable", 503)] * 3
     run._assign(initial=True)
     waited = rn.wait_for(run._round, run._finished, 120, interval=1, max_interval=4, backoff=1.25,
                          sleep=clock.sleep, clock=clock.time)
@@ -354,7 +354,7 @@ def test_canary_is_approved_when_its_first_wave_succeeded(clock):
     first = run.batches[0]
     assert first.canary and api.executions[first.execution_id]["approved"]
     assert api.starts()[0]["LoopMode"] == "FirstBatchPause" and api.starts()[1].get("LoopMode") is None
-    actions = [a for a, _p in api.calls if a in ("StartExecution", "NotifyExecution")]
+    actions = [call[0] for call in api.calls if call[0] in ("StartExecution", "NotifyExecution")]
     assert actions == ["StartExecution", "NotifyExecution", "StartExecution"]   # the rest only after the approval
     assert all(w.batch.execution["status"] == "Success" for w in run.work.values())
 
