@@ -19,7 +19,7 @@ description:
     one execution per batch of at most O(batch_size) instances, several executions at once.
   - Each instance is acted on at most once at a time, across runs and jobs. Before starting, the module lists
     the unfinished executions of the template in every target region. An instance already in one that makes
-    the same change (same extension, action, version and non-secret parameters) is adopted: the module waits
+    the same change (same extension, action, version and non-secret parameters) is adopted; the module waits
     for that execution and reports its result, and starts nothing for the instance. An instance in one that
     does something else (another extension, an uninstall, another version) is handled as O(busy) says.
     A re-run after an interrupted run (a cancelled AWX job, a killed playbook) therefore adopts what still
@@ -387,7 +387,7 @@ executions:
       type: str
     adopted:
       description:
-        - The execution was not created by this task's own start but found already making the change: by the
+        - The execution was not created by this task's own start but found already making the change, by the
           lookup of unfinished executions (an earlier run, another job), or as the ClientToken replay of a
           start whose answer was lost.
       type: bool

@@ -20,9 +20,9 @@ description:
     when all of them succeeded the rest is approved, otherwise everything is cancelled and the task fails.
   - Each instance is patched or scanned at most once at a time, across runs and jobs. Before starting, the module
     lists the unfinished executions of the template in every target region. An instance already in one with
-    the same action (scan or install) is adopted: the module waits for it and reports its result. An instance
+    the same action (scan or install) is adopted; the module waits for it and reports its result. An instance
     in one with the other action is handled as O(busy) says. A re-run after an interrupted run adopts what
-    still runs (a paused canary of the earlier run included: it is judged and approved or cancelled) and
+    still runs (a paused canary of the earlier run included, which is judged and approved or cancelled) and
     starts only what is left; two overlapping jobs never patch one instance twice at once.
 author:
   - alibabacloud.ecs_ops maintainers (@alibabacloud-ecs-ops)
