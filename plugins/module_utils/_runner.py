@@ -275,9 +275,14 @@ class Runner:
             elif not transient(outcome.error):
                 raise outcome.error
 
-    def _active_on(self, work):
-        return [v for v in self.views.values() if v["region"] == work.region and not v["done"]
-                and work.instance_id in self.coverage.get(v["execution_id"], ())]
+    def _active_index(self):
+        """{(region, instance id): [unfinished execution views that touch it]}."""
+        index = {}
+        for view in self.views.values():
+            if not view["done"]:
+                for instance_id in self.coverage.get(view["execution_id"], ()):
+                    index.setdefault((view["region"], instance_id), []).append(view)
+        return index
 
     def _intent(self, view):
         secret = set(self.secret_names) | tagged_names(view.get("tags"))
@@ -293,8 +298,9 @@ class Runner:
     # --- deciding per instance --------------------------------------------------------------------
     def _assign(self, initial=False, dry=False):
         busy = {}
+        index = self._active_index()
         for work in [w for w in self.work.values() if w.state == QUEUED]:
-            active = self._active_on(work)
+            active = index.get((work.region, work.instance_id))
             if not active:
                 continue
             same = [v for v in active if v["execution_id"] not in self.cancelled
@@ -488,12 +494,14 @@ class Runner:
                 batch.execution = dict(self.views[batch.execution_id], **keep)
 
     def _matters(self, execution_id):
+        """Whether an unfinished execution the listing no longer shows must be read by id: one of ours or
+        adopted, one an instance waits for, or one that may cover a queued instance."""
         if any(b.execution_id == execution_id for b in self.batches):
             return True
         if any(execution_id in w.blockers for w in self.work.values() if w.state == BLOCKED):
             return True
         covered = self.coverage.get(execution_id)
-        return covered is None or any(i in covered for i, w in self.work.items() if w.state == QUEUED)
+        return covered is None or any(self.work[i].state == QUEUED for i in covered if i in self.work)
 
     def _unreadable(self, region, error):
         """An error that will not go away while reading ``region``: stop waiting there, and say why."""
