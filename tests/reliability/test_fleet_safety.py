@@ -130,13 +130,9 @@ def kill_mid_wait(sim, run, signum, expected_executions, children_per_execution)
     return sim.state()
 
 
-@pytest.mark.parametrize("signum", SIGNALS)
-@pytest.mark.parametrize("module", list(OOS_MODULES))
-def test_killed_run_is_adopted_by_the_rerun(sim, module, signum):
-    """The task is killed while its first executions run and later batches wait in it. Its executions go on in
-    OOS. Run again, the task adopts them (per instance ``adopted: true``, the same execution ids), starts
-    executions only for the instances the killed run never started, and succeeds. No instance was ever in two
-    executions at once, each was in exactly one, and each ends right (extension at the version; patched)."""
+def kill_and_rerun(sim, module, signum, rerun_order=None):
+    """Kill the task mid-wait, then run it again (with the instances in ``rerun_order(ids)`` if given) and check
+    the outcome in the simulator and the re-run's report."""
     work = OOS_MODULES[module]["work"]
     sim.reset(fleet([R], KILL_INSTANCES, durations={work: SLOW}), time_scale=TIME_SCALE)
     ids = instance_ids(sim, R)
@@ -153,7 +149,8 @@ def test_killed_run_is_adopted_by_the_rerun(sim, module, signum):
     assert len(reached) == KILL_RUNNING * KILL_BATCH < len(ids), "no batch was left queued in the killed run"
 
     mark = sim.mark()
-    second = run_module_async(sim, module, args, timeout=180)
+    rerun_args = dict(args, instance_ids=rerun_order(ids)) if rerun_order else args
+    second = run_module_async(sim, module, rerun_args, timeout=180)
     try:
         wait_until(lambda: len([c for c in sim.calls(mark, action="ListExecutions") if c["http_status"] == 200])
                    >= LOOKUP_LISTINGS, 60, what="the re-run to look up what runs")
@@ -161,30 +158,50 @@ def test_killed_run_is_adopted_by_the_rerun(sim, module, signum):
         rc, result, _out, err = second.result(170)
     finally:
         second.stop()
-    assert rc == 0 and not result.get("failed"), (result.get("msg"), err[-1000:])
 
+    # What happened, from the simulator: nothing twice, nothing at once, everything right.
     state = sim.state()
     assert_no_overlap(state)
     parents = final_children_ok(state, ids, "install")
-    reported = {e["execution_id"]: e for e in result["executions"]}
-    adopted = {i for i, e in reported.items() if e["adopted"]}
-    assert adopted == killed_runs, "the re-run did not adopt exactly the killed run's executions: %s vs %s" % (
-        sorted(adopted), sorted(killed_runs))
-    assert set(state["executions"]) == set(reported), "executions nobody reports: %s" % (
-        set(state["executions"]) - set(reported))
     again = started_targets(sim.calls(mark, action="StartExecution"))
     assert set(again) == set(ids) - set(reached), "the re-run started instances the killed run had started: %s" % (
         sorted(set(again) & set(reached))[:5])
     assert not sim.calls(action="CancelExecution")
+    # What the re-run reports.
+    assert rc == 0 and not result.get("failed"), (result.get("msg"), err[-1000:])
     version = result.get("extension", {}).get("version")
     for instance_id in ids:
         entry = result["instances"][instance_id]
         assert entry["result"] == "succeeded", entry
+        assert_outcome(module, state, instance_id, entry, version)
         assert entry["execution_id"] == parents[instance_id], (entry, parents[instance_id])
-        assert entry["adopted"] is (instance_id in reached), entry
+        assert entry.get("adopted") is (instance_id in reached), entry
         if instance_id in reached:
             assert entry["execution_id"] == reached[instance_id]
-        assert_outcome(module, state, instance_id, entry, version)
+    reported = {e["execution_id"]: e for e in result["executions"]}
+    adopted = {i for i, e in reported.items() if e.get("adopted")}
+    assert adopted == killed_runs, "the re-run did not adopt exactly the killed run's executions: %s vs %s" % (
+        sorted(adopted), sorted(killed_runs))
+    assert set(state["executions"]) == set(reported), "executions nobody reports: %s" % (
+        set(state["executions"]) - set(reported))
+
+
+@pytest.mark.parametrize("signum", SIGNALS)
+@pytest.mark.parametrize("module", list(OOS_MODULES))
+def test_killed_run_is_adopted_by_the_rerun(sim, module, signum):
+    """The task is killed while its first executions run and later batches wait in it. Its executions go on in
+    OOS. Run again, the task adopts them (per instance ``adopted: true``, the same execution ids), starts
+    executions only for the instances the killed run never started, and succeeds. No instance was ever in two
+    executions at once, each was in exactly one, and each ends right (extension at the version; patched)."""
+    kill_and_rerun(sim, module, signum)
+
+
+@pytest.mark.parametrize("module", list(OOS_MODULES))
+def test_killed_run_is_adopted_when_the_rerun_batches_differ(sim, module):
+    """The same, but the re-run gets the instances in another order (a dynamic inventory or a tag selection
+    does not keep its order), so none of its batches has the content of one of the killed run's: the
+    ClientToken cannot recognise them, only the lookup of what runs can."""
+    kill_and_rerun(sim, module, signal.SIGKILL, rerun_order=lambda ids: list(reversed(ids)))
 
 
 COMMAND_INSTANCES = 8      # the simulator runs 8 scripts at once: all of them run when the task is killed
@@ -200,12 +217,7 @@ def evidence_script(evidence, marker):
             'echo "ran in $PWD"\n') % (evidence, marker, SCRIPT_SECONDS)
 
 
-@pytest.mark.parametrize("signum", SIGNALS)
-def test_killed_command_is_adopted_by_the_rerun(sim, signum, tmp_path):
-    """A command with a client_token is killed while its script runs on every instance. Run again with the same
-    token and request, the task finds the invocation by its tag, starts nothing, reports it ``adopted`` and
-    waits for it: every instance ran the script exactly once (the script's own files say so), and the results
-    are the simulator's."""
+def kill_and_rerun_command(sim, signum, tmp_path, rerun_order=None):
     sim.reset(fleet([R], COMMAND_INSTANCES), time_scale=TIME_SCALE)
     ids = instance_ids(sim, R)
     evidence = tmp_path / "runs.log"
@@ -230,23 +242,42 @@ def test_killed_command_is_adopted_by_the_rerun(sim, signum, tmp_path):
     assert set(invocation["instances"].values()) <= {"Pending", "Running"}, invocation["instances"]
 
     mark = sim.mark()
-    rc, result, _out, err = run_module(sim, "ecs_cloud_assistant_command", args, timeout=120)
-    assert rc == 0 and not result.get("failed"), (result.get("msg"), err[-1000:])
-    assert not [c for c in sim.mutating_calls(mark)], "the re-run started something: %s" % [
-        c["action"] for c in sim.mutating_calls(mark)]
-    assert result["invoke_ids"] == [invoke_id]
-    assert [i["adopted"] for i in result["invocations"]] == [True]
-    final = sim.state()["commands"]["invocations"]
-    assert list(final) == [invoke_id]
+    rerun_args = dict(args, instance_ids=rerun_order(ids)) if rerun_order else args
+    rc, result, _out, err = run_module(sim, "ecs_cloud_assistant_command", rerun_args, timeout=120)
+
+    # What happened on the instances: the script's own files, and the simulator's invocations.
     runs = collections.Counter(Path(line).parent.name for line in evidence.read_text().splitlines())
-    assert runs == {i: 1 for i in ids}, "the script did not run exactly once per instance: %s" % runs
+    assert runs == {i: 1 for i in ids}, "the script did not run exactly once per instance: %s" % dict(runs)
     for line in set(evidence.read_text().splitlines()):
         assert len((Path(line) / marker).read_text().splitlines()) == 1
+    final = sim.state()["commands"]["invocations"]
+    assert list(final) == [invoke_id], "the re-run started another invocation: %s" % list(final)
+    assert not sim.mutating_calls(mark), "the re-run sent %s" % [c["action"] for c in sim.mutating_calls(mark)]
+    # What the re-run reports.
+    assert rc == 0 and not result.get("failed"), (result.get("msg"), err[-1000:])
+    assert result["invoke_ids"] == [invoke_id]
+    assert [i.get("adopted") for i in result["invocations"]] == [True]
     for instance_id in ids:
         entry = result["instances"][instance_id]
         assert final[invoke_id]["instances"][instance_id] == "Success"
         assert (entry["status"], entry["exit_code"]) == ("Success", 0), entry
         assert entry["stdout"].startswith("ran in ") and instance_id in entry["stdout"], entry
+
+
+@pytest.mark.parametrize("signum", SIGNALS)
+def test_killed_command_is_adopted_by_the_rerun(sim, signum, tmp_path):
+    """A command with a client_token is killed while its script runs on every instance. Run again with the same
+    token and request, the task finds the invocation by its tag, starts nothing, reports it ``adopted`` and
+    waits for it: every instance ran the script exactly once (the script's own files say so), and the results
+    are the simulator's."""
+    kill_and_rerun_command(sim, signum, tmp_path)
+
+
+def test_killed_command_is_adopted_when_the_rerun_lists_the_instances_in_another_order(sim, tmp_path):
+    """The same, but the re-run gets the same instances in another order (a dynamic inventory does not keep its
+    order). It is the same task, the same token and the same change on the same instances, so it must adopt the
+    invocation and not run the script a second time on every instance."""
+    kill_and_rerun_command(sim, signal.SIGKILL, tmp_path, rerun_order=lambda ids: list(reversed(ids)))
 
 
 # --- 2. two overlapping jobs at the same moment -----------------------------------------------------------------
@@ -286,7 +317,8 @@ def start_both(sim, module, a_args, b_args):
 def assert_tie_break(state, a, b):
     """Exactly the younger execution(s) were cancelled, right after their start: before any child ran."""
     cancelled = {i for i, e in state["executions"].items() if e["status"] == "Cancelled"}
-    superseded = {e["execution_id"]: e["superseded_by"] for r in (a, b) for e in r["executions"] if e["superseded_by"]}
+    superseded = {e["execution_id"]: e["superseded_by"] for r in (a, b) for e in r["executions"]
+                  if e.get("superseded_by")}
     assert cancelled and set(superseded) == cancelled, \
         "the jobs did not start at the same moment (no tie-break): cancelled %s, superseded %s" % (cancelled, superseded)
     for execution_id, older in superseded.items():
@@ -313,10 +345,9 @@ def test_overlapping_jobs_same_change_share_one_execution(sim, module):
 
     state = sim.state()
     assert_no_overlap(state)
-    assert_tie_break(state, a, b)
     children = children_by_instance(state)
     for instance_id in ids:
-        done = [c for c in children[instance_id] if c["status"] == "Success"]
+        done = [c["parent"] for c in children[instance_id] if c["status"] == "Success"]
         assert len(done) == 1, "%s changed %d times: %s" % (instance_id, len(done), done)
     version = a.get("extension", {}).get("version")
     for job, job_ids in ((a, a_ids), (b, b_ids)):
@@ -327,8 +358,9 @@ def test_overlapping_jobs_same_change_share_one_execution(sim, module):
         x, y = a["instances"][instance_id], b["instances"][instance_id]
         success = next(c for c in children[instance_id] if c["status"] == "Success")
         assert x["execution_id"] == y["execution_id"] == success["parent"], (x, y)
-        assert sorted([x["adopted"], y["adopted"]]) == [False, True], \
-            "%s: adopted by A=%s, B=%s" % (instance_id, x["adopted"], y["adopted"])
+        assert sorted([bool(x.get("adopted")), bool(y.get("adopted"))]) == [False, True], \
+            "%s: adopted by A=%s, B=%s" % (instance_id, x.get("adopted"), y.get("adopted"))
+    assert_tie_break(state, a, b)
 
 
 def test_overlapping_jobs_different_changes_are_serialised(sim):
@@ -344,7 +376,6 @@ def test_overlapping_jobs_different_changes_are_serialised(sim):
 
     state = sim.state()
     assert_no_overlap(state)
-    assert_tie_break(state, a, b)
     for job, job_ids, package in ((a, a_ids, NODE), (b, b_ids, NGINX)):
         for instance_id in job_ids:
             assert job["instances"][instance_id]["result"] == "succeeded", job["instances"][instance_id]
@@ -357,8 +388,103 @@ def test_overlapping_jobs_different_changes_are_serialised(sim):
         assert first["end"] <= second["start"]
         jobs = {a["instances"][instance_id]["execution_id"]: a, b["instances"][instance_id]["execution_id"]: b}
         waiter = jobs[second["parent"]]["instances"][instance_id]
-        assert first["parent"] in waiter["waited_for"], \
+        assert first["parent"] in waiter.get("waited_for", []), \
             "%s acted after %s without reporting it in waited_for: %s" % (instance_id, first["parent"], waiter)
+    assert_tie_break(state, a, b)
+
+
+def test_identical_jobs_at_the_same_moment_report_one_owner(sim):
+    """The same task launched twice at the same moment (an AWX schedule and a manual launch of one template):
+    both batches have the same content, so the ClientToken makes the second StartExecution return the first
+    one's execution. One execution runs, once per instance, and both tasks succeed. But only one of the two
+    tasks created it: the other must report it ``adopted`` (it was not created by this task's own start), or
+    it treats another job's execution as its own (``cancel_on_timeout`` would cancel it under that job)."""
+    sim.reset(overlap_fleet("install"), time_scale=TIME_SCALE)
+    ids = instance_ids(sim, R)[:A_RANGE[1] - A_RANGE[0]]
+    args = dict(region=R, name="node", instance_ids=ids)
+    a, b = start_both(sim, "oos_extension_install", args, args)
+
+    state = sim.state()
+    assert_no_overlap(state)
+    final_children_ok(state, ids, "install")
+    starts = sim.calls(action="StartExecution")
+    assert len(starts) == 2 and len({c["params"]["ClientToken"] for c in starts}) == 1, \
+        "the two jobs' batches were expected to share a ClientToken"
+    assert len(state["executions"]) == 1
+    for instance_id in ids:
+        x, y = a["instances"][instance_id], b["instances"][instance_id]
+        assert x["execution_id"] == y["execution_id"] and x["result"] == y["result"] == "succeeded"
+        assert sorted([bool(x.get("adopted")), bool(y.get("adopted"))]) == [False, True], \
+            "%s: adopted by A=%s, B=%s: both jobs claim the one execution as their own start" % (
+                instance_id, x.get("adopted"), y.get("adopted"))
+
+
+def oos_client(sim):
+    """A real OOS SDK client for the simulator, as another job (or a person) would use it."""
+    from alibabacloud_oos20190601.client import Client
+    from alibabacloud_tea_openapi.models import Config
+
+    return Client(Config(access_key_id=sim.env["ALIBABA_CLOUD_ACCESS_KEY_ID"],
+                         access_key_secret=sim.env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"], region_id=R,
+                         endpoint=sim.url.split("://", 1)[1], protocol="http"))
+
+
+FREEZE = 1000.0            # real seconds per simulated second: the clock stands still while both jobs start
+
+
+def test_same_second_tie_break_acts_before_any_child_runs(sim):
+    """Two jobs start the same change on the same instances within one second. ``CreateDate`` has second
+    precision, so the tie-break orders the two executions by id. Here the execution created first (job A, the
+    module, with its default poll_interval) has the larger id: it is the *younger* one by the collection's
+    rule, and it must give way. Job B is played through the SDK exactly as B's runner acts: its lookup ran
+    before A's start (it saw nothing), it starts right after A's verification listing, and its own
+    verification listing sees A's execution as the younger one, so B keeps its execution.
+
+    The contract: the younger execution is cancelled within about one API round trip of its start, while it is
+    still ``Started`` (1.5 s here), so no instance is ever in both. The simulator shows whether it was."""
+    sim.reset(fleet([R], 4, durations={"start": STARTED_PHASE, "install": OVERLAP_WORK}), time_scale=TIME_SCALE)
+    ids = instance_ids(sim, R)
+    sim.clock(time_scale=FREEZE)   # both executions get the same CreateDate second, as two jobs starting together do
+    run = run_module_async(sim, "oos_extension_install", dict(region=R, name="node", instance_ids=ids,
+                                                              wait_timeout=120), timeout=150)
+    try:
+        wait_until(lambda: sim.calls(action="StartExecution"), 60, what="job A to start")
+        start = sim.calls(action="StartExecution")[0]
+        wait_until(lambda: any(c["http_status"] == 200 for c in sim.calls(start["seq"], action="ListExecutions")),
+                   30, what="job A's verification listing")
+        (younger,) = sim.state()["executions"]
+        from alibabacloud_oos20190601 import models
+
+        client = oos_client(sim)
+        for _attempt in range(1000):   # B's execution id must sort before A's: keep the first that does
+            body = client.start_execution(models.StartExecutionRequest(
+                region_id=R, template_name=start["params"]["TemplateName"], parameters=start["params"]["Parameters"],
+                mode="Automatic", safety_check="Skip")).body
+            rival = body.execution.execution_id
+            if rival < younger:
+                break
+            client.cancel_execution(models.CancelExecutionRequest(region_id=R, execution_id=rival))
+        else:
+            pytest.fail("no execution id sorted before %s" % younger)
+        listed = {e.execution_id: e.create_date for e in client.list_executions(models.ListExecutionsRequest(
+            region_id=R, template_name=start["params"]["TemplateName"], status="Started")).body.executions}
+        assert listed[younger] == listed[rival], "the two executions were not created in the same second: %s" % listed
+        sim.clock(time_scale=TIME_SCALE)
+        rc, result, _out, err = run.result(150)
+    finally:
+        run.stop()
+    wait_until(lambda: sim.state()["executions"][rival]["status"] in ("Success", "Failed", "Cancelled"), 60,
+               what="job B's execution to end")
+
+    state = sim.state()
+    assert_no_overlap(state)
+    children = children_by_instance(state)
+    for instance_id in ids:
+        done = [c["parent"] for c in children[instance_id] if c["status"] == "Success"]
+        assert len(done) == 1, "%s installed %d times (%s)" % (instance_id, len(done), done)
+    assert rc == 0 and not result.get("failed"), (result.get("msg"), err[-1000:])
+    assert result["executions"][0].get("superseded_by") == rival
+    assert {result["instances"][i]["execution_id"] for i in ids} == {rival}
 
 
 # --- 3. error storms during the wait -------------------------------------------------------------------------------
