@@ -21,6 +21,7 @@ error that will not go away, does. Every call after the wait starts is bounded b
 
 from __future__ import annotations
 
+import random
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -72,11 +73,26 @@ def targets_of(view):
     return None
 
 
+def created(view):
+    return view.get("create_date") or view.get("start_date") or ""
+
+
 def older(a, b):
     """True if execution view ``a`` was created before ``b`` (the id breaks a tie, so both sides agree)."""
-    key_a = (a.get("create_date") or a.get("start_date") or "", a["execution_id"])
-    key_b = (b.get("create_date") or b.get("start_date") or "", b["execution_id"])
-    return key_a < key_b
+    return (created(a), a["execution_id"]) < (created(b), b["execution_id"])
+
+
+def gives_way(mine, rival, verifying):
+    """Whether our execution ``mine`` must be cancelled for the overlapping ``rival``.
+
+    ``CreateDate`` has whole seconds. At the listing right after our start (``verifying``) we give way to
+    any rival created in the same second or before: the execution created second always sees the first one
+    there, so at least one of two same-second executions gives way (both may; they then start again after
+    a random pause). Later we give way only to a strictly older rival (the id breaks a tie), which the
+    listing may have shown late."""
+    if verifying and created(rival) and created(mine):
+        return created(rival) <= created(mine)
+    return older(rival, mine)
 
 
 class BusyError(RuntimeError):
@@ -107,6 +123,7 @@ class Batch:
         self.execution = None      # the latest view
         self.error = None          # (msg, error dict) if it could not be started or read
         self.started = adopted
+        self.verified = adopted    # a listing after the start has shown it (the tie-break ran once)
         self.superseded_by = ""    # the older execution it was cancelled for
 
     @property
@@ -131,6 +148,8 @@ class Work:
         self.waited_for = []
         self.outcome = None        # (result, message) when it ends without a batch
         self.notes = []
+        self.not_before = 0.0      # after giving way, a random pause so two jobs do not collide again
+        self.accounted = set()     # finished executions on it that its current plan already knows of
 
 
 class Runner:
@@ -165,6 +184,7 @@ class Runner:
         self.coverage = {}         # execution id -> instance ids it touches
         self.since = {}            # region -> StartDateAfter of the per-round listing
         self.cancelled = set()     # ids of our executions cancelled because an older one overlaps
+        self.settled = set()       # executions already finished at the lookup (the plan was read after them)
         self.stopped = None        # why no more batches start
         self.gate_open = not canary
         self.canary = None
@@ -174,6 +194,7 @@ class Runner:
         self.deadline = None
         self._intents = {}
         self._fresh = False
+        self._listed = set()       # the executions the last round's listings showed
 
     # --- entry points ---------------------------------------------------------------------
     def preview(self, work):
@@ -236,6 +257,11 @@ class Runner:
         for outcome in outcomes:
             if not outcome.ok:
                 raise outcome.error
+            for item in outcome.value:
+                self._see(outcome.item, item)
+        self.settled = {i for i, v in self.views.items() if v["done"]}
+        for region in regions:
+            self._cover(region, strict=True)
 
     def _lookup_region(self, region, moment):
         """Every unfinished execution of the template in ``region``: the long-lived statuses without a time
@@ -244,11 +270,11 @@ class Runner:
         base = {"TemplateName": self.template, "MaxResults": LIST_PAGE}
         queries = [dict(base, Status=s) for s in LONG_LIVED]
         queries.append(dict(base, StartDateAfter=iso(moment - timedelta(seconds=RECENT))))
+        items = []
         for query in queries:
-            for item in list_all(lambda p: api.call("ListExecutions", p, deadline=self.deadline), query,
-                                 ("Executions",)):
-                self._see(region, item)
-        self._cover_unknown(region)
+            items.extend(list_all(lambda p: api.call("ListExecutions", p, deadline=self.deadline), query,
+                                  ("Executions",)))
+        return items
 
     def _see(self, region, item):
         if item.get("TemplateName") != self.template or item.get("ParentExecutionId"):
@@ -261,8 +287,9 @@ class Runner:
             if targets is not None:
                 self.coverage[view["execution_id"]] = set(targets)
 
-    def _cover_unknown(self, region):
-        """The instances of unfinished executions that select targets otherwise (by tag, ...): those they reached."""
+    def _cover(self, region, strict=False):
+        """The instances of unfinished executions that select targets otherwise (by tag, ...): those they reached
+        (their child executions). A read that fails transiently is tried again next round (``strict``: raised)."""
         unknown = [v for v in self.views.values() if v["region"] == region and not v["done"]
                    and targets_of(v) is None]
         if not unknown or not any(w.region == region and w.state in (QUEUED, BLOCKED) for w in self.work.values()):
@@ -272,17 +299,22 @@ class Runner:
                                    self.workers):
             if outcome.ok:
                 self.coverage[outcome.item["execution_id"]] = {instance_of(c) for c in outcome.value}
-            elif not transient(outcome.error):
+            elif strict or not transient(outcome.error):
                 raise outcome.error
+            else:
+                self.transient_errors.append(describe(outcome.error)[0])
 
-    def _active_index(self):
-        """{(region, instance id): [unfinished execution views that touch it]}."""
-        index = {}
+    def _index(self):
+        """({(region, instance id): [unfinished executions touching it]}, {(region, instance id): [executions that
+        touched it and ended since the lookup]})."""
+        active, ended = {}, {}
         for view in self.views.values():
-            if not view["done"]:
-                for instance_id in self.coverage.get(view["execution_id"], ()):
-                    index.setdefault((view["region"], instance_id), []).append(view)
-        return index
+            if view["execution_id"] in self.settled:
+                continue
+            target = ended if view["done"] else active
+            for instance_id in self.coverage.get(view["execution_id"], ()):
+                target.setdefault((view["region"], instance_id), []).append(view)
+        return active, ended
 
     def _intent(self, view):
         secret = set(self.secret_names) | tagged_names(view.get("tags"))
@@ -298,10 +330,17 @@ class Runner:
     # --- deciding per instance --------------------------------------------------------------------
     def _assign(self, initial=False, dry=False):
         busy = {}
-        index = self._active_index()
+        active_on, ended_on = self._index()
         for work in [w for w in self.work.values() if w.state == QUEUED]:
-            active = index.get((work.region, work.instance_id))
+            key = (work.region, work.instance_id)
+            active = active_on.get(key)
             if not active:
+                # An execution that touched the instance and ended since its plan was read (another job's, or one
+                # of ours that gave way): plan it again before acting, so it is not changed twice.
+                ended = [v["execution_id"] for v in ended_on.get(key, ()) if v["execution_id"] not in work.accounted
+                         and (work.batch is None or v["execution_id"] != work.batch.execution_id)]
+                if ended:
+                    work.state, work.blockers = BLOCKED, set(ended)
                 continue
             same = [v for v in active if v["execution_id"] not in self.cancelled
                     and self._intent(v) == self._own_intent(work)]
@@ -332,7 +371,8 @@ class Runner:
         work.state, work.batch = BATCHED, batch
 
     def _release_blocked(self):
-        """Instances whose blocking executions all ended are planned again (the module reads them anew)."""
+        """Instances whose blocking executions all ended are planned again (the module reads them anew).
+        True if any was."""
         ready = {}
         for work in self.work.values():
             if work.state == BLOCKED and all(self.views.get(i, {}).get("done", True) for i in work.blockers):
@@ -349,12 +389,14 @@ class Runner:
                         ", ".join(work.blockers), describe(exc)[0]))
                 continue
             for work in group:
+                work.accounted |= work.blockers
                 action = actions.get(work.instance_id)
                 if action is None:
                     work.state, work.outcome = FINAL, ("unchanged", "nothing to do after %s ended" % ", ".join(
                         sorted(work.blockers)))
                 else:
                     work.state, work.action, work.blockers = QUEUED, action, set()
+        return bool(ready)
 
     # --- starting -------------------------------------------------------------------------------------
     def _running_count(self):
@@ -363,7 +405,8 @@ class Runner:
     def _ready_batches(self, unbounded):
         if self.stopped or self.clock() >= self.deadline:
             return []
-        ready = [w for w in self.work.values() if w.state == QUEUED]
+        now = self.clock()
+        ready = [w for w in self.work.values() if w.state == QUEUED and w.not_before <= now]
         if not self.gate_open:
             self._pick_adopted_canary()
             if self.canary is not None:
@@ -453,6 +496,8 @@ class Runner:
         self._judge_canary()
         self._release_blocked()
         self._assign()
+        if self._release_blocked():   # instances whose plan is stale are read again before anything starts
+            self._assign()
         self._start_and_verify()
         return self
 
@@ -462,8 +507,14 @@ class Runner:
         return all(b.done for b in self.batches if b.started)
 
     def _refresh(self, regions):
+        self._listed = set()
         for outcome in run_bounded(self._read_region, regions, self.workers):
             if outcome.ok:
+                self._merge(outcome.item, *outcome.value)
+                try:
+                    self._cover(outcome.item)
+                except Exception as exc:  # pylint: disable=broad-exception-caught
+                    self._unreadable(outcome.item, describe(exc))
                 continue
             if transient(outcome.error):
                 self.transient_errors.append(describe(outcome.error)[0])
@@ -471,27 +522,30 @@ class Runner:
                 self._unreadable(outcome.item, describe(outcome.error))
 
     def _read_region(self, region):
-        """One listing of the template's executions since the lookup (ours, and any that started since),
-        plus the older unfinished ones that matter, read by id."""
+        """One listing of the template's executions since the lookup (ours, and any that started since), and
+        the older unfinished ones that matter, read by id: ``(listed items, {id: view or None})``. Runs in a
+        worker thread, so it only reads the runner's state; ``_refresh`` merges what it returns."""
         api = self.api_for(region)
         query = {"TemplateName": self.template, "StartDateAfter": self.since[region], "SortField": "StartDate",
                  "SortOrder": "Descending", "MaxResults": LIST_PAGE}
-        listed = set()
-        for item in list_all(lambda p: api.call("ListExecutions", p, deadline=self.deadline), query,
-                             ("Executions",)):
-            self._see(region, item)
-            listed.add(item.get("ExecutionId"))
+        items = list_all(lambda p: api.call("ListExecutions", p, deadline=self.deadline), query, ("Executions",))
+        listed = {i.get("ExecutionId") for i in items}
         watched = [i for i, v in self.views.items() if v["region"] == region and not v["done"] and i not in listed
                    and self._matters(i)]
-        for execution_id, view in get_executions(api, watched, self.workers, self.deadline).items():
+        return items, get_executions(api, watched, self.workers, self.deadline)
+
+    def _merge(self, region, items, by_id):
+        for item in items:
+            self._see(region, item)
+        for execution_id, view in by_id.items():
             old = self.views[execution_id]
             self.views[execution_id] = dict(view, region=region) if view else dict(
                 old, status="", done=True, status_message="the execution no longer exists")
-        self._cover_unknown(region)
         for batch in self.batches:
             if batch.region == region and batch.started and batch.execution_id in self.views:
                 keep = dict(client_token=batch.execution.get("client_token", ""), adopted=batch.adopted)
                 batch.execution = dict(self.views[batch.execution_id], **keep)
+        self._listed.update(i.get("ExecutionId") for i in items)
 
     def _matters(self, execution_id):
         """Whether an unfinished execution the listing no longer shows must be read by id: one of ours or
@@ -514,14 +568,19 @@ class Runner:
                                                    % error[0])
 
     def _resolve_conflicts(self):
-        """Cancel each of our running executions that an older unfinished one overlaps; its instances wait."""
+        """Cancel each of our running executions that an overlapping unfinished one must win over (``gives_way``).
+        Its instances are decided again: they adopt the winner if it makes the same change, else wait for what
+        runs on them; a new start comes only after a random pause."""
         losers = []
         for batch in self.batches:
             if not batch.mine or not batch.started or batch.done or batch.execution_id in self.cancelled:
                 continue
+            verifying = not batch.verified
+            if batch.execution_id in self._listed:
+                batch.verified = True
             mine = set(batch.instance_ids)
             rivals = [v for v in self.views.values() if v["region"] == batch.region and not v["done"]
-                      and v["execution_id"] != batch.execution_id and older(v, batch.execution)
+                      and v["execution_id"] != batch.execution_id and gives_way(batch.execution, v, verifying)
                       and mine & self.coverage.get(v["execution_id"], set())]
             if rivals:
                 batch.superseded_by = rivals[0]["execution_id"]
@@ -529,16 +588,25 @@ class Runner:
         if not losers:
             return
         errors = self._cancel(losers, self.deadline)
+        pause = self.clock() + random.uniform(0, 2 * self.poll_interval)
         for batch in losers:
             if errors.get(batch.execution_id):
                 self.transient_errors.append(errors[batch.execution_id])
                 batch.superseded_by = ""
+                batch.verified = False
                 continue  # tried again next round
             self.cancelled.add(batch.execution_id)
+            active_on = self._index()[0]
             for instance_id in batch.instance_ids:
+                # Adopt the winner if it makes the same change; otherwise decide again like a new instance
+                # (wait for what runs on it, and read it again before acting).
                 work = self.work[instance_id]
-                work.state, work.batch, work.blockers = BLOCKED, None, {batch.execution_id}
-                work.waited_for.append(batch.superseded_by)
+                work.state, work.batch = QUEUED, None
+                work.not_before = pause
+                same = [v for v in active_on.get((batch.region, instance_id), ())
+                        if v["execution_id"] not in self.cancelled and self._intent(v) == self._own_intent(work)]
+                if same:
+                    self._adopt(work, same[0])
             if batch is self.canary:
                 self.canary = None
 

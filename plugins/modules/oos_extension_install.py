@@ -191,7 +191,9 @@ notes:
     selects its targets otherwise than by instance ids (by tag, resource group) is seen on the instances it has
     already reached.
   - Executions the task started keep running in OOS if the task is killed; the next run adopts them.
-    O(cancel_on_timeout) cancels only executions this task started, never adopted ones.
+    O(cancel_on_timeout) cancels only executions this task started, never adopted ones. Two tasks that start a
+    batch with exactly the same content share one execution through the C(ClientToken); both then report it
+    as started by them.
   - The RAM actions needed are C(oos:GetTemplate), C(oos:ListTemplates), C(oos:ListInstancePackageStates),
     C(oos:StartExecution), C(oos:ListExecutions), C(oos:CancelExecution), C(ecs:DescribeInstances) and
     C(ecs:DescribeCloudAssistantStatus), plus what the template itself uses (see the user guide).

@@ -137,7 +137,9 @@ options:
     type: dict
 notes:
   - Executions the task started keep running in OOS if the task is killed; the next run adopts them.
-    O(cancel_on_timeout) cancels only executions this task started, never adopted ones.
+    O(cancel_on_timeout) cancels only executions this task started, never adopted ones. Two tasks that start a
+    batch with exactly the same content share one execution through the C(ClientToken); both then report it
+    as started by them.
   - The task fails if any instance failed. C(max_errors) applies per execution.
   - A second install reports no change when nothing was installed. For an instance that was never scanned, the
     number of patches installed is unknown (null) and a successful install counts as a change.

@@ -48,8 +48,8 @@ class FakeOos:
 
     # --- model ---------------------------------------------------------------------------
     def add(self, instance_ids, action="install", status=None, template=TEMPLATE, age=0.0, duration=None,
-            loop_mode="Automatic", tags=None):
-        execution_id = "exec-%03d" % (len(self.executions) + 1)
+            loop_mode="Automatic", tags=None, execution_id=None):
+        execution_id = execution_id or "exec-%03d" % (len(self.executions) + 1)
         self.executions[execution_id] = dict(
             id=execution_id, template=template, ids=list(instance_ids), action=action, start=self.clock.now - age,
             duration=self.duration if duration is None else duration, forced=status, loop_mode=loop_mode,
@@ -235,6 +235,24 @@ def test_nothing_left_to_do_after_the_wait_is_unchanged(clock):
     assert not api.starts()
 
 
+def test_an_instance_another_job_changed_while_it_waited_in_the_queue_is_planned_again(clock):
+    """Our second batch waits for a free slot; meanwhile another job's execution does the work on i-3 and ends
+    between two polls (never seen running). Before starting, i-3 is read again: nothing left to do."""
+    api = FakeOos(clock)
+    spec = Spec()
+    run = runner(api, clock, spec, max_running=1)
+    run._begin(work("i-1", "i-2", "i-3", "i-4"))
+    run._assign(initial=True)
+    run._start_and_verify()
+    other = api.add(["i-3"], duration=0.5)
+    spec.done.add("i-3")
+    clock.sleep(15)
+    waited = rn.wait_for(run._round, run._finished, 120, interval=1, sleep=clock.sleep, clock=clock.time)
+    assert waited.done and spec.replanned == [["i-3"]]
+    assert run.work["i-3"].outcome == ("unchanged", "nothing to do after %s ended" % other)
+    assert [covered(api, e) for e in api.executions if e != other] == [["i-1", "i-2"], ["i-4"]]
+
+
 def test_busy_skip_reports_and_busy_fail_raises_before_any_start(clock):
     api = FakeOos(clock)
     other = api.add(["i-1"], action="uninstall")
@@ -279,13 +297,39 @@ def test_two_jobs_that_looked_at_the_same_moment_keep_only_the_older_execution(c
     assert len(at_once) == 1
 
 
+def test_the_execution_created_second_in_the_same_second_gives_way_whatever_its_id(clock):
+    """CreateDate has whole seconds. Another job's execution was created just before ours in the same second,
+    with an id that sorts after ours: ours must still give way at the listing right after its start (the
+    other job's own check ran before ours existed, so it keeps its execution)."""
+    api = FakeOos(clock)
+    clock.now = 100.2
+    api.before_start = lambda: api.add(["i-1"], execution_id="exec-zzz")
+    run = runner(api, clock).run(work("i-1"))
+    mine = [b for b in run.batches if b.mine][0]
+    assert mine.execution_id < "exec-zzz" and mine.superseded_by == "exec-zzz"
+    assert run.work["i-1"].batch.execution_id == "exec-zzz" and run.work["i-1"].batch.adopted
+
+
+def test_after_its_first_listing_an_execution_gives_way_only_to_an_older_one(clock):
+    api = FakeOos(clock)
+    run = runner(api, clock)
+    run._begin(work("i-1"))
+    run._assign(initial=True)
+    run._start_and_verify()
+    api.add(["i-1"], action="uninstall", execution_id="exec-000")   # same second, smaller id, seen late
+    run._refresh(["r"])
+    run._resolve_conflicts()
+    assert run.cancelled and api.executions["exec-000"]["forced"] is None
+
+
 def test_the_older_of_two_jobs_keeps_its_execution(clock):
     api = FakeOos(clock)
     run = runner(api, clock)
     run._begin(work("i-1"))
     run._assign(initial=True)
     run._start_and_verify()
-    younger = api.add(["i-1"], action="uninstall")      # started by someone else after ours
+    clock.now += 1
+    younger = api.add(["i-1"], action="uninstall")      # started by someone else a second after ours
     run._refresh(["r"])
     run._resolve_conflicts()
     assert not run.cancelled and api.executions[younger]["forced"] is None
