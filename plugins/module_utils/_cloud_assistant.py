@@ -166,7 +166,7 @@ def plan_invocations(views, requested_type=None, command_type=None, unreachable=
         groups.setdefault((view["region"], types[instance_id]), []).append(instance_id)
     # Sorted, so that the same instances in any order make the same batches (and the same ClientTokens).
     batches = [dict(region=region, type=cmd_type, instance_ids=chunk)
-               for (region, cmd_type), ids in sorted(groups.items()) for chunk in chunked(sorted(ids), batch_size)]
+               for (region, cmd_type), ids in groups.items() for chunk in chunked(sorted(ids), batch_size)]
     return dict(batches=batches, types=types, skipped=skipped, unreachable=not_ready, mismatched=mismatched)
 
 

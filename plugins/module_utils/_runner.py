@@ -494,12 +494,25 @@ class Runner:
         self._fresh = False
         self._resolve_conflicts()
         self._judge_canary()
+        self._retake_cancelled_adoptions()
         self._release_blocked()
         self._assign()
         if self._release_blocked():   # instances whose plan is stale are read again before anything starts
             self._assign()
         self._start_and_verify()
         return self
+
+    def _retake_cancelled_adoptions(self):
+        """An adopted execution that was cancelled (by its job, as the loser of a tie-break, or by a person) did
+        not make the change: its instances are read again and acted on like new ones."""
+        for batch in self.batches:
+            if batch.mine or not batch.done or (batch.execution or {}).get("status") != "Cancelled":
+                continue
+            for instance_id in batch.instance_ids:
+                work = self.work[instance_id]
+                if work.batch is batch and not self.stopped:
+                    work.state, work.batch, work.blockers = BLOCKED, None, {batch.execution_id}
+                    work.waited_for.append(batch.execution_id)
 
     def _finished(self, _value=None):
         if any(w.state in (QUEUED, BLOCKED) for w in self.work.values()):

@@ -213,6 +213,23 @@ def test_an_execution_doing_the_same_change_is_adopted_and_only_the_rest_starts(
     assert run.work["i-3"].batch.execution["status"] == "Success"
 
 
+def test_an_adopted_execution_cancelled_by_its_owner_is_taken_over(clock):
+    """The execution we adopted is cancelled before it made the change (its job lost a tie-break, or a person
+    cancelled it): the instance is read again and changed by an execution of ours."""
+    api = FakeOos(clock)
+    theirs = api.add(["i-1"], age=0.5)
+    spec = Spec()
+    run = runner(api, clock, spec)
+    run._begin(work("i-1"))
+    run._assign(initial=True)
+    assert run.work["i-1"].batch.execution_id == theirs
+    api.executions[theirs]["forced"] = "Cancelled"
+    waited = rn.wait_for(run._round, run._finished, 120, interval=1, sleep=clock.sleep, clock=clock.time)
+    assert waited.done and spec.replanned == [["i-1"]]
+    assert run.work["i-1"].batch.mine and run.work["i-1"].batch.execution["status"] == "Success"
+    assert run.work["i-1"].waited_for == [theirs]
+
+
 def test_an_execution_doing_something_else_is_waited_for_then_the_instance_is_planned_again(clock):
     api = FakeOos(clock)
     other = api.add(["i-1"], action="uninstall", age=2)
