@@ -17,13 +17,36 @@ ABSENT = "absent"
 
 
 class Desired:
-    """What the task asks for: ``state`` (present, latest, absent), the target version and ``force``."""
+    """What the task asks for: ``state`` (present, latest, absent), the target version, ``force``, the
+    parameters the user gave (``wanted``, secret ones left out) and whether drift is reinstalled."""
 
-    def __init__(self, state, target_version, force=False, platforms=None):
+    def __init__(self, state, target_version, force=False, platforms=None, wanted=None, reinstall_on_drift=False):
         self.state = state
         self.target_version = target_version
         self.force = force
         self.platforms = list(platforms or [])
+        self.wanted = dict(wanted or {})
+        self.reinstall_on_drift = reinstall_on_drift
+
+
+def _text(value):
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def drift(wanted, installed):
+    """{name: {installed, wanted}} for each parameter the user gave whose value differs from what OOS recorded
+    at install (the package state's ``Parameters``); a parameter OOS did not record counts as drift too."""
+    recorded = (installed or {}).get("parameters") or {}
+    found = {}
+    for name, value in wanted.items():
+        if name not in recorded or _text(recorded[name]) != _text(value):
+            found[name] = dict(installed=recorded.get(name), wanted=value)
+    return found
+
+
+def _drift_text(found):
+    return ", ".join("%s: %s installed, %s wanted" % (n, "(not recorded)" if d["installed"] is None else d["installed"],
+                                                      d["wanted"]) for n, d in sorted(found.items()))
 
 
 def _older(installed, target):
@@ -46,29 +69,39 @@ def _wanted_action(desired, installed):
         return UPDATE, "%s installed; force reinstalls %s" % (version, desired.target_version)
     if desired.state == "latest" and _older(version, desired.target_version):
         return UPDATE, "%s installed; will update to %s" % (version, desired.target_version)
-    if version == desired.target_version:
-        return NONE, "%s installed" % version
-    return NONE, "%s installed (state=%s keeps it)" % (version, desired.state)
+    found = drift(desired.wanted, installed)
+    if found and desired.reinstall_on_drift:
+        return UPDATE, "%s installed with other parameters (%s); will reinstall %s" % (
+            version, _drift_text(found), desired.target_version)
+    kept = "%s installed" % version if version == desired.target_version else \
+        "%s installed (state=%s keeps it)" % (version, desired.state)
+    if found:
+        return NONE, "%s, with other parameters (%s); reinstall_on_drift=true applies them" % (kept, _drift_text(found))
+    return NONE, kept
 
 
-def unreachable_reason(desired, view, action):
-    """Why ``action`` cannot run on the instance now, or ""."""
+def blocker(desired, view, action):
+    """(kind, why) ``action`` cannot run on the instance: kind ``unsupported`` (its OS) or ``unreachable``
+    (missing, stopped, no online agent); ("", "") if it can."""
     if not view["exists"]:
-        return view["reason"]
+        return "unreachable", view["reason"]
     if action in (INSTALL, UPDATE) and not platform_matches(desired.platforms, view["os_type"], view["os_name"]):
-        return "the extension supports only %s; the instance runs %s" % (
+        return "unsupported", "the extension supports only %s; the instance runs %s" % (
             ", ".join(desired.platforms), view["os_name"] or view["os_type"] or "an unknown OS")
-    return view["reason"]
+    return ("unreachable", view["reason"]) if view["reason"] else ("", "")
 
 
 def plan_instance(desired, view, installed):
     """The plan for one instance: action, expected version after, message and, if it cannot be acted on, why."""
     previous = (installed or {}).get("version") or ""
+    found = {}
     if not view["exists"]:
-        action, message, reason = SKIP, "", view["reason"]
+        action, message, (kind, reason) = SKIP, "", ("unreachable", view["reason"])
     else:
         action, message = _wanted_action(desired, installed)
-        reason = unreachable_reason(desired, view, action) if action in MUTATING_ACTIONS else ""
+        if installed is not None and desired.state != ABSENT:
+            found = drift(desired.wanted, installed)
+        kind, reason = blocker(desired, view, action) if action in MUTATING_ACTIONS else ("", "")
         if reason:
             action = SKIP
     if action in (INSTALL, UPDATE):
@@ -85,7 +118,9 @@ def plan_instance(desired, view, installed):
         previous_version=previous,
         new_version=expected,
         message=reason or message,
-        unreachable=bool(reason),
+        unreachable=kind == "unreachable" and bool(reason),
+        unsupported=kind == "unsupported",
+        drift=found,
     )
 
 
@@ -96,13 +131,15 @@ def plan(desired, views, installed_by_id):
 
 def summarise_plan(entries):
     """Counts per planned action (``to_update``, not ``update``: Jinja would find the dict method)."""
-    counts = dict(total=0, to_install=0, to_update=0, to_uninstall=0, unchanged=0, unreachable=0)
+    counts = dict(total=0, to_install=0, to_update=0, to_uninstall=0, unchanged=0, unreachable=0, unsupported=0,
+                  drifted=0)
     for entry in entries:
         counts["total"] += 1
+        counts["drifted"] += int(bool(entry.get("drift")))
         if entry["action"] == NONE:
             counts["unchanged"] += 1
         elif entry["action"] == SKIP:
-            counts["unreachable"] += 1
+            counts["unsupported" if entry.get("unsupported") else "unreachable"] += 1
         else:
             counts["to_" + entry["action"]] += 1
     return counts

@@ -20,7 +20,7 @@ MAX_EXECUTIONS = 100
 SECRET_KEY_RE = re.compile(r"pass|secret|token|credential|private.?key", re.IGNORECASE)
 MASK = "********"
 DONE = {"install": "installed %s", "update": "updated to %s", "uninstall": "uninstalled%s"}
-RESULTS = ("succeeded", "failed", "cancelled", "skipped", "busy", "pending", "planned")
+RESULTS = ("succeeded", "failed", "cancelled", "unchanged", "unreachable", "unsupported", "busy", "pending", "planned")
 
 
 def validate_options(p, region):
@@ -178,9 +178,11 @@ def failure_message(entries, limit=10):
 
 
 def execution_summary(entries, plan_counts):
-    summary = dict(plan_counts)
+    """The plan's counts (``total``, ``to_install``, ``to_update``, ``to_uninstall``, ``drifted``) and the count
+    of every result, as the instances ended."""
+    summary = {k: v for k, v in plan_counts.items() if k in ("total", "to_install", "to_update", "to_uninstall",
+                                                                "drifted")}
     summary.update({name: 0 for name in RESULTS})
     for entry in entries.values():
-        if entry["result"] in summary and entry["result"] != "unchanged":
-            summary[entry["result"]] += 1
+        summary[entry["result"]] += 1
     return summary

@@ -165,12 +165,24 @@ options:
     type: str
   unreachable:
     description:
-      - What to do with instances the change cannot reach because they do not exist, are not running, have
-        no online Cloud Assistant agent, or run an operating system the extension does not support.
-      - V(fail) fails the task before anything is started; V(skip) reports them as skipped and goes on.
+      - What to do with instances the change cannot reach because they do not exist, are not running, or have
+        no online Cloud Assistant agent (result C(unreachable)), or run an operating system the extension does
+        not support (result C(unsupported)).
+      - V(fail) fails the task before anything is started; V(skip) reports them and goes on.
     type: str
     choices: [fail, skip]
     default: fail
+  reinstall_on_drift:
+    description:
+      - Reinstall (update to the target version with the asked parameters) where the extension is installed with
+        other values of the O(parameters) given here than OOS recorded at install. Without it such an instance is
+        C(unchanged), its RV(instances.drift) says what differs, and the task warns.
+      - Only the values OOS records in the package state (C(ListInstancePackageStates) C(Parameters), what an
+        install through OOS received) are compared, and only for the parameters given in O(parameters):
+        O(secret_parameters) are never compared, defaults the task does not give are not compared, and a change
+        made on the instance by hand is invisible.
+    type: bool
+    default: false
   busy:
     description:
       - What to do with an instance that an unfinished execution of the same template (started by another
@@ -316,14 +328,16 @@ instances:
       description: The instance name.
       type: str
     action:
-      description: What was (or would be) done. C(none) when the instance is already right, C(skip) when unreachable.
+      description: What was (or would be) done. C(none) when the instance is already right, C(skip) when it is
+        unreachable or unsupported.
       type: str
       sample: install
     result:
       description:
         - C(succeeded), C(failed), C(cancelled) (also for an instance whose batch never started, with a message
-          that starts with C(not started:) and says why, for example the deadline), C(unchanged), C(skipped)
-          (unreachable with O(unreachable=skip)), C(busy) (another execution works on it, with O(busy=skip),
+          that starts with C(not started:) and says why, for example the deadline), C(unchanged), C(unreachable)
+          (missing, not running or no online agent) and C(unsupported) (an operating system the extension does
+          not support), both with O(unreachable=skip), C(busy) (another execution works on it, with O(busy=skip),
           O(busy=fail) or O(wait=false)), C(pending) (started but not finished, with O(wait=false) or after a
           timeout), C(planned) (check mode).
       type: str
@@ -336,6 +350,12 @@ instances:
       description: Executions doing something else on the instance that the task waited for before acting.
       type: list
       elements: str
+    drift:
+      description:
+        - The parameters given in O(parameters) whose value differs from what OOS recorded when the extension was
+          installed, each with C(installed) and C(wanted). Empty when they match or nothing is installed.
+      type: dict
+      sample: {port: {installed: 80, wanted: 8080}}
     previous_version:
       description: The version installed before; empty if none.
       type: str
@@ -403,11 +423,12 @@ executions:
       description: The ClientToken it was started with; empty for an adopted execution.
       type: str
 summary:
-  description: Counts over the instances.
+  description:
+    - The plan (C(to_install), C(to_update), C(to_uninstall), C(drifted)) and how many instances ended with each result.
   returned: always
   type: dict
-  sample: {total: 3, to_install: 1, to_update: 1, to_uninstall: 0, unchanged: 1, unreachable: 0, succeeded: 2,
-           failed: 0, cancelled: 0, skipped: 0, busy: 0, pending: 0}
+  sample: {total: 3, to_install: 1, to_update: 1, to_uninstall: 0, drifted: 0, succeeded: 2, failed: 0, cancelled: 0,
+           unchanged: 1, unreachable: 0, unsupported: 0, busy: 0, pending: 0, planned: 0}
 timed_out:
   description: Whether O(wait_timeout) passed before every execution finished.
   returned: always
@@ -473,6 +494,7 @@ def argument_spec():
         description=dict(type="str"),
         unreachable=dict(type="str", default="fail", choices=["fail", "skip"]),
         busy=dict(type="str", default="wait", choices=["wait", "skip", "fail"]),
+        reinstall_on_drift=dict(type="bool", default=False),
     )
 
 
@@ -537,7 +559,9 @@ class Installer:
                                                          "tag(s) naming the secret parameters" % (MAX_TAGS - extra, extra)]))
 
     def desired(self, region):
-        return Desired(self.p["state"], self.extension["versions"][region], self.p["force"], self.platforms)
+        wanted = {k: v for k, v in self.values.items() if k in self.p["parameters"] and k not in self.secret_names}
+        return Desired(self.p["state"], self.extension["versions"][region], self.p["force"], self.platforms,
+                       wanted=wanted, reinstall_on_drift=self.p["reinstall_on_drift"])
 
     def read_fleet(self):
         """Every instance's view and installed version, and the plan per instance."""
@@ -551,9 +575,12 @@ class Installer:
         except Exception as exc:  # pylint: disable=broad-exception-caught
             self.module.fail_api(exc)
         for entry in self.entries.values():
-            entry.update(result=("skipped" if entry["action"] == SKIP else "unchanged" if entry["action"] == NONE
-                                 else "planned"), execution_id="", child_execution_id="", output="",
-                         configuration="", adopted=False, waited_for=[])
+            if entry["action"] == SKIP:
+                result = "unsupported" if entry["unsupported"] else "unreachable"
+            else:
+                result = "unchanged" if entry["action"] == NONE else "planned"
+            entry.update(result=result, execution_id="", child_execution_id="", output="", configuration="",
+                         adopted=False, waited_for=[])
 
     # --- the runner's side --------------------------------------------------------------------
     def batch(self, region, action, ids):
@@ -612,8 +639,14 @@ def main():
     base = dict(instances=entries, executions=[], extension=extension, timed_out=False)
     unreachable = [e for e in entries.values() if e["action"] == SKIP]
     if unreachable and module.params["unreachable"] == "fail":
-        module.fail_json(msg="%d instance(s) cannot take the change: %s. Fix them, or set unreachable=skip" % (
-            len(unreachable), failure_message(unreachable)), summary=execution_summary(entries, counts), **base)
+        module.fail_json(msg="%d instance(s) cannot take the change (%d unsupported, %d unreachable): %s. Fix them, "
+                         "or set unreachable=skip" % (len(unreachable), counts["unsupported"], counts["unreachable"],
+                                                      failure_message(unreachable)),
+                         summary=execution_summary(entries, counts), **base)
+    drifted = [e for e in entries.values() if e["drift"] and e["action"] == NONE]
+    if drifted:
+        module.warn("%d instance(s) have %s installed with other parameters than asked; reinstall_on_drift=true "
+                    "applies them: %s" % (len(drifted), extension["name"], failure_message(drifted, 5)))
     work = installer.work()
     runner = installer.runner()
     try:

@@ -126,15 +126,18 @@ def view(instance_id="i-bp1", exists=True, status="Running", ready=True, reason=
     ("present", False, "v19", view(ready=False, status="Stopped", reason="stopped"), "none"),
     ("present", False, None, view(ready=False, status="Stopped", reason="stopped"), "skip"),
     ("absent", False, "v19", view(ready=False, reason="agent offline"), "skip"),
-    ("present", False, None, view(os_type="windows", os_name="Windows Server"), "skip"),
+    ("present", False, None, view(os_type="windows", os_name="Windows Server"), "unsupported"),
     ("absent", False, "v19", view(os_type="windows", os_name="Windows Server"), "uninstall"),
     ("present", False, None, view(exists=False, ready=False, reason="does not exist"), "skip"),
 ])
 def test_plan_matrix(state, force, installed, instance, action):
     desired = plan.Desired(state, "v27", force, ["Ubuntu"])
     entry = plan.plan_instance(desired, instance, {"version": installed} if installed else None)
+    unsupported = action == "unsupported"
+    action = "skip" if unsupported else action
     assert entry["action"] == action, entry
-    assert entry["unreachable"] is (action == "skip")
+    assert entry["unreachable"] is (action == "skip" and not unsupported)
+    assert entry["unsupported"] is unsupported
     if action in ("install", "update"):
         assert entry["new_version"] == "v27"
     if action == "uninstall":
@@ -143,13 +146,33 @@ def test_plan_matrix(state, force, installed, instance, action):
         assert entry["new_version"] == (installed or "")
 
 
+@pytest.mark.parametrize("installed, wanted, reinstall, action, drifted", [
+    ({"version": "v27", "parameters": {"version": "v20.18.1"}}, {"version": "v22.13.1"}, False, "none",
+     {"version": {"installed": "v20.18.1", "wanted": "v22.13.1"}}),
+    ({"version": "v27", "parameters": {"version": "v20.18.1"}}, {"version": "v22.13.1"}, True, "update",
+     {"version": {"installed": "v20.18.1", "wanted": "v22.13.1"}}),
+    ({"version": "v27", "parameters": {"port": "8888"}}, {"port": 8888}, True, "none", {}),
+    ({"version": "v27", "parameters": {"enabled": "true"}}, {"enabled": True}, True, "none", {}),
+    ({"version": "v27", "parameters": {}}, {"port": 80}, False, "none", {"port": {"installed": None, "wanted": 80}}),
+    ({"version": "v27", "parameters": {"port": "81"}}, {}, True, "none", {}),
+])
+def test_parameter_drift(installed, wanted, reinstall, action, drifted):
+    """Only parameters the user gave are compared, as text (OOS records what the template received); drift is
+    reported, and reinstalled only when asked."""
+    desired = plan.Desired("present", "v27", platforms=[], wanted=wanted, reinstall_on_drift=reinstall)
+    entry = plan.plan_instance(desired, view(), installed)
+    assert entry["action"] == action and entry["drift"] == drifted, entry
+    if drifted and action == "none":
+        assert "reinstall_on_drift=true applies them" in entry["message"]
+
+
 def test_plan_summary_and_diff():
     desired = plan.Desired("latest", "v27", platforms=[])
     views = {"i-a": view("i-a"), "i-b": view("i-b"), "i-c": view("i-c", exists=False, ready=False, reason="gone")}
     entries = plan.plan(desired, views, {"i-b": {"version": "v19"}})
     assert [e["action"] for e in entries.values()] == ["install", "update", "skip"]
     assert plan.summarise_plan(entries.values()) == dict(total=3, to_install=1, to_update=1, to_uninstall=0, unchanged=0,
-                                                         unreachable=1)
+                                                         unreachable=1, unsupported=0, drifted=0)
     assert plan.plan_diff(entries.values()) == {"before": {"i-a": "absent", "i-b": "v19"},
                                                 "after": {"i-a": "v27", "i-b": "v27"}}
 

@@ -83,9 +83,33 @@ def test_two_regions_and_unreachable_instances_skipped(sim_server, run_module):
     assert "supports only" in instances[ids["win"]]["message"]
     assert "not installed" in instances[ids["noagent"]]["message"]
     assert "Stopped" in instances[ids["stopped"]]["message"]
-    assert {instances[i]["result"] for i in (ids["win"], ids["noagent"], ids["stopped"])} == {"skipped"}
+    # The OS is "unsupported"; a missing agent or a stopped instance is "unreachable": one vocabulary everywhere.
+    assert [instances[i]["result"] for i in (ids["win"], ids["noagent"], ids["stopped"])] == [
+        "unsupported", "unreachable", "unreachable"]
     assert sorted(e["region"] for e in result["executions"]) == ["cn-hangzhou", "cn-shanghai"]
-    assert result["summary"]["skipped"] == 3 and result["summary"]["succeeded"] == 2
+    summary = result["summary"]
+    assert (summary["unsupported"], summary["unreachable"], summary["succeeded"]) == (1, 2, 2)
+    assert "skipped" not in summary
+
+
+def test_parameter_drift_is_reported_and_reinstalled_when_asked(sim_server, run_module):
+    """nginx installed with port 80; asked with port 8080: unchanged with a warning and the drift, then
+    reinstalled with reinstall_on_drift; a third run has nothing left."""
+    ids = ids_by_name(sim_server)
+    nginx = "ACS-Extension-nginx-1853370294850618"
+    task = args(sim_server, name="nginx", instance_ids=[ids["web-1"]])
+    rc, first = run_module(module.main, dict(task, parameters={"port": 80}))
+    assert rc == 0, first["msg"]
+    rc, drifted = run_module(module.main, dict(task, parameters={"port": 8080}))
+    entry = drifted["instances"][ids["web-1"]]
+    assert rc == 0 and not drifted["changed"] and entry["result"] == "unchanged"
+    assert entry["drift"] == {"port": {"installed": 80, "wanted": 8080}} and drifted["summary"]["drifted"] == 1
+    assert any("other parameters than asked" in w for w in warnings_of(drifted))
+    rc, fixed = run_module(module.main, dict(task, parameters={"port": 8080}, reinstall_on_drift=True))
+    assert rc == 0 and fixed["changed"] and fixed["instances"][ids["web-1"]]["action"] == "update"
+    assert sim_server.sim.instance(ids["web-1"]).packages[nginx]["parameters"]["port"] == 8080
+    rc, again = run_module(module.main, dict(task, parameters={"port": 8080}, reinstall_on_drift=True))
+    assert rc == 0 and not again["changed"] and not again["instances"][ids["web-1"]]["drift"]
 
 
 def test_unreachable_fail_stops_before_any_change(sim_server, run_module):
