@@ -132,6 +132,18 @@ def patch_intent(parameters, secret_names):
     return ("patch", action) if action in ("scan", "install") else None
 
 
+def install_needless(before, reboot_if_need):
+    """Why an install has nothing to do on an instance with the patch state ``before``, or "" if it has: a
+    missing or failed patch, a pending reboot it may do, or no scan at all."""
+    if before is None or before["missing"] or before["failed"]:
+        return ""
+    when = "%s at %s" % (before["operation_type"] or "scan", before["operation_end_time"] or "an unknown time")
+    if before["installed_pending_reboot"]:
+        return "" if reboot_if_need else "no missing patch at the last %s, a reboot is pending (reboot_if_need=true " \
+                                         "reboots it)" % when
+    return "compliant at the last %s: nothing to install" % when
+
+
 def run_entry(instance_id, region, before):
     compliant, reboot, status = verdict(before)
     return dict(instance_id=instance_id, region=region, result="", message="", execution_id="",
@@ -182,12 +194,12 @@ def finish_entry(entry, action, child, after, parent):
 
 
 def run_summary(entries):
-    summary = dict(total=len(entries), succeeded=0, failed=0, skipped=0, unchanged=0, cancelled=0, busy=0, pending=0,
+    summary = dict(total=len(entries), succeeded=0, failed=0, unreachable=0, unchanged=0, cancelled=0, busy=0, pending=0,
                    planned=0, compliant=0, non_compliant=0, never_scanned=0, reboot_required=0, patches_installed=0,
                    snapshots=0)
     for entry in entries:
         summary[entry["result"]] = summary.get(entry["result"], 0) + 1
-        if entry["result"] != "skipped":
+        if entry["result"] != "unreachable":
             summary[entry["compliance"]] += 1
             summary["reboot_required"] += int(entry["reboot_required"])
         summary["patches_installed"] += entry["patches_installed"] or 0

@@ -87,10 +87,18 @@ options:
     description: Run the first wave of the first execution, check it, then approve the rest (or cancel and fail).
     type: bool
     default: false
+  force:
+    description:
+      - With O(action=install), also run on instances that the latest scan shows compliant (no missing, failed or
+        pending-reboot patch). Without it they are C(unchanged), no execution runs on them and no snapshot is
+        taken, so a re-run on a patched fleet starts nothing.
+      - Instances never scanned are always patched.
+    type: bool
+    default: false
   unreachable:
     description:
       - What to do with instances that do not exist, are not running or have no online Cloud Assistant agent.
-      - V(fail) fails the task before anything is started; V(skip) reports them as skipped and goes on.
+      - V(fail) fails the task before anything is started; V(skip) reports them C(unreachable) and goes on.
     type: str
     choices: [fail, skip]
     default: fail
@@ -141,8 +149,10 @@ notes:
     batch with exactly the same content share one execution through the C(ClientToken); both then report it
     as started by them.
   - The task fails if any instance failed. C(max_errors) applies per execution.
-  - A second install reports no change when nothing was installed. For an instance that was never scanned, the
-    number of patches installed is unknown (null) and a successful install counts as a change.
+  - An install reports C(changed=true) when it started an execution (which may snapshot and reboot instances),
+    or an adopted one installed patches. A re-run on a fleet the latest scan shows compliant starts nothing and
+    reports no change. For an instance that was never scanned, the number of patches installed is unknown
+    (null).
   - The RAM actions needed are C(oos:StartExecution), C(oos:ListExecutions), C(oos:NotifyExecution),
     C(oos:CancelExecution), C(oos:ListInstancePatchStates), C(oos:ListInstancePatches), C(ecs:DescribeInstances),
     C(ecs:DescribeCloudAssistantStatus) and C(ecs:DescribeSnapshots).
@@ -207,8 +217,8 @@ instances:
       description:
         - C(succeeded), C(unchanged) (install with nothing to install), C(failed) (the patch command failed on the
           instance), C(cancelled) (cancelled, or not started because the execution ended first, for example after a
-          failed canary wave, or because the deadline passed; the message says why), C(skipped) (unreachable with
-          O(unreachable=skip)), C(busy) (another execution works on it, with O(busy=skip), O(busy=fail) or
+          failed canary wave, or because the deadline passed; the message says why), C(unreachable) (missing, not
+          running or no online agent, with O(unreachable=skip)), C(busy) (another execution works on it, with O(busy=skip), O(busy=fail) or
           O(wait=false)), C(pending) (not finished, O(wait=false) or timeout), C(planned) (check mode).
       type: str
       sample: succeeded
@@ -272,7 +282,7 @@ summary:
   description: Counts over the instances.
   returned: always
   type: dict
-  sample: {total: 80, succeeded: 78, failed: 0, skipped: 2, unchanged: 0, cancelled: 0, busy: 0, pending: 0, planned: 0,
+  sample: {total: 80, succeeded: 78, failed: 0, unreachable: 2, unchanged: 0, cancelled: 0, busy: 0, pending: 0, planned: 0,
            compliant: 40, non_compliant: 38, never_scanned: 0, reboot_required: 38, patches_installed: 412, snapshots: 78}
 timed_out:
   description: Whether O(wait_timeout) passed.
@@ -290,6 +300,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patch_states
     PATCH_TEMPLATE,
     batch_parameters,
     finish_entry,
+    install_needless,
     patch_intent,
     plan_entry,
     read_patch_states,
@@ -316,6 +327,7 @@ def argument_spec():
         batch_size=dict(type="int", default=50),
         max_concurrent_executions=dict(type="int", default=5),
         canary=dict(type="bool", default=False),
+        force=dict(type="bool", default=False),
         unreachable=dict(type="str", default="fail", choices=["fail", "skip"]),
         busy=dict(type="str", default="wait", choices=["wait", "skip", "fail"]),
         wait=dict(type="bool", default=True),
@@ -368,10 +380,10 @@ class PatchRun:
         except Exception as exc:  # pylint: disable=broad-exception-caught
             self.module.fail_api(exc)
         for instance_id, reason in unreachable.items():
-            self.entries[instance_id].update(result="skipped", message=reason)
+            self.entries[instance_id].update(result="unreachable", message=reason)
         if unreachable and self.p["unreachable"] == "fail":
             for entry in self.entries.values():
-                if entry["result"] != "skipped":
+                if entry["result"] != "unreachable":
                     entry.update(result="planned", message="not started: %d other instance(s) cannot be patched now"
                                  % len(unreachable))
             shown = "; ".join("%s: %s" % item for item in list(unreachable.items())[:10])
@@ -379,7 +391,19 @@ class PatchRun:
                       "the others): %s" % (len(unreachable), shown))
 
     def work(self):
-        return {i: (e["region"], self.action) for i, e in self.entries.items() if e["result"] != "skipped"}
+        """The instances to run on: every reachable one for a scan; for an install, those the latest scan shows
+        with something to do (unless ``force``), so a re-run starts nothing and snapshots nothing on a patched
+        fleet."""
+        work = {}
+        for instance_id, entry in self.entries.items():
+            if entry["result"] == "unreachable":
+                continue
+            idle = install_needless(entry["before"], self.p["reboot_if_need"]) if self.action == "install" else ""
+            if idle and not self.p["force"]:
+                entry.update(result="unchanged", message="%s; force=true patches it anyway" % idle)
+                continue
+            work[instance_id] = (entry["region"], self.action)
+        return work
 
     # --- the runner's side --------------------------------------------------------------------
     def batch(self, region, action, ids):
@@ -494,9 +518,14 @@ class PatchRun:
 
     # --- report -------------------------------------------------------------------------------
     def changed(self):
+        """A scan records the patch state and changes nothing on the instances. An install changed something
+        when it started an execution (which may take snapshots and reboot), or would (check mode), or an adopted
+        one installed patches."""
         if self.action == "scan":
             return False
-        return any(e["result"] in ("succeeded", "planned", "pending") or (e["patches_installed"] or 0) > 0
+        if any(b.mine and b.started for b in self.runner.batches):
+            return True
+        return any(e["result"] == "planned" or (e["patches_installed"] or 0) > 0 or e["snapshot_ids"]
                    for e in self.entries.values())
 
     def result(self):

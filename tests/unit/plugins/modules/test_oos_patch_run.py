@@ -84,8 +84,11 @@ def test_scan_then_install_80_instances_with_snapshots(fleet, run_module):
     params = [c["params"] for c in fleet.calls(product="oos", action="StartExecution")][-1]
     assert '"retentionDays":3' in params["Parameters"] and '"rebootIfNeed":false' in params["Parameters"]
 
-    rc, again = run_module(module.main, args(fleet, action="install", instance_ids=targets))
+    seq = last_seq(fleet)
+    rc, again = run_module(module.main, args(fleet, action="install", instance_ids=targets, create_snapshot=True))
     assert rc == 0 and again["changed"] is False and again["summary"]["unchanged"] == 80
+    assert mutating(fleet, seq) == [] and again["summary"]["snapshots"] == 0, "a re-run started or snapshotted"
+    assert "a reboot is pending" in again["instances"][targets[0]]["message"]
 
     _rc, report = run_module(compliance.main, conn(fleet, instance_ids=targets[:2] + [ids(fleet, "down")[0]],
                                                    patch_statuses=["InstalledPendingReboot"]))
@@ -102,6 +105,15 @@ def test_install_with_reboot_is_compliant_across_regions(fleet, run_module):
     _rc, report = run_module(compliance.main, conn(fleet, instance_ids=targets))
     assert report["summary"]["compliant"] == 4
 
+    # A nightly re-run on the compliant fleet: no execution, no snapshot, no change; force runs anyway.
+    seq = last_seq(fleet)
+    task = args(fleet, action="install", instance_ids=targets, reboot_if_need=True, create_snapshot=True)
+    rc, again = run_module(module.main, task)
+    assert rc == 0 and not again["changed"] and again["summary"]["unchanged"] == 4 and again["execution_ids"] == []
+    assert mutating(fleet, seq) == [] and "compliant at the last install" in again["instances"][targets["cn-hangzhou"][0]]["message"]
+    rc, forced = run_module(module.main, dict(task, force=True))
+    assert rc == 0 and forced["changed"] and forced["summary"]["snapshots"] == 4, forced.get("msg")
+
 
 def test_unreachable_fail_and_skip(fleet, run_module):
     targets = ids(fleet, "al")[:2] + ids(fleet, "down") + ["i-bpmissing00000001"]
@@ -109,7 +121,7 @@ def test_unreachable_fail_and_skip(fleet, run_module):
     assert rc == 1 and "2 instance(s) cannot be patched" in result["msg"] and "Stopped" in result["msg"]
     assert mutating(fleet) == []
     rc, result = run_module(module.main, args(fleet, action="scan", instance_ids=targets, unreachable="skip"))
-    assert rc == 0 and result["summary"]["skipped"] == 2 and result["summary"]["succeeded"] == 2
+    assert rc == 0 and result["summary"]["unreachable"] == 2 and result["summary"]["succeeded"] == 2
     assert "does not exist" in result["instances"]["i-bpmissing00000001"]["message"]
 
 
