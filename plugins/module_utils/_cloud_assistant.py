@@ -170,8 +170,13 @@ def plan_invocations(views, requested_type=None, command_type=None, unreachable=
     return dict(batches=batches, types=types, skipped=skipped, unreachable=not_ready, mismatched=mismatched)
 
 
+NOT_RUN = {"WouldRun": "planned", "Unreachable": "unreachable", "Unsupported": "unsupported",
+           "NotStarted": "cancelled"}   # statuses of instances the command did not run on
+
+
 def outcome(status, error_code="", repeats=0):
-    """The summary bucket of a per-instance status."""
+    """The result of a per-instance status, in the collection's vocabulary: succeeded, failed, cancelled,
+    pending, scheduled (a periodic command between runs), planned, unreachable, unsupported."""
     if status == "Success":
         return "succeeded"
     if status == "Scheduled":
@@ -179,10 +184,8 @@ def outcome(status, error_code="", repeats=0):
     if status in FAILED:
         return "failed"
     if status in STOPPED:
-        return "stopped"
-    if status in ("Skipped", "Unreachable", "WouldRun"):
-        return {"Skipped": "skipped", "Unreachable": "unreachable", "WouldRun": "would_run"}[status]
-    return "running"
+        return "cancelled"
+    return NOT_RUN.get(status, "pending")
 
 
 def is_settled(row, wait_for_first_run):
@@ -194,9 +197,10 @@ def is_settled(row, wait_for_first_run):
 
 
 def base_view(view, cmd_type=None, status="", reason=""):
-    """A per-instance result before anything ran (planned, skipped or unreachable)."""
+    """A per-instance result before anything ran (planned, unreachable or unsupported)."""
     return dict(instance_id=view["instance_id"], region=view["region"], name=view.get("name", ""),
-                os_type=view.get("os_type", ""), type=cmd_type or "", status=status, reason=reason,
+                os_type=view.get("os_type", ""), type=cmd_type or "", status=status, result=outcome(status),
+                reason=reason,
                 invoke_id="", exit_code=None, stdout="", stdout_lines=[], output_truncated=False,
                 dropped_bytes=0, error_code="", error_info="", start_time="", finish_time="",
                 stop_time="", repeats=0)
@@ -206,7 +210,7 @@ def result_view(base, row, hide_output=False):
     """``base`` updated from a DescribeInvocationResults ``row`` (None: not reported yet)."""
     result = dict(base)
     if row is None:
-        result["status"] = "Pending"
+        result.update(status="Pending", result="pending")
         return result
     dropped = int(row.get("Dropped") or 0)
     stdout = "" if hide_output else decode_output(row.get("Output"))
@@ -227,19 +231,20 @@ def result_view(base, row, hide_output=False):
         stop_time=row.get("StopTime") or "",
         repeats=int(row.get("Repeats") or 0),
     )
+    result["result"] = outcome(status, result["error_code"], result["repeats"])
     return result
 
 
 def summarise(results):
-    """Counts per outcome bucket, and ``rc``: 0 if nothing failed, else the first failure's exit code (or 1)."""
-    summary = dict(total=0, succeeded=0, failed=0, stopped=0, running=0, scheduled=0, skipped=0,
-                   unreachable=0, would_run=0)
+    """Counts per result, and ``rc``: 0 if nothing failed or was cancelled, else the first failure's exit code
+    (or 1)."""
+    summary = dict(total=0, succeeded=0, failed=0, cancelled=0, pending=0, scheduled=0, unreachable=0,
+                   unsupported=0, planned=0)
     rc = 0
     for entry in results.values():
         summary["total"] += 1
-        bucket = outcome(entry["status"], entry.get("error_code"), entry.get("repeats", 0))
-        summary[bucket] += 1
-        if rc == 0 and bucket in ("failed", "stopped", "unreachable"):
+        summary[entry["result"]] += 1
+        if rc == 0 and entry["result"] in ("failed", "cancelled"):
             code = entry.get("exit_code")
             rc = code if isinstance(code, int) and code > 0 else 1
     return summary, rc

@@ -376,8 +376,10 @@ changed:
   returned: always
   type: bool
 invoke_id:
-  description: The first invocation id (the only one when all instances fit one batch).
-  returned: when a command ran, and with O(state=absent)
+  description:
+    - The invocation id when the command ran as one invocation (every instance in one batch), and with
+      O(state=absent). Several batches (regions, command types, more than 100 instances) have only RV(invoke_ids).
+  returned: when a command ran as one invocation, and with O(state=absent)
   type: str
   sample: t-hz0jdfwd9f****
 invoke_ids:
@@ -386,8 +388,9 @@ invoke_ids:
   type: list
   elements: str
 command_id:
-  description: The command that ran (the first one when several were created for several batches).
-  returned: when a command ran, or with an existing command
+  description: The command that ran, when every batch ran the same one (an existing command, or one inline command
+    in one batch). Each invocation in RV(invocations) has its own.
+  returned: when one command ran
   type: str
   sample: c-hz0jdfwcsr****
 invocations:
@@ -423,12 +426,21 @@ instances:
     status:
       description:
         - The Cloud Assistant status of the run (C(Pending), C(Running), C(Success), C(Failed), C(Timeout),
-          C(Error), C(Aborted), C(Invalid), C(Cancelled), C(Terminated), C(Stopping), C(Scheduled)), or
-          C(WouldRun) in check mode, C(Skipped) or C(Unreachable) for an instance that was not run on.
+          C(Error), C(Aborted), C(Invalid), C(Cancelled), C(Terminated), C(Stopping), C(Scheduled)), or, for an
+          instance the command did not run on, C(WouldRun) (check mode), C(Unreachable) (missing, not running, no
+          online agent), C(Unsupported) (a command type its OS cannot run) or C(NotStarted) (its batch could not
+          be started; RV(instances.reason) says why).
       type: str
       sample: Success
+    result:
+      description:
+        - The outcome in the collection's vocabulary, the same as the other fleet modules: C(succeeded),
+          C(failed), C(cancelled) (stopped, terminated, or not started), C(pending) (not finished), C(scheduled)
+          (a periodic command between runs), C(planned) (check mode), C(unreachable), C(unsupported).
+      type: str
+      sample: succeeded
     reason:
-      description: Why the instance was skipped or unreachable; empty otherwise.
+      description: Why the instance was unreachable, unsupported or not started; empty otherwise.
       type: str
     invoke_id:
       description: The invocation the instance belongs to.
@@ -468,10 +480,11 @@ instances:
       description: How many times the command ran (periodic invocations run many times).
       type: int
 summary:
-  description: Counts of RV(instances) by outcome.
+  description: Counts of RV(instances) by RV(instances.result).
   returned: with O(state=present)
   type: dict
-  sample: {total: 4, succeeded: 2, failed: 1, stopped: 0, running: 0, scheduled: 0, skipped: 1, unreachable: 0, would_run: 0}
+  sample: {total: 4, succeeded: 2, failed: 1, cancelled: 0, pending: 0, scheduled: 0, unreachable: 1, unsupported: 0,
+           planned: 0}
 rc:
   description:
     - 0 when no instance failed, else the exit code of the first failed instance (1 if it has none).
@@ -768,11 +781,11 @@ def decide(module, facts, regional):
     for instance_id, view in views.items():
         cmd_type = plan["types"].get(instance_id)
         if instance_id in plan["mismatched"]:
-            results[instance_id] = ca.base_view(view, cmd_type, "Invalid", plan["mismatched"][instance_id])
+            results[instance_id] = ca.base_view(view, cmd_type, "Unsupported", plan["mismatched"][instance_id])
         elif instance_id in plan["unreachable"]:
             results[instance_id] = ca.base_view(view, cmd_type, "Unreachable", plan["unreachable"][instance_id])
         elif instance_id in plan["skipped"]:
-            results[instance_id] = ca.base_view(view, cmd_type, "Skipped", plan["skipped"][instance_id])
+            results[instance_id] = ca.base_view(view, cmd_type, "Unreachable", plan["skipped"][instance_id])
         else:
             results[instance_id] = ca.base_view(view, cmd_type, "WouldRun")
     return plan, results, problems
@@ -910,16 +923,15 @@ def report(module, results, invocations, changed, rows=None):
     # failed is explicit: Ansible marks any result with a non-zero rc as failed, and fail_on=none must not be.
     result = dict(changed=changed, failed=False, instances=results, summary=summary, rc=rc,
                   invocations=invocations, invoke_ids=invoke_ids)
-    if invoke_ids:
+    if len(invoke_ids) == 1:
         result["invoke_id"] = invoke_ids[0]
-    if command_ids:
+    if len(set(command_ids)) == 1:
         result["command_id"] = command_ids[0]
     return result
 
 
 def failures(results):
-    bad = [r for r in results.values() if ca.outcome(r["status"], r["error_code"], r["repeats"])
-           in ("failed", "stopped", "unreachable")]
+    bad = [r for r in results.values() if r["result"] in ("failed", "cancelled")]
     return ["%s: %s%s%s" % (r["instance_id"], r["status"],
                             ", exit code %s" % r["exit_code"] if r["exit_code"] not in (None, 0) else "",
                             ", %s" % r["error_code"] if r["error_code"] else "") for r in bad]
@@ -945,6 +957,11 @@ def run_present(module, facts, targets):
     error = start_batches(module, facts, batches)
     if error is not None:
         started = [b for b in batches if b.get("invoke_id")]
+        reason = "not started: %s" % describe(error.error)[0]
+        for batch in batches:
+            if not batch.get("invoke_id"):
+                for instance_id in batch["instance_ids"]:
+                    results[instance_id].update(status="NotStarted", result="cancelled", reason=reason)
         module.fail_api(error.error, **report(module, results, started, bool(started), rows={}))
     if not params["wait"]:
         module.exit_json(**report(module, results, batches, True, rows={}))
@@ -958,7 +975,7 @@ def run_present(module, facts, targets):
     result = report(module, results, batches, True, rows)
     if timed_out:
         msg = "Timed out after %ds waiting for %d instance(s)" % (
-            params["wait_timeout"], result["summary"]["running"] + result["summary"]["scheduled"])
+            params["wait_timeout"], result["summary"]["pending"] + result["summary"]["scheduled"])
         if params["stop_on_timeout"]:
             stopped, error = stop_invocations(module, batches)
             msg += "; stopped %s" % (", ".join(stopped) or "nothing")

@@ -71,7 +71,7 @@ def assert_read_only(sim, mark):
 # --- the modules ---------------------------------------------------------------------------------------
 def expect_command_would_run(r, ids):
     web1, win = ids["web-1"], ids["win"]
-    assert r["summary"]["would_run"] == 2
+    assert r["summary"]["planned"] == 2
     assert {r["instances"][i]["status"] for i in (web1, win)} == {"WouldRun"}
     assert r["instances"][web1]["type"] == "RunShellScript" and r["instances"][win]["type"] == "RunPowerShellScript"
     assert sorted(b["type"] for b in r["invocations"]) == ["RunPowerShellScript", "RunShellScript"]
@@ -79,7 +79,7 @@ def expect_command_would_run(r, ids):
 
 
 def expect_existing_command_would_run(r, ids):
-    assert r["summary"]["would_run"] == 1 and r["instances"][ids["web-2"]]["status"] == "WouldRun"
+    assert r["summary"]["planned"] == 1 and r["instances"][ids["web-2"]]["status"] == "WouldRun"
     assert r["invocations"][0]["command_id"].startswith("c-") and not r.get("invoke_ids")
 
 
@@ -322,7 +322,7 @@ def check_rollout_report(report_dir, ids):
     assert rows[("node", ids["web-2"])]["action"] == "install" and rows[("node", ids["web-2"])]["result"] == "planned"
     assert rows[("BT Panel", ids["web-2"])]["result"] == "planned"
     assert rows[(NGINX, ids["web-1"])]["action"] == "uninstall" and rows[(NGINX, ids["web-1"])]["result"] == "planned"
-    assert rows[("node", ids["stopped"])]["result"] == "skipped"
+    assert rows[("node", ids["stopped"])]["result"] == "unreachable"
     assert report["summary"]["planned"] >= 5 and report["summary"]["installed"] == 0
 
 

@@ -254,7 +254,7 @@ def check_fanout(sim, result, groups):
             assert entry["stdout_lines"] == ["ran on %s" % instance_id], entry["stdout"]
     failing = len(REGIONS) * FAILING
     summary = result["summary"]
-    assert (summary["succeeded"], summary["failed"], summary["running"]) == (len(where) - failing, failing, 0)
+    assert (summary["succeeded"], summary["failed"], summary["pending"]) == (len(where) - failing, failing, 0)
     return invocations
 
 

@@ -6,7 +6,7 @@ oos_patch_run):
 - **before the run** an instance without the Cloud Assistant agent, one whose agent is offline, a stopped
   one and a released one (released through the admin API, so DescribeInstances no longer lists it) sit
   next to two healthy instances. With ``unreachable=fail`` the task fails before any mutating call and
-  names every unreachable instance with its reason; with ``unreachable=skip`` it reports them as skipped
+  names every unreachable instance with its reason; with ``unreachable=skip`` it reports them as unreachable
   with the reason, works on the healthy ones only (the simulator shows one execution / invocation with
   exactly those two), and leaves the others untouched;
 - **during the run** one instance is released (or stopped, or loses its agent) while its work is running
@@ -49,6 +49,11 @@ def named(sim):
     return {i["name"]: i["id"] for i in sim.state()["instances"].values()}
 
 
+def result_of(module, entry):
+    """(result, reason) of one instance in the vocabulary every fleet module shares."""
+    return entry["result"], outcome(module, entry)[1]
+
+
 def outcome(module, entry):
     """(status, reason) of one instance in the module's own vocabulary."""
     if module == "ecs_cloud_assistant_command":
@@ -88,30 +93,29 @@ def test_unreachable_fail_starts_nothing_and_names_each_instance(sim, module):
     for name, reason in REASONS.items():
         instance_id = ids[name]
         assert "%s: %s" % (instance_id, reason) in result["msg"], (name, result["msg"])
-        status, why = outcome(module, result["instances"][instance_id])
-        assert status == ("Unreachable" if module == "ecs_cloud_assistant_command" else "skipped"), (name, status)
+        status, why = result_of(module, result["instances"][instance_id])
+        assert status == "unreachable", (name, status)
         assert why.startswith(reason), (name, why)
-    healthy = {outcome(module, result["instances"][ids[n]])[0] for n in ("ok-1", "ok-2")}
-    documented = {"oos_extension_install": {"planned"}, "ecs_cloud_assistant_command": {"WouldRun"},
-                  "oos_patch_run": {"planned"}}[module]
+    healthy = {result_of(module, result["instances"][ids[n]])[0] for n in ("ok-1", "ok-2")}
+    documented = {"planned"}
     assert healthy <= documented, "the healthy instances are reported as %s" % healthy
     assert "" not in result["summary"], "the summary counts a result without a name: %s" % result["summary"]
 
 
 @pytest.mark.parametrize("module", list(MODULES))
 def test_unreachable_skip_works_on_the_others(sim, module):
-    """unreachable=skip: the unreachable instances are skipped with their reason and left untouched; the
+    """unreachable=skip: the unreachable instances are reported unreachable with their reason and left untouched; the
     two healthy ones are worked on in one execution / invocation holding exactly them, and succeed."""
     ids, _mark, rc, result, err = precheck_run(sim, module, "skip")
     assert rc == 0 and not result.get("failed"), "%s failed: %s %s" % (module, result.get("msg"), err[-500:])
     healthy = [ids["ok-1"], ids["ok-2"]]
     unreachable = [ids[n] for n in REASONS]
     for name, reason in REASONS.items():
-        status, why = outcome(module, result["instances"][ids[name]])
-        assert status == ("Skipped" if module == "ecs_cloud_assistant_command" else "skipped"), (name, status)
+        status, why = result_of(module, result["instances"][ids[name]])
+        assert status == "unreachable", (name, status)
         assert why.startswith(reason), (name, why)
     for instance_id in healthy:
-        assert outcome(module, result["instances"][instance_id])[0] in ("succeeded", "Success")
+        assert result_of(module, result["instances"][instance_id])[0] == "succeeded"
 
     state = sim.state()
     if module == "ecs_cloud_assistant_command":
@@ -125,7 +129,7 @@ def test_unreachable_skip_works_on_the_others(sim, module):
         assert NODE not in state["instances"][instance_id]["packages"]
         assert instance_id not in state["patching"]["patch_states"]
     summary = result["summary"]
-    assert summary["skipped"] == len(REASONS) and summary["succeeded"] == 2
+    assert summary["unreachable"] == len(REASONS) and summary["succeeded"] == 2
 
 
 # --- during the run ----------------------------------------------------------------------------------------------
@@ -180,5 +184,6 @@ def test_instance_lost_mid_run_is_reported_and_never_hangs(sim, module, change):
         assert entry["exit_code"] == -1
     else:
         assert entry["result"] == "failed" and spec["oos"] in entry["message"], entry
+    assert entry["result"] == "failed"
     for instance_id in (ids["ok-1"], ids["ok-2"]):
-        assert outcome(module, result["instances"][instance_id])[0] in ("succeeded", "Success")
+        assert result_of(module, result["instances"][instance_id])[0] == "succeeded"

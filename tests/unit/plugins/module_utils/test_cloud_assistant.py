@@ -149,13 +149,16 @@ def test_is_settled(row, first_run, settled):
 
 def test_summary_and_rc():
     def entry(status, exit_code=None, error_code="", repeats=0):
-        return dict(status=status, exit_code=exit_code, error_code=error_code, repeats=repeats)
+        return dict(status=status, exit_code=exit_code, error_code=error_code, repeats=repeats,
+                    result=ca.outcome(status, error_code, repeats))
 
-    summary, rc = ca.summarise({"a": entry("Success", 0), "b": entry("Skipped"), "c": entry("Scheduled", 0, "", 1)})
-    assert rc == 0 and summary["succeeded"] == 1 and summary["skipped"] == 1 and summary["scheduled"] == 1
+    summary, rc = ca.summarise({"a": entry("Success", 0), "b": entry("Unreachable"), "c": entry("Scheduled", 0, "", 1)})
+    assert rc == 0 and summary["succeeded"] == 1 and summary["unreachable"] == 1 and summary["scheduled"] == 1
     _summary, rc = ca.summarise({"a": entry("Success", 0), "b": entry("Failed", 4), "c": entry("Failed", 9)})
     assert rc == 4
     summary, rc = ca.summarise({"a": entry("Timeout", -1), "b": entry("Terminated", -1)})
-    assert rc == 1 and summary["failed"] == 1 and summary["stopped"] == 1
-    summary, rc = ca.summarise({"a": entry("Scheduled", 3, "ExitCodeNonzero", 1), "b": entry("Unreachable")})
-    assert rc == 3 and summary["failed"] == 1 and summary["unreachable"] == 1 and summary["total"] == 2
+    assert rc == 1 and summary["failed"] == 1 and summary["cancelled"] == 1
+    summary, rc = ca.summarise({"a": entry("Scheduled", 3, "ExitCodeNonzero", 1), "b": entry("Unsupported"),
+                                "c": entry("Running"), "d": entry("WouldRun"), "e": entry("NotStarted")})
+    assert rc == 3 and summary == dict(total=5, succeeded=0, failed=1, cancelled=1, pending=1, scheduled=0,
+                                       unreachable=0, unsupported=1, planned=1)

@@ -168,7 +168,8 @@ def test_mixed_os_auto_type_and_mismatch(sim_server, run_module):
     targets = [ids["web-1"], ids["win"]]
     rc, result = run_module(module.main, args(sim_server, instance_ids=targets, command="echo hi", type="RunShellScript"))
     assert rc == 1 and "RunShellScript cannot run on a Windows instance" in result["msg"]
-    assert result["instances"][ids["win"]]["status"] == "Invalid" and mutating(sim_server) == []
+    assert result["instances"][ids["win"]]["status"] == "Unsupported" and mutating(sim_server) == []
+    assert result["instances"][ids["win"]]["result"] == "unsupported"
 
     rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["win"]], command="echo bat\r\nexit /b 0",
                                               type="RunBatScript"))
@@ -193,8 +194,9 @@ def test_unreachable_fail_and_skip(sim_server, run_module):
 
     rc, result = run_module(module.main, args(sim_server, instance_ids=targets, command="echo hi", unreachable="skip"))
     assert rc == 0 and result["changed"]
-    assert result["summary"]["succeeded"] == 1 and result["summary"]["skipped"] == 4
-    assert result["instances"][ids["stopped"]]["status"] == "Skipped"
+    assert result["summary"]["succeeded"] == 1 and result["summary"]["unreachable"] == 4
+    assert result["instances"][ids["stopped"]]["status"] == "Unreachable"
+    assert result["instances"][ids["stopped"]]["result"] == "unreachable"
     assert "Stopped" in result["instances"][ids["stopped"]]["reason"]
     assert [c["params"]["InstanceId.1"] for c in api_calls(sim_server, "RunCommand")] == [ids["web-1"]]
 
@@ -207,7 +209,7 @@ def test_check_mode_runs_nothing(sim_server, run_module):
     assert {e["status"] for e in result["instances"].values()} == {"WouldRun"}
     assert [(b["type"], b["instance_ids"]) for b in result["invocations"]] == [
         ("RunShellScript", [ids["web-1"]]), ("RunPowerShellScript", [ids["win"]])]
-    assert result["summary"]["would_run"] == 2 and "invoke_id" not in result
+    assert result["summary"]["planned"] == 2 and "invoke_id" not in result
     assert mutating(sim_server) == [] and api_calls(sim_server)
 
 
@@ -447,3 +449,20 @@ def test_secret_never_in_failure_output(sim_server, run_module):
                             verbosity=4)
     assert rc == 1 and result["instances"][ids["web-1"]]["exit_code"] == 2
     assert SECRET not in json.dumps(result) and "********" in result["instances"][ids["web-1"]]["stdout"]
+
+
+def test_a_failed_start_reports_the_instances_not_started_and_one_invoke_id_only_for_one_invocation(
+        sim_server, run_module):
+    ids = by_name(sim_server)
+    targets = {"cn-hangzhou": [ids["web-1"]], "cn-shanghai": [ids["sh-web-1"]]}
+    rc, both = run_module(module.main, args(sim_server, instance_ids=targets, command="echo hi"))
+    assert rc == 0 and len(both["invoke_ids"]) == 2 and "invoke_id" not in both
+    assert {e["result"] for e in both["instances"].values()} == {"succeeded"}
+
+    sim_server.admin("POST", "faults", {"action": "RunCommand", "code": "InvalidParameter", "message": "no"})
+    rc, failed = run_module(module.main, args(sim_server, instance_ids=targets, command="echo hi"))
+    assert rc == 1 and failed["invoke_ids"] == []
+    for entry in failed["instances"].values():
+        assert (entry["status"], entry["result"]) == ("NotStarted", "cancelled"), entry
+        assert entry["reason"].startswith("not started: ECS RunCommand failed: InvalidParameter")
+    assert failed["summary"]["cancelled"] == 2 and failed["summary"]["planned"] == 0
