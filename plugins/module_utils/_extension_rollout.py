@@ -180,8 +180,8 @@ def failure_message(entries, limit=10):
 def execution_summary(entries, plan_counts):
     """The plan's counts (``total``, ``to_install``, ``to_update``, ``to_uninstall``, ``drifted``) and the count
     of every result, as the instances ended."""
-    summary = {k: v for k, v in plan_counts.items() if k in ("total", "to_install", "to_update", "to_uninstall",
-                                                                "drifted")}
+    planned = ("total", "to_install", "to_update", "to_uninstall", "drifted")
+    summary = {k: v for k, v in plan_counts.items() if k in planned}
     summary.update({name: 0 for name in RESULTS})
     for entry in entries.values():
         summary[entry["result"]] += 1

@@ -26,6 +26,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._credentials 
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe, has_error_code
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._options import merge_argument_spec
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._progress import Progress
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import (
     ValidationError,
     validate_region,
@@ -42,6 +43,7 @@ class AlicloudModule(AnsibleModule):
     def __init__(self, argument_spec, region_required=True, **kwargs):
         super().__init__(argument_spec=merge_argument_spec(argument_spec), **kwargs)
         self._clients = None
+        self.progress = Progress()
         self.region = self.params.get("region")
         self._validate_connection(region_required)
 
@@ -91,6 +93,7 @@ class AlicloudModule(AnsibleModule):
         return self.clients.get(product, region or self.region)
 
     def _on_retry(self, message):
+        self.progress.say("retry: " + message)   # shown while the task runs (the action plugin)
         if self._verbosity >= 3:
             self.warn("retry: " + message)
 

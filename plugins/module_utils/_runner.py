@@ -163,7 +163,7 @@ class Runner:
 
     def __init__(self, api_for, template_name, spec, max_running, timeout, poll_interval, wait=True, canary=False,
                  on_busy="wait", user_token=None, tags=None, description=None, secret_names=(), workers=8,
-                 sleep=time.sleep, clock=time.monotonic, now=utc_now):
+                 sleep=time.sleep, clock=time.monotonic, now=utc_now, progress=None):
         self.api_for = api_for
         self.template = template_name
         self.spec = spec
@@ -178,6 +178,7 @@ class Runner:
         self.secret_names = tuple(secret_names)
         self.workers = workers
         self.sleep, self.clock, self.now = sleep, clock, now
+        self.say = progress or (lambda text, every=None: None)
         self.work = {}
         self.batches = []
         self.views = {}            # execution id -> latest view (every execution seen)
@@ -207,6 +208,7 @@ class Runner:
         """Start, adopt and wait; ``self.timed_out`` says whether the deadline passed."""
         self._begin(work)
         self._assign(initial=True)
+        self._say_lookup()
         if not self.wait:
             self._start_and_verify(unbounded=True)
             self._settle("not started: it is busy with %s and wait=false", queued=self._not_started())
@@ -457,6 +459,9 @@ class Runner:
 
     def _started(self, batch, outcome):
         if outcome.ok:
+            self.say("started %s: %s on %d instance(s) in %s%s" % (
+                outcome.value.get("execution_id"), batch.action, len(batch.instance_ids), batch.region,
+                " (the canary)" if batch.canary else ""))
             batch.execution, batch.started = outcome.value, True
             batch.adopted = bool(outcome.value.get("adopted"))
             batch.execution["region"] = batch.region
@@ -488,6 +493,34 @@ class Runner:
                 work.state, work.outcome = FINAL, ("cancelled", "not started: %s" % reason)
 
     # --- polling ----------------------------------------------------------------------------------
+    def _say_lookup(self):
+        adopted = sum(1 for w in self.work.values() if w.batch is not None)
+        blocked = sum(1 for w in self.work.values() if w.state == BLOCKED)
+        self.say("%d instance(s) to change; %d already in executions doing the same (adopted), %d busy with other "
+                 "executions" % (len(self.work), adopted, blocked))
+
+    def progress_line(self):
+        """One line: executions running and finished, instances by outcome so far, and what waits."""
+        started = [b for b in self.batches if b.started]
+        running = sum(1 for b in started if not b.done)
+        counts = dict(Success=0, Failed=0, Running=0)
+        for batch in started:
+            for key in counts:
+                counts[key] += int(((batch.execution or {}).get("counters") or {}).get(key) or 0)
+        parts = ["%d execution(s) running, %d finished" % (running, len(started) - running),
+                 "instances %(Success)d succeeded, %(Failed)d failed, %(Running)d running" % counts]
+        queued = sum(1 for w in self.work.values() if w.state == QUEUED)
+        blocked = sum(1 for w in self.work.values() if w.state == BLOCKED)
+        if queued:
+            parts.append("%d not started yet" % queued)
+        if blocked:
+            parts.append("%d waiting for other executions" % blocked)
+        if self.canary is not None and not self.gate_open:
+            parts.append("canary %s waiting for its first wave" % self.canary.execution_id)
+        if self.transient_errors:
+            parts.append("%d read(s) failed after retries and were tried again" % len(self.transient_errors))
+        return "; ".join(parts)
+
     def _round(self):
         if not self._fresh:   # the first round uses the lookup's listings
             self._refresh(sorted({w.region for w in self.work.values() if w.state != FINAL}))
@@ -500,6 +533,7 @@ class Runner:
         if self._release_blocked():   # instances whose plan is stale are read again before anything starts
             self._assign()
         self._start_and_verify()
+        self.say(self.progress_line(), every=60)
         return self
 
     def _retake_cancelled_adoptions(self):
@@ -609,6 +643,8 @@ class Runner:
                 batch.verified = False
                 continue  # tried again next round
             self.cancelled.add(batch.execution_id)
+            self.say("cancelled %s right after its start: %s of another job works on the same instances" % (
+                batch.execution_id, batch.superseded_by))
             active_on = self._index()[0]
             for instance_id in batch.instance_ids:
                 # Adopt the winner if it makes the same change; otherwise decide again like a new instance
@@ -655,6 +691,8 @@ class Runner:
             children = child_executions(api, batch.execution_id, self.deadline)
             bad = [c for c in children if c["status"] in ("Failed", "Cancelled")]
             if bad or view["status"] not in ("Waiting", "Success"):
+                self.say("the canary failed on %d instance(s): cancelling %s, starting nothing more" % (
+                    len(bad), batch.execution_id))
                 self.canary_children = children
                 self._stop("the canary batch failed")
                 if not view["done"]:
@@ -663,6 +701,8 @@ class Runner:
             if view["status"] == "Waiting":
                 notify_execution(api, batch.execution_id, "Approve", deadline=self.deadline,
                                  NotifyNote="canary batch succeeded")
+                self.say("the canary's first wave succeeded on %d instance(s): approved %s" % (
+                    len(children), batch.execution_id))
         except Exception as exc:  # pylint: disable=broad-exception-caught
             if transient(exc):
                 self.transient_errors.append(describe(exc)[0])

@@ -434,7 +434,7 @@ instances:
       sample: Success
     result:
       description:
-        - The outcome in the collection's vocabulary, the same as the other fleet modules: C(succeeded),
+        - The outcome in the collection's vocabulary, the same as the other fleet modules. C(succeeded),
           C(failed), C(cancelled) (stopped, terminated, or not started), C(pending) (not finished), C(scheduled)
           (a periodic command between runs), C(planned) (check mode), C(unreachable), C(unsupported).
       type: str
@@ -898,7 +898,17 @@ def wait_for_results(module, invocations, first_run):
             elif not (has_error_code(outcome.error, "InvalidInvokeId.NotFound")
                       and time.monotonic() - started < INVISIBLE_GRACE):
                 raise outcome.error
+        report_progress()
         return rows
+
+    def report_progress():
+        total = sum(len(inv["instance_ids"]) for inv in invocations)
+        states = [ca.outcome(rows[i].get("InvocationStatus") or "Pending", rows[i].get("ErrorCode"),
+                             int(rows[i].get("Repeats") or 0)) if i in rows else "pending"
+                  for inv in invocations for i in inv["instance_ids"]]
+        module.progress.say("%d of %d instance(s) finished (%d succeeded, %d failed), %d running%s" % (
+            total - states.count("pending"), total, states.count("succeeded"), states.count("failed"),
+            states.count("pending"), "; %d poll(s) failed after retries" % len(passing) if passing else ""), every=60)
 
     interval = params["poll_interval"]
     try:
@@ -955,6 +965,9 @@ def run_present(module, facts, targets):
         module.exit_json(**report(module, results, batches, True))
 
     error = start_batches(module, facts, batches)
+    module.progress.say("started %s on %d instance(s)" % (
+        ", ".join(b["invoke_id"] + (" (adopted)" if b.get("adopted") else "") for b in batches if b.get("invoke_id"))
+        or "nothing", sum(len(b["instance_ids"]) for b in batches if b.get("invoke_id"))))
     if error is not None:
         started = [b for b in batches if b.get("invoke_id")]
         reason = "not started: %s" % describe(error.error)[0]

@@ -178,7 +178,7 @@ options:
         other values of the O(parameters) given here than OOS recorded at install. Without it such an instance is
         C(unchanged), its RV(instances.drift) says what differs, and the task warns.
       - Only the values OOS records in the package state (C(ListInstancePackageStates) C(Parameters), what an
-        install through OOS received) are compared, and only for the parameters given in O(parameters):
+        install through OOS received) are compared, and only for the parameters given in O(parameters);
         O(secret_parameters) are never compared, defaults the task does not give are not compared, and a change
         made on the instance by hand is invisible.
     type: bool
@@ -622,7 +622,8 @@ class Installer:
         p = self.p
         return Runner(self.oos, BULKY_TEMPLATE, self, p["max_concurrent_executions"], p["wait_timeout"],
                       p["poll_interval"], wait=p["wait"], on_busy=p["busy"], user_token=p["client_token"],
-                      tags=p["tags"], description=p["description"], secret_names=self.secret_names)
+                      tags=p["tags"], description=p["description"], secret_names=self.secret_names,
+                      progress=self.module.progress.say)
 
     def work(self):
         return {i: (e["region"], e["action"]) for i, e in self.entries.items() if e["action"] in MUTATING_ACTIONS}

@@ -357,7 +357,7 @@ class PatchRun:
         p = self.p
         self.runner = Runner(self.oos, PATCH_TEMPLATE, self, p["max_concurrent_executions"], p["wait_timeout"],
                              p["poll_interval"], wait=p["wait"], canary=p["canary"], on_busy=p["busy"],
-                             user_token=p["client_token"], tags=p["tags"])
+                             user_token=p["client_token"], tags=p["tags"], progress=module.progress.say)
 
     def oos(self, region):
         return self.module.api("oos", region)
