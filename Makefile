@@ -72,8 +72,9 @@ build: setup
 	$(BIN)/ansible-galaxy collection build --output-path build/dist --force >/dev/null
 	@ls build/dist/*.tar.gz
 
+# The importer writes importer_result.json into the working directory: keep it under build/.
 importer: build
-	$(BIN)/python -m galaxy_importer.main build/dist/alibabacloud-ecs_ops-*.tar.gz
+	cd build && ../$(BIN)/python -m galaxy_importer.main dist/alibabacloud-ecs_ops-*.tar.gz
 
 docs-lint: setup
 	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
