@@ -6,6 +6,8 @@ with its parameters, a friendly name resolved to a template, and what each insta
 
 from __future__ import annotations
 
+import difflib
+
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import has_error_code
@@ -98,8 +100,19 @@ def resolve_extension(api, name, version=None):
     if len(exact) > 1:
         raise ExtensionError("%r matches %d extensions; use the template name of one"
                              % (name, len(exact)), [v["name"] for v in exact])
-    similar = [v["name"] for v in catalogue if matches_search(v, name)]
-    raise ExtensionError("no extension is called %r in region %s" % (name, api.region), similar)
+    similar = [v["name"] for v in catalogue if matches_search(v, name)] or close_names(catalogue, wanted)
+    raise ExtensionError("no extension is called %r in region %s%s" % (
+        name, api.region, "; did you mean one of these?" if similar else ""), similar)
+
+
+def close_names(catalogue, wanted, limit=5):
+    """Template names whose short or display names are spelled close to ``wanted`` (typos: ngnix, dokcer)."""
+    pool = {}
+    for view in catalogue:
+        for known in names_of(view):
+            pool.setdefault(known, view["name"])
+    close = difflib.get_close_matches(wanted, list(pool), n=limit, cutoff=0.7)
+    return list(dict.fromkeys(pool[n] for n in close))
 
 
 def installed_packages(api, instance_ids, template_name, workers=STATE_READ_WORKERS):

@@ -59,7 +59,7 @@ options:
     type: dict
   command:
     description:
-      - The script to run. Any text passes through untouched (quotes, newlines, unicode, C($(...))) because it is
+      - The script to run. Any text passes through untouched (quotes, newlines, unicode, "$(...)") because it is
         sent Base64 encoded.
       - At most 24 KB (24576 bytes) after Base64 encoding, or 18 KB (18432 bytes) with O(keep_command=true); the
         values of O(parameters) and O(secret_parameters) count toward the limit (see the notes).
@@ -92,7 +92,7 @@ options:
       - Every placeholder needs a value and every value a placeholder; at most 10 values in all.
       - The values count toward the size limit of the command (see the notes).
       - B(Cloud Assistant puts each value into the script text verbatim, with no quoting and no escaping), then
-        runs the script. A value holding a quote, C($(...)), a backtick, C(;), C(&) or a newline therefore changes
+        runs the script. A value holding a quote, "$(...)", a backtick, C(;), C(&) or a newline therefore changes
         the script (shell or PowerShell injection), whoever supplies it. Quote the placeholder in the script and
         keep values within what the quoting allows (see EXAMPLES). In a shell script, put it in single quotes
         (C('{{name}}')) and refuse values that contain C('), or read it from a quoted heredoc
@@ -163,8 +163,9 @@ options:
     choices: [Once, Period, NextRebootOnly, EveryReboot]
   frequency:
     description:
-      - The schedule of a V(Period) invocation, C(rate(5m)) (60 seconds to 7 days, not shorter than O(timeout)),
-        C(at(2026-06-06 13:15:30 Asia/Shanghai)) or a cron expression C(0 */20 * * * ?).
+      - The schedule of a V(Period) invocation. A rate such as "rate(5m)" (60 seconds to 7 days, not shorter than
+        O(timeout)), a time such as "at(2026-06-06 13:15:30 Asia/Shanghai)", or a cron expression such as
+        C(0 */20 * * * ?).
     type: str
   invoke_id:
     description:
@@ -183,7 +184,7 @@ options:
     choices: [Process, ProcessTree]
   launcher:
     description:
-      - A launcher for the script, for example C(python3 -u {{ACS::ScriptFileName|Ext(".py")}}).
+      - A launcher for the script, for example "python3 -u {{ACS::ScriptFileName|Ext(".py")}}".
     type: str
   container_id:
     description:

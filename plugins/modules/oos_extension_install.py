@@ -62,8 +62,9 @@ options:
     default: present
   parameters:
     description:
-      - Install parameters of the extension (see the RV(alibabacloud.ecs_ops.oos_extension_info#module:extensions)
-        C(parameters) of M(alibabacloud.ecs_ops.oos_extension_info) with O(alibabacloud.ecs_ops.oos_extension_info#module:include_parameters=true)).
+      - Install parameters of the extension. M(alibabacloud.ecs_ops.oos_extension_info) lists them, in the
+        C(parameters) of each of its RV(alibabacloud.ecs_ops.oos_extension_info#module:extensions), when called with
+        O(alibabacloud.ecs_ops.oos_extension_info#module:include_parameters=true).
       - Values are checked against the declared type, allowed values, range, length and pattern; numbers and
         booleans given as strings are converted.
     type: dict

@@ -356,6 +356,14 @@ def test_unknown_names_fail_with_candidates(sim_server, run_module, name, fragme
     assert mutating(sim_server) == []
 
 
+@pytest.mark.parametrize("typo, wanted", [("ngnix", "nginx"), ("dokcer ce", "DockerCE"), ("Node.sj", "node")])
+def test_a_typo_suggests_the_extension_meant(sim_server, run_module, typo, wanted):
+    rc, result = run_module(module.main, args(sim_server, name=typo, instance_ids=["i-bpabcdef"]))
+    assert rc == 1 and "did you mean" in result["msg"]
+    assert "ACS-Extension-%s-1853370294850618" % wanted in result["candidates"], result["candidates"]
+    assert mutating(sim_server) == []
+
+
 def test_search_words_suggest_candidates(sim_server, run_module):
     ids = ids_by_name(sim_server)
     rc, result = run_module(module.main, args(sim_server, name="database", instance_ids=[ids["web-1"]]))
