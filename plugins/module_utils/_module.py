@@ -11,13 +11,16 @@ It adds the connection options, validates them before any call, builds the clien
 from __future__ import annotations
 
 import importlib.util
+import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import (
     MISSING_SDK_LIBS,
+    PRODUCTS,
     Clients,
     EndpointError,
+    endpoint_setting,
     parse_endpoint,
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._credentials import (
@@ -42,35 +45,47 @@ class AlicloudModule(AnsibleModule):
     def __init__(self, argument_spec, region_required=True, **kwargs):
         super().__init__(argument_spec=merge_argument_spec(argument_spec), **kwargs)
         self._clients = None
-        self.region = self.params.get("region")
+        self.credential_source = None
+        self.region = None
         self._validate_connection(region_required)
 
     # --- input ------------------------------------------------------------------------------
     def _validate_connection(self, region_required):
         problems = []
-        if self.region:
-            try:
-                validate_region(self.region)
-            except ValidationError as exc:
-                problems.extend(exc.problems)
-        elif region_required:
-            problems.append("region is required: set the region option or ALIBABA_CLOUD_REGION_ID")
-        for name in ("oos_endpoint", "ecs_endpoint"):
-            if self.params.get(name):
-                try:
-                    parse_endpoint(self.params[name])
-                except EndpointError as exc:
-                    problems.append("%s: %s" % (name, exc))
-        if self.params["api_retries"] < 0:
-            problems.append("api_retries must be >= 0")
-        if self.params["api_timeout"] < 1:
-            problems.append("api_timeout must be >= 1 second")
         try:
             self.credential_source = resolve_credential_source(self.params)
         except CredentialError as exc:
             problems.append(str(exc))
+        problems.extend(self._region_problems(region_required))
+        problems.extend(self._endpoint_problems())
+        if self.params["api_retries"] < 0:
+            problems.append("api_retries must be >= 0")
+        if self.params["api_timeout"] < 1:
+            problems.append("api_timeout must be >= 1 second")
         if problems:
             self.fail_json(msg="Invalid connection options: " + "; ".join(problems))
+
+    def _region_problems(self, region_required):
+        self.region = self.params.get("region")
+        if self.region:
+            try:
+                validate_region(self.region)
+            except ValidationError as exc:
+                return list(exc.problems)
+        elif region_required:
+            return ["region is required: set the region option or ALIBABA_CLOUD_REGION_ID"]
+        return []
+
+    def _endpoint_problems(self):
+        problems = []
+        for product in PRODUCTS:
+            value, setting = endpoint_setting(product, self.params, os.environ)
+            try:
+                if value:
+                    parse_endpoint(value)
+            except EndpointError as exc:
+                problems.append("%s: %s" % (setting, exc))
+        return problems
 
     def fail_validation(self, error, prefix="Invalid input"):
         """Fail for a ``ValidationError`` (or a plain message) before any API call."""
