@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Private to alibabacloud.ecs_ops: ``AlicloudModule``, the base of every module.
 
-It adds the connection options, validates them before any call, builds the clients lazily
+It adds the connection options, validates them before any call (the region may come from the
+CLI profile the credentials come from), builds the clients lazily
 (so a module that fails validation never imports the SDK), turns API exceptions into one clear
 ``fail_json`` and shows retries at ``-vvv``.
 """
@@ -25,10 +26,11 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client impor
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._credentials import (
     CredentialError,
+    profile_region,
     resolve_credential_source,
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe, has_error_code
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._options import merge_argument_spec
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._options import REGION_ENV, merge_argument_spec
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import (
     ValidationError,
     validate_region,
@@ -39,6 +41,12 @@ SDK_MODULES = ("alibabacloud_tea_openapi", "alibabacloud_credentials", "darabonb
 
 def sdk_available():
     return all(importlib.util.find_spec(name) is not None for name in SDK_MODULES)
+
+
+REGION_REQUIRED = ("region is required: set the region option, the environment variable %s (or %s), or region_id "
+                   "in the aliyun CLI profile the credentials come from (the profile option, ALIBABA_CLOUD_PROFILE or "
+                   "ALICLOUD_PROFILE)"
+                   % (REGION_ENV[0], ", ".join(REGION_ENV[1:])))
 
 
 class AlicloudModule(AnsibleModule):
@@ -66,14 +74,19 @@ class AlicloudModule(AnsibleModule):
             self.fail_json(msg="Invalid connection options: " + "; ".join(problems))
 
     def _region_problems(self, region_required):
-        self.region = self.params.get("region")
+        """Set ``self.region``: the region option (or its variables), else the credentials' CLI profile's."""
+        self.region, origin, missing = self.params.get("region"), "", None
+        source = self.credential_source
+        if not self.region and source is not None and source.kind == "profile":
+            self.region, missing = profile_region(source.profile)
+            origin = "region_id of profile %s: " % source.profile
         if self.region:
             try:
                 validate_region(self.region)
             except ValidationError as exc:
-                return list(exc.problems)
+                return [origin + problem for problem in exc.problems]
         elif region_required:
-            return ["region is required: set the region option or ALIBABA_CLOUD_REGION_ID"]
+            return [REGION_REQUIRED + (" (%s)" % missing if missing else "")]
         return []
 
     def _endpoint_problems(self):
