@@ -175,9 +175,9 @@ class Endpoint:
         self._speaks_tls = None
 
     @classmethod
-    def given(cls, value, setting):
+    def given(cls, product, value, setting):
         address, scheme = parse_endpoint(value)
-        return cls(address, scheme, setting, scheme_given="://" in value)
+        return cls(address, scheme, setting, "://" in value, product)
 
     @classmethod
     def default(cls, product, region):
@@ -298,7 +298,7 @@ class Clients:
         environ = os.environ if environ is None else environ
         for product in PRODUCTS:
             value, origin = endpoint_setting(product, params, environ)
-            self._endpoints[product] = Endpoint.given(value, origin) if value else None
+            self._endpoints[product] = Endpoint.given(product, value, origin) if value else None
 
     def endpoint_for(self, product, region):
         return self._endpoints[product] or Endpoint.default(product, region)

@@ -172,15 +172,15 @@ def _endpoint_fix(info):
     ep = info.endpoint
     if ep is None:
         return "the endpoint cannot be used (%s)" % info.problem.replace("_", " ")
-    where = "in %s" % ep.setting if ep.setting else "with oos_endpoint / ecs_endpoint"
+    where = "in %s" % (ep.setting or "%s_endpoint" % ep.product)
     if info.problem == "name_not_resolved":
         dns = info.reason("gaierror", "strerror") or "no address"
-        if ep.setting:
-            return "%s does not resolve (%s): check the host name in %s%s" % (ep.host, dns, ep.setting, _NO_NETWORK)
-        return "%s does not resolve (%s): check the region id %s%s" % (ep.host, dns, ep.region, _NO_NETWORK)
+        check = "the host name in %s" % ep.setting if ep.setting else "the region id %s" % ep.region
+        return "%s does not resolve (%s): check %s%s" % (ep.host, dns, check, _NO_NETWORK)
     if info.problem == "connection_refused":
-        return "connection refused: nothing listens on %s:%d: check the port %s and that the service runs" % (
-            ep.host, ep.port, where)
+        check = ("check the port %s and that the service runs" % where if ep.setting
+                 else "something between this machine and Alibaba Cloud refuses it (a firewall?)")
+        return "connection refused: nothing listens on %s:%d: %s" % (ep.host, ep.port, check)
     if info.problem == "tls_to_plain_http":
         said = ("%s was given without a scheme, so HTTPS was used" % ep.address if not ep.scheme_given
                 else "%s was asked for" % ep.url)
