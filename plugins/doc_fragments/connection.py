@@ -13,6 +13,9 @@ options:
       - The Alibaba Cloud region id, for example C(cn-hangzhou).
       - If not set, the environment variable E(ALIBABA_CLOUD_REGION_ID), then E(ALICLOUD_REGION), then
         E(ALICLOUD_REGION_ID) is used.
+      - If none of them is set and the credentials come from an aliyun CLI profile (O(profile),
+        E(ALIBABA_CLOUD_PROFILE) or E(ALICLOUD_PROFILE)), the profile's C(region_id) is used, as the CLI
+        does. So the order is this option, then the environment variables, then the profile.
     type: str
     aliases: [region_id]
   access_key:
@@ -46,6 +49,10 @@ options:
       - The name of a profile in the aliyun CLI configuration C(~/.aliyun/config.json)
         (modes AK, StsToken, RamRoleArn, EcsRamRole and the others the CLI supports).
       - If not set and no keys are given, E(ALIBABA_CLOUD_PROFILE) or E(ALICLOUD_PROFILE) is used.
+      - The profile's C(region_id) is the region when O(region) and its environment variables are not set.
+      - The file is always C($HOME/.aliyun/config.json), the one the alibabacloud-credentials library reads.
+        E(ALIBABA_CLOUD_CONFIG_FILE) does not move it (only the Go SDK honours that variable; the aliyun CLI
+        has its C(--config-path) flag).
     type: str
   assume_role_arn:
     description:
@@ -73,8 +80,13 @@ options:
     description:
       - Override the OOS API endpoint, for example a VPC endpoint or a local simulator.
       - A host (C(oos-vpc.cn-hangzhou.aliyuncs.com)), C(host:port), or a URL whose scheme selects
-        HTTP or HTTPS (C(http://127.0.0.1:8080)). HTTPS is used unless the URL says C(http).
+        HTTP or HTTPS (C(http://127.0.0.1:8080)). HTTPS is used unless the URL says C(http), so a plain
+        HTTP server such as a local simulator must be written with C(http://).
       - If not set, E(ALIBABA_CLOUD_OOS_ENDPOINT) is used, then C(oos.<region>.aliyuncs.com).
+      - A mistake in the endpoint fails the task at the first attempt, with the endpoint used
+        (C(scheme://host:port)), where it came from and the fix in the message. These are a name that does
+        not resolve (a wrong host or region id, or no network or DNS on the machine), a refused connection,
+        HTTPS to a plain HTTP port, plain HTTP to an HTTPS port, and a TLS certificate that is not trusted.
     type: str
   ecs_endpoint:
     description:
@@ -84,11 +96,15 @@ options:
   api_retries:
     description:
       - How many times an API call is retried after throttling (C(Throttling*)), C(ServiceUnavailable),
-        C(InternalError*), an HTTP 5xx answer, a connection error or a read timeout.
+        C(InternalError*), an HTTP 5xx answer, a dropped or reset connection or a read timeout.
       - Retries wait with jittered exponential backoff (honouring the server's C(x-acs-retry-after))
         and stop after two minutes of waiting in total. Other errors are never retried.
+      - Endpoint mistakes are not retried (see O(oos_endpoint)). A refused connection or a name that does
+        not resolve is retried only once the endpoint has answered in the same task (a restart during a
+        long wait).
       - Mutating calls carry an idempotency token, so a retried call never acts twice.
-      - Each retry is reported as a warning when the task runs with C(-vvv).
+      - Each retry is reported as a warning when the task runs with C(-vvv). A call that still fails says
+        in its message how many attempts it made and how long they took.
     type: int
     default: 10
   api_timeout:

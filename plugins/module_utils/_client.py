@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import re
+import socket
+import ssl
 import sys
 import threading
 import types
@@ -24,6 +27,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._credentials 
     build_credential_client,
     prepare_environment,
 )
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import ErrorInfo
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._retry import RetryPolicy
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._version import USER_AGENT
 
@@ -31,19 +35,22 @@ PRODUCTS = {
     "oos": {"version": "2019-06-01", "label": "OOS"},
     "ecs": {"version": "2014-05-26", "label": "ECS"},
 }
+ENDPOINT_ENV = {"oos": "ALIBABA_CLOUD_OOS_ENDPOINT", "ecs": "ALIBABA_CLOUD_ECS_ENDPOINT"}
+DOMAIN = "aliyuncs.com"
+TLS_PROBE_TIMEOUT = 3.0
 
-# Regions whose ECS endpoint is not ecs.<region>.aliyuncs.com (from the ECS SDK's endpoint map).
+# Regions whose ECS endpoint is not ecs.<region>.aliyuncs.com (from the ECS SDK's endpoint map), without the domain.
 _ECS_ENDPOINTS = {
-    "cn-hangzhou": "ecs-cn-hangzhou.aliyuncs.com",
-    "cn-shanghai-finance-1": "ecs-cn-hangzhou.aliyuncs.com",
-    "cn-shenzhen-finance-1": "ecs-cn-hangzhou.aliyuncs.com",
-    "cn-fujian": "ecs-cn-hangzhou.aliyuncs.com",
-    "cn-hangzhou-finance": "ecs.aliyuncs.com",
-    "cn-north-2-gov-1": "ecs.aliyuncs.com",
-    "cn-beijing-gov-1": "ecs.aliyuncs.com",
-    "cn-hongkong-finance-pop": "ecs.aliyuncs.com",
-    "cn-wuhan": "ecs.aliyuncs.com",
-    "cn-zhangbei": "ecs.aliyuncs.com",
+    "cn-hangzhou": "ecs-cn-hangzhou",
+    "cn-shanghai-finance-1": "ecs-cn-hangzhou",
+    "cn-shenzhen-finance-1": "ecs-cn-hangzhou",
+    "cn-fujian": "ecs-cn-hangzhou",
+    "cn-hangzhou-finance": "ecs",
+    "cn-north-2-gov-1": "ecs",
+    "cn-beijing-gov-1": "ecs",
+    "cn-hongkong-finance-pop": "ecs",
+    "cn-wuhan": "ecs",
+    "cn-zhangbei": "ecs",
 }
 
 _HOST_RE = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$")
@@ -132,8 +139,77 @@ def parse_endpoint(value):
 
 def default_endpoint(product, region):
     if product == "ecs":
-        return _ECS_ENDPOINTS.get(region, "ecs.%s.aliyuncs.com" % region)
-    return "%s.%s.aliyuncs.com" % (product, region)
+        return "%s.%s" % (_ECS_ENDPOINTS.get(region, "ecs.%s" % region), DOMAIN)
+    return "%s.%s.%s" % (product, region, DOMAIN)
+
+
+def endpoint_setting(product, params, environ):
+    """(value, origin) of the endpoint given for ``product``: the option, then its variable; else (None, None)."""
+    option = "%s_endpoint" % product
+    if params.get(option):
+        return params[option], option
+    if environ.get(ENDPOINT_ENV[product]):
+        return environ[ENDPOINT_ENV[product]], ENDPOINT_ENV[product]
+    return None, None
+
+
+class Endpoint:
+    """Where one product's calls go, where that came from, and whether it answered in this run.
+
+    ``address`` is ``host[:port]`` as written, or the default host. ``setting`` is the option or
+    environment variable it came from (None for a region's default endpoint). ``scheme_given`` is
+    False when the value had no ``http://`` or ``https://``, so HTTPS was assumed.
+    """
+
+    def __init__(self, address, scheme, setting=None, scheme_given=True, product=None, region=None):
+        match = _HOST_RE.fullmatch(address)
+        self.address = address
+        self.scheme = scheme
+        self.setting = setting
+        self.scheme_given = scheme_given
+        self.product = product
+        self.region = region
+        self.host = match.group(1)
+        self.port = int(match.group(2)[1:]) if match.group(2) else (443 if scheme == "https" else 80)
+        self.answered = False
+        self._speaks_tls = None
+
+    @classmethod
+    def given(cls, product, value, setting):
+        address, scheme = parse_endpoint(value)
+        return cls(address, scheme, setting, "://" in value, product)
+
+    @classmethod
+    def default(cls, product, region):
+        return cls(default_endpoint(product, region), "https", None, False, product, region)
+
+    @property
+    def url(self):
+        return "%s://%s:%d" % (self.scheme, self.host, self.port)
+
+    @property
+    def origin(self):
+        if self.setting:
+            return self.setting
+        return "the default %s endpoint of region %s" % (PRODUCTS[self.product]["label"], self.region)
+
+    def speaks_tls(self, timeout=TLS_PROBE_TIMEOUT):
+        """True if a TLS handshake with the endpoint succeeds (certificate not checked); probed once."""
+        if self._speaks_tls is None:
+            self._speaks_tls = tls_handshake(self.host.strip("[]"), self.port, timeout)
+        return self._speaks_tls
+
+
+def tls_handshake(host, port, timeout):
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            with context.wrap_socket(sock, server_hostname=host):
+                return True
+    except (OSError, ValueError):
+        return False
 
 
 def json_param(value):
@@ -148,9 +224,10 @@ def _clean(params):
 class ApiClient:
     """One product in one region. ``call`` returns the response body as a dict."""
 
-    def __init__(self, product, region, tea_client, retry_policy, sdk):
+    def __init__(self, product, region, tea_client, retry_policy, sdk, endpoint):
         self.product = product
         self.region = region
+        self.endpoint = endpoint
         self._client = tea_client
         self._retry = retry_policy
         self._sdk = sdk
@@ -169,8 +246,7 @@ class ApiClient:
         def once():
             if attempts is not None:
                 attempts.append(action)
-            request = self._sdk["OpenApiRequest"](query=flat)
-            return self._client.call_api(api, request, self._sdk["RuntimeOptions"]())
+            return self._send(api, self._sdk["OpenApiRequest"](query=flat))
 
         operation = "%s %s" % (self.label, action)
         try:
@@ -182,11 +258,35 @@ class ApiClient:
             raise
         return (response or {}).get("body") or {}
 
+    def _send(self, api, request):
+        try:
+            response = self._client.call_api(api, request, self._sdk["RuntimeOptions"]())
+        except Exception as exc:
+            self._note_failure(exc)
+            raise
+        self.endpoint.answered = True
+        return response
+
+    def _note_failure(self, exc):
+        """Tell ``ErrorInfo`` which endpoint failed, whether it answered before, and, for a connection
+        dropped by an ``http://`` endpoint that never answered, whether that port speaks TLS instead."""
+        info = ErrorInfo(exc)
+        if info.http_status:
+            self.endpoint.answered = True
+        exc.ecs_ops_endpoint = self.endpoint
+        exc.ecs_ops_endpoint_answered = self.endpoint.answered
+        if info.dropped and self.endpoint.scheme == "http" and not self.endpoint.answered:
+            exc.ecs_ops_port_speaks_tls = self.endpoint.speaks_tls()
+
 
 class Clients:
-    """Builds and caches one ``ApiClient`` per (product, region), sharing one credential provider."""
+    """Builds and caches one ``ApiClient`` per (product, region), sharing one credential provider.
 
-    def __init__(self, params, credential_source, on_retry=None):
+    An endpoint given by option or environment variable is one ``Endpoint`` per product for every
+    region; otherwise each region has its default endpoint.
+    """
+
+    def __init__(self, params, credential_source, on_retry=None, environ=None):
         self.params = params
         self.credential_source = credential_source
         self.on_retry = on_retry
@@ -195,12 +295,13 @@ class Clients:
         self._credential = None
         self._sdk = None
         self._endpoints = {}
+        environ = os.environ if environ is None else environ
         for product in PRODUCTS:
-            override = params.get("%s_endpoint" % product)
-            self._endpoints[product] = parse_endpoint(override) if override else None
+            value, origin = endpoint_setting(product, params, environ)
+            self._endpoints[product] = Endpoint.given(product, value, origin) if value else None
 
     def endpoint_for(self, product, region):
-        return self._endpoints[product] or (default_endpoint(product, region), "https")
+        return self._endpoints[product] or Endpoint.default(product, region)
 
     def _load_sdk(self):
         prepare_environment(self.credential_source)
@@ -221,21 +322,22 @@ class Clients:
             raise ValueError("a region is required")
         key = (product, region)
         with self._lock:
-            if key in self._cache:
-                return self._cache[key]
-            if self._sdk is None:
-                self._sdk = self._load_sdk()
-                self._credential = build_credential_client(self.credential_source)
-            host, protocol = self.endpoint_for(product, region)
-            timeout_ms = int(self.params["api_timeout"]) * 1000
-            config = self._sdk["Config"](
-                credential=self._credential, region_id=region, endpoint=host, protocol=protocol,
-                read_timeout=timeout_ms, connect_timeout=min(timeout_ms, 10000), user_agent=USER_AGENT,
-                max_idle_conns=32)
-            retry = RetryPolicy(retries=int(self.params["api_retries"]), on_retry=self.on_retry)
-            client = ApiClient(product, region, self._sdk["TeaClient"](config), retry, self._sdk)
-            self._cache[key] = client
-            return client
+            if key not in self._cache:
+                self._cache[key] = self._build(product, region)
+            return self._cache[key]
+
+    def _build(self, product, region):
+        if self._sdk is None:
+            self._sdk = self._load_sdk()
+            self._credential = build_credential_client(self.credential_source)
+        endpoint = self.endpoint_for(product, region)
+        timeout_ms = int(self.params["api_timeout"]) * 1000
+        config = self._sdk["Config"](
+            credential=self._credential, region_id=region, endpoint=endpoint.address, protocol=endpoint.scheme,
+            read_timeout=timeout_ms, connect_timeout=min(timeout_ms, 10000), user_agent=USER_AGENT,
+            max_idle_conns=32)
+        retry = RetryPolicy(retries=int(self.params["api_retries"]), on_retry=self.on_retry)
+        return ApiClient(product, region, self._sdk["TeaClient"](config), retry, self._sdk, endpoint)
 
     def oos(self, region):
         return self.get("oos", region)

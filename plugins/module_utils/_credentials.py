@@ -4,12 +4,14 @@
 """Private to alibabacloud.ecs_ops: where credentials come from, and the provider that serves them.
 
 ``resolve_credential_source`` is a pure function of the module options and the environment
-(unit-tested without network). ``build_credential_client`` imports alibabacloud-credentials lazily
+(unit-tested without network). ``profile_region`` reads the region of a CLI profile from the file
+the credentials library reads. ``build_credential_client`` imports alibabacloud-credentials lazily
 and never lets it probe the ECS metadata service unless ``ecs_ram_role`` asked for it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 
@@ -113,6 +115,38 @@ def resolve_credential_source(params, environ=None):
     return source
 
 
+def cli_config_path(environ=None):
+    """The aliyun CLI configuration, ``$HOME/.aliyun/config.json``: the file alibabacloud-credentials
+    reads for a profile (it has no variable to move it; the CLI has only ``--config-path``)."""
+    environ = os.environ if environ is None else environ
+    return os.path.join(environ.get("HOME") or os.path.expanduser("~"), ".aliyun", "config.json")
+
+
+def _read_cli_config(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle), None
+    except OSError as exc:
+        return None, "%s cannot be read (%s)" % (path, exc.strerror or type(exc).__name__)
+    except ValueError:
+        return None, "%s is not valid JSON" % path
+
+
+def profile_region(profile, environ=None):
+    """(``region_id`` of the CLI profile ``profile``, None), or (None, why there is none)."""
+    path = cli_config_path(environ)
+    config, problem = _read_cli_config(path)
+    if problem:
+        return None, problem
+    profiles = config.get("profiles") if isinstance(config, dict) else None
+    found = next((p for p in profiles or [] if isinstance(p, dict) and p.get("name") == profile), None)
+    if found is None:
+        return None, "%s has no profile %s" % (path, profile)
+    if not found.get("region_id"):
+        return None, "profile %s in %s has no region_id" % (profile, path)
+    return str(found["region_id"]), None
+
+
 def prepare_environment(source):
     """Keep the metadata service out of the default chain and silence the library's logger.
 
@@ -145,7 +179,7 @@ def build_credential_client(source):
             access_key_id=source.access_key, access_key_secret=source.secret_key,
             security_token=source.security_token)
     elif source.kind == "profile":
-        inner = providers.CLIProfileCredentialsProvider(profile_name=source.profile)
+        inner = providers.CLIProfileCredentialsProvider(profile_name=source.profile, profile_file=cli_config_path())
     elif source.kind == "ecs_ram_role":
         inner = providers.EcsRamRoleCredentialsProvider(role_name=source.role_name)
     else:

@@ -18,6 +18,20 @@ _TRANSPORT_MARKERS = (
 )
 _PERMISSION_CODES = ("Forbidden.RAM", "NoPermission", "User.NoPermission", "Forbidden.NoPermission",
                      "Forbidden.Unauthorized")
+_DROPPED_MARKERS = ("Connection aborted", "Connection reset", "ConnectionResetError", "RemoteDisconnected",
+                    "BadStatusLine")
+# Transport failures that retrying cannot fix, first match wins: (problem, markers in the exception chain).
+_ENDPOINT_PROBLEMS = (
+    ("certificate", ("CERTIFICATE_VERIFY_FAILED", "SSLCertVerificationError")),
+    ("tls_to_plain_http", ("WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "PACKET_LENGTH_TOO_LONG",
+                           "RECORD_LAYER_FAILURE")),
+    ("plain_http_to_tls", ("plain HTTP request was sent to HTTPS port", "HTTP request to an HTTPS server")),
+    ("name_not_resolved", ("NameResolutionError", "gaierror", "Failed to resolve", "Name or service not known",
+                           "nodename nor servname", "Temporary failure in name resolution")),
+    ("connection_refused", ("ConnectionRefusedError", "Connection refused", "actively refused")),
+)
+# Problems that can be passing once the endpoint has answered in this run (a restart, a DNS hiccup).
+_PASSING_AFTER_AN_ANSWER = ("name_not_resolved", "connection_refused")
 
 
 def _attr(exc, name, default=None):
@@ -29,7 +43,7 @@ def _attr(exc, name, default=None):
 
 def _inner_chain(exc):
     seen = []
-    while exc is not None and exc not in seen and len(seen) < 6:
+    while exc is not None and exc not in seen and len(seen) < 10:
         seen.append(exc)
         exc = getattr(exc, "inner_exception", None) or exc.__cause__ or exc.__context__
     return seen
@@ -40,7 +54,11 @@ class ErrorInfo:
 
     ``kind`` is ``api`` (the service answered with an error), ``transport`` (no usable answer:
     connection error, read timeout, unparseable body), ``credentials`` (no credentials could be
-    obtained) or ``other``.
+    obtained) or ``other``. A transport failure that retrying cannot fix has a ``problem``:
+    ``name_not_resolved``, ``connection_refused``, ``tls_to_plain_http`` (HTTPS to a plain HTTP port),
+    ``plain_http_to_tls`` or ``certificate``. ``ApiClient`` tags the exception with the ``Endpoint``
+    it used (``ecs_ops_endpoint``), whether that endpoint had answered before in this run, and
+    whether a port that dropped a plain HTTP request speaks TLS.
     """
 
     def __init__(self, exc):
@@ -71,6 +89,30 @@ class ErrorInfo:
         else:
             self.kind = "other"
         self._chain_text = chain_text
+        self.endpoint = getattr(exc, "ecs_ops_endpoint", None)
+        self.problem = self._endpoint_problem(exc, chain_text) if self.kind == "transport" else None
+
+    @staticmethod
+    def _endpoint_problem(exc, chain_text):
+        if getattr(exc, "ecs_ops_port_speaks_tls", False):
+            return "plain_http_to_tls"
+        for problem, markers in _ENDPOINT_PROBLEMS:
+            if any(marker in chain_text for marker in markers):
+                return problem
+        return None
+
+    @property
+    def dropped(self):
+        """The connection was reset or closed without an answer (no other problem found)."""
+        return self.kind == "transport" and self.problem is None and any(
+            marker in self._chain_text for marker in _DROPPED_MARKERS)
+
+    def reason(self, type_name, attr):
+        """``attr`` of the first exception of class ``type_name`` in the chain (e.g. a DNS error's text)."""
+        for item in _inner_chain(self.exception):
+            if type(item).__name__ == type_name and getattr(item, attr, None):
+                return str(getattr(item, attr))
+        return None
 
     @staticmethod
     def _plain_message(exc):
@@ -84,7 +126,8 @@ class ErrorInfo:
     @property
     def retryable(self):
         if self.kind == "transport":
-            return True
+            return self.problem is None or (self.problem in _PASSING_AFTER_AN_ANSWER and bool(
+                getattr(self.exception, "ecs_ops_endpoint_answered", False)))
         if self.kind != "api":
             return False
         code = self.code or ""
@@ -121,29 +164,72 @@ def _scrub(text):
     return text
 
 
+_NO_NETWORK = "; if the name is right, this machine has no working network or DNS"
+
+
+def _endpoint_fix(info):
+    """What is wrong with the endpoint and what to do, for a transport ``problem``."""
+    ep = info.endpoint
+    if ep is None:
+        return "the endpoint cannot be used (%s)" % info.problem.replace("_", " ")
+    where = "in %s" % (ep.setting or "%s_endpoint" % ep.product)
+    if info.problem == "name_not_resolved":
+        dns = info.reason("gaierror", "strerror") or "no address"
+        check = "the host name in %s" % ep.setting if ep.setting else "the region id %s" % ep.region
+        return "%s does not resolve (%s): check %s%s" % (ep.host, dns, check, _NO_NETWORK)
+    if info.problem == "connection_refused":
+        check = ("check the port %s and that the service runs" % where if ep.setting
+                 else "something between this machine and Alibaba Cloud refuses it (a firewall?)")
+        return "connection refused: nothing listens on %s:%d: %s" % (ep.host, ep.port, check)
+    if info.problem == "tls_to_plain_http":
+        said = ("%s was given without a scheme, so HTTPS was used" % ep.address if not ep.scheme_given
+                else "%s was asked for" % ep.url)
+        return "%s; the server answered in plain HTTP: write http://%s %s" % (said, ep.address, where)
+    if info.problem == "plain_http_to_tls":
+        return "%s was asked for; the server speaks HTTPS (TLS): write https://%s %s" % (ep.url, ep.address, where)
+    verify = info.reason("SSLCertVerificationError", "verify_message") or "certificate verify failed"
+    return ("the TLS certificate of %s was not accepted (%s): use the host name it was issued for, or an endpoint "
+            "whose certificate this machine trusts (system CA store or certifi)" % (ep.address, verify))
+
+
+def _transport_message(info):
+    ep = info.endpoint
+    if info.problem:
+        return "%s (endpoint %s from %s)" % (_endpoint_fix(info), ep.url, ep.origin) if ep else _endpoint_fix(info)
+    where = " %s (%s)" % (ep.url, ep.origin) if ep else ""
+    return "no usable answer from the endpoint%s: %s" % (where, _scrub(info.message))
+
+
+def _main_message(info, prefix):
+    if info.kind == "api":
+        msg = "%s: %s: %s" % (prefix, info.code, _scrub(info.message or "").strip())
+        extras = ["HTTP %s" % info.http_status] if info.http_status else []
+        if info.request_id:
+            extras.append("request id %s" % info.request_id)
+        return msg + (" (%s)" % ", ".join(extras) if extras else "")
+    if info.kind == "credentials":
+        return ("%s: could not obtain credentials: %s. Set access_key and secret_key, profile, or the "
+                "ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET environment variables"
+                % (prefix, _scrub(info.message)))
+    if info.kind == "transport":
+        return "%s: %s" % (prefix, _transport_message(info))
+    return "%s: %s" % (prefix, _scrub(info.message))
+
+
+def _attempts_note(info, attempts, elapsed):
+    if attempts and attempts > 1:
+        return " [gave up after %d attempts in %.1f s]" % (attempts, elapsed or 0.0)
+    if info.problem and not info.retryable:
+        return " [not retried: retrying cannot fix this]"
+    return ""
+
+
 def describe(exc, operation=None, denied_action=None):
     """(msg, error dict) for ``fail_json``; ``operation`` is e.g. ``"OOS StartExecution"``."""
     info = exc if isinstance(exc, ErrorInfo) else ErrorInfo(exc)
     operation = operation or getattr(info.exception, "ecs_ops_operation", None)
     denied_action = denied_action or getattr(info.exception, "ecs_ops_ram_action", None)
-    prefix = "%s failed" % operation if operation else "Alibaba Cloud API call failed"
-    if info.kind == "api":
-        msg = "%s: %s: %s" % (prefix, info.code, _scrub(info.message or "").strip())
-        extras = []
-        if info.http_status:
-            extras.append("HTTP %s" % info.http_status)
-        if info.request_id:
-            extras.append("request id %s" % info.request_id)
-        if extras:
-            msg += " (%s)" % ", ".join(extras)
-    elif info.kind == "credentials":
-        msg = ("%s: could not obtain credentials: %s. Set access_key and secret_key, profile, or the "
-               "ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET environment variables"
-               % (prefix, _scrub(info.message)))
-    elif info.kind == "transport":
-        msg = "%s: no usable answer from the endpoint: %s" % (prefix, _scrub(info.message))
-    else:
-        msg = "%s: %s" % (prefix, _scrub(info.message))
+    msg = _main_message(info, "%s failed" % operation if operation else "Alibaba Cloud API call failed")
     action = info.denied_action(denied_action)
     if action:
         msg += ". The RAM action %s was denied" % action
@@ -151,8 +237,12 @@ def describe(exc, operation=None, denied_action=None):
             msg += " (%s)" % info.access_denied_detail["NoPermissionType"]
         msg += "; grant it to the credentials in use"
     attempts = getattr(info.exception, "ecs_ops_attempts", None)
-    if attempts and attempts > 1:
-        msg += " [gave up after %d attempts]" % attempts
+    elapsed = getattr(info.exception, "ecs_ops_elapsed", None)
+    msg += _attempts_note(info, attempts, elapsed)
+    return msg, _error_dict(info, action, attempts, elapsed)
+
+
+def _error_dict(info, action, attempts, elapsed):
     error = dict(code=info.code, http_status=info.http_status, request_id=info.request_id,
                  recommend=info.recommend, kind=info.kind, message=_scrub(info.message or ""))
     if action:
@@ -160,9 +250,15 @@ def describe(exc, operation=None, denied_action=None):
     if info.access_denied_detail:
         error["access_denied_detail"] = {k: v for k, v in info.access_denied_detail.items()
                                          if k != "EncodedDiagnosticMessage"}
+    if info.endpoint is not None:
+        error["endpoint"] = info.endpoint.url
+        error["endpoint_origin"] = info.endpoint.origin
+    if info.problem:
+        error["problem"] = info.problem
     if attempts:
         error["attempts"] = attempts
-    return msg, error
+        error["elapsed"] = elapsed
+    return error
 
 
 def has_error_code(exc, *codes):

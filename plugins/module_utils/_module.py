@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Private to alibabacloud.ecs_ops: ``AlicloudModule``, the base of every module.
 
-It adds the connection options, validates them before any call, builds the clients lazily
+It adds the connection options, validates them before any call (the region may come from the
+CLI profile the credentials come from), builds the clients lazily
 (so a module that fails validation never imports the SDK), turns API exceptions into one clear
 ``fail_json`` and shows retries at ``-vvv``.
 """
@@ -11,21 +12,25 @@ It adds the connection options, validates them before any call, builds the clien
 from __future__ import annotations
 
 import importlib.util
+import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import (
     MISSING_SDK_LIBS,
+    PRODUCTS,
     Clients,
     EndpointError,
+    endpoint_setting,
     parse_endpoint,
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._credentials import (
     CredentialError,
+    profile_region,
     resolve_credential_source,
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe, has_error_code
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._options import merge_argument_spec
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._options import REGION_ENV, merge_argument_spec
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._progress import Progress
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import (
     ValidationError,
@@ -39,40 +44,63 @@ def sdk_available():
     return all(importlib.util.find_spec(name) is not None for name in SDK_MODULES)
 
 
+REGION_REQUIRED = ("region is required: set the region option, the environment variable %s (or %s), or region_id "
+                   "in the aliyun CLI profile the credentials come from (the profile option, ALIBABA_CLOUD_PROFILE or "
+                   "ALICLOUD_PROFILE)"
+                   % (REGION_ENV[0], ", ".join(REGION_ENV[1:])))
+
+
 class AlicloudModule(AnsibleModule):
     def __init__(self, argument_spec, region_required=True, **kwargs):
         super().__init__(argument_spec=merge_argument_spec(argument_spec), **kwargs)
         self._clients = None
         self.progress = Progress()
-        self.region = self.params.get("region")
+        self.credential_source = None
+        self.region = None
         self._validate_connection(region_required)
 
     # --- input ------------------------------------------------------------------------------
     def _validate_connection(self, region_required):
         problems = []
-        if self.region:
-            try:
-                validate_region(self.region)
-            except ValidationError as exc:
-                problems.extend(exc.problems)
-        elif region_required:
-            problems.append("region is required: set the region option or ALIBABA_CLOUD_REGION_ID")
-        for name in ("oos_endpoint", "ecs_endpoint"):
-            if self.params.get(name):
-                try:
-                    parse_endpoint(self.params[name])
-                except EndpointError as exc:
-                    problems.append("%s: %s" % (name, exc))
-        if self.params["api_retries"] < 0:
-            problems.append("api_retries must be >= 0")
-        if self.params["api_timeout"] < 1:
-            problems.append("api_timeout must be >= 1 second")
         try:
             self.credential_source = resolve_credential_source(self.params)
         except CredentialError as exc:
             problems.append(str(exc))
+        problems.extend(self._region_problems(region_required))
+        problems.extend(self._endpoint_problems())
+        if self.params["api_retries"] < 0:
+            problems.append("api_retries must be >= 0")
+        if self.params["api_timeout"] < 1:
+            problems.append("api_timeout must be >= 1 second")
         if problems:
             self.fail_json(msg="Invalid connection options: " + "; ".join(problems))
+
+    def _region_problems(self, region_required):
+        """Set ``self.region``: the region option (or its variables), else the credentials' CLI profile's."""
+        self.region, origin, missing = self.params.get("region"), "", None
+        source = self.credential_source
+        if not self.region and source is not None and source.kind == "profile":
+            self.region, missing = profile_region(source.profile)
+            origin = "region_id of profile %s: " % source.profile
+        if self.region:
+            try:
+                validate_region(self.region)
+            except ValidationError as exc:
+                return [origin + problem for problem in exc.problems]
+        elif region_required:
+            return [REGION_REQUIRED + (" (%s)" % missing if missing else "")]
+        return []
+
+    def _endpoint_problems(self):
+        problems = []
+        for product in PRODUCTS:
+            value, setting = endpoint_setting(product, self.params, os.environ)
+            try:
+                if value:
+                    parse_endpoint(value)
+            except EndpointError as exc:
+                problems.append("%s: %s" % (setting, exc))
+        return problems
 
     def fail_validation(self, error, prefix="Invalid input"):
         """Fail for a ``ValidationError`` (or a plain message) before any API call."""

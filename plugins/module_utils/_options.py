@@ -5,7 +5,9 @@
 
 Documented once in ``plugins/doc_fragments/connection.py``. Credentials are not given
 ``env_fallback`` here on purpose: ``_credentials.resolve_credential_source`` reads the
-environment itself so that an explicit ``profile`` beats keys exported in the shell.
+environment itself so that an explicit ``profile`` beats keys exported in the shell. Nor are the
+endpoints: ``_client.endpoint_setting`` reads their variables, so that a failure can say which
+of the option and the variable gave the endpoint.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ def connection_argument_spec():
         assume_role_session_name=dict(type="str", default="ansible-ecs-ops"),
         assume_role_duration=dict(type="int", default=3600),
         ecs_ram_role=dict(type="str"),
-        oos_endpoint=dict(type="str", fallback=(env_fallback, ["ALIBABA_CLOUD_OOS_ENDPOINT"])),
-        ecs_endpoint=dict(type="str", fallback=(env_fallback, ["ALIBABA_CLOUD_ECS_ENDPOINT"])),
+        oos_endpoint=dict(type="str"),
+        ecs_endpoint=dict(type="str"),
         api_retries=dict(type="int", default=DEFAULT_API_RETRIES),
         api_timeout=dict(type="int", default=DEFAULT_API_TIMEOUT),
     )

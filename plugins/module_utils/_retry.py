@@ -6,7 +6,8 @@
 Jittered exponential backoff on throttling, ServiceUnavailable, InternalError*, HTTP 5xx and
 transport errors (see ``_errors.ErrorInfo.retryable``); the server's ``x-acs-retry-after`` wins
 over the computed delay. Bounded by ``retries`` and by a budget of waiting time per call, and by
-an optional absolute deadline from the caller. Nothing else is retried.
+an optional absolute deadline from the caller. Nothing else is retried: an endpoint that does not
+resolve, refuses connections or speaks the other protocol (HTTP/HTTPS) fails at the first attempt.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ class RetryPolicy:
         """Run ``fn()`` until it succeeds, fails for good, or the limits are reached.
 
         ``deadline`` is an absolute ``time.monotonic()`` value after which no retry starts. The
-        exception that ends the loop is re-raised with ``ecs_ops_attempts`` set on it.
+        exception that ends the loop is re-raised with ``ecs_ops_attempts`` and ``ecs_ops_elapsed``
+        (seconds since the first attempt) set on it.
         """
         start = self._clock()
         attempt = 0
@@ -65,13 +67,18 @@ class RetryPolicy:
                 now = self._clock()
                 if (wait is None or attempt >= self.retries or now - start + wait > self.budget
                         or (deadline is not None and now + wait > deadline)):
-                    try:
-                        exc.ecs_ops_attempts = attempt + 1
-                    except AttributeError:
-                        pass
+                    _mark(exc, attempt + 1, now - start)
                     raise
                 attempt += 1
                 if self.on_retry is not None:
                     self.on_retry("%s: %s; retry %d of %d in %.1fs" % (
                         operation, info.short(), attempt, self.retries, wait))
                 self._sleep(wait)
+
+
+def _mark(exc, attempts, elapsed):
+    try:
+        exc.ecs_ops_attempts = attempts
+        exc.ecs_ops_elapsed = round(elapsed, 1)
+    except AttributeError:
+        pass

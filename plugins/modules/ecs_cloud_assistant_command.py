@@ -508,7 +508,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client impor
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import first_error, run_bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import ErrorInfo, describe, has_error_code
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import REGION_REQUIRED, AlicloudModule
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._targets import normalise_targets
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import TokenError, client_token
@@ -656,7 +656,7 @@ def validate(params, region):
         if contents or given_targets:
             problems.append("state=absent stops invoke_id; %s are not used" % ", ".join(contents + given_targets))
         if not region:
-            problems.append("region is required: set the region option or ALIBABA_CLOUD_REGION_ID")
+            problems.append(REGION_REQUIRED)
         return problems, {}, [], {}
     if len(contents) != 1:
         problems.append("give exactly one of command, command_id and command_name%s"

@@ -156,7 +156,7 @@ summary:
 """
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import describe_instances
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import REGION_REQUIRED, AlicloudModule
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patch_states import (
     PATCH_STATUSES,
     instance_entry,
@@ -181,7 +181,7 @@ def main():
     params = module.params
     if params["instance_ids"] is None:
         if not module.region:
-            module.fail_validation("region is required when instance_ids is not set")
+            module.fail_validation("%s; it is needed when instance_ids is not set" % REGION_REQUIRED)
         targets = None
     else:
         try:

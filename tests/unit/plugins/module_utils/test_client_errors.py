@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from urllib.parse import parse_qs, urlsplit
 
@@ -168,8 +169,10 @@ def test_exhausted_retries_are_reported(scripted_server):
     with pytest.raises(Exception) as info:
         make_clients(scripted_server, retries=2).oos("cn-hangzhou").call("ListTemplates")
     msg, error = describe(info.value, operation="OOS ListTemplates")
-    assert msg.startswith("OOS ListTemplates failed: Throttling.User") and "[gave up after 3 attempts]" in msg
+    assert msg.startswith("OOS ListTemplates failed: Throttling.User")
+    assert re.search(r"\[gave up after 3 attempts in \d+\.\d s\]$", msg), msg
     assert error["attempts"] == 3 and len(scripted_server.requests) == 3
+    assert 0 < error["elapsed"] < 10
 
 
 def test_read_timeout_is_a_retryable_transport_error(scripted_server):

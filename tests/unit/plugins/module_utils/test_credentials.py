@@ -109,9 +109,7 @@ def test_profile_client_reads_the_cli_config(tmp_path, monkeypatch):
     ]}
     (tmp_path / ".aliyun").mkdir()
     (tmp_path / ".aliyun" / "config.json").write_text(json.dumps(config))
-    from alibabacloud_credentials.utils import auth_constant
-
-    monkeypatch.setattr(auth_constant, "HOME", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))  # read per call: the library's own HOME is fixed at its import
     credential = build_credential_client(resolve(profile="ops")).get_credential()
     assert (credential.access_key_id, credential.security_token) == ("p-ak", "p-t")
 

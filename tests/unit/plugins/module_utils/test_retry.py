@@ -37,7 +37,7 @@ RETRYABLE = [
     ServerException(code="InternalError.Dispatch", status_code=500),
     ServerException(code="SomethingElse", status_code=502),
     ThrottlingException(code="Throttling.User", status_code=400, retry_after=1500),
-    ConnectionError("Connection refused"),
+    ConnectionResetError("Connection reset by peer"),
     TimeoutError("Read timed out. (read timeout=30)"),
 ]
 NOT_RETRYABLE = [
@@ -47,6 +47,7 @@ NOT_RETRYABLE = [
     ClientException(code="IdempotentParameterMismatch", status_code=400),
     ClientException(code="SignatureDoesNotMatch", status_code=400),
     ValueError("a bug in the caller"),
+    ConnectionRefusedError("[Errno 111] Connection refused"),
 ]
 
 
