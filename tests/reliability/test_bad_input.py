@@ -338,7 +338,7 @@ MODULE_CASES = [
          "compliance-unknown-patch-status"),
     case("oos_patch_compliance_info", {"instance_ids": ["i-"]}, "instance_ids[0] 'i-' is not an instance id",
          "compliance-truncated-instance-id"),
-    case("oos_patch_compliance_info", {}, "region is required when instance_ids is not set",
+    case("oos_patch_compliance_info", {}, "it is needed when instance_ids is not set",
          "compliance-no-region-no-ids", env={"ALIBABA_CLOUD_REGION_ID": ""}),
 
     # --- oos_patch_run -----------------------------------------------------------------------------------
