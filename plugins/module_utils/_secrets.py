@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import re
 
-MASK = "********"                     # the collection's mask (also _extension_rollout.MASK)
+MASK = "********"                     # the collection's one mask
 SECRET_TAG = "ecs-ops-secret-parameters"
 TAG_VALUE_LIMIT = 128
 _SECRET_TAG_RE = re.compile(r"^%s(-\d+)?$" % re.escape(SECRET_TAG), re.IGNORECASE)

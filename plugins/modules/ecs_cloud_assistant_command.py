@@ -500,13 +500,12 @@ status:
 
 
 import re
-import time
-import uuid
 
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils import _cloud_assistant as ca
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assistant import content as ca
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assistant import invocations as inv
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import first_error, run_bounded
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import ErrorInfo, describe, has_error_code
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import REGION_REQUIRED, AlicloudModule
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
@@ -520,14 +519,12 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation i
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
 
-INVISIBLE_GRACE = 60.0          # a new invocation may not be visible to DescribeInvocationResults at once
 INVOKE_ID_RE = re.compile(r"^t-[a-z0-9]{4,64}$")
 AT_RE = re.compile(r"^at\(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}( \S+)?\)$")
 CRON_FIELD_RE = re.compile(r"^[0-9A-Za-z*?/,#-]+$")
 LENGTH_LIMITS = dict(working_dir=200, username=255, launcher=1024, container_id=128, container_name=128)
 ACTIVE_INVOCATION = ("Pending", "Running", "Scheduled")
 TOKEN_TAG_PREFIX = "ecs-ops-"
-TOKEN_TAG = "ecs-ops-client-token"  # the ClientToken of an invocation started with client_token
 
 ARGUMENT_SPEC = dict(
     state=dict(type="str", choices=["present", "absent"], default="present"),
@@ -615,7 +612,7 @@ def _check_options(params, problems):
         problems.append("tags: keys starting with %s are reserved for the collection: %s" % (
             TOKEN_TAG_PREFIX, ", ".join(reserved)))
     elif params["client_token"] is not None and len(params["tags"] or {}) >= MAX_TAGS:
-        problems.append("tags: at most %d tags with client_token (it adds %s)" % (MAX_TAGS - 1, TOKEN_TAG))
+        problems.append("tags: at most %d tags with client_token (it adds %s)" % (MAX_TAGS - 1, inv.TOKEN_TAG))
     if params["client_token"] is not None:
         try:
             client_token({}, params["client_token"])
@@ -770,7 +767,7 @@ def decide(module, facts, regional):
             command_type = (command or {}).get("type") or None
         else:
             command_type = None
-        part = ca.plan_invocations(region_views, params["type"], command_type, params["unreachable"])
+        part = inv.plan_invocations(region_views, params["type"], command_type, params["unreachable"])
         for batch in part["batches"]:
             batch["command_id"] = (command or {}).get("command_id", "")
         plan["batches"].extend(part["batches"])
@@ -782,13 +779,13 @@ def decide(module, facts, regional):
     for instance_id, view in views.items():
         cmd_type = plan["types"].get(instance_id)
         if instance_id in plan["mismatched"]:
-            results[instance_id] = ca.base_view(view, cmd_type, "Unsupported", plan["mismatched"][instance_id])
+            results[instance_id] = inv.base_view(view, cmd_type, "Unsupported", plan["mismatched"][instance_id])
         elif instance_id in plan["unreachable"]:
-            results[instance_id] = ca.base_view(view, cmd_type, "Unreachable", plan["unreachable"][instance_id])
+            results[instance_id] = inv.base_view(view, cmd_type, "Unreachable", plan["unreachable"][instance_id])
         elif instance_id in plan["skipped"]:
-            results[instance_id] = ca.base_view(view, cmd_type, "Unreachable", plan["skipped"][instance_id])
+            results[instance_id] = inv.base_view(view, cmd_type, "Unreachable", plan["skipped"][instance_id])
         else:
-            results[instance_id] = ca.base_view(view, cmd_type, "WouldRun")
+            results[instance_id] = inv.base_view(view, cmd_type, "WouldRun")
     return plan, results, problems
 
 
@@ -815,122 +812,17 @@ def base_request(params, facts):
     return {k: v for k, v in request.items() if v is not None}
 
 
-def find_invocation(api, token):
-    """The invocation an earlier run started with ClientToken ``token`` (its ``ecs-ops-client-token`` tag), or None."""
-    body = api.call("DescribeInvocations", {"Tag": [dict(Key=TOKEN_TAG, Value=token)], "MaxResults": 10})
-    found = (body.get("Invocations") or {}).get("Invocation") or []
-    return found[0] if found else None
-
-
-def start_batches(module, facts, batches):
-    params = module.params
-    common = base_request(params, facts)
-    nonce = None if params["client_token"] else uuid.uuid4().hex
-    # Secret values stay out of the token (it is visible in API logs); their names are enough.
-    secret_names = sorted(params["secret_parameters"] or {})
-    public = {k: v for k, v in facts["values"].items() if k not in secret_names}
-    inline = params["command"] is not None
-
-    def start(batch):
-        request = dict(common, InstanceId=batch["instance_ids"])
-        if inline:
-            action, request["Type"] = "RunCommand", batch["type"]
-        else:
-            action, request["CommandId"] = "InvokeCommand", batch["command_id"]
-        hashed = dict(request, Parameters=None, public_parameters=public, secret_names=secret_names)
-        request["ClientToken"] = client_token(dict(action=action, region=batch["region"], request=hashed,
-                                                   run=nonce), params["client_token"])
-        api = module.api("ecs", batch["region"])
-        batch["adopted"] = False
-        if params["client_token"] is not None:
-            earlier = find_invocation(api, request["ClientToken"])
-            if earlier is not None:
-                batch["adopted"] = True
-                return earlier
-            request["Tag"] = list(request.get("Tag") or []) + [dict(Key=TOKEN_TAG, Value=request["ClientToken"])]
-        return api.call(action, request)
-
-    outcomes = run_bounded(start, batches)
-    for outcome in outcomes:
-        if outcome.ok:
-            outcome.item["invoke_id"] = outcome.value.get("InvokeId", "")
-            outcome.item["command_id"] = outcome.value.get("CommandId") or outcome.item["command_id"]
-    return first_error(outcomes)
-
-
-def stop_invocations(module, invocations):
-    outcomes = run_bounded(lambda inv: module.api("ecs", inv["region"]).call(
-        "StopInvocation", {"InvokeId": inv["invoke_id"]}), invocations)
-    return [o.item["invoke_id"] for o in outcomes if o.ok], first_error(outcomes)
-
-
-# --- waiting --------------------------------------------------------------------------------
-def fetch_results(module, invocation, deadline):
-    api = module.api("ecs", invocation["region"])
-    rows = list_all(lambda q: api.call("DescribeInvocationResults", q, deadline=deadline),
-                    {"InvokeId": invocation["invoke_id"], "MaxResults": 50, "ContentEncoding": "Base64"},
-                    ("Invocation", "InvocationResults", "InvocationResult"), token_path=("Invocation", "NextToken"))
-    return {row["InstanceId"]: row for row in rows if row.get("InvokeId", invocation["invoke_id"]) == invocation["invoke_id"]}
-
-
-def wait_for_results(module, invocations, first_run):
-    """Poll until every instance settled or ``wait_timeout`` passed: ``(rows, timed_out, error, transient)``.
-
-    A poll that still fails after its retries with an error that retrying may fix (throttling, 5xx,
-    transport) does not end the wait; an error that will not go away does (``error``), and so does a
-    missing invocation after the grace a new one may need to become visible."""
-    params = module.params
-    rows = {}
-    passing = []
-    started = time.monotonic()
-    deadline = started + params["wait_timeout"]
-
-    def settled(invocation):
-        return all(ca.is_settled(rows.get(i, {}), first_run) for i in invocation["instance_ids"])
-
-    def poll():
-        outcomes = run_bounded(lambda inv: fetch_results(module, inv, deadline),
-                               [inv for inv in invocations if not settled(inv)])
-        for outcome in outcomes:
-            if outcome.ok:
-                rows.update(outcome.value)
-            elif ErrorInfo(outcome.error).retryable:
-                passing.append(describe(outcome.error)[0])
-            elif not (has_error_code(outcome.error, "InvalidInvokeId.NotFound")
-                      and time.monotonic() - started < INVISIBLE_GRACE):
-                raise outcome.error
-        report_progress()
-        return rows
-
-    def report_progress():
-        total = sum(len(inv["instance_ids"]) for inv in invocations)
-        states = [ca.outcome(rows[i].get("InvocationStatus") or "Pending", rows[i].get("ErrorCode"),
-                             int(rows[i].get("Repeats") or 0)) if i in rows else "pending"
-                  for inv in invocations for i in inv["instance_ids"]]
-        module.progress.say("%d of %d instance(s) finished (%d succeeded, %d failed), %d running%s" % (
-            total - states.count("pending"), total, states.count("succeeded"), states.count("failed"),
-            states.count("pending"), "; %d poll(s) failed after retries" % len(passing) if passing else ""), every=60)
-
-    interval = params["poll_interval"]
-    try:
-        waited = wait_for(poll, lambda _rows: all(settled(inv) for inv in invocations), params["wait_timeout"],
-                          interval=interval, max_interval=min(60.0, interval * 6))
-    except Exception as exc:  # pylint: disable=broad-exception-caught
-        return rows, False, exc, passing  # the rows read so far still say which instances finished
-    return rows, waited.timed_out, None, passing
-
-
 # --- the two states -------------------------------------------------------------------------
 def report(module, results, invocations, changed, rows=None):
     hide = module.params["no_log_output"]
     if rows is not None:
-        by_instance = {i: inv for inv in invocations if inv.get("invoke_id") for i in inv["instance_ids"]}
-        for instance_id, inv in by_instance.items():
-            base = dict(results[instance_id], invoke_id=inv["invoke_id"], reason="")
-            results[instance_id] = ca.result_view(base, rows.get(instance_id), hide)
-    summary, rc = ca.summarise(results)
-    invoke_ids = [inv["invoke_id"] for inv in invocations if inv.get("invoke_id")]
-    command_ids = [inv["command_id"] for inv in invocations if inv.get("command_id")]
+        by_instance = {i: one for one in invocations if one.get("invoke_id") for i in one["instance_ids"]}
+        for instance_id, one in by_instance.items():
+            base = dict(results[instance_id], invoke_id=one["invoke_id"], reason="")
+            results[instance_id] = inv.result_view(base, rows.get(instance_id), hide)
+    summary, rc = inv.summarise(results)
+    invoke_ids = [one["invoke_id"] for one in invocations if one.get("invoke_id")]
+    command_ids = [one["command_id"] for one in invocations if one.get("command_id")]
     # failed is explicit: Ansible marks any result with a non-zero rc as failed, and fail_on=none must not be.
     result = dict(changed=changed, failed=False, instances=results, summary=summary, rc=rc,
                   invocations=invocations, invoke_ids=invoke_ids)
@@ -965,7 +857,10 @@ def run_present(module, facts, targets):
     if module.check_mode:
         module.exit_json(**report(module, results, batches, True))
 
-    error = start_batches(module, facts, batches)
+    secrets = params["secret_parameters"] or {}
+    error = inv.start_invocations(lambda region: module.api("ecs", region), batches, base_request(params, facts),
+                                  user_token=params["client_token"], secret_names=secrets, values=facts["values"],
+                                  inline=params["command"] is not None)
     module.progress.say("started %s on %d instance(s)" % (
         ", ".join(b["invoke_id"] + (" (adopted)" if b.get("adopted") else "") for b in batches if b.get("invoke_id"))
         or "nothing", sum(len(b["instance_ids"]) for b in batches if b.get("invoke_id"))))
@@ -981,7 +876,9 @@ def run_present(module, facts, targets):
         module.exit_json(**report(module, results, batches, True, rows={}))
 
     first_run = facts["repeat_mode"] == "Period" and ca.rate_seconds(params["frequency"]) is not None
-    rows, timed_out, error, passing = wait_for_results(module, batches, first_run)
+    rows, timed_out, error, passing = inv.wait_for_results(
+        lambda region: module.api("ecs", region), batches, params["wait_timeout"], params["poll_interval"], first_run,
+        progress=module.progress.say)
     if passing:
         module.warn("%d poll(s) failed after their retries and were tried again: %s" % (len(passing), passing[-1]))
     if error is not None:
@@ -991,7 +888,7 @@ def run_present(module, facts, targets):
         msg = "Timed out after %ds waiting for %d instance(s)" % (
             params["wait_timeout"], result["summary"]["pending"] + result["summary"]["scheduled"])
         if params["stop_on_timeout"]:
-            stopped, error = stop_invocations(module, batches)
+            stopped, error = inv.stop_invocations(lambda region: module.api("ecs", region), batches)
             msg += "; stopped %s" % (", ".join(stopped) or "nothing")
             if error is not None:
                 msg += "; StopInvocation failed for %s" % error.item["invoke_id"]

@@ -241,14 +241,14 @@ from itertools import islice
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all, run_bounded
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions import (
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.executions import (
     child_executions,
     execution_view,
     get_executions,
     instance_of,
     parse_json,
 )
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extension_catalog import (
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.catalog import (
     ExtensionError,
     get_extension,
 )

@@ -220,12 +220,12 @@ count:
 """
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_bounded
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extension_catalog import (
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.catalog import (
     ExtensionError,
     get_extension,
     list_extensions,
 )
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions import (
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.templates import (
     TEMPLATE_NAME_RE,
     VERSION_RE,
     matches_search,

@@ -437,13 +437,13 @@ timed_out:
 """
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extension_catalog import (
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.catalog import (
     ExtensionError,
     get_extension,
     installed_packages,
     resolve_extension,
 )
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extension_plan import (
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.plan import (
     MUTATING_ACTIONS,
     NONE,
     SKIP,
@@ -452,7 +452,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extension_pl
     plan_diff,
     summarise_plan,
 )
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extension_rollout import (
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.install import (
     execution_list,
     execution_summary,
     extension_intent,
@@ -461,10 +461,10 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extension_ro
     preview_messages,
     validate_options,
 )
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions import validate_parameters
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.templates import validate_parameters
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._runner import BusyError, Runner
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.runner import BusyError, Runner
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._secrets import secret_tags
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import MAX_TAGS, ValidationError
 

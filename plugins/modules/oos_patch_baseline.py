@@ -289,7 +289,7 @@ import json
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import has_error_code
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching import (
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.baselines import (
     COMPLIANCE_LEVELS,
     OPERATION_SYSTEMS,
     REJECTED_PATCHES_ACTIONS,

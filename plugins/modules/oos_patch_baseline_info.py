@@ -124,7 +124,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client impor
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import first_error, run_bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching import (
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.baselines import (
     OPERATION_SYSTEMS,
     baseline_from_api,
     tags_to_api,

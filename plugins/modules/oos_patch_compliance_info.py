@@ -157,7 +157,7 @@ summary:
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import describe_instances
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import REGION_REQUIRED, AlicloudModule
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patch_states import (
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.states import (
     PATCH_STATUSES,
     instance_entry,
     read_patch_states,

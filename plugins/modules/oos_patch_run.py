@@ -292,24 +292,23 @@ timed_out:
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions import instance_of, report_deadline
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.executions import instance_of, report_deadline
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patch_states import (
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.run import (
     PATCH_TEMPLATE,
     batch_parameters,
     finish_entry,
     install_needless,
     patch_intent,
     plan_entry,
-    read_patch_states,
-    read_patches,
     run_entry,
     run_summary,
     validate_run_options,
 )
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._runner import BusyError, Runner
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.states import read_patch_states, read_patches
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.runner import BusyError, Runner
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError
 
 

@@ -6,7 +6,8 @@ import base64
 
 import pytest
 
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils import _cloud_assistant as ca
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assistant import content as ca
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assistant import invocations as inv
 
 
 def view(instance_id, os_type="linux", ready=True, exists=True, region="cn-hangzhou", reason=""):
@@ -19,8 +20,8 @@ def views(*items):
 
 
 def test_plan_follows_each_os_and_groups_by_region_and_type():
-    plan = ca.plan_invocations(views(view("i-l1"), view("i-w1", "windows"), view("i-l2"),
-                                     view("i-l3", region="cn-shanghai")))
+    plan = inv.plan_invocations(views(view("i-l1"), view("i-w1", "windows"), view("i-l2"),
+                                      view("i-l3", region="cn-shanghai")))
     assert plan["batches"] == [
         dict(region="cn-hangzhou", type="RunShellScript", instance_ids=["i-l1", "i-l2"]),
         dict(region="cn-hangzhou", type="RunPowerShellScript", instance_ids=["i-w1"]),
@@ -31,10 +32,10 @@ def test_plan_follows_each_os_and_groups_by_region_and_type():
 
 
 def test_plan_batches_at_the_per_call_limit():
-    plan = ca.plan_invocations(views(*[view("i-%04d" % n) for n in range(250)]))
+    plan = inv.plan_invocations(views(*[view("i-%04d" % n) for n in range(250)]))
     assert [len(b["instance_ids"]) for b in plan["batches"]] == [100, 100, 50]
     assert plan["batches"][2]["instance_ids"][-1] == "i-0249"
-    assert [len(b["instance_ids"]) for b in ca.plan_invocations(views(view("i-1"), view("i-2")), batch_size=1)["batches"]] == [1, 1]
+    assert [len(b["instance_ids"]) for b in inv.plan_invocations(views(view("i-1"), view("i-2")), batch_size=1)["batches"]] == [1, 1]
 
 
 @pytest.mark.parametrize("requested,command_type,bad", [
@@ -44,7 +45,7 @@ def test_plan_batches_at_the_per_call_limit():
     ("RunShellScript", "RunShellScript", ["i-w"]),
 ])
 def test_type_mismatch_is_a_problem(requested, command_type, bad):
-    plan = ca.plan_invocations(views(view("i-l"), view("i-w", "windows")), requested, command_type)
+    plan = inv.plan_invocations(views(view("i-l"), view("i-w", "windows")), requested, command_type)
     assert sorted(plan["mismatched"]) == bad
     assert all(i not in b["instance_ids"] for b in plan["batches"] for i in bad)
     assert "cannot run on a" in plan["mismatched"][bad[0]]
@@ -52,8 +53,8 @@ def test_type_mismatch_is_a_problem(requested, command_type, bad):
 
 @pytest.mark.parametrize("policy", ["fail", "skip"])
 def test_not_ready_instances_follow_the_unreachable_policy(policy):
-    plan = ca.plan_invocations(views(view("i-ok"), view("i-off", ready=False, reason="offline"),
-                                     view("i-gone", exists=False, ready=False, reason="gone")), unreachable=policy)
+    plan = inv.plan_invocations(views(view("i-ok"), view("i-off", ready=False, reason="offline"),
+                                      view("i-gone", exists=False, ready=False, reason="gone")), unreachable=policy)
     parked = plan["skipped"] if policy == "skip" else plan["unreachable"]
     other = plan["unreachable"] if policy == "skip" else plan["skipped"]
     assert parked == {"i-off": "offline", "i-gone": "gone"} and other == {}
@@ -62,7 +63,7 @@ def test_not_ready_instances_follow_the_unreachable_policy(policy):
 
 
 def test_a_stopped_windows_instance_with_a_shell_type_is_a_mismatch_not_only_unreachable():
-    plan = ca.plan_invocations(views(view("i-w", "windows", ready=False)), "RunShellScript", unreachable="skip")
+    plan = inv.plan_invocations(views(view("i-w", "windows", ready=False)), "RunShellScript", unreachable="skip")
     assert list(plan["mismatched"]) == ["i-w"] and not plan["skipped"]
 
 
@@ -122,16 +123,16 @@ ROW = {"InvokeId": "t-1", "InstanceId": "i-1", "InvocationStatus": "Failed", "Ex
 
 
 def test_result_view():
-    base = ca.base_view(view("i-1"), "RunShellScript", "WouldRun")
-    result = ca.result_view(base, ROW)
+    base = inv.base_view(view("i-1"), "RunShellScript", "WouldRun")
+    result = inv.result_view(base, ROW)
     assert result["status"] == "Failed" and result["exit_code"] == 2 and result["stdout_lines"] == ["fé", "line2"]
     assert result["output_truncated"] and result["dropped_bytes"] == 5 and result["finish_time"] == "2026-01-01T00:00:01Z"
     assert result["type"] == "RunShellScript" and result["invoke_id"] == "t-1"
-    hidden = ca.result_view(base, ROW, hide_output=True)
+    hidden = inv.result_view(base, ROW, hide_output=True)
     assert hidden["stdout"] == "" and hidden["stdout_lines"] == [] and hidden["exit_code"] == 2
-    running = ca.result_view(base, dict(ROW, InvocationStatus="Running", ExitCode=0, Repeats=0))
+    running = inv.result_view(base, dict(ROW, InvocationStatus="Running", ExitCode=0, Repeats=0))
     assert running["exit_code"] is None
-    assert ca.result_view(base, None)["status"] == "Pending"
+    assert inv.result_view(base, None)["status"] == "Pending"
 
 
 @pytest.mark.parametrize("row,first_run,settled", [
@@ -144,21 +145,21 @@ def test_result_view():
     ({"InvocationStatus": "Stopping"}, False, False),
 ])
 def test_is_settled(row, first_run, settled):
-    assert ca.is_settled(row, first_run) is settled
+    assert inv.is_settled(row, first_run) is settled
 
 
 def test_summary_and_rc():
     def entry(status, exit_code=None, error_code="", repeats=0):
         return dict(status=status, exit_code=exit_code, error_code=error_code, repeats=repeats,
-                    result=ca.outcome(status, error_code, repeats))
+                    result=inv.outcome(status, error_code, repeats))
 
-    summary, rc = ca.summarise({"a": entry("Success", 0), "b": entry("Unreachable"), "c": entry("Scheduled", 0, "", 1)})
+    summary, rc = inv.summarise({"a": entry("Success", 0), "b": entry("Unreachable"), "c": entry("Scheduled", 0, "", 1)})
     assert rc == 0 and summary["succeeded"] == 1 and summary["unreachable"] == 1 and summary["scheduled"] == 1
-    _summary, rc = ca.summarise({"a": entry("Success", 0), "b": entry("Failed", 4), "c": entry("Failed", 9)})
+    _summary, rc = inv.summarise({"a": entry("Success", 0), "b": entry("Failed", 4), "c": entry("Failed", 9)})
     assert rc == 4
-    summary, rc = ca.summarise({"a": entry("Timeout", -1), "b": entry("Terminated", -1)})
+    summary, rc = inv.summarise({"a": entry("Timeout", -1), "b": entry("Terminated", -1)})
     assert rc == 1 and summary["failed"] == 1 and summary["cancelled"] == 1
-    summary, rc = ca.summarise({"a": entry("Scheduled", 3, "ExitCodeNonzero", 1), "b": entry("Unsupported"),
+    summary, rc = inv.summarise({"a": entry("Scheduled", 3, "ExitCodeNonzero", 1), "b": entry("Unsupported"),
                                 "c": entry("Running"), "d": entry("WouldRun"), "e": entry("NotStarted")})
     assert rc == 3 and summary == dict(total=5, succeeded=0, failed=1, cancelled=1, pending=1, scheduled=0,
                                        unreachable=0, unsupported=1, planned=1)

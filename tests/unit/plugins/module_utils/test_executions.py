@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils import _executions as ex
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos import executions as ex
 
 
 class ApiError(Exception):

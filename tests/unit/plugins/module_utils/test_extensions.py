@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils import _extension_plan as plan
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions import (
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions import plan
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.templates import (
     TemplateContentError,
     extension_view,
     matches_search,
@@ -183,13 +183,13 @@ def test_plan_summary_and_diff():
     ("ten", 1, "ten", False), (0, 0, 0, True),
 ])
 def test_rate_control_values(value, minimum, expected, ok):
-    from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions import rate_value
+    from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.executions import rate_value
     converted, problem = rate_value(value, "concurrency", minimum)
     assert converted == expected and (problem is None) is ok
 
 
 def test_configuration_masks_secret_looking_keys():
-    from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extension_rollout import mask_configuration
+    from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.install import mask_configuration
     masked = mask_configuration('{"publicUrl": "https://x", "username": "admin", "password": "p",'
                                 ' "nested": {"apiToken": "t", "empty_secret": ""}}')
     assert masked == {"publicUrl": "https://x", "username": "admin", "password": "********",

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils import _patching as p
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching import baselines as p
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError
 
 API_RULES = {"PatchRules": [{"PatchFilterGroup": [

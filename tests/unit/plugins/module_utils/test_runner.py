@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils import _runner as rn
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos import runner as rn
 from unit_helpers import FakeClock
 
 EPOCH = datetime(2026, 11, 28, 12, 0, 0)

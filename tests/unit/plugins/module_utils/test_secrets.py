@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils import _extension_rollout
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions import install
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._secrets import (
     MASK,
     SECRET_TAG,
@@ -17,7 +17,7 @@ SECRET = "Pa$$-\"quoted\"-\\-ü-7f3a"
 
 
 def test_the_mask_is_the_collections_mask():
-    assert MASK == _extension_rollout.MASK == "********"
+    assert MASK == install.MASK == "********"
 
 
 def test_names_are_sorted_and_comma_separated_in_one_tag():

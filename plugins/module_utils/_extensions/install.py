@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions import parse_json, run_option_problems
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions import VERSION_RE
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._secrets import MASK
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.executions import parse_json, run_option_problems
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.templates import VERSION_RE
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._targets import normalise_targets
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError
 
 MAX_EXECUTIONS = 100
 SECRET_KEY_RE = re.compile(r"pass|secret|token|credential|private.?key", re.IGNORECASE)
-MASK = "********"
 DONE = {"install": "installed %s", "update": "updated to %s", "uninstall": "uninstalled%s"}
 RESULTS = ("succeeded", "failed", "cancelled", "unchanged", "unreachable", "unsupported", "busy", "pending", "planned")
 

@@ -11,8 +11,8 @@ import difflib
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import has_error_code
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._executions import parse_json
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions import (
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.executions import parse_json
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.templates import (
     TEMPLATE_NAME_RE,
     TemplateContentError,
     extension_view,

@@ -6,7 +6,7 @@ of the desired state and what was read (instance view, installed package), with 
 
 from __future__ import annotations
 
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions import (
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.templates import (
     platform_matches,
     version_number,
 )
