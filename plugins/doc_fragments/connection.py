@@ -124,3 +124,96 @@ requirements:
   - alibabacloud-credentials >= 1.0.12
   - alibabacloud-tea-openapi >= 0.4.6
 """
+
+    # The same options for the collection's non-module plugins (inventory, connection). They resolve
+    # credentials, region and endpoints with the same code as the modules (module_utils/_credentials,
+    # _client), so the environment variables are read by that code, not through ``env:`` entries, and the
+    # precedence is the one documented for the modules. Host variables only apply to connection plugins.
+    PLUGINS = r"""
+options:
+  region:
+    description:
+      - The Alibaba Cloud region id, for example C(cn-hangzhou).
+      - If not set, E(ALIBABA_CLOUD_REGION_ID), then E(ALICLOUD_REGION), then E(ALICLOUD_REGION_ID), then the
+        C(region_id) of the aliyun CLI profile the credentials come from, as for the modules.
+    type: str
+    aliases: [region_id]
+    vars:
+      - name: alicloud_region
+  access_key:
+    description:
+      - The AccessKey ID. Credentials are resolved in the order the modules document for their C(access_key)
+        option. Keys first, then O(profile), O(ecs_ram_role), the key environment variables, the profile
+        environment variables, and the default chain of the alibabacloud-credentials library.
+    type: str
+    aliases: [access_key_id]
+    vars:
+      - name: alicloud_access_key
+  secret_key:
+    description:
+      - The AccessKey secret. Never logged or returned.
+    type: str
+    aliases: [access_key_secret]
+    vars:
+      - name: alicloud_secret_key
+  security_token:
+    description:
+      - The STS security token, for temporary credentials. Never logged or returned.
+    type: str
+    aliases: [sts_token]
+    vars:
+      - name: alicloud_security_token
+  profile:
+    description:
+      - The name of a profile in the aliyun CLI configuration C($HOME/.aliyun/config.json).
+      - If not set and no keys are given, E(ALIBABA_CLOUD_PROFILE) or E(ALICLOUD_PROFILE) is used.
+    type: str
+    vars:
+      - name: alicloud_profile
+  assume_role_arn:
+    description:
+      - The ARN of a RAM role to assume with whichever credentials were found.
+    type: str
+  assume_role_session_name:
+    description:
+      - The session name used when assuming O(assume_role_arn).
+    type: str
+    default: ansible-ecs-ops
+  assume_role_duration:
+    description:
+      - How long, in seconds, the assumed role's credentials are valid (900 to 43200).
+    type: int
+    default: 3600
+  ecs_ram_role:
+    description:
+      - The name of the RAM role attached to the ECS instance Ansible runs on; its credentials come from the
+        instance metadata service, which is never contacted unless this option is set.
+    type: str
+  oos_endpoint:
+    description:
+      - Override the OOS API endpoint (a host, C(host:port) or a URL; HTTPS unless the URL says C(http)).
+      - If not set, E(ALIBABA_CLOUD_OOS_ENDPOINT) is used, then C(oos.<region>.aliyuncs.com).
+    type: str
+  ecs_endpoint:
+    description:
+      - Override the ECS API endpoint, in the same forms as O(oos_endpoint).
+      - If not set, E(ALIBABA_CLOUD_ECS_ENDPOINT) is used, then the regional ECS endpoint.
+    type: str
+  api_retries:
+    description:
+      - How many times an API call is retried after throttling, C(ServiceUnavailable), C(InternalError*), an
+        HTTP 5xx answer, a dropped or reset connection or a read timeout (jittered exponential backoff).
+    type: int
+    default: 10
+  api_timeout:
+    description:
+      - The read timeout of one API request, in seconds.
+    type: int
+    default: 30
+requirements:
+  - python >= 3.9
+  - alibabacloud-oos20190601 >= 3.7.0
+  - alibabacloud-ecs20140526 >= 7.11.8
+  - alibabacloud-credentials >= 1.0.12
+  - alibabacloud-tea-openapi >= 0.4.6
+"""

@@ -39,6 +39,23 @@ def connection_argument_spec():
     )
 
 
+def oos_run_argument_spec():
+    """The options of a batched OOS run that both OOS modules share (documented in ``doc_fragments/oos_run.py``)."""
+    return dict(
+        rate_control=dict(type="dict", default={}, options=dict(
+            concurrency=dict(type="raw", default=10),
+            max_errors=dict(type="raw", default=0),
+        )),
+        batch_size=dict(type="int", default=50),
+        wait=dict(type="bool", default=True),
+        poll_interval=dict(type="float", default=5),
+        cancel_on_timeout=dict(type="bool", default=False),
+        client_token=dict(type="str", no_log=False),
+        tags=dict(type="dict"),
+        busy=dict(type="str", default="wait", choices=["wait", "skip", "fail"]),
+    )
+
+
 def merge_argument_spec(module_spec):
     """The connection options plus ``module_spec`` (module options win on a clash)."""
     spec = connection_argument_spec()

@@ -32,6 +32,7 @@ author:
   - alibabacloud.ecs_ops maintainers (@alibabacloud-ecs-ops)
 extends_documentation_fragment:
   - alibabacloud.ecs_ops.connection
+  - alibabacloud.ecs_ops.oos_run
   - alibabacloud.ecs_ops.attributes
 attributes:
   check_mode:
@@ -95,39 +96,11 @@ options:
       - Not allowed with O(state=absent).
     type: bool
     default: false
-  rate_control:
-    description:
-      - How OOS paces each execution (each batch).
-    type: dict
-    default: {}
-    suboptions:
-      concurrency:
-        description:
-          - Instances worked on at once within one execution, a number or a percentage such as C(20%).
-        type: raw
-        default: 10
-      max_errors:
-        description:
-          - Failed instances an execution tolerates before it stops starting more, a number or a percentage.
-          - C(0) stops a batch at its first failure; instances it did not reach are reported as failed.
-        type: raw
-        default: 0
-  batch_size:
-    description:
-      - Instances per execution (the template takes at most 50).
-    type: int
-    default: 50
   max_concurrent_executions:
     description:
       - Executions running at once while O(wait=true). With O(wait=false) every batch is started at once.
     type: int
     default: 10
-  wait:
-    description:
-      - Wait for the executions to finish and report per-instance results.
-      - With V(false) the task returns the started executions; follow them with M(alibabacloud.ecs_ops.oos_execution_info).
-    type: bool
-    default: true
   wait_timeout:
     description:
       - Seconds to wait for all executions, including the time spent waiting for busy instances and starting
@@ -140,26 +113,6 @@ options:
         reported C(cancelled) with the reason.
     type: int
     default: 1800
-  poll_interval:
-    description:
-      - Seconds between status checks at first; the interval grows up to four times this while executions run.
-    type: float
-    default: 5
-  cancel_on_timeout:
-    description:
-      - Cancel the executions still running when O(wait_timeout) passes.
-    type: bool
-    default: false
-  client_token:
-    description:
-      - A token of your own to tell apart runs with the same content (up to 64 printable ASCII characters).
-        Runs with the same token and content share their executions.
-    type: str
-  tags:
-    description:
-      - Tags to put on the executions. Keys starting with C(ecs-ops-) are reserved for the collection, which
-        records there the names (never the values) of the secret parameters.
-    type: dict
   description:
     description:
       - A description to put on the executions (at most 200 characters).
@@ -184,19 +137,6 @@ options:
         made on the instance by hand is invisible.
     type: bool
     default: false
-  busy:
-    description:
-      - What to do with an instance that an unfinished execution of the same template (started by another
-        job, a person, or an earlier run) is working on and that does something else.
-      - V(wait) waits for that execution to end, reads the instance again, and then acts only if still needed.
-        The default, so that an overlapping schedule or a re-run converges on its own within O(wait_timeout).
-      - V(skip) leaves the instance alone and reports it C(busy); the task does not fail for it.
-      - V(fail) fails the task before anything is started if any instance is busy.
-      - An instance in an execution that makes the same change is always adopted, whatever this option says.
-      - With O(wait=false) V(wait) cannot wait, so busy instances are reported C(busy).
-    type: str
-    choices: [wait, skip, fail]
-    default: wait
 notes:
   - C(max_errors) applies per execution, so a fleet split into several batches can have more failures in
     total; the task fails if any instance failed.
@@ -463,6 +403,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.i
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.templates import validate_parameters
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._options import oos_run_argument_spec
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.runner import BusyError, Runner
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._secrets import secret_tags
@@ -473,6 +414,7 @@ BULKY_TEMPLATE = "ACS-ECS-BulkyConfigureOOSPackageWithTemporaryURL"
 
 def argument_spec():
     return dict(
+        oos_run_argument_spec(),
         name=dict(type="str", required=True),
         version=dict(type="str"),
         state=dict(type="str", default="present", choices=["present", "latest", "absent"]),
@@ -480,21 +422,10 @@ def argument_spec():
         secret_parameters=dict(type="dict", default={}, no_log=True),
         instance_ids=dict(type="raw", required=True),
         force=dict(type="bool", default=False),
-        rate_control=dict(type="dict", default={}, options=dict(
-            concurrency=dict(type="raw", default=10),
-            max_errors=dict(type="raw", default=0),
-        )),
-        batch_size=dict(type="int", default=50),
         max_concurrent_executions=dict(type="int", default=10),
-        wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=1800),
-        poll_interval=dict(type="float", default=5),
-        cancel_on_timeout=dict(type="bool", default=False),
-        client_token=dict(type="str", no_log=False),
-        tags=dict(type="dict"),
         description=dict(type="str"),
         unreachable=dict(type="str", default="fail", choices=["fail", "skip"]),
-        busy=dict(type="str", default="wait", choices=["wait", "skip", "fail"]),
         reinstall_on_drift=dict(type="bool", default=False),
     )
 

@@ -28,6 +28,7 @@ author:
   - alibabacloud.ecs_ops maintainers (@alibabacloud-ecs-ops)
 extends_documentation_fragment:
   - alibabacloud.ecs_ops.connection
+  - alibabacloud.ecs_ops.oos_run
   - alibabacloud.ecs_ops.attributes
 attributes:
   check_mode:
@@ -62,23 +63,6 @@ options:
     description: Days (1 to 65536) the snapshots are kept.
     type: int
     default: 7
-  rate_control:
-    description: How many instances each execution works on at once and how many may fail.
-    type: dict
-    default: {}
-    suboptions:
-      concurrency:
-        description: Instances at once, a number or a percentage such as C(20%).
-        type: raw
-        default: 10
-      max_errors:
-        description: Failed instances tolerated per execution before it stops, a number or a percentage.
-        type: raw
-        default: 0
-  batch_size:
-    description: Instances per execution (1 to 50).
-    type: int
-    default: 50
   max_concurrent_executions:
     description: Executions running at once.
     type: int
@@ -102,22 +86,6 @@ options:
     type: str
     choices: [fail, skip]
     default: fail
-  busy:
-    description:
-      - What to do with an instance that an unfinished execution of the template with the other action works on
-        (started by another job, a person, or an earlier run).
-      - V(wait) waits for that execution to end, then runs on the instance. The default, so that an overlapping
-        schedule or a re-run converges on its own within O(wait_timeout).
-      - V(skip) leaves the instance alone and reports it C(busy); the task does not fail for it.
-      - V(fail) fails the task before anything is started if any instance is busy.
-      - An instance in an execution with the same action is always adopted, whatever this option says.
-    type: str
-    choices: [wait, skip, fail]
-    default: wait
-  wait:
-    description: Wait for the executions to end. Without it the execution ids are returned at once.
-    type: bool
-    default: true
   wait_timeout:
     description:
       - Seconds to wait for everything, including the canary, busy instances and the starts of later batches.
@@ -129,20 +97,6 @@ options:
         reported C(cancelled) with the reason.
     type: int
     default: 3600
-  poll_interval:
-    description: Seconds between status checks (it grows slowly up to four times this).
-    type: float
-    default: 5
-  cancel_on_timeout:
-    description: Cancel the executions still running when O(wait_timeout) passes.
-    type: bool
-    default: false
-  client_token:
-    description: Prefix of the idempotency tokens; the tokens are derived from the request, so a retried task never starts a batch twice.
-    type: str
-  tags:
-    description: Tags of the executions. Keys starting with C(ecs-ops-) are reserved for the collection.
-    type: dict
 notes:
   - Executions the task started keep running in OOS if the task is killed; the next run adopts them.
     O(cancel_on_timeout) cancels only executions this task started, never adopted ones. Two tasks that start a
@@ -294,6 +248,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.executions import instance_of, report_deadline
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._options import oos_run_argument_spec
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.run import (
@@ -314,27 +269,17 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation i
 
 def argument_spec():
     return dict(
+        oos_run_argument_spec(),
         action=dict(type="str", required=True, choices=["scan", "install"]),
         instance_ids=dict(type="raw", required=True),
         reboot_if_need=dict(type="bool", default=False),
         create_snapshot=dict(type="bool", default=False),
         snapshot_retention_days=dict(type="int", default=7),
-        rate_control=dict(type="dict", default={}, options=dict(
-            concurrency=dict(type="raw", default=10),
-            max_errors=dict(type="raw", default=0),
-        )),
-        batch_size=dict(type="int", default=50),
         max_concurrent_executions=dict(type="int", default=5),
         canary=dict(type="bool", default=False),
         force=dict(type="bool", default=False),
         unreachable=dict(type="str", default="fail", choices=["fail", "skip"]),
-        busy=dict(type="str", default="wait", choices=["wait", "skip", "fail"]),
-        wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=3600),
-        poll_interval=dict(type="float", default=5),
-        cancel_on_timeout=dict(type="bool", default=False),
-        client_token=dict(type="str", no_log=False),
-        tags=dict(type="dict"),
     )
 
 
