@@ -9,7 +9,6 @@ Works on the exceptions' attributes (duck typing), so nothing here imports the S
 from __future__ import annotations
 
 import json
-import sys
 
 _TRANSPORT_MARKERS = (
     "Read timed out", "ReadTimeout", "ConnectTimeout", "Connection refused", "Connection aborted",
@@ -118,10 +117,6 @@ class ErrorInfo:
     def _plain_message(exc):
         text = _attr(exc, "message") or str(exc)
         return str(text)
-
-    @property
-    def throttled(self):
-        return bool(self.code) and ("Throttling" in self.code)
 
     @property
     def retryable(self):
@@ -265,19 +260,3 @@ def has_error_code(exc, *codes):
     """True if ``exc`` carries one of ``codes``; a code ending in ``.`` matches as a prefix."""
     code = ErrorInfo(exc).code or ""
     return any(code == c or (c.endswith(".") and code.startswith(c)) for c in codes)
-
-
-class _NeverRaised(Exception):
-    pass
-
-
-def api_error_code(*codes):
-    """For ``except api_error_code("EntityNotExists.Template"):`` while an exception is being handled.
-
-    Returns the class of the exception in flight if it carries one of ``codes`` (prefix match for
-    codes ending in ``.``), else a class that is never raised, so the ``except`` clause does not match.
-    """
-    exc = sys.exc_info()[1]
-    if exc is not None and has_error_code(exc, *codes):
-        return type(exc)
-    return _NeverRaised

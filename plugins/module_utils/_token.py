@@ -22,6 +22,13 @@ class TokenError(ValueError):
     pass
 
 
+def token_problems(user_token):
+    """[problem] if ``user_token`` (a ``client_token`` option) cannot start a ClientToken, else []."""
+    if user_token is None or _USER_TOKEN_RE.match(str(user_token)):
+        return []
+    return ["client_token must be 1 to 64 printable ASCII characters without spaces"]
+
+
 def canonical(content):
     """Key-sorted compact JSON: equal content gives equal text whatever the dict order."""
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
@@ -33,8 +40,9 @@ def client_token(content, user_token=None, prefix="ecsops"):
     With ``user_token`` the token starts with it (up to 31 characters) so it can be recognised
     in the console, and the hash covers it too, so two runs with different user tokens differ.
     """
-    if user_token is not None and not _USER_TOKEN_RE.match(str(user_token)):
-        raise TokenError("client_token must be 1 to 64 printable ASCII characters without spaces")
+    problems = token_problems(user_token)
+    if problems:
+        raise TokenError(problems[0])
     digest = hashlib.sha256(("%s\n%s" % (user_token or "", canonical(content))).encode("utf-8")).hexdigest()
     head = str(user_token)[:31] if user_token else prefix
     return ("%s-%s" % (head, digest))[:MAX_TOKEN_LENGTH]

@@ -510,7 +510,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import REGION_REQUIRED, AlicloudModule
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._targets import normalise_targets
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import TokenError, client_token
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import token_problems
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import (
     MAX_TAGS,
     ValidationError,
@@ -613,11 +613,7 @@ def _check_options(params, problems):
             TOKEN_TAG_PREFIX, ", ".join(reserved)))
     elif params["client_token"] is not None and len(params["tags"] or {}) >= MAX_TAGS:
         problems.append("tags: at most %d tags with client_token (it adds %s)" % (MAX_TAGS - 1, inv.TOKEN_TAG))
-    if params["client_token"] is not None:
-        try:
-            client_token({}, params["client_token"])
-        except TokenError as exc:
-            problems.append(str(exc))
+    problems.extend(token_problems(params["client_token"]))
     return mode
 
 

@@ -303,7 +303,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.bas
     update_request,
     validate_name,
 )
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import TokenError, client_token
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import client_token, token_problems
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError
 
 NOT_FOUND = ("EntityNotExists.PatchBaseline",)
@@ -393,16 +393,15 @@ class BaselineRunner:
 def validate(module):
     params = module.params
     try:
-        if module.params["client_token"] is not None:
-            client_token({}, params["client_token"])
+        problems = token_problems(params["client_token"])
+        if problems:
+            raise ValidationError(problems)
         if params["state"] == "absent":
             problem = validate_name(params["name"])
             if problem:
                 raise ValidationError(problem)
             return None
         return desired_from_params(params)
-    except TokenError as exc:
-        module.fail_validation(exc)
     except ValidationError as exc:
         module.fail_validation(exc)
     return None

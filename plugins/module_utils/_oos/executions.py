@@ -20,7 +20,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client impor
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all, run_bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe, has_error_code
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import TokenError, client_token
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import client_token, token_problems
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import resource_tag_problems
 
 TERMINAL = ("Success", "Failed", "Cancelled")
@@ -79,11 +79,7 @@ def run_option_problems(p, max_executions):
     p["tags"] = {str(k): str(v) for k, v in tags.items()} or None
     if p.get("description") is not None and len(p["description"]) > 200:
         problems.append("description must be at most 200 characters")
-    if p["client_token"] is not None:
-        try:
-            client_token({}, p["client_token"])
-        except TokenError as exc:
-            problems.append(str(exc))
+    problems.extend(token_problems(p["client_token"]))
     return problems
 
 
