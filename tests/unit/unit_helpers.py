@@ -104,3 +104,26 @@ class FakeClock:
     def sleep(self, seconds):
         self.sleeps.append(round(seconds, 3))
         self.now += seconds
+
+
+# --- the module tests against the in-process simulator (the sim_server fixtures) ------------------------------
+def sim_args(server, **extra):
+    """The connection options of a module talking to ``server`` (region cn-hangzhou), plus ``extra``."""
+    return dict(dict(region="cn-hangzhou", access_key="sim-access-key", secret_key="sim-secret-key",
+                     oos_endpoint=server.url, ecs_endpoint=server.url), **extra)
+
+
+def instance_ids(server):
+    """{instance name: instance id} of the simulator's fleet."""
+    return {i.name: i.id for i in server.sim.instances()}
+
+
+def api_calls(server, action=None, since=0):
+    """The OOS and ECS calls the simulator received after call ``since`` (of ``action`` if given)."""
+    return [c for c in server.calls() if c["product"] in ("ecs", "oos") and c["seq"] > since
+            and (action is None or c["action"] == action)]
+
+
+def mutating(server, since=0):
+    """The actions of the mutating calls after call ``since``."""
+    return [c["action"] for c in api_calls(server, since=since) if c["mutating"]]

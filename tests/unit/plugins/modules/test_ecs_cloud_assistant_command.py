@@ -9,29 +9,14 @@ import pytest
 from alibabacloud_oos20190601 import models as oos_models
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.modules import ecs_cloud_assistant_command as module
-from unit_helpers import warnings_of
+from unit_helpers import api_calls, instance_ids as by_name, mutating, sim_args, warnings_of
 
 MISSING = "i-bpmissing0000000001"
 SECRET = "s3cr3t-Value-42"
 
 
-def by_name(server):
-    return {i.name: i.id for i in server.sim.instances()}
-
-
 def args(server, **extra):
-    base = dict(region="cn-hangzhou", access_key="sim-access-key", secret_key="sim-secret-key",
-                ecs_endpoint=server.url, oos_endpoint=server.url, poll_interval=0.05, wait_timeout=60)
-    base.update(extra)
-    return base
-
-
-def mutating(server):
-    return [c for c in server.calls() if c["product"] == "ecs" and c["mutating"]]
-
-
-def api_calls(server, action=None):
-    return [c for c in server.calls() if c["product"] in ("ecs", "oos") and (action is None or c["action"] == action)]
+    return sim_args(server, **dict(dict(poll_interval=0.05, wait_timeout=60), **extra))
 
 
 def test_exit_codes_on_a_mix_of_instances(sim_server, run_module):

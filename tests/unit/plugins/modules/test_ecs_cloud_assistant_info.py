@@ -6,24 +6,9 @@ import pytest
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils import _module
 from ansible_collections.alibabacloud.ecs_ops.plugins.modules import ecs_cloud_assistant_info as module
-from unit_helpers import warnings_of
+from unit_helpers import api_calls, instance_ids as by_name, sim_args as args, warnings_of
 
 MISSING = "i-bpmissing0000000001"
-
-
-def by_name(server):
-    return {i.name: i.id for i in server.sim.instances()}
-
-
-def args(server, **extra):
-    base = dict(region="cn-hangzhou", access_key="sim-access-key", secret_key="sim-secret-key",
-                ecs_endpoint=server.url, oos_endpoint=server.url)
-    base.update(extra)
-    return base
-
-
-def api_calls(server):
-    return [c for c in server.calls() if c["product"] in ("ecs", "oos")]
 
 
 @pytest.mark.parametrize("check_mode", [False, True])

@@ -12,6 +12,7 @@ from alibabacloud_oos20190601 import models as oos_models
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._secrets import MASK, SECRET_TAG, Redactor, secret_tags
 from ansible_collections.alibabacloud.ecs_ops.plugins.modules import oos_execution_info as module
 from ansible_collections.alibabacloud.ecs_ops.plugins.modules import oos_extension_install as install
+from unit_helpers import instance_ids as ids_by_name, sim_args as args
 
 BT = "ACS-Extension-BaoTaPanelFree-One-Click-1853370294850618"
 PACKAGE_TEMPLATE = "ACS-ECS-BulkyConfigureOOSPackageWithTemporaryURL"
@@ -21,17 +22,6 @@ VERSION = "Ver-91c2-secret-value"
 WRONG = "Wrong-5d0f-secret-value"
 FILLER = ["filler-parameter-name-%02d" % n for n in range(10)]     # the secret names land in the third tag
 FINAL = ("Success", "Failed", "Cancelled")
-
-
-def args(server, **extra):
-    base = dict(region="cn-hangzhou", access_key="sim-access-key", secret_key="sim-secret-key",
-                oos_endpoint=server.url, ecs_endpoint=server.url)
-    base.update(extra)
-    return base
-
-
-def ids_by_name(server):
-    return {i.name: i.id for i in server.sim.instances()}
 
 
 def test_follows_an_install_started_without_waiting(sim_server_factory, run_module):

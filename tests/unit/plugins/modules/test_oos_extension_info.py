@@ -5,16 +5,10 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.modules import oos_extension_info as module
+from unit_helpers import sim_args as args
 
 NODE = "ACS-Extension-node-1853370294850618"
 BT = "ACS-Extension-BaoTaPanelFree-One-Click-1853370294850618"
-
-
-def args(server, **extra):
-    base = dict(region="cn-hangzhou", access_key="sim-access-key", secret_key="sim-secret-key",
-                oos_endpoint=server.url, ecs_endpoint=server.url)
-    base.update(extra)
-    return base
 
 
 def names(result):

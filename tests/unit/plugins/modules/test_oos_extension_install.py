@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.modules import oos_extension_install as module
-from unit_helpers import warnings_of
+from unit_helpers import instance_ids as ids_by_name, mutating, sim_args, warnings_of
 
 NODE = "ACS-Extension-node-1853370294850618"
 BT = "ACS-Extension-BaoTaPanelFree-One-Click-1853370294850618"
@@ -13,19 +13,8 @@ IIS = "ACS-Extension-IIS-1853370294850618"
 FAST = dict(poll_interval=0.1, wait_timeout=120)
 
 
-def ids_by_name(server):
-    return {i.name: i.id for i in server.sim.instances()}
-
-
 def args(server, **extra):
-    base = dict(region="cn-hangzhou", access_key="sim-access-key", secret_key="sim-secret-key",
-                ecs_endpoint=server.url, oos_endpoint=server.url, **FAST)
-    base.update(extra)
-    return base
-
-
-def mutating(server):
-    return [c["action"] for c in server.calls() if c["mutating"]]
+    return sim_args(server, **dict(dict(**FAST), **extra))
 
 
 def installed(server, instance_id, name=NODE):

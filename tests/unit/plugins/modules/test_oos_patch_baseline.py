@@ -6,20 +6,13 @@ import pytest
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.modules import oos_patch_baseline as module
 from ansible_collections.alibabacloud.ecs_ops.plugins.modules import oos_patch_baseline_info as info
+from unit_helpers import mutating, sim_args
 
 RULES = [dict(classifications=["security", "Bugfix"], severities=["Critical", "Important"], approve_after_days=7)]
 
 
 def args(server, **extra):
-    base = dict(region="cn-hangzhou", access_key="sim-access-key", secret_key="sim-secret-key",
-                oos_endpoint=server.url, ecs_endpoint=server.url, _ansible_diff=True)
-    base.update(extra)
-    return base
-
-
-def mutating(server, since=0):
-    return [c["action"] for c in server.calls() if c["product"] in ("ecs", "oos") and c["mutating"]
-            and c["seq"] > since]
+    return sim_args(server, **dict(dict(_ansible_diff=True), **extra))
 
 
 def last_seq(server):

@@ -6,6 +6,7 @@ import pytest
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.modules import oos_patch_compliance_info as compliance
 from ansible_collections.alibabacloud.ecs_ops.plugins.modules import oos_patch_run as module
+from unit_helpers import mutating, sim_args, sim_args as conn
 
 PATCHES = [dict(kb_id="kernel.x86_64", classification="Security", severity="Critical", needs_reboot=True),
            dict(kb_id="openssl-libs.x86_64", classification="Security", severity="Important"),
@@ -20,23 +21,12 @@ FLEET = {"regions": {
                                    "patches": PATCHES}]}}}
 
 
-def conn(server, **extra):
-    base = dict(region="cn-hangzhou", access_key="sim-access-key", secret_key="sim-secret-key",
-                oos_endpoint=server.url, ecs_endpoint=server.url)
-    base.update(extra)
-    return base
-
-
 def args(server, **extra):
-    return conn(server, **dict(dict(poll_interval=0.1, wait_timeout=60), **extra))
+    return sim_args(server, **dict(dict(poll_interval=0.1, wait_timeout=60), **extra))
 
 
 def ids(server, prefix, region="cn-hangzhou"):
     return [i.id for i in server.sim.instances(region) if i.name.startswith(prefix)]
-
-
-def mutating(server, since=0):
-    return [c["action"] for c in server.calls() if c["mutating"] and c["seq"] > since and c["product"] != "sim"]
 
 
 def last_seq(server):
