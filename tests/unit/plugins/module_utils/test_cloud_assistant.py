@@ -163,3 +163,33 @@ def test_summary_and_rc():
                                 "c": entry("Running"), "d": entry("WouldRun"), "e": entry("NotStarted")})
     assert rc == 3 and summary == dict(total=5, succeeded=0, failed=1, cancelled=1, pending=1, scheduled=0,
                                        unreachable=0, unsupported=1, planned=1)
+
+
+class RecordingEcs:
+    """Answers RunCommand and DescribeInvocations (nothing found), keeping every request."""
+
+    def __init__(self):
+        self.requests = []
+
+    def call(self, action, params=None, deadline=None, attempts=None):
+        self.requests.append((action, dict(params or {})))
+        if action == "DescribeInvocations":
+            return {"Invocations": {"Invocation": []}}
+        return {"InvokeId": "t-%d" % len(self.requests), "CommandId": "c-1"}
+
+
+def test_secret_values_never_reach_the_client_token_only_their_names():
+    """The documented rule: a ClientToken (visible in API logs) hashes the request without secret values."""
+    def token(values, secret_names, user_token="deploy-1"):
+        api = RecordingEcs()
+        batch = dict(region="cn-hangzhou", type="RunShellScript", instance_ids=["i-1"], command_id="")
+        assert inv.start_invocations(lambda region: api, [batch], {"CommandContent": "ZWNobw=="},
+                                     user_token=user_token, secret_names=secret_names, values=values) is None
+        (start,) = [p for action, p in api.requests if action == "RunCommand"]
+        return start["ClientToken"]
+
+    base = token({"user": "ops", "pw": "first-secret"}, ["pw"])
+    assert token({"user": "ops", "pw": "another-secret"}, ["pw"]) == base
+    assert token({"user": "root", "pw": "first-secret"}, ["pw"]) != base
+    assert token({"user": "ops", "pw": "first-secret"}, ["pw", "user"]) != base
+    assert "first-secret" not in base

@@ -198,7 +198,10 @@ def test_check_mode_runs_nothing(sim_server, run_module):
     assert mutating(sim_server) == [] and api_calls(sim_server)
 
 
-def test_periodic_invocation_started_then_stopped(sim_server, run_module):
+def test_periodic_invocation_started_then_stopped(sim_server_factory, run_module):
+    # 1 simulated second = 20 ms: the script (a real process) runs every 1.2 s, so runs never pile up on a busy
+    # machine (at the default 1 ms they came every 60 ms and a stop could wait behind a run that never ended).
+    sim_server = sim_server_factory(time_scale=0.02)
     ids = by_name(sim_server)
     rc, started = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command="echo tick",
                                                frequency="rate(1m)"))
