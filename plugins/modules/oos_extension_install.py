@@ -435,9 +435,8 @@ class Installer:
 
     def __init__(self, module):
         self.module = module
-        self.p = module.params
         try:
-            self.targets, warnings = validate_options(self.p, module.region)
+            self.targets, warnings, self.p = validate_options(module.params, module.region)
         except ValidationError as exc:
             module.fail_validation(exc)
         for warning in warnings:

@@ -288,14 +288,13 @@ class PatchRun:
 
     def __init__(self, module):
         self.module = module
-        self.p = module.params
-        self.action = self.p["action"]
         try:
-            self.targets, warnings = validate_run_options(self.p, module.region)
+            self.targets, warnings, self.p = validate_run_options(module.params, module.region)
         except ValidationError as exc:
             module.fail_validation(exc)
         for warning in warnings:
             module.warn(warning)
+        self.action = self.p["action"]
         self.entries = {}
         self.batch_size = self.p["batch_size"]
         p = self.p

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._secrets import MASK
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.executions import parse_json, run_option_problems
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.executions import parse_json, run_options
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.templates import VERSION_RE
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._targets import normalise_targets
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError
@@ -24,7 +24,8 @@ RESULTS = ("succeeded", "failed", "cancelled", "unchanged", "unreachable", "unsu
 
 
 def validate_options(p, region):
-    """({region: [ids]}, warnings); normalises rate_control and tags in ``p``. Raises ValidationError."""
+    """({region: [ids]}, warnings, the options with rate_control and tags normalised); ``p`` is not changed.
+    Raises ValidationError naming every problem."""
     problems, warnings, targets = [], [], {}
     try:
         targets, warnings = normalise_targets(p["instance_ids"], region)
@@ -36,7 +37,8 @@ def validate_options(p, region):
         problems.append("version must look like v1, v27, ... got %r" % p["version"])
     if p["force"] and p["state"] == "absent":
         problems.append("force cannot be used with state=absent")
-    problems.extend(run_option_problems(p, MAX_EXECUTIONS))
+    run_problems, normalised = run_options(p, MAX_EXECUTIONS)
+    problems.extend(run_problems)
     both = sorted(set(p["parameters"]) & set(p["secret_parameters"]))
     if both:
         problems.append("parameters and secret_parameters both set %s" % ", ".join(both))
@@ -44,7 +46,7 @@ def validate_options(p, region):
         warnings.append("parameters are ignored with state=absent")
     if problems:
         raise ValidationError(problems)
-    return targets, warnings
+    return targets, warnings, dict(p, **normalised)
 
 
 def mask_configuration(value):

@@ -51,10 +51,10 @@ def rate_value(value, name, minimum):
         name, minimum, minimum, value)
 
 
-def run_option_problems(p, max_executions):
-    """Problems with the options of every batched OOS run (batch_size, max_concurrent_executions,
-    wait_timeout, poll_interval, rate_control, tags, description, client_token). Normalises
-    ``rate_control`` and ``tags`` in ``p``."""
+def run_options(p, max_executions):
+    """(problems, normalised) for the options of every batched OOS run (batch_size, max_concurrent_executions,
+    wait_timeout, poll_interval, rate_control, tags, description, client_token). ``normalised`` holds
+    ``rate_control`` and ``tags`` as OOS takes them; ``p`` is not changed."""
     problems = []
     if not 1 <= p["batch_size"] <= MAX_BATCH:
         problems.append("batch_size must be between 1 and %d, got %d" % (MAX_BATCH, p["batch_size"]))
@@ -65,7 +65,7 @@ def run_option_problems(p, max_executions):
         problems.append("wait_timeout must be at least 1 second")
     if not 0.1 <= p["poll_interval"] <= 600:
         problems.append("poll_interval must be between 0.1 and 600 seconds")
-    rate = p["rate_control"]
+    rate = dict(p["rate_control"])
     for name, minimum in (("concurrency", 1), ("max_errors", 0)):
         rate[name], problem = rate_value(rate[name], name, minimum)
         if problem:
@@ -76,11 +76,10 @@ def run_option_problems(p, max_executions):
     if reserved:
         problems.append("tags: keys starting with %s are reserved for the collection: %s" % (
             RESERVED_TAG_PREFIX, ", ".join(reserved)))
-    p["tags"] = {str(k): str(v) for k, v in tags.items()} or None
     if p.get("description") is not None and len(p["description"]) > 200:
         problems.append("description must be at most 200 characters")
     problems.extend(token_problems(p["client_token"]))
-    return problems
+    return problems, dict(rate_control=rate, tags={str(k): str(v) for k, v in tags.items()} or None)
 
 
 def parse_json(value, default=None):

@@ -7,7 +7,7 @@ after the run."""
 
 from __future__ import annotations
 
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.executions import run_option_problems
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.executions import run_options
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.states import installed_total, verdict
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._targets import normalise_targets
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError
@@ -113,10 +113,8 @@ def run_summary(entries):
 
 
 def validate_run_options(p, region):
-    """({region: [ids]}, warnings) for oos_patch_run; normalises rate_control and tags in ``p``.
-
-    Raises ValidationError naming every problem.
-    """
+    """({region: [ids]}, warnings, the options with rate_control and tags normalised) for oos_patch_run;
+    ``p`` is not changed. Raises ValidationError naming every problem."""
     problems, warnings, targets = [], [], {}
     try:
         targets, warnings = normalise_targets(p["instance_ids"], region)
@@ -130,7 +128,8 @@ def validate_run_options(p, region):
                         % (MAX_RETENTION_DAYS, p["snapshot_retention_days"]))
     if p["canary"] and not p["wait"]:
         problems.append("canary needs wait=true (the first batch is checked before the rest is approved)")
-    problems.extend(run_option_problems(p, MAX_EXECUTIONS))
+    run_problems, normalised = run_options(p, MAX_EXECUTIONS)
+    problems.extend(run_problems)
     if problems:
         raise ValidationError(problems)
-    return targets, warnings
+    return targets, warnings, dict(p, **normalised)

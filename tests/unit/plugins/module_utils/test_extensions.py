@@ -195,3 +195,16 @@ def test_configuration_masks_secret_looking_keys():
     assert masked == {"publicUrl": "https://x", "username": "admin", "password": "********",
                       "nested": {"apiToken": "********", "empty_secret": ""}}
     assert mask_configuration("") == "" and mask_configuration("plain text") == "plain text"
+
+
+def test_validation_returns_normalised_options_and_leaves_the_input_alone():
+    import copy
+    from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.install import validate_options
+    params = dict(name="node", version=None, state="present", force=False, parameters={}, secret_parameters={},
+                  instance_ids=["i-bpabcdef"], rate_control={"concurrency": "20", "max_errors": " 5 % "},
+                  batch_size=50, max_concurrent_executions=10, wait_timeout=60, poll_interval=5, tags={"env": 1},
+                  description=None, client_token=None)
+    before = copy.deepcopy(params)
+    _targets, _warnings, options = validate_options(params, "cn-hangzhou")
+    assert params == before
+    assert options["rate_control"] == {"concurrency": 20, "max_errors": "5%"} and options["tags"] == {"env": "1"}
