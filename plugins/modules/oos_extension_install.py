@@ -494,17 +494,23 @@ class Installer:
         return Desired(self.p["state"], self.extension["versions"][region], self.p["force"], self.platforms,
                        wanted=wanted, reinstall_on_drift=self.p["reinstall_on_drift"])
 
+    def read_region(self, region):
+        """(instance views, installed packages) of one region's targets."""
+        ids = self.targets[region]
+        found = read_instances(self.module.api("ecs", region), region, ids)
+        existing = [i for i in ids if found[i]["exists"]]
+        return found, installed_packages(self.oos(region), existing, self.extension["name"])
+
     def read_fleet(self):
-        """Every instance's view and installed version, and the plan per instance."""
+        """Every instance's view and installed version (regions read concurrently), and the plan per instance."""
         try:
-            for region, ids in self.targets.items():
-                found = read_instances(self.module.api("ecs", region), region, ids)
-                self.views.update(found)
-                existing = [i for i in ids if found[i]["exists"]]
-                installed = installed_packages(self.oos(region), existing, self.extension["name"])
-                self.entries.update(plan(self.desired(region), {i: found[i] for i in ids}, installed))
+            read = run_all(self.read_region, list(self.targets))
         except Exception as exc:  # pylint: disable=broad-exception-caught
             self.module.fail_api(exc)
+        for region, (found, installed) in zip(self.targets, read):
+            self.views.update(found)
+            ids = self.targets[region]
+            self.entries.update(plan(self.desired(region), {i: found[i] for i in ids}, installed))
         for entry in self.entries.values():
             if entry["action"] == SKIP:
                 result = "unsupported" if entry["unsupported"] else "unreachable"

@@ -254,8 +254,10 @@ def wait_for_results(api_for, invocations, wait_timeout, poll_interval, first_ru
             states.count("pending"), "; %d poll(s) failed after retries" % len(passing) if passing else ""), every=60)
 
     try:
+        # No script has finished the moment it starts: the first read comes one interval later.
         waited = wait_for(poll, lambda _rows: all(settled(inv) for inv in invocations), wait_timeout,
-                          interval=poll_interval, max_interval=min(60.0, poll_interval * 6))
+                          interval=poll_interval, max_interval=min(60.0, poll_interval * 6),
+                          initial_delay=min(poll_interval, wait_timeout))
     except Exception as exc:  # pylint: disable=broad-exception-caught
         return rows, False, exc, passing  # the rows read so far still say which instances finished
     return rows, waited.timed_out, None, passing

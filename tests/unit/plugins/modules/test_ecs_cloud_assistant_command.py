@@ -454,3 +454,14 @@ def test_a_failed_start_reports_the_instances_not_started_and_one_invoke_id_only
         assert (entry["status"], entry["result"]) == ("NotStarted", "cancelled"), entry
         assert entry["reason"].startswith("not started: ECS RunCommand failed: InvalidParameter")
     assert failed["summary"]["cancelled"] == 2 and failed["summary"]["planned"] == 0
+
+
+def test_the_first_result_read_waits_one_interval_after_the_start(sim_server, run_module):
+    """No script has finished when it starts: reading at once only costs a call (P4's minimum)."""
+    ids = by_name(sim_server)
+    rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command="true",
+                                              poll_interval=0.3))
+    assert rc == 0, result["msg"]
+    (start,) = api_calls(sim_server, "RunCommand")
+    first = api_calls(sim_server, "DescribeInvocationResults")[0]
+    assert first["time"] - start["time"] >= 0.29
