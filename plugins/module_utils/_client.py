@@ -28,6 +28,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._credentials 
     prepare_environment,
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import ErrorInfo
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._pacing import Pacers
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._retry import RetryPolicy
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._version import USER_AGENT
 
@@ -221,13 +222,25 @@ def _clean(params):
     return {k: v for k, v in (params or {}).items() if v is not None}
 
 
+class PacedPastDeadline(Exception):
+    """The shared pace of an API would start this call after the caller's deadline. Looks like throttling
+    (the quota is what holds it), so waits treat it as a failure that may pass and end at their deadline."""
+
+    def __init__(self, action):
+        super().__init__("%s: the API's quota is spent until after the deadline" % action)
+        self.code = "Throttling.Paced"
+        self.status_code = 429
+        self.data = {"Code": self.code, "Message": str(self), "statusCode": 429}
+
+
 class ApiClient:
     """One product in one region. ``call`` returns the response body as a dict."""
 
-    def __init__(self, product, region, tea_client, retry_policy, sdk, endpoint):
+    def __init__(self, product, region, tea_client, retry_policy, sdk, endpoint, pacers=None):
         self.product = product
         self.region = region
         self.endpoint = endpoint
+        self._pacers = pacers or Pacers()
         self._client = tea_client
         self._retry = retry_policy
         self._sdk = sdk
@@ -243,10 +256,22 @@ class ApiClient:
             action=action, version=PRODUCTS[self.product]["version"], protocol="HTTPS", pathname="/",
             method="POST", auth_type="AK", style="RPC", req_body_type="formData", body_type="json")
 
+        pacer = self._pacers.get(self.product, self.region, action)
+
         def once():
+            if not pacer.wait(deadline):
+                raise PacedPastDeadline(action)
             if attempts is not None:
                 attempts.append(action)
-            return self._send(api, self._sdk["OpenApiRequest"](query=flat))
+            try:
+                response = self._send(api, self._sdk["OpenApiRequest"](query=flat))
+            except Exception as exc:
+                info = ErrorInfo(exc)
+                if info.code and "Throttling" in info.code:
+                    pacer.throttled(float(info.retry_after_ms) / 1000 if info.retry_after_ms else None)
+                raise
+            pacer.succeeded()
+            return response
 
         operation = "%s %s" % (self.label, action)
         try:
@@ -290,6 +315,7 @@ class Clients:
         self.params = params
         self.credential_source = credential_source
         self.on_retry = on_retry
+        self.pacers = Pacers()
         self._lock = threading.Lock()
         self._cache = {}
         self._credential = None
@@ -337,7 +363,7 @@ class Clients:
             read_timeout=timeout_ms, connect_timeout=min(timeout_ms, 10000), user_agent=USER_AGENT,
             max_idle_conns=32)
         retry = RetryPolicy(retries=int(self.params["api_retries"]), on_retry=self.on_retry)
-        return ApiClient(product, region, self._sdk["TeaClient"](config), retry, self._sdk, endpoint)
+        return ApiClient(product, region, self._sdk["TeaClient"](config), retry, self._sdk, endpoint, self.pacers)
 
     def oos(self, region):
         return self.get("oos", region)
