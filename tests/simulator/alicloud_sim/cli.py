@@ -11,8 +11,8 @@ import threading
 import yaml
 
 from . import __version__
-from .server import ApiServer, is_loopback
-from .state import DEFAULT_CREDENTIALS, DEFAULT_FLEET, Simulator
+from .core.server import ApiServer, is_loopback
+from .core.state import DEFAULT_CREDENTIALS, DEFAULT_FLEET, Simulator
 
 EXAMPLE_FLEET = """\
 # alicloud-sim fleet: instances per region. Every field but os_type is optional.

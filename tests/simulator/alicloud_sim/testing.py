@@ -7,8 +7,8 @@ import json
 import urllib.error
 import urllib.request
 
-from .server import ApiServer
-from .state import Simulator
+from .core.server import ApiServer
+from .core.state import Simulator
 
 try:
     import pytest

@@ -8,8 +8,8 @@ from alibabacloud_tea_openapi.exceptions import ClientException, ServerException
 from conftest import instance_ids
 from darabonba.exceptions import UnretryableException
 
-from alicloud_sim import admin
-from alicloud_sim.registry import COMPONENTS
+from alicloud_sim.core import admin
+from alicloud_sim.core.registry import COMPONENTS
 from alicloud_sim.testing import AdminError
 
 SMALL_FLEET = {"regions": {"cn-beijing": {"instances": [

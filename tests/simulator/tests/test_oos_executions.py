@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from alicloud_sim import clock
-from alicloud_sim.admin import patch_instance
+from alicloud_sim.core import clock
+from alicloud_sim.core.admin import patch_instance
 from oos_support import FLEET, NODE, PACKAGE_TEMPLATE, REGION, Direct, linux
 from oos_support import oos_fixture  # noqa: F401  pylint: disable=unused-import
 

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from alicloud_sim.admin import patch_instance
-from alicloud_sim.errors import ApiError
+from alicloud_sim.core.admin import patch_instance
+from alicloud_sim.core.errors import ApiError
 from alicloud_sim.oos import patch_catalogue as pc
 from oos_support import PATCH_TEMPLATE, REGION, Direct, linux
 

@@ -10,7 +10,7 @@ from alibabacloud_oos20190601 import models as oos_models
 from alibabacloud_tea_openapi.exceptions import ClientException, ServerException
 from conftest import OOS_VERSION
 
-from alicloud_sim.registry import ACTIONS
+from alicloud_sim.core.registry import ACTIONS
 
 UUID_RE = re.compile(r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$")
 SIGNINGS = ["v3", "v2"]

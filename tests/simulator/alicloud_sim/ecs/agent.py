@@ -6,9 +6,9 @@ leaves the agent ``offline`` until the instance is rebooted or started again (ad
 the real installation needs a reboot.
 """
 
-from ..clock import iso
-from ..errors import ApiError, missing_parameter
-from ..registry import action
+from ..core.clock import iso
+from ..core.errors import ApiError, missing_parameter
+from ..core.registry import action
 from .common import require_region
 from .paging import ecs_page
 

@@ -2,8 +2,8 @@
 
 import json
 
-from ..errors import ApiError
-from ..registry import action
+from ..core.errors import ApiError
+from ..core.registry import action
 from .command_input import (OS_OF_TYPE, check_content_size, client_token, command_content, command_type,
                             descriptive_fields, invocation_parameters, parameter_names, resource_tags, schedule,
                             target_instances, timeout)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..errors import ApiError
+from ..core.errors import ApiError
 from .common import b64decode_strict, b64encode, encoding
 
 OS_OF_TYPE = {"RunShellScript": "linux", "RunBatScript": "windows", "RunPowerShellScript": "windows"}

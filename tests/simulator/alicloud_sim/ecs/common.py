@@ -4,7 +4,7 @@ import base64
 import binascii
 import hashlib
 
-from ..errors import ApiError, missing_parameter
+from ..core.errors import ApiError, missing_parameter
 
 ACCOUNT_ID = "1309208528360047"
 REGION_ABBR = {"cn-hangzhou": "hz", "cn-shanghai": "sh", "cn-beijing": "bj", "cn-shenzhen": "sz",

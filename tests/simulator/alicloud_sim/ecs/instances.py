@@ -4,9 +4,9 @@ import hashlib
 import re
 import uuid
 
-from ..clock import iso
-from ..errors import ApiError
-from ..registry import action
+from ..core.clock import iso
+from ..core.errors import ApiError
+from ..core.registry import action
 from .common import require_region, tag_filters, tags_match, tags_view
 from .paging import ecs_page
 

@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass, field
 
 from ..oos.secret_parameters import Unresolved
-from ..registry import component
+from ..core.registry import component
 from .command_input import plain_text, render
 from .common import ACCOUNT_ID, new_id
 from .public_commands import public_command_versions

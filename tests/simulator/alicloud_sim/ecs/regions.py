@@ -1,7 +1,7 @@
 """Region catalogue as DescribeRegions returns it, and the ECS DescribeRegions action."""
 
-from ..registry import action
-from ..state import REGIONS
+from ..core.registry import action
+from ..core.state import REGIONS
 
 LOCAL_NAMES_ZH = {
     "cn-hangzhou": "华东1（杭州）",

@@ -4,10 +4,10 @@ Component ``snapshots``."""
 import hashlib
 import math
 
-from .. import clock
-from ..errors import invalid_parameter
-from ..params import page
-from ..registry import action, component
+from ..core import clock
+from ..core.errors import invalid_parameter
+from ..core.params import page
+from ..core.registry import action, component
 
 SYSTEM_DISK_GIB = 40
 

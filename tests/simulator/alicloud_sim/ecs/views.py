@@ -2,7 +2,7 @@
 
 import json
 
-from ..clock import iso
+from ..core.clock import iso
 from .common import b64decode_strict, encode_output, tags_view
 from .invocations import overall_status
 

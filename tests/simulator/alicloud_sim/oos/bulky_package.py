@@ -5,7 +5,7 @@ uninstall an extension (child template
 import hashlib
 import json
 
-from ..errors import ApiError
+from ..core.errors import ApiError
 from . import catalogue, parameters
 from .records import Phase
 from .targets import CHECK_FAIL_SECONDS, TargetRunner, instance_problem, target_region

@@ -5,9 +5,9 @@ import hashlib
 import heapq
 import json
 
-from ..errors import ApiError, entity_not_exists, invalid_parameter, missing_parameter
-from ..params import page
-from ..registry import action, component
+from ..core.errors import ApiError, entity_not_exists, invalid_parameter, missing_parameter
+from ..core.params import page
+from ..core.registry import action, component
 from . import parameters, views
 from .bulky_package import PackageRunner
 from .bulky_patch import PatchRunner

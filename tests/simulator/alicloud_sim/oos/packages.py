@@ -3,10 +3,10 @@
 
 import json
 
-from .. import clock
-from ..errors import ApiError, invalid_parameter
-from ..params import page
-from ..registry import action
+from ..core import clock
+from ..core.errors import ApiError, invalid_parameter
+from ..core.params import page
+from ..core.registry import action
 
 
 def _row(sim, region, name, state):

@@ -1,10 +1,10 @@
 """ListInstancePatches and ListInstancePatchStates: what the last scan or install recorded.
 Instances never scanned or patched have no patch list and no patch state."""
 
-from .. import clock
-from ..errors import invalid_parameter
-from ..params import page
-from ..registry import action
+from ..core import clock
+from ..core.errors import invalid_parameter
+from ..core.params import page
+from ..core.registry import action
 from .patch_catalogue import PATCH_STATUSES
 
 _COUNT_FIELDS = (("Installed", "InstalledCount"), ("InstalledOther", "InstalledOtherCount"),

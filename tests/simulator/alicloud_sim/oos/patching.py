@@ -6,10 +6,10 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from .. import clock
-from ..errors import ApiError, entity_not_exists, invalid_parameter
-from ..params import page
-from ..registry import action, component
+from ..core import clock
+from ..core.errors import ApiError, entity_not_exists, invalid_parameter
+from ..core.params import page
+from ..core.registry import action, component
 from . import patch_catalogue as pc
 from .catalogue import ACCOUNT_UID
 

@@ -1,8 +1,8 @@
 """OOS DescribeRegions: a plain array, unlike ECS."""
 
 from ..ecs.regions import local_name
-from ..registry import action
-from ..state import REGIONS
+from ..core.registry import action
+from ..core.state import REGIONS
 
 
 @action("oos", "DescribeRegions")

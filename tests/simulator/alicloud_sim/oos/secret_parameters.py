@@ -11,10 +11,10 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-from .. import clock
-from ..errors import ApiError, entity_not_exists, invalid_parameter
-from ..params import page
-from ..registry import action, component
+from ..core import clock
+from ..core.errors import ApiError, entity_not_exists, invalid_parameter
+from ..core.params import page
+from ..core.registry import action, component
 from ..ecs.common import ACCOUNT_ID as ACCOUNT_UID
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,180}$")

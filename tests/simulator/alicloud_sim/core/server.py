@@ -14,7 +14,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from . import __version__, admin
+from .. import __version__
+from . import admin
 from .calllog import CallLog
 from .errors import ApiError, missing_parameter
 from .faults import FaultInjector

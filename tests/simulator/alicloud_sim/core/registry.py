@@ -3,7 +3,7 @@
 A handler is ``fn(sim, req) -> dict`` registered with ``@action("oos"|"ecs", "ActionName")``.
 It runs with ``sim.lock`` held, after every component has been advanced to the current
 simulated time. It returns the response body without ``RequestId`` (the server adds it) and
-raises :class:`alicloud_sim.errors.ApiError` for API errors.
+raises :class:`alicloud_sim.core.errors.ApiError` for API errors.
 
 A component is a piece of simulator state (executions, invocations, baselines, ...) registered
 with ``@component("name")`` on a class whose constructor takes the simulator. It is rebuilt on
@@ -41,7 +41,7 @@ class Request:
     product: str          # "oos" | "ecs"
     action: str
     region: str           # RegionId parameter, else the region of the endpoint ("cn-hangzhou" by default)
-    params: "object"      # alicloud_sim.params.Params
+    params: "object"      # alicloud_sim.core.params.Params
     access_key: str = ""
     request_id: str = ""
     user_agent: str = ""
@@ -64,4 +64,4 @@ def component(name):
 
 def load_all():
     """Import every handler module so the registries are filled."""
-    from . import oos, ecs  # noqa: F401  pylint: disable=unused-import
+    from .. import oos, ecs  # noqa: F401  pylint: disable=unused-import

@@ -11,7 +11,7 @@ import json
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from . import __version__
+from .. import __version__
 from .errors import ApiError
 from .state import instance_view
 
