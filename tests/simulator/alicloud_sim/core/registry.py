@@ -1,7 +1,7 @@
 """Action and component registries.
 
-A handler is ``fn(sim, req) -> dict`` registered with ``@action("oos"|"ecs", "ActionName")``.
-It runs with ``sim.lock`` held, after every component has been advanced to the current
+A handler is ``fn(sim, req) -> dict`` registered with ``@action(product, "ActionName")``, plus
+``mutating=True`` when the action changes state (the call log's ``mutating`` flag). It runs with ``sim.lock`` held, after every component has been advanced to the current
 simulated time. It returns the response body without ``RequestId`` (the server adds it) and
 raises :class:`alicloud_sim.core.errors.ApiError` for API errors.
 
@@ -18,21 +18,7 @@ from dataclasses import dataclass, field
 VERSIONS = {"oos": "2019-06-01", "ecs": "2014-05-26"}
 PRODUCT_BY_VERSION = {v: k for k, v in VERSIONS.items()}
 
-# Actions that change state; everything else is a read. Used by tests and the call log.
-MUTATING = {
-    "oos": {
-        "StartExecution", "CancelExecution", "NotifyExecution", "DeleteExecutions",
-        "UpdateInstancePackageState", "CreatePatchBaseline", "UpdatePatchBaseline",
-        "DeletePatchBaseline", "RegisterDefaultPatchBaseline", "CreateSecretParameter", "UpdateSecretParameter",
-        "DeleteSecretParameter",
-    },
-    "ecs": {
-        "RunCommand", "CreateCommand", "InvokeCommand", "DeleteCommand", "StopInvocation",
-        "InstallCloudAssistant",
-    },
-}
-
-ACTIONS = {}
+ACTIONS = {}      # (product, action name) -> Action
 COMPONENTS = {}
 
 
@@ -48,11 +34,26 @@ class Request:
     extra: dict = field(default_factory=dict)
 
 
-def action(product, name):
+@dataclass(frozen=True)
+class Action:
+    product: str
+    name: str
+    handler: "object"     # fn(sim, req) -> dict
+    mutating: bool = False
+
+
+def action(product, name, mutating=False):
+    """Register the decorated function as the handler of ``product``'s action ``name``."""
     def register(fn):
-        ACTIONS[(product, name)] = fn
+        ACTIONS[(product, name)] = Action(product, name, fn, mutating)
         return fn
     return register
+
+
+def is_mutating(product, name):
+    """Whether the registered action changes state (False for an unknown one)."""
+    found = ACTIONS.get((product, name))
+    return bool(found and found.mutating)
 
 
 def component(name):

@@ -20,7 +20,7 @@ from .calllog import CallLog
 from .errors import ApiError, missing_parameter
 from .faults import FaultInjector
 from .params import Params
-from .registry import ACTIONS, MUTATING, PRODUCT_BY_VERSION, Request
+from .registry import ACTIONS, PRODUCT_BY_VERSION, Request, is_mutating
 from .signing import AUTH_PARAMS, Authenticator
 from .state import DEFAULT_REGION, REGIONS
 
@@ -115,7 +115,7 @@ class ApiServer(ThreadingHTTPServer):
         entry = {"time": time.time(), "sim_time": self.sim.clock.now(), "product": product, "action": action,
                  "region": region, "params": api_params, "access_key": None,
                  "user_agent": headers.get("user-agent", ""),
-                 "mutating": action in MUTATING.get(product, ()), "fault": None, "dropped": False}
+                 "mutating": is_mutating(product, action), "fault": None, "dropped": False}
         rule = None
         try:
             self._route(action, headers.get("x-acs-version") or params.get("Version"), product)

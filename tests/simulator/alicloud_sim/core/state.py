@@ -240,13 +240,13 @@ class Simulator:
         return now
 
     def dispatch(self, req):
-        handler = ACTIONS.get((req.product, req.action))
-        if handler is None:
+        found = ACTIONS.get((req.product, req.action))
+        if found is None:
             raise ApiError("InvalidAction.NotFound",
                            "Specified api is not found, please check your url and method.", 404)
         with self.lock:
             self.advance()
-            return handler(self, req)
+            return found.handler(self, req)
 
     def snapshot(self):
         with self.lock:

@@ -59,7 +59,7 @@ def describe_cloud_assistant_status(sim, req):
         "InstanceCloudAssistantStatus": [_status_view(sim, i, now) for i in items]}}
 
 
-@action("ecs", "InstallCloudAssistant")
+@action("ecs", "InstallCloudAssistant", mutating=True)
 def install_cloud_assistant(sim, req):
     region = require_region(req)
     ids = list(dict.fromkeys(req.params.repeat("InstanceId")))

@@ -144,7 +144,7 @@ def _options(p):
             "parent_id": p.str("ParentExecutionId", default="")}
 
 
-@action("oos", "StartExecution")
+@action("oos", "StartExecution", mutating=True)
 def start_execution(sim, req):
     p = req.params
     if "TemplateContent" in p or "TemplateURL" in p:
@@ -235,7 +235,7 @@ def list_executions(sim, req):
             "Executions": [views.list_view(e) for e in chunk]}
 
 
-@action("oos", "CancelExecution")
+@action("oos", "CancelExecution", mutating=True)
 def cancel_execution(sim, req):
     store = sim.components["executions"]
     exe = store.require(req.params.str("ExecutionId", required=True), req.region)
@@ -256,7 +256,7 @@ def _cancel(store, exe):
         store.schedule(parent)
 
 
-@action("oos", "NotifyExecution")
+@action("oos", "NotifyExecution", mutating=True)
 def notify_execution(sim, req):
     p = req.params
     store = sim.components["executions"]
@@ -274,7 +274,7 @@ def notify_execution(sim, req):
     return {}
 
 
-@action("oos", "DeleteExecutions")
+@action("oos", "DeleteExecutions", mutating=True)
 def delete_executions(sim, req):
     p = req.params
     ids = p.json("ExecutionIds", required=True, kind=list)

@@ -39,7 +39,7 @@ def list_instance_package_states(sim, req):
     return {"MaxResults": str(max_results), "NextToken": token, "PackageStates": chunk}
 
 
-@action("oos", "UpdateInstancePackageState")
+@action("oos", "UpdateInstancePackageState", mutating=True)
 def update_instance_package_state(sim, req):
     p = req.params
     instance_id = p.str("InstanceId", required=True)
