@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 
 from .core.server import ApiServer
-from .core.state import Simulator
+from .simulator import Simulator
 
 try:
     import pytest

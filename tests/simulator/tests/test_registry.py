@@ -2,13 +2,15 @@
 
 from alibabacloud_ecs20140526 import models as ecs_models
 
-from alicloud_sim.core.registry import ACTIONS, load_all
+from alicloud_sim.core import products
+from alicloud_sim.core.registry import ACTIONS
+from alicloud_sim.simulator import PRODUCTS
 
 READS = ("Describe", "List", "Get")
 
 
 def test_every_action_but_the_reads_is_mutating():
-    load_all()
+    products.load(PRODUCTS)
     assert len(ACTIONS) >= 38
     wrong = sorted(f"{a.product}:{a.name}" for a in ACTIONS.values() if a.mutating == a.name.startswith(READS))
     assert wrong == []
@@ -20,3 +22,9 @@ def test_the_call_log_flag_comes_from_the_registration(sim_server):
     sim_server.ecs().describe_commands(ecs_models.DescribeCommandsRequest(region_id="cn-hangzhou"))
     assert [(c["action"], c["mutating"]) for c in sim_server.calls(product="ecs")] == [
         ("CreateCommand", True), ("DescribeCommands", False)]
+
+
+def test_components_go_product_by_product(sim_server):
+    # advance() and instance_changed() visit them in this order: Cloud Assistant settles before OOS looks
+    assert list(sim_server.sim.components) == ["instances", "commands", "snapshots", "secret_parameters",
+                                               "templates", "executions", "patching"]

@@ -1,30 +1,32 @@
 """Action and component registries.
 
 A handler is ``fn(sim, req) -> dict`` registered with ``@action(product, "ActionName")``, plus
-``mutating=True`` when the action changes state (the call log's ``mutating`` flag). It runs with ``sim.lock`` held, after every component has been advanced to the current
-simulated time. It returns the response body without ``RequestId`` (the server adds it) and
-raises :class:`alicloud_sim.core.errors.ApiError` for API errors.
+``mutating=True`` when the action changes state (the call log's ``mutating`` flag). It runs with
+``sim.lock`` held, after every component has been advanced to the current simulated time. It
+returns the response body without ``RequestId`` (the server adds it) and raises
+:class:`alicloud_sim.core.errors.ApiError` for API errors.
 
-A component is a piece of simulator state (executions, invocations, baselines, ...) registered
-with ``@component("name")`` on a class whose constructor takes the simulator. It is rebuilt on
-every reset and reached as ``sim.components["name"]``. Optional methods:
-``advance(now)`` (move state forward to simulated time ``now``; called under the lock before
-every handler and before admin reads), ``snapshot()`` (JSON-able dict for ``GET /_sim/state``),
-``close()`` (stop threads on shutdown).
+A component is a piece of simulator state (a store of one kind of resource and its state machines)
+registered with ``@component(product, "name")`` on a class whose constructor takes the simulator
+(and must not reach other components). It is rebuilt on every reset and reached as
+``sim.components["name"]``; components are created, advanced and asked product by product, in the
+simulator's product order, and within a product in the order they were registered. Optional methods:
+``advance(now)`` (move state forward to simulated time ``now``; called under the lock before every
+handler and before admin reads), ``snapshot()`` (JSON-able value for ``GET /_sim/state``, under the
+component's name), ``health()`` (a dict merged into ``GET /_sim/health``), ``close()`` (stop threads
+on reset and shutdown), and the admin hooks of :mod:`alicloud_sim.core.admin`.
 """
 
 from dataclasses import dataclass, field
 
-VERSIONS = {"oos": "2019-06-01", "ecs": "2014-05-26"}
-PRODUCT_BY_VERSION = {v: k for k, v in VERSIONS.items()}
-
 ACTIONS = {}      # (product, action name) -> Action
-COMPONENTS = {}
+COMPONENTS = {}   # component name -> class, in registration order
+_COMPONENT_PRODUCT = {}
 
 
 @dataclass
 class Request:
-    product: str          # "oos" | "ecs"
+    product: str
     action: str
     region: str           # RegionId parameter, else the region of the endpoint ("cn-hangzhou" by default)
     params: "object"      # alicloud_sim.core.params.Params
@@ -56,13 +58,17 @@ def is_mutating(product, name):
     return bool(found and found.mutating)
 
 
-def component(name):
+def component(product, name):
+    """Register the decorated class as ``product``'s component ``name``."""
     def register(cls):
         COMPONENTS[name] = cls
+        _COMPONENT_PRODUCT[name] = product
         return cls
     return register
 
 
-def load_all():
-    """Import every handler module so the registries are filled."""
-    from .. import oos, ecs  # noqa: F401  pylint: disable=unused-import
+def ordered_components(products):
+    """(name, class) of every registered component, product by product in the order of ``products``
+    (product names), each product's in registration order; components of other products come last."""
+    rank = {name: index for index, name in enumerate(products)}
+    return sorted(COMPONENTS.items(), key=lambda item: rank.get(_COMPONENT_PRODUCT.get(item[0]), len(rank)))

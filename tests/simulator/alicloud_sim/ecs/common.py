@@ -37,6 +37,11 @@ def tags_match(tags, filters):
     return all(key in tags and (value is None or tags[key] == value) for key, value in filters)
 
 
+def hex_digest(seed, length):
+    """The first ``length`` hex digits of the SHA-256 of ``seed``: stable ids and suffixes."""
+    return hashlib.sha256(seed.encode()).hexdigest()[:length]
+
+
 def new_id(prefix, region, seed):
     """An ECS-style id such as ``t-hz0jdfwd9f1a2b3c``; ``seed`` makes it unique."""
     digest = int(hashlib.sha256(f"{region}/{seed}".encode()).hexdigest(), 16)

@@ -25,7 +25,7 @@ STATUS_FILTERS = ("Running", "Started", "Success", "Failed", "Waiting", "Cancell
 NOTIFY_TYPES = ("Approve", "Reject", "ExecuteTask", "CancelTask", "CompleteExecution", "RetryTask", "SkipTask")
 
 
-@component("executions")
+@component("oos", "executions")
 class ExecutionStore:
     """Every execution (parents and children) by id, plus the time-ordered schedule."""
 

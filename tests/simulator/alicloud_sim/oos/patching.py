@@ -78,7 +78,7 @@ def _baseline_id(region, name):
     return "pb-" + hashlib.sha256(f"{region}/{name}".encode()).hexdigest()[:20]
 
 
-@component("patching")
+@component("oos", "patching")
 class PatchStore:
     """Baselines and defaults per region; available patches and the last patch operation per instance."""
 

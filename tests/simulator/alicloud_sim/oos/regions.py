@@ -1,8 +1,7 @@
 """OOS DescribeRegions: a plain array, unlike ECS."""
 
-from ..ecs.regions import local_name
 from ..core.registry import action
-from ..core.state import REGIONS
+from ..ecs.models import REGIONS, local_name
 
 
 @action("oos", "DescribeRegions")

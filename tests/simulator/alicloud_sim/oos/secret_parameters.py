@@ -82,7 +82,7 @@ class Resolution:
         return text
 
 
-@component("secret_parameters")
+@component("oos", "secret_parameters")
 class SecretParameterStore:
     def __init__(self, sim):
         self.sim = sim

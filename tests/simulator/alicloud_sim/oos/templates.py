@@ -120,7 +120,7 @@ def _catalogue_templates():
     return result
 
 
-@component("templates")
+@component("oos", "templates")
 class TemplateStore:
     """Every template the simulated account can see, by name."""
 
