@@ -5,7 +5,8 @@
         subprocess.run([...], env=sim.env)
 
 ``sim.env`` holds the endpoints, the simulator's keys, the region, ``ALICLOUD_SIM_URL`` (its admin
-API) and the collection path. The process is stopped by its PID when the block ends.
+API) and the collection path; ``sim.client`` is an ``alicloud_sim.testing.AdminClient`` for that admin
+API. The process is stopped by its PID when the block ends.
 
 By default the simulator accepts its built-in keys (``sim-access-key`` / ``sim-secret-key``). Give
 ``access_key`` and ``secret_key`` to make it accept only that pair, and ``security_token`` as well to
@@ -15,13 +16,13 @@ make it an STS key that requires that token (``sim.env`` then also exports
 """
 
 import contextlib
-import json
 import os
 import subprocess
 import sys
 import tempfile
-import urllib.request
 from pathlib import Path
+
+from alicloud_sim.testing import AdminClient
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -33,6 +34,7 @@ class Session:
     def __init__(self, proc, url, access_key=DEFAULT_ACCESS_KEY, secret_key=DEFAULT_SECRET_KEY, security_token=None):
         self.proc = proc
         self.url = url
+        self.client = AdminClient(url, timeout=60)
         keys = dict(ALIBABA_CLOUD_ACCESS_KEY_ID=access_key, ALIBABA_CLOUD_ACCESS_KEY_SECRET=secret_key)
         if security_token:
             keys["ALIBABA_CLOUD_SECURITY_TOKEN"] = security_token
@@ -41,15 +43,11 @@ class Session:
             ALICLOUD_SIM_URL=url))
 
     def admin(self, path, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + "/_sim/" + path, data=data,
-                                         method="POST" if data is not None else "GET",
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.loads(response.read())
+        """POST ``body`` to ``/_sim/<path>`` (GET without a body); the parsed JSON answer."""
+        return self.client.request("GET" if body is None else "POST", path, body)
 
     def reset(self, fleet=None):
-        return self.admin("reset", fleet if fleet is not None else {})
+        return self.client.reset(fleet)
 
 
 def ansible_env(extra=None):

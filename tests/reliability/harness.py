@@ -17,9 +17,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+from alicloud_sim.testing import AdminClient, AdminError
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -36,51 +36,51 @@ def is_mutating(call):
     return not call["action"].startswith(READ_PREFIXES)
 
 
+class FailingAdminClient(AdminClient):
+    """The admin client of the tests: an HTTP error of the admin API fails the test (AssertionError)."""
+
+    def request(self, method, path, body=None):
+        try:
+            return super().request(method, path, body)
+        except AdminError as err:
+            raise AssertionError("admin %s %s: %s %s" % (method, path, err.status, err.raw[:300])) from None
+
+
 class Sim:
     """A simulator process with helpers for the admin API; one per test session (per xdist worker)."""
 
     def __init__(self, session):
         self.session = session
         self.url = session.url
+        self.client = FailingAdminClient(session.url, timeout=60)
         self.env = dict(session.env, PYTHONPATH=str(ROOT / "collections"))
         self.begun = 0.0
 
     def admin(self, path, body=None, method=None):
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + "/_sim/" + path, data=data,
-                                         method=method or ("POST" if data is not None else "GET"),
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as err:
-            raise AssertionError("admin %s %s: %s %s" % (method or "", path, err.code, err.read()[:300])) from None
+        """``method`` (POST with a body, else GET) ``/_sim/<path>``; an HTTP error fails the test."""
+        return self.client.request(method or ("POST" if body is not None else "GET"), path, body)
 
     def reset(self, fleet=None, time_scale=None):
-        body = dict(fleet or {})
-        if time_scale is not None:
-            body["time_scale"] = time_scale
-        return self.admin("reset", body)
+        return self.client.reset(fleet or {}, time_scale=time_scale)
 
     def faults(self, *rules):
-        return self.admin("faults", list(rules))
+        return self.client.faults(*rules)
 
     def clear_faults(self):
-        return self.admin("faults", method="DELETE")
+        return self.client.clear_faults()
 
     def state(self):
-        return self.admin("state")
+        return self.client.state()
 
     def mark(self):
         """The call-log position now; pass it to ``calls(since=...)``."""
-        calls = self.admin("calls")["calls"]
+        calls = self.client.calls()
         return calls[-1]["seq"] if calls else 0
 
     def calls(self, since=0, action=None):
         """The call log after ``since``, without the calls received before the last ``begin()`` (a request
         of an earlier test that was still being answered, e.g. under injected latency, is logged late)."""
-        query = "since=%d" % since + ("&action=%s" % action if action else "")
-        return [c for c in self.admin("calls?" + query)["calls"] if c["time"] >= self.begun]
+        return [c for c in self.client.calls(since=since, action=action) if c["time"] >= self.begun]
 
     def begin(self):
         """Start a test: calls received before now no longer count (see ``calls``)."""
@@ -91,16 +91,11 @@ class Sim:
 
     def instance(self, instance_id, **changes):
         """Change one instance (status, agent, tags, released, fail, reboot)."""
-        return self.admin("instances/" + instance_id, changes)
+        return self.client.change_instance(instance_id, **changes)
 
     def clock(self, time_scale=None, advance=None):
         """Change the simulator's speed from now on and/or jump simulated time forward by ``advance`` seconds."""
-        body = {}
-        if time_scale is not None:
-            body["time_scale"] = time_scale
-        if advance is not None:
-            body["advance"] = advance
-        return self.admin("clock", body)
+        return self.client.clock(advance=advance, time_scale=time_scale)
 
 
 def start_sim(time_scale=0.01, **kwargs):

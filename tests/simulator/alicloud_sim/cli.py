@@ -11,8 +11,9 @@ import threading
 import yaml
 
 from . import __version__
-from .server import ApiServer, is_loopback
-from .state import DEFAULT_CREDENTIALS, DEFAULT_FLEET, Simulator
+from .core.server import ApiServer, is_loopback
+from .core.state import DEFAULT_CREDENTIALS
+from .simulator import Simulator, default_fleet
 
 EXAMPLE_FLEET = """\
 # alicloud-sim fleet: instances per region. Every field but os_type is optional.
@@ -61,7 +62,7 @@ def serve(args):
     if not args.allow_remote and not is_loopback(args.host):
         print(f"alicloud-sim: refusing to listen on {args.host} without --allow-remote", file=sys.stderr)
         return 2
-    fleet = load_fleet(args.fleet) if args.fleet else json.loads(json.dumps(DEFAULT_FLEET))
+    fleet = load_fleet(args.fleet) if args.fleet else default_fleet()
     if args.no_run_scripts:
         fleet["run_scripts"] = False
     credentials = dict(DEFAULT_CREDENTIALS)

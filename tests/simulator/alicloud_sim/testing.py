@@ -1,14 +1,16 @@
 """Run the simulator in-process for tests; also a pytest plugin (fixtures ``sim_server``, ``sim_server_factory``).
 
+:class:`AdminClient` is the one client of the admin API, for an in-process server or a process.
 The SDKs are imported only when ``SimServer.oos()`` / ``.ecs()`` are called.
 """
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 
-from .server import ApiServer
-from .state import Simulator
+from .core.server import ApiServer
+from .simulator import Simulator
 
 try:
     import pytest
@@ -20,12 +22,92 @@ SECRET_KEY = "sim-secret-key"
 
 
 class AdminError(Exception):
-    """A ``/_sim/`` request answered with an HTTP error."""
+    """A ``/_sim/`` request answered with an HTTP error: ``status``, ``body`` (parsed JSON) and ``raw`` (bytes)."""
 
-    def __init__(self, status, body):
+    def __init__(self, status, body, raw=b""):
         super().__init__(f"{status}: {body}")
         self.status = status
         self.body = body
+        self.raw = raw
+
+
+class AdminClient:
+    """The admin API (``/_sim/``) of a simulator at ``url`` (``http://HOST:PORT``), over plain HTTP.
+
+    Every method returns the parsed JSON answer and raises :class:`AdminError` on 4xx/5xx.
+    """
+
+    def __init__(self, url, timeout=30):
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+
+    def request(self, method, path, body=None):
+        """``method /_sim/<path>`` with ``body`` as JSON (None: no body)."""
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(f"{self.url}/_sim/{path.lstrip('/')}", data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                return json.loads(resp.read())
+        except urllib.error.HTTPError as err:
+            raw = err.read()
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                body = {"error": raw.decode("utf-8", "replace")}
+            raise AdminError(err.code, body, raw) from None
+
+    def health(self):
+        return self.request("GET", "health")
+
+    def reset(self, fleet=None, time_scale=None):
+        """New state from ``fleet`` (None: the default fleet); ``time_scale`` changes the speed too."""
+        body = {} if fleet is None else fleet
+        if time_scale is not None:
+            body = {**body, "time_scale": time_scale}
+        return self.request("POST", "reset", body)
+
+    def add_instances(self, fleet):
+        """Add a fleet's instances; returns their ids."""
+        return self.request("POST", "instances", fleet)["instance_ids"]
+
+    def instance(self, instance_id):
+        return self.request("GET", f"instances/{instance_id}")
+
+    def change_instance(self, instance_id, **changes):
+        """Change one instance (status, agent, tags, released, fail, reboot); returns its new view."""
+        return self.request("POST", f"instances/{instance_id}", changes)
+
+    def calls(self, since=None, action=None, product=None):
+        """The call log (after ``since``, a ``seq``), optionally of one action and/or product."""
+        query = urllib.parse.urlencode({k: v for k, v in (("since", since), ("action", action), ("product", product))
+                                        if v is not None and v != ""})
+        return self.request("GET", "calls" + (f"?{query}" if query else ""))["calls"]
+
+    def faults(self, *rules):
+        """Add fault rules and return them; without rules, list the rules (with their fire counts)."""
+        if not rules:
+            return self.request("GET", "faults")
+        return self.request("POST", "faults", list(rules))
+
+    def clear_faults(self):
+        return self.request("DELETE", "faults")
+
+    def state(self):
+        return self.request("GET", "state")
+
+    def clock(self, advance=None, time_scale=None):
+        """Jump simulated time forward by ``advance`` seconds and/or change the speed from now on."""
+        body = {}
+        if time_scale is not None:
+            body["time_scale"] = time_scale
+        if advance is not None:
+            body["advance"] = advance
+        return self.request("POST", "clock", body)
+
+    def component(self, name, verb, body=None):
+        """``POST /_sim/<name>/<verb>``: a component's test hook, e.g. ``component("templates", "publish", {...})``."""
+        return self.request("POST", f"{name}/{verb}", body)
 
 
 class SimServer:
@@ -40,6 +122,7 @@ class SimServer:
             self.sim.close()
             raise
         self.host, self.port = self.httpd.server_address[:2]
+        self.client = AdminClient(self.url)
         self._thread = self.httpd.serve_in_thread()
 
     @property
@@ -68,21 +151,13 @@ class SimServer:
 
     def admin(self, method, path, body=None):
         """Call ``/_sim/<path>`` and return the parsed JSON; raises AdminError on 4xx/5xx."""
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(f"{self.url}/_sim/{path.lstrip('/')}", data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                return json.loads(resp.read())
-        except urllib.error.HTTPError as err:
-            raise AdminError(err.code, json.loads(err.read() or b"{}")) from None
+        return self.client.request(method, path, body)
 
     def reset(self, fleet=None):
-        return self.admin("POST", "reset", fleet)
+        return self.client.reset(fleet)
 
     def calls(self, product=None, action=None):
-        query = "&".join(f"{k}={v}" for k, v in (("product", product), ("action", action)) if v)
-        return self.admin("GET", "calls" + (f"?{query}" if query else ""))["calls"]
+        return self.client.calls(product=product, action=action)
 
     def stop(self):
         self.httpd.shutdown()

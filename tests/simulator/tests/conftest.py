@@ -10,7 +10,7 @@ import pytest
 from alibabacloud_ecs20140526 import models as ecs_models
 from alibabacloud_tea_openapi.exceptions import ClientException
 
-from alicloud_sim.signing import sign_v2, sign_v3, utc_timestamp
+from alicloud_sim.core.signing import sign_v2, sign_v3, utc_timestamp
 from alicloud_sim.testing import ACCESS_KEY, SECRET_KEY
 
 ECS_VERSION = "2014-05-26"

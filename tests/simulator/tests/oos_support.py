@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from alicloud_sim.errors import ApiError
-from alicloud_sim.params import Params
-from alicloud_sim.registry import Request
-from alicloud_sim.state import Simulator
+from alicloud_sim.core.errors import ApiError
+from alicloud_sim.core.params import Params
+from alicloud_sim.core.registry import Request
+from alicloud_sim.simulator import Simulator
 
 PACKAGE_TEMPLATE = "ACS-ECS-BulkyConfigureOOSPackageWithTemporaryURL"
 PATCH_TEMPLATE = "ACS-ECS-BulkyApplyPatchBaseline"

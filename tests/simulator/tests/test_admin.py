@@ -8,9 +8,9 @@ from alibabacloud_tea_openapi.exceptions import ClientException, ServerException
 from conftest import instance_ids
 from darabonba.exceptions import UnretryableException
 
-from alicloud_sim import admin
-from alicloud_sim.registry import COMPONENTS
-from alicloud_sim.testing import AdminError
+from alicloud_sim.core import admin
+from alicloud_sim.core.registry import COMPONENTS
+from alicloud_sim.testing import AdminClient, AdminError
 
 SMALL_FLEET = {"regions": {"cn-beijing": {"instances": [
     {"id": "i-2zeadmin0000000001", "name": "a", "os_type": "linux", "tags": {"team": "x"}},
@@ -110,6 +110,26 @@ def test_component_hook(sim_server_factory, monkeypatch):
     monkeypatch.setitem(COMPONENTS, "probe", Probe)
     server = sim_server_factory()
     assert server.admin("POST", "probe/echo", {"x": 1}) == {"echo": {"x": 1}, "locked": True}
+
+
+def test_admin_client(sim_server):
+    client = AdminClient(sim_server.url)
+    assert client.reset(SMALL_FLEET, time_scale=0.5)["instances"] == 3 and client.health()["time_scale"] == 0.5
+    added = client.add_instances({"regions": {"cn-qingdao": {"instances": [{"name": "q", "os_type": "linux"}]}}})
+    assert client.instance(added[0])["region"] == "cn-qingdao"
+    assert client.change_instance(added[0], status="Stopped")["status"] == "Stopped"
+    assert client.faults({"action": "DescribeRegions", "code": "Throttling"})["faults"][0]["id"]
+    assert len(client.faults()["faults"]) == 1 and client.clear_faults() == {"cleared": 1}
+    _regions(sim_server.ecs())
+    first = client.calls()[-1]["seq"]
+    _describe(sim_server)
+    assert [c["action"] for c in client.calls(since=first)] == ["DescribeInstances"]
+    assert client.calls(product="oos") == [] and len(client.calls(action="DescribeRegions", product="ecs")) == 1
+    assert client.clock(advance=60)["now"] >= client.state()["now"] - 1
+    assert client.component("templates", "publish", {"name": "acme-log-shipper"})
+    with pytest.raises(AdminError) as info:
+        client.component("templates", "explode")
+    assert info.value.status == 404 and "no admin hook" in info.value.body["error"]
 
 
 # --- faults ---------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from alibabacloud_ecs20140526.client import Client
 from alibabacloud_tea_openapi.exceptions import ClientException
 from alibabacloud_tea_openapi.models import Config
 
-from alicloud_sim.state import Simulator
+from alicloud_sim.simulator import Simulator
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "alicloud-sim"
 

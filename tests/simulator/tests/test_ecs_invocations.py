@@ -7,7 +7,7 @@ from alibabacloud_ecs20140526 import models as m
 from alibabacloud_tea_openapi.exceptions import ClientException
 from conftest import instance_ids, invocation, run, wait_for
 
-from alicloud_sim.state import DEFAULT_FLEET
+from alicloud_sim.ecs.models import DEFAULT_FLEET
 
 
 def _items(inv):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from alicloud_sim.ecs.snapshots import system_disk_id
+from alicloud_sim.ecs.models import system_disk_id
 from oos_support import REGION, Direct
 
 FLEET = {"regions": {REGION: {"instances": [{"id": "i-s1", "os_type": "linux"}, {"id": "i-s2", "os_type": "linux"}]},

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from alicloud_sim import clock
-from alicloud_sim.admin import patch_instance
+from alicloud_sim.core import clock
+from alicloud_sim.ecs.fleet import fleet
 from oos_support import FLEET, NODE, PACKAGE_TEMPLATE, REGION, Direct, linux
 from oos_support import oos_fixture  # noqa: F401  pylint: disable=unused-import
 
@@ -354,8 +354,8 @@ def test_default_fleet_has_no_surprises():
 def test_stopping_an_instance_fails_its_running_item(oos):
     exe_id = oos.install(["i-lin1", "i-lin2"])
     oos.advance(5)
-    patch_instance(oos.sim, "i-lin1", {"status": "Stopped"})
-    patch_instance(oos.sim, "i-lin2", {"tags": {"x": "y"}})
+    fleet(oos.sim).change("i-lin1", {"status": "Stopped"})
+    fleet(oos.sim).change("i-lin2", {"tags": {"x": "y"}})
     view = oos.execution(exe_id)
     assert view["Counters"]["Failed"] == 1 and view["Counters"]["Running"] == 1
     child = oos.children(exe_id)["i-lin1"]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from alicloud_sim.errors import ApiError
+from alicloud_sim.core.errors import ApiError
 from alicloud_sim.oos import parameters
 from alicloud_sim.oos.catalogue import platform_matches
 from alicloud_sim.oos.engine import rate_limits

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from alicloud_sim.admin import patch_instance
-from alicloud_sim.errors import ApiError
+from alicloud_sim.core.errors import ApiError
+from alicloud_sim.ecs.fleet import fleet
 from alicloud_sim.oos import patch_catalogue as pc
 from oos_support import PATCH_TEMPLATE, REGION, Direct, linux
 
@@ -314,7 +314,7 @@ def test_scan_then_install_without_reboot(oos):
     assert row["MissingCount"] == "0" and row["InstalledCount"] == "2"
     assert statuses(oos, "i-p1")["kernel.x86_64"] == "InstalledPendingReboot"
     assert instance_status(oos, "i-p1") == "Running"
-    patch_instance(oos.sim, "i-p1", {"reboot": True})
+    fleet(oos.sim).change("i-p1", {"reboot": True})
     assert statuses(oos, "i-p1")["kernel.x86_64"] == "InstalledPendingReboot"
     oos.finish(oos.patch(["i-p1"]))
     assert statuses(oos, "i-p1")["kernel.x86_64"] == "Installed"

@@ -1,5 +1,6 @@
 """The wire protocol: routing, V3/V2 signatures, STS, skew, replay, envelope and errors."""
 
+import dataclasses
 import re
 import threading
 from datetime import datetime, timedelta, timezone
@@ -10,7 +11,7 @@ from alibabacloud_oos20190601 import models as oos_models
 from alibabacloud_tea_openapi.exceptions import ClientException, ServerException
 from conftest import OOS_VERSION
 
-from alicloud_sim.registry import ACTIONS
+from alicloud_sim.core.registry import ACTIONS
 
 UUID_RE = re.compile(r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$")
 SIGNINGS = ["v3", "v2"]
@@ -148,7 +149,8 @@ def test_handler_crash_is_internal_error(sim_server, monkeypatch):
     def boom(sim, req):
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setitem(ACTIONS, ("ecs", "DescribeRegions"), boom)
+    key = ("ecs", "DescribeRegions")
+    monkeypatch.setitem(ACTIONS, key, dataclasses.replace(ACTIONS[key], handler=boom))
     with pytest.raises(ServerException) as info:
         sim_server.ecs().describe_regions(ecs_models.DescribeRegionsRequest())
     assert (info.value.code, info.value.status_code) == ("InternalError", 500)

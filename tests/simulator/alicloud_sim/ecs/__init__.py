@@ -1,3 +1,17 @@
-"""ECS 2014-05-26 actions."""
+"""ECS 2014-05-26: regions, instances (the fleet other products reach through :mod:`.fleet`), Cloud
+Assistant and snapshots."""
 
-from . import agent, cloud_assistant, instances, regions, snapshots  # noqa: F401  pylint: disable=unused-import
+from ..core.errors import ApiError
+from ..core.products import Product, register_product
+from .models import DEFAULT_FLEET, DURATIONS, REGIONS, check_fleet, endpoint
+
+
+def _unknown_region(_region):
+    return ApiError("InvalidRegionId.NotFound", "The specified RegionId does not exist.", 404)
+
+
+PRODUCT = register_product(Product(
+    name="ecs", version="2014-05-26", host=endpoint, regions=REGIONS, unknown_region=_unknown_region,
+    recommend="Ecs", default_fleet=DEFAULT_FLEET, durations=DURATIONS, check_fleet=check_fleet))
+
+from . import agent, cloud_assistant, fleet, instances, regions, snapshots  # noqa: E402,F401  pylint: disable=unused-import,wrong-import-position

@@ -6,32 +6,13 @@ leaves the agent ``offline`` until the instance is rebooted or started again (ad
 the real installation needs a reboot.
 """
 
-from ..clock import iso
-from ..errors import ApiError, missing_parameter
-from ..registry import action
+from ..core.errors import ApiError, missing_parameter
+from ..core.registry import action
 from .common import require_region
+from .fleet import fleet
+from .models import AGENT_VERSION
 from .paging import ecs_page
-
-AGENT_VERSION = "2.2.3.857"
-HEARTBEAT = 60
-OS_TYPES = {"linux": "Linux", "windows": "Windows", "freebsd": "FreeBSD"}
-
-
-def _status_view(sim, inst, now):
-    ca = sim.components["commands"]
-    online = inst.agent_online
-    if online:
-        heartbeat = now - ((now - inst.start_time) % HEARTBEAT)
-    else:
-        heartbeat = inst.start_time if inst.agent_installed else None
-    count, last = ca.invoked.get(inst.id, (0, None))
-    return {
-        "InstanceId": inst.id, "CloudAssistantStatus": "true" if online else "false",
-        "CloudAssistantVersion": inst.agent_version if inst.agent_installed and inst.status == "Running" else "",
-        "OSType": OS_TYPES[inst.os_type], "LastHeartbeatTime": iso(heartbeat), "LastInvokedTime": iso(last),
-        "ActiveTaskCount": ca.active_tasks(inst.id), "InvocationCount": count,
-        "SupportSessionManager": inst.agent_installed,
-    }
+from .views import OS_TYPES, agent_status_view
 
 
 @action("ecs", "DescribeCloudAssistantStatus")
@@ -45,10 +26,10 @@ def describe_cloud_assistant_status(sim, req):
     if ids:
         if len(ids) > 50:
             raise ApiError("InstanceIds.ExceedLimit", "The number of instance IDs exceeds the upper limit.", 403)
-        found = [sim.instance(i) for i in ids]
+        found = [fleet(sim).get(i) for i in ids]
         items = [i for i in found if i is not None and not i.released and i.region == region]
     else:
-        items = sim.instances(region)
+        items = fleet(sim).all(region)
     items = [i for i in items if not os_type or i.os_type == os_type]
     if ids:
         fields = {"TotalCount": len(items), "PageNumber": 1, "PageSize": len(items), "NextToken": ""}
@@ -56,10 +37,10 @@ def describe_cloud_assistant_status(sim, req):
         items, fields = ecs_page(p, items)
     now = sim.clock.now()
     return {**fields, "InstanceCloudAssistantStatusSet": {
-        "InstanceCloudAssistantStatus": [_status_view(sim, i, now) for i in items]}}
+        "InstanceCloudAssistantStatus": [agent_status_view(i, sim.components["commands"], now) for i in items]}}
 
 
-@action("ecs", "InstallCloudAssistant")
+@action("ecs", "InstallCloudAssistant", mutating=True)
 def install_cloud_assistant(sim, req):
     region = require_region(req)
     ids = list(dict.fromkeys(req.params.repeat("InstanceId")))
@@ -67,7 +48,7 @@ def install_cloud_assistant(sim, req):
         raise missing_parameter("InstanceId")
     if len(ids) > 50:
         raise ApiError("InstanceIds.ExceedLimit", "The number of instance IDs exceeds the upper limit.", 403)
-    instances = [sim.instance(i) for i in ids]
+    instances = [fleet(sim).get(i) for i in ids]
     if any(i is None or i.released or i.region != region for i in instances):
         raise ApiError("InvalidInstance.NotFound", "The specified instance does not exist.", 404)
     for inst in instances:

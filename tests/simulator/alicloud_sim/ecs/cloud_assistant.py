@@ -2,8 +2,8 @@
 
 import json
 
-from ..errors import ApiError
-from ..registry import action
+from ..core.errors import ApiError
+from ..core.registry import action
 from .command_input import (OS_OF_TYPE, check_content_size, client_token, command_content, command_type,
                             descriptive_fields, invocation_parameters, parameter_names, resource_tags, schedule,
                             target_instances, timeout)
@@ -83,7 +83,7 @@ def _new_command(sim, req, region, default_encoding, keep):
                    keep=keep)
 
 
-@action("ecs", "RunCommand")
+@action("ecs", "RunCommand", mutating=True)
 def run_command(sim, req):
     region = require_region(req)
 
@@ -96,7 +96,7 @@ def run_command(sim, req):
     return _idempotent(sim, req, region, build)
 
 
-@action("ecs", "CreateCommand")
+@action("ecs", "CreateCommand", mutating=True)
 def create_command(sim, req):
     region = require_region(req)
     req.params.str("Name", required=True)
@@ -116,7 +116,7 @@ def _existing_command(sim, region, params):
     return cmd
 
 
-@action("ecs", "InvokeCommand")
+@action("ecs", "InvokeCommand", mutating=True)
 def invoke_command(sim, req):
     region = require_region(req)
 
@@ -152,7 +152,7 @@ def describe_commands(sim, req):
     return {**fields, "Commands": {"Command": [command_view(c, enc) for c in chunk]}}
 
 
-@action("ecs", "DeleteCommand")
+@action("ecs", "DeleteCommand", mutating=True)
 def delete_command(sim, req):
     region = require_region(req)
     cmd = _existing_command(sim, region, req.params)
@@ -220,7 +220,7 @@ def describe_invocation_results(sim, req):
     return {"Invocation": {**fields, "InvocationResults": {"InvocationResult": chunk}}}
 
 
-@action("ecs", "StopInvocation")
+@action("ecs", "StopInvocation", mutating=True)
 def stop_invocation(sim, req):
     p = req.params
     region = require_region(req)

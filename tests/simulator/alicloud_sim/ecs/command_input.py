@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..errors import ApiError
+from ..core.errors import ApiError
 from .common import b64decode_strict, b64encode, encoding
+from .fleet import fleet
 
 OS_OF_TYPE = {"RunShellScript": "linux", "RunBatScript": "windows", "RunPowerShellScript": "windows"}
 REPEAT_MODES = {"Once", "Period", "NextRebootOnly", "EveryReboot", "DryRun"}
@@ -203,12 +204,12 @@ def target_instances(sim, region, params, cmd_type):
     if len(ids) > MAX_INSTANCES:
         raise ApiError("InstanceIds.ExceedLimit", "The number of instance IDs exceeds the upper limit.", 403)
     if selector:
-        instances = [i for i in sim.instances(region)
+        instances = [i for i in fleet(sim).all(region)
                      if all(k in i.tags and (not v or i.tags[k] == v) for k, v in selector.items())]
         if not instances:
             raise ApiError("InvalidResourceTag.InstanceNotFound", "No instance matches the specified ResourceTag.")
     else:
-        instances = [sim.instance(i) for i in ids]
+        instances = [fleet(sim).get(i) for i in ids]
         if any(i is None or i.released or i.region != region for i in instances):
             raise ApiError("InvalidInstance.NotFound", "The specified instance does not exist.", 404)
     if len(instances) > MAX_INSTANCES:

@@ -4,7 +4,7 @@ import base64
 import binascii
 import hashlib
 
-from ..errors import ApiError, missing_parameter
+from ..core.errors import ApiError, missing_parameter
 
 ACCOUNT_ID = "1309208528360047"
 REGION_ABBR = {"cn-hangzhou": "hz", "cn-shanghai": "sh", "cn-beijing": "bj", "cn-shenzhen": "sz",
@@ -35,6 +35,11 @@ def tag_filters(params, name="Tag"):
 
 def tags_match(tags, filters):
     return all(key in tags and (value is None or tags[key] == value) for key, value in filters)
+
+
+def hex_digest(seed, length):
+    """The first ``length`` hex digits of the SHA-256 of ``seed``: stable ids and suffixes."""
+    return hashlib.sha256(seed.encode()).hexdigest()[:length]
 
 
 def new_id(prefix, region, seed):

@@ -14,18 +14,16 @@ cron and reboot-triggered invocations stay ``Scheduled`` until stopped.
 import itertools
 import math
 import os
-from dataclasses import dataclass, field
 
+from ..core.registry import component
 from ..oos.secret_parameters import Unresolved
-from ..registry import component
 from .command_input import plain_text, render
 from .common import ACCOUNT_ID, new_id
+from .fleet import fleet
 from .public_commands import public_command_versions
+from .records import TERMINAL, Command, Invocation, Item, overall_status
 from .runner import KILLED_EXIT_CODE, RunResult, ScriptRunner, simulate_script
 
-TERMINAL = {"Success", "Failed", "Timeout", "Error", "Aborted", "Invalid", "Cancelled", "Terminated"}
-FAILURE = {"Invalid", "Aborted", "Failed", "Timeout", "Error"}
-STOPPED = {"Cancelled", "Terminated"}
 ERROR_INFO = {
     "InstanceNotRunning": "the specified instance was not running during task execution.",
     "InstanceReleased": "the specified instance was released during task execution.",
@@ -37,73 +35,7 @@ ERROR_INFO = {
 DELIVERY_TIMEOUT = 60
 
 
-@dataclass
-class Command:
-    id: str
-    region: str                 # None for public commands (every region)
-    name: str
-    type: str
-    content: str                # Base64
-    description: str = ""
-    working_dir: str = ""
-    timeout: int = 60
-    enable_parameter: bool = False
-    parameter_names: list = field(default_factory=list)
-    creation_time: float = 0.0
-    provider: str = ""
-    category: str = ""
-    launcher: str = ""
-    tags: dict = field(default_factory=dict)
-    invoke_times: int = 0
-    keep: bool = True
-    version: int = 1
-    latest: bool = True
-
-
-@dataclass
-class Item:
-    """One instance of an invocation."""
-    instance_id: str
-    created: float
-    due: float                  # when the next step (delivery, scheduled run) is due
-    status: str = "Pending"
-    start_time: float = None
-    finish_time: float = None
-    stop_time: float = None
-    update_time: float = None
-    exit_code: int = 0
-    output: bytes = b""
-    dropped: int = 0
-    error_code: str = ""
-    error_info: str = ""
-    repeats: int = 0
-    history: list = field(default_factory=list)
-    run_start: float = None     # simulated start of the current run, once launched
-    handle: object = None       # RunHandle of a real run
-    sim_result: RunResult = None
-    sim_finish: float = None
-    stop_due: float = None
-    was_running: bool = False
-
-
-@dataclass
-class Invocation:
-    id: str
-    region: str
-    command: Command            # the command as it was when invoked
-    parameters: dict
-    schedule: object            # command_input.Schedule
-    timeout: int
-    working_dir: str
-    username: str
-    creation_time: float
-    tags: dict = field(default_factory=dict)
-    extra: dict = field(default_factory=dict)   # ContainerId, ContainerName, Launcher, TerminationMode, ...
-    items: dict = field(default_factory=dict)
-    stopped: bool = False
-
-
-@component("commands")
+@component("ecs", "commands")
 class CloudAssistant:
     def __init__(self, sim):
         self.sim = sim
@@ -170,7 +102,7 @@ class CloudAssistant:
             item.handle = item.sim_result = None
             item.status = "Stopping"
             item.stop_time = item.update_time = now
-            inst = self.sim.instance(iid)
+            inst = fleet(self.sim).get(iid)
             item.stop_due = now + (self.duration(inst, "delivery", 1) if inst else 1)
         self.active[inv.id] = inv
 
@@ -192,7 +124,7 @@ class CloudAssistant:
                     self.commands.pop(inv.command.id, None)
 
     def _step(self, inv, item, now):
-        inst = self.sim.instance(item.instance_id)
+        inst = fleet(self.sim).get(item.instance_id)
         gone = inst is None or inst.released
         down = gone or inst.status != "Running"
         while item.status not in TERMINAL:
@@ -357,18 +289,3 @@ class CloudAssistant:
                 "invocations": {inv.id: {"status": overall_status(inv),
                                          "instances": {i: it.status for i, it in inv.items.items()}}
                                 for inv in self.invocations.values()}}
-
-
-def overall_status(inv):
-    """The invocation's InvocationStatus, derived from its instances (alibaba-api.md 3.3)."""
-    statuses = {item.status for item in inv.items.values()}
-    for status in ("Stopping", "Running", "Pending", "Scheduled"):
-        if status in statuses:
-            return status
-    if statuses <= STOPPED:
-        return "Stopped"
-    if statuses <= STOPPED | {"Success"}:
-        return "Success"
-    if statuses <= STOPPED | FAILURE:
-        return "Failed"
-    return "PartialFailed"

@@ -1,7 +1,7 @@
 """ECS paging: ``MaxResults``/``NextToken`` (preferred) or the legacy ``PageNumber``/``PageSize``."""
 
-from ..errors import ApiError
-from ..params import decode_token, page
+from ..core.errors import ApiError
+from ..core.params import decode_token, page
 
 
 def ecs_page(params, items, default=10, maximum=50, clamp=False):

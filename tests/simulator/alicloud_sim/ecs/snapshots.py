@@ -1,27 +1,15 @@
 """ECS DescribeSnapshots and the system-disk snapshots patch executions create.
 Component ``snapshots``."""
 
-import hashlib
-import math
-
-from .. import clock
-from ..errors import invalid_parameter
-from ..params import page
-from ..registry import action, component
-
-SYSTEM_DISK_GIB = 40
+from ..core.errors import invalid_parameter
+from ..core.params import page
+from ..core.registry import action, component
+from .common import hex_digest
+from .models import system_disk_id
+from .views import snapshot_view
 
 
-def _suffix(seed, length=20):
-    return hashlib.sha256(seed.encode()).hexdigest()[:length]
-
-
-def system_disk_id(inst):
-    """The deterministic id of an instance's system disk (``d-…``)."""
-    return "d-" + inst.id[2:4] + _suffix("disk/" + inst.id, 18)
-
-
-@component("snapshots")
+@component("ecs", "snapshots")
 class SnapshotStore:
     def __init__(self, sim):
         self.sim = sim
@@ -33,7 +21,7 @@ class SnapshotStore:
 
     def create(self, inst, name, retention_days, t, seconds, description=""):
         """Start a system-disk snapshot at ``t`` that completes ``seconds`` later; returns its id."""
-        snapshot_id = "s-" + inst.id[2:4] + _suffix(f"snap/{inst.id}/{len(self._items)}/{t}", 18)
+        snapshot_id = "s-" + inst.id[2:4] + hex_digest(f"snap/{inst.id}/{len(self._items)}/{t}", 18)
         self._items.append({"id": snapshot_id, "name": name, "instance_id": inst.id, "region": inst.region,
                             "disk_id": system_disk_id(inst), "retention_days": int(retention_days),
                             "start": t, "seconds": float(seconds), "description": description})
@@ -43,22 +31,7 @@ class SnapshotStore:
         return [s for s in self._items if s["region"] == region]
 
     def view(self, snap):
-        elapsed = self.now - snap["start"]
-        done = elapsed >= snap["seconds"]
-        pct = 100 if done else max(0, min(99, math.floor(100 * elapsed / snap["seconds"])))
-        expires = snap["start"] + snap["retention_days"] * 86400
-        return {
-            "SnapshotId": snap["id"], "SnapshotName": snap["name"], "Description": snap["description"],
-            "SourceDiskId": snap["disk_id"], "SourceDiskType": "system", "SourceDiskSize": str(SYSTEM_DISK_GIB),
-            "SourceStorageType": "disk", "Category": "standard", "SnapshotType": "user", "Usage": "none",
-            "RetentionDays": snap["retention_days"], "RemainTime": 0 if done else math.ceil(snap["seconds"] - elapsed),
-            "Status": "accomplished" if done else "progressing", "Progress": f"{pct}%",
-            "Available": done, "InstantAccess": False, "Encrypted": False, "ProductCode": "",
-            "RegionId": snap["region"], "ResourceGroupId": "", "SnapshotSN": "64" + _suffix(snap["id"], 18),
-            "CreationTime": clock.iso(snap["start"]),
-            "LastModifiedTime": clock.iso(snap["start"] + (snap["seconds"] if done else 0)),
-            "ExpiredTime": clock.iso(expires), "Tags": {"Tag": []},
-        }
+        return snapshot_view(snap, self.now)
 
     def snapshot(self):
         return {s["id"]: {"name": s["name"], "instance_id": s["instance_id"], "status": self.view(s)["Status"]}

@@ -1,10 +1,13 @@
-"""Response shapes of the Cloud Assistant Describe* actions."""
+"""Response shapes of the ECS actions (and the admin API's view of an instance)."""
 
 import json
+import math
+import uuid
 
-from ..clock import iso
-from .common import b64decode_strict, encode_output, tags_view
-from .invocations import overall_status
+from ..core.clock import iso
+from .common import b64decode_strict, encode_output, hex_digest, tags_view
+from .models import HEARTBEAT, SYSTEM_DISK_GIB, endpoint, local_name
+from .records import overall_status
 
 # Deprecated InvokeStatus of an invocation, from its InvocationStatus.
 INVOKE_STATUS = {"Pending": "Running", "Running": "Running", "Scheduled": "Running", "Success": "Finished",
@@ -14,6 +17,101 @@ RECORD_STATUS = {"Pending": "Running", "Running": "Running", "Scheduled": "Runni
                  "Failed": "Finished", "Timeout": "Failed", "Error": "Failed", "Aborted": "Failed",
                  "Invalid": "Failed", "Cancelled": "Stopped", "Terminated": "Stopped", "Stopping": "Stopping"}
 OSS_FIELDS = {"OssOutputStatus": "", "OssOutputUri": "", "OssOutputErrorCode": "", "OssOutputErrorInfo": ""}
+OS_TYPES = {"linux": "Linux", "windows": "Windows", "freebsd": "FreeBSD"}
+CPUS = {"small": 1, "medium": 1, "large": 2, "xlarge": 4, "2xlarge": 8, "4xlarge": 16, "8xlarge": 32}
+GIB_PER_CPU = {"c": 2, "g": 4, "r": 8}
+IMAGES = {
+    "AliyunLinux": "aliyun_3_x64_20G_alibase_20240819.vhd",
+    "CentOS": "centos_7_9_x64_20G_alibase_20240628.vhd",
+    "Ubuntu": "ubuntu_22_04_x64_20G_alibase_20240807.vhd",
+    "Debian": "debian_12_6_x64_20G_alibase_20240823.vhd",
+}
+WINDOWS_IMAGE = "win2022_21H2_x64_dtc_en-us_40G_alibase_20240816.vhd"
+
+
+def instance_view(inst):
+    """An instance as the admin API and ``GET /_sim/state`` show it."""
+    return {
+        "id": inst.id, "region": inst.region, "name": inst.name, "os_type": inst.os_type,
+        "os_name": inst.os_name, "platform": inst.platform, "status": inst.status,
+        "agent": inst.agent, "tags": dict(inst.tags), "released": inst.released,
+        "packages": {k: {"version": v["version"], "parameters": v["parameters"]}
+                     for k, v in inst.packages.items()},
+    }
+
+
+def region_view(region, language):
+    return {"RegionId": region, "LocalName": local_name(region, language), "RegionEndpoint": endpoint(region),
+            "Status": "available"}
+
+
+def image_id(inst):
+    if inst.os_type == "windows":
+        return WINDOWS_IMAGE
+    return IMAGES.get(inst.platform, f"{inst.platform.lower().replace(' ', '_')}_x64_20G_alibase_20240801.vhd")
+
+
+def instance_fields(inst):
+    family, _, size = inst.instance_type.rpartition(".")
+    cpu = CPUS.get(size, 2)
+    letter = family.split(".")[-1][:1]
+    abbr = inst.id[2:4]
+    return {
+        "InstanceId": inst.id, "InstanceName": inst.name, "HostName": f"iZ{inst.id[2:]}Z",
+        "Description": "", "Status": inst.status, "OSType": inst.os_type, "OSName": inst.os_name,
+        "OSNameEn": inst.os_name, "RegionId": inst.region, "ZoneId": inst.zone, "ImageId": image_id(inst),
+        "InstanceType": inst.instance_type, "InstanceTypeFamily": family, "Cpu": cpu,
+        "Memory": cpu * GIB_PER_CPU.get(letter, 4) * 1024, "InstanceChargeType": "PostPaid",
+        "InternetChargeType": "PayByTraffic", "InstanceNetworkType": "vpc", "IoOptimized": True,
+        "CreationTime": iso(inst.creation_time, minutes=True), "StartTime": iso(inst.start_time, minutes=True),
+        "ExpiredTime": "2099-12-31T15:59Z", "ResourceGroupId": "", "KeyPairName": "",
+        "SerialNumber": str(uuid.uuid5(uuid.NAMESPACE_URL, inst.id)), "DeletionProtection": False,
+        "StoppedMode": "KeepCharging" if inst.status == "Stopped" else "Not-applicable",
+        "VpcAttributes": {"VpcId": f"vpc-{abbr}{hex_digest(inst.region, 17)}",
+                          "VSwitchId": f"vsw-{abbr}{hex_digest(inst.zone, 17)}",
+                          "PrivateIpAddress": {"IpAddress": [inst.private_ip]}, "NatIpAddress": ""},
+        "PublicIpAddress": {"IpAddress": []}, "InnerIpAddress": {"IpAddress": []},
+        "EipAddress": {"AllocationId": "", "IpAddress": "", "Bandwidth": 0, "InternetChargeType": ""},
+        "SecurityGroupIds": {"SecurityGroupId": [f"sg-{abbr}{hex_digest(inst.region + '/sg', 17)}"]},
+        "Tags": tags_view(inst.tags), "OperationLocks": {"LockReason": []},
+    }
+
+
+def agent_status_view(inst, ca, now):
+    """One DescribeCloudAssistantStatus row; ``ca`` is the ``commands`` component."""
+    online = inst.agent_online
+    if online:
+        heartbeat = now - ((now - inst.start_time) % HEARTBEAT)
+    else:
+        heartbeat = inst.start_time if inst.agent_installed else None
+    count, last = ca.invoked.get(inst.id, (0, None))
+    return {
+        "InstanceId": inst.id, "CloudAssistantStatus": "true" if online else "false",
+        "CloudAssistantVersion": inst.agent_version if inst.agent_installed and inst.status == "Running" else "",
+        "OSType": OS_TYPES[inst.os_type], "LastHeartbeatTime": iso(heartbeat), "LastInvokedTime": iso(last),
+        "ActiveTaskCount": ca.active_tasks(inst.id), "InvocationCount": count,
+        "SupportSessionManager": inst.agent_installed,
+    }
+
+
+def snapshot_view(snap, now):
+    """One DescribeSnapshots row as of simulated time ``now``."""
+    elapsed = now - snap["start"]
+    done = elapsed >= snap["seconds"]
+    pct = 100 if done else max(0, min(99, math.floor(100 * elapsed / snap["seconds"])))
+    expires = snap["start"] + snap["retention_days"] * 86400
+    return {
+        "SnapshotId": snap["id"], "SnapshotName": snap["name"], "Description": snap["description"],
+        "SourceDiskId": snap["disk_id"], "SourceDiskType": "system", "SourceDiskSize": str(SYSTEM_DISK_GIB),
+        "SourceStorageType": "disk", "Category": "standard", "SnapshotType": "user", "Usage": "none",
+        "RetentionDays": snap["retention_days"], "RemainTime": 0 if done else math.ceil(snap["seconds"] - elapsed),
+        "Status": "accomplished" if done else "progressing", "Progress": f"{pct}%",
+        "Available": done, "InstantAccess": False, "Encrypted": False, "ProductCode": "",
+        "RegionId": snap["region"], "ResourceGroupId": "", "SnapshotSN": "64" + hex_digest(snap["id"], 18),
+        "CreationTime": iso(snap["start"]),
+        "LastModifiedTime": iso(snap["start"] + (snap["seconds"] if done else 0)),
+        "ExpiredTime": iso(expires), "Tags": {"Tag": []},
+    }
 
 
 def content_view(content_b64, enc):

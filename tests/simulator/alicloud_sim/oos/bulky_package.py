@@ -5,7 +5,8 @@ uninstall an extension (child template
 import hashlib
 import json
 
-from ..errors import ApiError
+from ..core.errors import ApiError
+from ..ecs.fleet import fleet
 from . import catalogue, parameters
 from .records import Phase
 from .targets import CHECK_FAIL_SECONDS, TargetRunner, instance_problem, target_region
@@ -37,7 +38,7 @@ class PackageRunner(TargetRunner):
         if problem:
             return phases + [Phase("getPackage", "ACS::ExecuteAPI", CHECK_FAIL_SECONDS, fail=problem)]
         phases.append(Phase("getPackage", "ACS::ExecuteAPI", 0, outputs={"templateVersion": ver.name}))
-        inst = self.sim.instance(item.target)
+        inst = fleet(self.sim).get(item.target)
         action = exe.parameters["action"]
         installed = inst.packages.get(tpl.name)
         if action == "uninstall" or (action == "update" and installed):
@@ -60,7 +61,7 @@ class PackageRunner(TargetRunner):
         if tpl.template_type != "Package":
             problem = f"The template {tpl.name} is not an extension package (TemplateType {tpl.template_type})."
             return problem, None, None
-        inst = self.sim.instance(item.target)
+        inst = fleet(self.sim).get(item.target)
         platforms = json.loads(ver.constraints or "{}").get("OSPlatforms")
         if not catalogue.platform_matches(platforms, inst.os_type, inst.os_name):
             return (f"The package {tpl.name} ({ver.name}) does not support the operating system of instance "

@@ -4,6 +4,7 @@ default baseline, optional reboot (a high-risk action)."""
 
 import json
 
+from ..ecs.fleet import fleet
 from .records import Phase
 from .targets import CHECK_FAIL_SECONDS, TargetRunner, instance_problem, target_region
 
@@ -29,7 +30,7 @@ class PatchRunner(TargetRunner):
         problem = instance_problem(self.sim, item.target, target_region(exe))
         if problem:
             return [Phase("checkInstanceReady", "ACS::WaitFor", CHECK_FAIL_SECONDS, fail=problem)]
-        inst = self.sim.instance(item.target)
+        inst = fleet(self.sim).get(item.target)
         store = self.sim.components["patching"]
         baseline = store.default_for(inst)
         if baseline is None:
@@ -86,15 +87,15 @@ class PatchRunner(TargetRunner):
 
     def _reboot_phase(self, item, inst, baseline):
         def start(t):
-            inst.status = "Starting"
+            inst.start_reboot()
 
         def done(t, failed):
-            inst.status, inst.start_time = "Running", t
+            inst.finish_reboot(t)
             counts = self.sim.components["patching"].rebooted(inst, baseline, t)
             item.output = {"commandOutput": _summary("install", inst, baseline, counts) + " Rebooted."}
 
         def cancel(t):
-            inst.status = "Running"
+            inst.finish_reboot()
         return Phase("rebootInstance", "ACS::ECS::RebootInstance", inst.duration("reboot", self.sim), risky=True,
                      on_start=start, on_end=done, on_cancel=cancel)
 

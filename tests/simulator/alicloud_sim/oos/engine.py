@@ -10,7 +10,7 @@ waits for ``NotifyExecution(Approve)`` unless ``SafetyCheck=Skip``).
 
 import math
 
-from ..errors import ApiError, invalid_parameter
+from ..core.errors import ApiError, invalid_parameter
 from .records import Item
 
 TERMINAL = ("Success", "Failed", "Cancelled")

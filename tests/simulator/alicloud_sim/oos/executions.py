@@ -5,9 +5,9 @@ import hashlib
 import heapq
 import json
 
-from ..errors import ApiError, entity_not_exists, invalid_parameter, missing_parameter
-from ..params import page
-from ..registry import action, component
+from ..core.errors import ApiError, entity_not_exists, invalid_parameter, missing_parameter
+from ..core.params import page
+from ..core.registry import action, component
 from . import parameters, views
 from .bulky_package import PackageRunner
 from .bulky_patch import PatchRunner
@@ -25,7 +25,7 @@ STATUS_FILTERS = ("Running", "Started", "Success", "Failed", "Waiting", "Cancell
 NOTIFY_TYPES = ("Approve", "Reject", "ExecuteTask", "CancelTask", "CompleteExecution", "RetryTask", "SkipTask")
 
 
-@component("executions")
+@component("oos", "executions")
 class ExecutionStore:
     """Every execution (parents and children) by id, plus the time-ordered schedule."""
 
@@ -144,7 +144,7 @@ def _options(p):
             "parent_id": p.str("ParentExecutionId", default="")}
 
 
-@action("oos", "StartExecution")
+@action("oos", "StartExecution", mutating=True)
 def start_execution(sim, req):
     p = req.params
     if "TemplateContent" in p or "TemplateURL" in p:
@@ -235,7 +235,7 @@ def list_executions(sim, req):
             "Executions": [views.list_view(e) for e in chunk]}
 
 
-@action("oos", "CancelExecution")
+@action("oos", "CancelExecution", mutating=True)
 def cancel_execution(sim, req):
     store = sim.components["executions"]
     exe = store.require(req.params.str("ExecutionId", required=True), req.region)
@@ -256,7 +256,7 @@ def _cancel(store, exe):
         store.schedule(parent)
 
 
-@action("oos", "NotifyExecution")
+@action("oos", "NotifyExecution", mutating=True)
 def notify_execution(sim, req):
     p = req.params
     store = sim.components["executions"]
@@ -274,7 +274,7 @@ def notify_execution(sim, req):
     return {}
 
 
-@action("oos", "DeleteExecutions")
+@action("oos", "DeleteExecutions", mutating=True)
 def delete_executions(sim, req):
     p = req.params
     ids = p.json("ExecutionIds", required=True, kind=list)

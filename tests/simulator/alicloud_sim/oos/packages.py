@@ -3,10 +3,11 @@
 
 import json
 
-from .. import clock
-from ..errors import ApiError, invalid_parameter
-from ..params import page
-from ..registry import action
+from ..core import clock
+from ..core.errors import ApiError, invalid_parameter
+from ..core.params import page
+from ..core.registry import action
+from ..ecs.fleet import fleet
 
 
 def _row(sim, region, name, state):
@@ -30,7 +31,7 @@ def list_instance_package_states(sim, req):
     names = p.json("TemplateNames", default=None, kind=list)
     if names is not None and not all(isinstance(n, str) for n in names):
         raise invalid_parameter("TemplateNames", "It must be a JSON array of template names.")
-    inst = sim.instance(instance_id)
+    inst = fleet(sim).get(instance_id)
     rows = []
     if inst is not None and not inst.released and inst.region == req.region:
         rows = [_row(sim, req.region, name, state) for name, state in sorted(inst.packages.items())
@@ -39,7 +40,7 @@ def list_instance_package_states(sim, req):
     return {"MaxResults": str(max_results), "NextToken": token, "PackageStates": chunk}
 
 
-@action("oos", "UpdateInstancePackageState")
+@action("oos", "UpdateInstancePackageState", mutating=True)
 def update_instance_package_state(sim, req):
     p = req.params
     instance_id = p.str("InstanceId", required=True)
@@ -48,7 +49,7 @@ def update_instance_package_state(sim, req):
     if configure not in ("install", "uninstall"):
         raise invalid_parameter("ConfigureAction", "Allowed values: install, uninstall.")
     values = p.json("Parameters", default={}, kind=dict)
-    inst = sim.instance(instance_id)
+    inst = fleet(sim).get(instance_id)
     if inst is None or inst.released or inst.region != req.region:
         raise ApiError("InvalidInstance.NotFound", f"The specified instance {instance_id} does not exist.", 404)
     if configure == "uninstall":

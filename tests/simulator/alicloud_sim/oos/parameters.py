@@ -9,7 +9,7 @@ Types: ``String``, ``Number`` (a JSON number, not a boolean), ``Boolean`` (a JSO
 
 import re
 
-from ..errors import ApiError
+from ..core.errors import ApiError
 
 _TYPES = {
     "String": lambda v: isinstance(v, str),

@@ -4,8 +4,8 @@ validation of ``ApprovalRules``. Everything here is a pure function of its argum
 import hashlib
 import random
 
-from .. import clock
-from ..errors import invalid_parameter
+from ..core import clock
+from ..core.errors import invalid_parameter
 
 DAY = 86400.0
 OPERATION_SYSTEMS = ("Windows", "Ubuntu", "CentOS", "Debian", "AliyunLinux", "RedhatEnterpriseLinux",

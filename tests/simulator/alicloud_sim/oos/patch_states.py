@@ -1,10 +1,11 @@
 """ListInstancePatches and ListInstancePatchStates: what the last scan or install recorded.
 Instances never scanned or patched have no patch list and no patch state."""
 
-from .. import clock
-from ..errors import invalid_parameter
-from ..params import page
-from ..registry import action
+from ..core import clock
+from ..core.errors import invalid_parameter
+from ..core.params import page
+from ..core.registry import action
+from ..ecs.fleet import fleet
 from .patch_catalogue import PATCH_STATUSES
 
 _COUNT_FIELDS = (("Installed", "InstalledCount"), ("InstalledOther", "InstalledOtherCount"),
@@ -23,7 +24,7 @@ def list_instance_patches(sim, req):
     if unknown:
         raise invalid_parameter("PatchStatuses", f"Allowed values: {', '.join(PATCH_STATUSES)}.")
     store = sim.components["patching"]
-    inst = sim.instance(instance_id)
+    inst = fleet(sim).get(instance_id)
     patches = []
     if inst is not None and inst.region == req.region and instance_id in store.states:
         patches = [x for x in store.patches(inst) if x["status"] and (not statuses or x["status"] in statuses)]
@@ -42,10 +43,10 @@ def list_instance_patch_states(sim, req):
         raise invalid_parameter("InstanceIds", "It must be a JSON array of at most 100 instance ids.")
     max_results, offset = p.paging(default=50, minimum=1, maximum=100)
     store = sim.components["patching"]
-    wanted = ids if ids is not None else [i.id for i in sim.instances(req.region)]
+    wanted = ids if ids is not None else [i.id for i in fleet(sim).all(req.region)]
     rows = []
     for instance_id in dict.fromkeys(wanted):
-        inst = sim.instance(instance_id)
+        inst = fleet(sim).get(instance_id)
         state = store.states.get(instance_id)
         if inst is None or inst.region != req.region or state is None:
             continue

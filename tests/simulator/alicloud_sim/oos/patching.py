@@ -6,10 +6,10 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from .. import clock
-from ..errors import ApiError, entity_not_exists, invalid_parameter
-from ..params import page
-from ..registry import action, component
+from ..core import clock
+from ..core.errors import ApiError, entity_not_exists, invalid_parameter
+from ..core.params import page
+from ..core.registry import action, component
 from . import patch_catalogue as pc
 from .catalogue import ACCOUNT_UID
 
@@ -78,7 +78,7 @@ def _baseline_id(region, name):
     return "pb-" + hashlib.sha256(f"{region}/{name}".encode()).hexdigest()[:20]
 
 
-@component("patching")
+@component("oos", "patching")
 class PatchStore:
     """Baselines and defaults per region; available patches and the last patch operation per instance."""
 
@@ -254,7 +254,7 @@ def _fingerprint(p):
 
 
 # --- handlers -----------------------------------------------------------------------------
-@action("oos", "CreatePatchBaseline")
+@action("oos", "CreatePatchBaseline", mutating=True)
 def create_patch_baseline(sim, req):
     p = req.params
     store = sim.components["patching"]
@@ -296,7 +296,7 @@ def _private(baseline, verb):
                        f"The public patch baseline {baseline.name} cannot be {verb}.", 403)
 
 
-@action("oos", "UpdatePatchBaseline")
+@action("oos", "UpdatePatchBaseline", mutating=True)
 def update_patch_baseline(sim, req):
     p = req.params
     store = sim.components["patching"]
@@ -309,7 +309,7 @@ def update_patch_baseline(sim, req):
     return {"PatchBaseline": baseline.view()}
 
 
-@action("oos", "DeletePatchBaseline")
+@action("oos", "DeletePatchBaseline", mutating=True)
 def delete_patch_baseline(sim, req):
     store = sim.components["patching"]
     baseline = store.get(req.region, req.params.str("Name", required=True))
@@ -322,7 +322,7 @@ def delete_patch_baseline(sim, req):
     return {}
 
 
-@action("oos", "RegisterDefaultPatchBaseline")
+@action("oos", "RegisterDefaultPatchBaseline", mutating=True)
 def register_default_patch_baseline(sim, req):
     store = sim.components["patching"]
     baseline = store.get(req.region, req.params.str("Name", required=True))

@@ -1,12 +1,12 @@
 """OOS DescribeRegions: a plain array, unlike ECS."""
 
-from ..ecs.regions import local_name
-from ..registry import action
-from ..state import REGIONS
+from ..core.registry import action
+from ..ecs.models import REGIONS, local_name
+from . import PRODUCT
 
 
 @action("oos", "DescribeRegions")
 def describe_regions(sim, req):
     language = req.params.str("AcceptLanguage")
     return {"Regions": [{"RegionId": r, "LocalName": local_name(r, language),
-                         "RegionEndpoint": f"oos.{r}.aliyuncs.com"} for r in REGIONS]}
+                         "RegionEndpoint": PRODUCT.host_id(r)} for r in REGIONS]}

@@ -11,10 +11,10 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-from .. import clock
-from ..errors import ApiError, entity_not_exists, invalid_parameter
-from ..params import page
-from ..registry import action, component
+from ..core import clock
+from ..core.errors import ApiError, entity_not_exists, invalid_parameter
+from ..core.params import page
+from ..core.registry import action, component
 from ..ecs.common import ACCOUNT_ID as ACCOUNT_UID
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,180}$")
@@ -82,7 +82,7 @@ class Resolution:
         return text
 
 
-@component("secret_parameters")
+@component("oos", "secret_parameters")
 class SecretParameterStore:
     def __init__(self, sim):
         self.sim = sim
@@ -146,7 +146,7 @@ def _common(p, secret):
     secret.resource_group_id = p.str("ResourceGroupId", default=secret.resource_group_id)
 
 
-@action("oos", "CreateSecretParameter")
+@action("oos", "CreateSecretParameter", mutating=True)
 def create_secret_parameter(sim, req):
     p = req.params
     name, value = _name(p), _value(p)
@@ -176,7 +176,7 @@ def get_secret_parameter(sim, req):
     return {"Parameter": view}
 
 
-@action("oos", "UpdateSecretParameter")
+@action("oos", "UpdateSecretParameter", mutating=True)
 def update_secret_parameter(sim, req):
     p = req.params
     secret = sim.components["secret_parameters"].get(req.region, p.str("Name", required=True))
@@ -189,7 +189,7 @@ def update_secret_parameter(sim, req):
     return {"Parameter": secret.view()}
 
 
-@action("oos", "DeleteSecretParameter")
+@action("oos", "DeleteSecretParameter", mutating=True)
 def delete_secret_parameter(sim, req):
     store = sim.components["secret_parameters"]
     secret = store.get(req.region, req.params.str("Name", required=True))

@@ -1,6 +1,7 @@
 """``targets`` of the bulky templates (ACS::SelectTargets) and the per-instance readiness check
 both child templates start with."""
 
+from ..ecs.fleet import fleet
 from .engine import TargetError
 from .secret_parameters import Unresolved
 
@@ -29,7 +30,7 @@ def select_targets(sim, exe):
         tags = targets.get("Tags") or []
         if not isinstance(tags, list) or not tags or not all(isinstance(t, dict) and t.get("Key") for t in tags):
             raise TargetError('targets.Tags must be a non-empty list of {"Key": ..., "Value": ...}.')
-        selected = [i.id for i in sim.instances(region) if all(
+        selected = [i.id for i in fleet(sim).all(region) if all(
             t["Key"] in i.tags and ("Value" not in t or i.tags[t["Key"]] == t["Value"]) for t in tags)]
     else:
         raise TargetError(f"The targets Type {kind} is not supported; use ResourceIds or Tags.")
@@ -40,7 +41,7 @@ def select_targets(sim, exe):
 
 def instance_problem(sim, instance_id, region):
     """Why ``instance_id`` cannot run a Cloud Assistant task now, or "" when it can."""
-    inst = sim.instance(instance_id)
+    inst = fleet(sim).get(instance_id)
     if inst is None or inst.released or inst.region != region:
         return (f"InvalidInstance.NotFound: The specified instance {instance_id} does not exist "
                 f"in region {region}.")
@@ -77,4 +78,3 @@ class TargetRunner:
             return self.sim.components["secret_parameters"].resolve(exe.region, values), ""
         except Unresolved as err:
             return None, str(err)
-

@@ -1,8 +1,8 @@
 """ListTaskExecutions and ListExecutionLogs."""
 
-from .. import clock
-from ..params import page
-from ..registry import action
+from ..core import clock
+from ..core.params import page
+from ..core.registry import action
 from . import views
 
 TASK_STATUSES = ("Running", "Started", "Success", "Failed", "Waiting", "Cancelled", "Pending", "Skipped")

@@ -8,10 +8,10 @@ from importlib import resources
 
 import yaml
 
-from .. import clock
-from ..errors import ApiError, entity_not_exists, invalid_parameter
-from ..params import page
-from ..registry import action, component
+from ..core import clock
+from ..core.errors import ApiError, entity_not_exists, invalid_parameter
+from ..core.params import page
+from ..core.registry import action, component
 from . import catalogue
 
 PACKAGE_TEMPLATE = "ACS-ECS-BulkyConfigureOOSPackageWithTemporaryURL"
@@ -120,7 +120,7 @@ def _catalogue_templates():
     return result
 
 
-@component("templates")
+@component("oos", "templates")
 class TemplateStore:
     """Every template the simulated account can see, by name."""
 

@@ -3,8 +3,8 @@
 import json
 import math
 
-from .. import clock
-from ..errors import invalid_parameter
+from ..core import clock
+from ..core.errors import invalid_parameter
 from .catalogue import ACCOUNT_UID
 from .engine import TERMINAL
 

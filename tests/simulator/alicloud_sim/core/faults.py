@@ -107,11 +107,11 @@ class FaultInjector:
         self._ids = itertools.count(1)
 
     def add(self, body):
-        specs = body if isinstance(body, list) else [body]
-        if not specs or not all(isinstance(s, dict) for s in specs):
+        given = body if isinstance(body, list) else [body]
+        if not given or not all(isinstance(s, dict) for s in given):
             raise ValueError("a fault is a JSON object (or a list of them)")
         with self._lock:
-            rules = [FaultRule(f"fault-{next(self._ids)}", spec) for spec in specs]
+            rules = [FaultRule(f"fault-{next(self._ids)}", spec) for spec in given]
             self.sim.faults.extend(rules)
             return [r.view() for r in rules]
 

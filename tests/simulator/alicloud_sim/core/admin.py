@@ -1,22 +1,23 @@
 """The ``/_sim/`` admin API: JSON in, JSON out, no signature, loopback clients only by default.
 
-Besides the fixed endpoints, ``POST /_sim/<component>/<verb>`` calls
-``sim.components[<component>].admin_<verb>(body)`` under the state lock.
-Components that care about instance changes made here may define
-``instance_changed(instance, changes)``; ``changes`` holds the fields that changed plus
-``"rebooted": True`` when the instance was rebooted or started again.
+Besides the fixed endpoints (health, reset, calls, faults, state, clock), a path that starts with a
+component's name belongs to that component:
+
+- ``admin_request(method, path, body)``, when the component defines it, answers any request under
+  ``/_sim/<component>/`` (``path`` is the list of the parts after the name); it takes the state lock
+  itself and returns ``NotImplemented`` for a path it does not serve;
+- otherwise ``POST /_sim/<component>/<verb>`` calls ``admin_<verb>(body)`` under the state lock,
+  after the state was advanced.
+
+Handlers raise :class:`AdminError` for an HTTP error, ValueError/TypeError for a bad body (400).
 """
 
 import json
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from . import __version__
+from .. import __version__
 from .errors import ApiError
-from .state import instance_view
-
-INSTANCE_STATUSES = {"Pending", "Running", "Starting", "Stopping", "Stopped"}
-AGENT_STATES = {"online", "offline", "none"}
 
 
 class AdminError(Exception):
@@ -53,12 +54,6 @@ def _route(server, method, parts, query, data):
         return health(sim)
     if key == ("POST", "reset"):
         return reset(sim, data)
-    if key == ("POST", "instances"):
-        return {"instance_ids": [i.id for i in sim.add_instances(_fleet(data))]}
-    if len(parts) == 2 and parts[0] == "instances" and method in ("PATCH", "POST"):
-        return patch_instance(sim, parts[1], data or {})
-    if len(parts) == 2 and parts[0] == "instances" and method == "GET":
-        return instance_view(_instance(sim, parts[1]))
     if key == ("GET", "calls"):
         since = int(query["since"]) if query.get("since") else None
         return {"calls": server.calllog.query(query.get("product"), query.get("action"), since)}
@@ -72,6 +67,11 @@ def _route(server, method, parts, query, data):
         return sim.snapshot()
     if key == ("POST", "clock"):
         return clock(sim, data or {})
+    comp = sim.components.get(parts[0]) if parts else None
+    if hasattr(comp, "admin_request"):
+        answer = comp.admin_request(method, parts[1:], data)
+        if answer is not NotImplemented:
+            return answer
     if len(parts) == 2 and method == "POST":
         return component_hook(sim, parts[0], parts[1], data)
     raise AdminError(404, f"no admin endpoint {method} /_sim/{'/'.join(parts)}")
@@ -79,14 +79,16 @@ def _route(server, method, parts, query, data):
 
 def health(sim):
     return {"status": "ok", "version": __version__, "time_scale": sim.clock.time_scale,
-            "now": sim.clock.now(), "instances": len(sim.instances())}
+            "now": sim.clock.now(), **sim.health()}
 
 
 def reset(sim, data):
     data = dict(data or {})
     time_scale = data.pop("time_scale", None)
+    if data:
+        sim.check_fleet(data)
     with sim.lock:
-        sim.reset(_fleet(data) if data else None)
+        sim.reset(data or None)
         if time_scale is not None:
             sim.clock.set_time_scale(float(time_scale))
     return health(sim)
@@ -106,42 +108,6 @@ def clock(sim, data):
         return {"now": sim.clock.now(), "time_scale": sim.clock.time_scale}
 
 
-def patch_instance(sim, instance_id, data):
-    unknown = set(data) - {"status", "agent", "tags", "released", "fail", "reboot"}
-    if unknown:
-        raise ValueError(f"unknown instance fields: {', '.join(sorted(unknown))}")
-    with sim.lock:
-        inst = _instance(sim, instance_id)
-        sim.advance()   # settle everything up to now under the old state
-        changes = {}
-        if "status" in data:
-            if data["status"] not in INSTANCE_STATUSES:
-                raise ValueError(f"status must be one of {sorted(INSTANCE_STATUSES)}")
-            if data["status"] == "Running" and inst.status != "Running":
-                inst.start_time = sim.clock.now()
-                changes["rebooted"] = True
-            changes["status"] = inst.status = data["status"]
-        if "agent" in data:
-            if data["agent"] not in AGENT_STATES:
-                raise ValueError(f"agent must be one of {sorted(AGENT_STATES)}")
-            changes["agent"] = inst.agent = data["agent"]
-        if "tags" in data:
-            changes["tags"] = inst.tags = {str(k): str(v) for k, v in dict(data["tags"]).items()}
-        if "released" in data:
-            changes["released"] = inst.released = bool(data["released"])
-        if "fail" in data:
-            inst.fail = set(data["fail"] or ())
-            changes["fail"] = sorted(inst.fail)
-        if data.get("reboot"):
-            inst.start_time = sim.clock.now()
-            changes["rebooted"] = True
-        for comp in sim.components.values():
-            if hasattr(comp, "instance_changed"):
-                comp.instance_changed(inst, changes)
-        sim.advance()
-        return instance_view(inst)
-
-
 def component_hook(sim, name, verb, data):
     comp = sim.components.get(name)
     method = getattr(comp, f"admin_{verb}", None) if comp is not None else None
@@ -150,16 +116,3 @@ def component_hook(sim, name, verb, data):
     with sim.lock:
         sim.advance()
         return method(data)
-
-
-def _instance(sim, instance_id):
-    inst = sim.instance(instance_id)
-    if inst is None:
-        raise AdminError(404, f"no instance {instance_id}")
-    return inst
-
-
-def _fleet(data):
-    if not isinstance(data, dict) or "regions" not in data:
-        raise ValueError('a fleet is {"regions": {REGION: {"instances": [...]}}}')
-    return data

@@ -14,18 +14,18 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from . import __version__, admin
+from .. import __version__
+from . import admin
 from .calllog import CallLog
 from .errors import ApiError, missing_parameter
 from .faults import FaultInjector
 from .params import Params
-from .registry import ACTIONS, MUTATING, PRODUCT_BY_VERSION, Request
+from .products import DEFAULT_REGION
+from .registry import ACTIONS, Request, is_mutating
 from .signing import AUTH_PARAMS, Authenticator
-from .state import DEFAULT_REGION, REGIONS
 
 MAX_REQUEST_LINE = 1 << 20   # the SDK puts every parameter in the URL; 64 KB templates need ~120 KB
 JSON_TYPE = "application/json;charset=utf-8"
-PRODUCT_NAMES = {"oos": "Oos", "ecs": "Ecs"}
 
 
 @dataclass
@@ -46,29 +46,26 @@ def is_loopback(host):
         return host == "localhost"
 
 
-def host_id(product, region):
-    if product == "ecs":
-        return "ecs-cn-hangzhou.aliyuncs.com" if region == "cn-hangzhou" else f"ecs.{region}.aliyuncs.com"
-    if product == "oos":
-        return f"oos.{region}.aliyuncs.com"
-    return "aliyuncs.com"
-
-
 def error_reply(err, product, region, request_id):
+    """The JSON error body of ``err``; ``product`` is the declared Product, or None for an unknown version."""
+    if product is None:
+        host, recommend = "aliyuncs.com", ""
+    else:
+        host = product.host_id(region if region in product.regions else DEFAULT_REGION)
+        recommend = product.recommend
     body = {
         "RequestId": request_id,
-        "HostId": host_id(product, region if region in REGIONS else DEFAULT_REGION),
+        "HostId": host,
         "Code": err.code,
         "Message": err.message,
-        "Recommend": f"https://api.aliyun.com/troubleshoot?q={err.code}&product={PRODUCT_NAMES.get(product, '')}"
-                     f"&requestId={request_id}",
+        "Recommend": f"https://api.aliyun.com/troubleshoot?q={err.code}&product={recommend}&requestId={request_id}",
         **err.extra,
     }
     return Reply(err.status, body, dict(err.headers))
 
 
 class ApiServer(ThreadingHTTPServer):
-    """One simulated endpoint serving OOS, ECS and the ``/_sim/`` admin API."""
+    """One simulated endpoint serving the simulator's products and the ``/_sim/`` admin API."""
 
     daemon_threads = True
     block_on_close = False
@@ -108,18 +105,21 @@ class ApiServer(ThreadingHTTPServer):
             form_pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
         params = dict(query_pairs + form_pairs)
         action = headers.get("x-acs-action") or params.get("Action", "")
-        product = PRODUCT_BY_VERSION.get(headers.get("x-acs-version") or params.get("Version", ""))
+        version = headers.get("x-acs-version") or params.get("Version")
+        spec = self.sim.product_of_version(version or "")
+        product = spec.name if spec else None
         region = params.get("RegionId") or DEFAULT_REGION
         api_params = {k: v for k, v in params.items() if k not in AUTH_PARAMS}
         entry = {"time": time.time(), "sim_time": self.sim.clock.now(), "product": product, "action": action,
                  "region": region, "params": api_params, "access_key": None,
                  "user_agent": headers.get("user-agent", ""),
-                 "mutating": action in MUTATING.get(product, ()), "fault": None, "dropped": False}
+                 "mutating": is_mutating(product, action), "fault": None, "dropped": False}
         rule = None
         try:
-            self._route(action, headers.get("x-acs-version") or params.get("Version"), product)
+            self._route(action, version, product)
             entry["access_key"] = self.auth.authenticate(method, split.path, query_pairs, form_pairs, headers, body)
-            _check_region(product, region)
+            if region not in spec.regions:
+                raise spec.unknown_region(region)
             rule = self.faults.pick(product, action)
             if rule:
                 entry["fault"] = rule.id
@@ -137,11 +137,11 @@ class ApiServer(ThreadingHTTPServer):
         except _Dropped:
             reply = None
         except ApiError as err:
-            reply = error_reply(err, product, region, request_id)
+            reply = error_reply(err, spec, region, request_id)
         except Exception:  # pylint: disable=broad-except
             traceback.print_exc(file=sys.stderr)
             reply = error_reply(ApiError("InternalError", "The request processing has failed due to some "
-                                         "unknown error, exception or failure.", 500), product, region, request_id)
+                                         "unknown error, exception or failure.", 500), spec, region, request_id)
         entry.update(http_status=reply.status if reply else None,
                      error_code=reply.body.get("Code") if reply and reply.status >= 400 else None,
                      dropped=reply is None, duration_ms=round((time.monotonic() - started) * 1000, 3))
@@ -159,14 +159,6 @@ class ApiServer(ThreadingHTTPServer):
         if (product, action) not in ACTIONS:
             raise ApiError("InvalidAction.NotFound",
                            "Specified api is not found, please check your url and method.", 404)
-
-
-def _check_region(product, region):
-    if region in REGIONS:
-        return
-    if product == "ecs":
-        raise ApiError("InvalidRegionId.NotFound", "The specified RegionId does not exist.", 404)
-    raise ApiError("InvalidRegionId", f"The specified region {region} is not supported.")
 
 
 class RequestHandler(BaseHTTPRequestHandler):
