@@ -112,3 +112,26 @@ def test_install_cloud_assistant_needs_reboot(sim_server):
     with pytest.raises(ClientException) as info:
         client.install_cloud_assistant(m.InstallCloudAssistantRequest(region_id="cn-hangzhou", instance_id=["i-x"]))
     assert (info.value.code, info.value.status_code) == ("InvalidInstance.NotFound", 404)
+
+
+def test_network_and_image_filters(sim_server_factory):
+    from alibabacloud_ecs20140526 import models as m
+    server = sim_server_factory(fleet={"regions": {"cn-hangzhou": {"instances": [
+        {"name": "pub", "os_type": "linux", "public_ip": "47.96.0.10", "zone": "cn-hangzhou-h"},
+        {"name": "priv", "os_type": "linux", "private_ip": "172.16.9.9"}]}}})
+    ecs = server.ecs()
+
+    def names(**kw):
+        body = ecs.describe_instances(m.DescribeInstancesRequest(region_id="cn-hangzhou", **kw)).body
+        return sorted(i.instance_name for i in body.instances.instance)
+
+    every = ecs.describe_instances(m.DescribeInstancesRequest(region_id="cn-hangzhou")).body.instances.instance
+    pub = [i for i in every if i.instance_name == "pub"][0]
+    assert pub.public_ip_address.ip_address == ["47.96.0.10"]
+    assert names(vpc_id=pub.vpc_attributes.vpc_id) == ["priv", "pub"]
+    assert names(vpc_id="vpc-nothere") == []
+    assert names(v_switch_id=pub.vpc_attributes.v_switch_id) == ["pub"]
+    assert names(security_group_id=pub.security_group_ids.security_group_id[0]) == ["priv", "pub"]
+    assert names(public_ip_addresses='["47.96.0.10"]') == ["pub"]
+    assert names(private_ip_addresses='["172.16.9.9"]') == ["priv"]
+    assert names(image_id=pub.image_id) == ["priv", "pub"] and names(image_id="m-none") == []

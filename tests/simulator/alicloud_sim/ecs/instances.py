@@ -16,6 +16,25 @@ def _name_matcher(pattern):
     return re.compile(f"^{regex}$").match
 
 
+def _network_match(p, view):
+    """VpcId, VSwitchId, SecurityGroupId, ImageId, ResourceGroupId, InstanceTypeFamily, and the IP lists
+    (PrivateIpAddresses, PublicIpAddresses: JSON arrays), compared with the instance's own view."""
+    vpc = view["VpcAttributes"]
+    single = {"VpcId": vpc["VpcId"], "VSwitchId": vpc["VSwitchId"], "ImageId": view["ImageId"],
+              "ResourceGroupId": view["ResourceGroupId"], "InstanceTypeFamily": view["InstanceTypeFamily"]}
+    for name, value in single.items():
+        if p.str(name) and p.str(name) != value:
+            return False
+    if p.str("SecurityGroupId") and p.str("SecurityGroupId") not in view["SecurityGroupIds"]["SecurityGroupId"]:
+        return False
+    for name, have in (("PrivateIpAddresses", vpc["PrivateIpAddress"]["IpAddress"]),
+                       ("PublicIpAddresses", view["PublicIpAddress"]["IpAddress"])):
+        wanted = p.json(name, kind=list)
+        if wanted is not None and not set(map(str, wanted)) & set(have):
+            return False
+    return True
+
+
 @action("ecs", "DescribeInstances")
 def describe_instances(sim, req):
     p = req.params
@@ -38,6 +57,7 @@ def describe_instances(sim, req):
     for name, attr in (("ZoneId", "zone"), ("InstanceType", "instance_type")):
         if p.str(name):
             items = [i for i in items if getattr(i, attr) == p.str(name)]
+    items = [i for i in items if _network_match(p, instance_fields(i))]
     filters = tag_filters(p)
     if len(filters) > 20:
         raise ApiError("InvalidTag.ExceedLimit", "The number of tags exceeds 20.")

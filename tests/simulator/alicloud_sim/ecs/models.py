@@ -86,6 +86,7 @@ class Instance:
     zone: str = ""
     instance_type: str = "ecs.g7.large"
     private_ip: str = ""
+    public_ip: str = ""
     creation_time: float = 0.0
     start_time: float = 0.0
     released: bool = False
@@ -214,6 +215,7 @@ def _expand_item(region, idx, item, now, seen):
             zone=item.get("zone", region + "-g"),
             instance_type=item.get("instance_type", "ecs.g7.large"),
             private_ip=item.get("private_ip", f"172.16.{ordinal // 250}.{ordinal % 250 + 2}"),
+            public_ip=item.get("public_ip", ""),
             creation_time=now - 86400 * 30, start_time=now - 86400,
         ))
     return result

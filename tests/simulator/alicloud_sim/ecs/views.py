@@ -70,7 +70,7 @@ def instance_fields(inst):
         "VpcAttributes": {"VpcId": f"vpc-{abbr}{hex_digest(inst.region, 17)}",
                           "VSwitchId": f"vsw-{abbr}{hex_digest(inst.zone, 17)}",
                           "PrivateIpAddress": {"IpAddress": [inst.private_ip]}, "NatIpAddress": ""},
-        "PublicIpAddress": {"IpAddress": []}, "InnerIpAddress": {"IpAddress": []},
+        "PublicIpAddress": {"IpAddress": [inst.public_ip] if inst.public_ip else []}, "InnerIpAddress": {"IpAddress": []},
         "EipAddress": {"AllocationId": "", "IpAddress": "", "Bandwidth": 0, "InternetChargeType": ""},
         "SecurityGroupIds": {"SecurityGroupId": [f"sg-{abbr}{hex_digest(inst.region + '/sg', 17)}"]},
         "Tags": tags_view(inst.tags), "OperationLocks": {"LockReason": []},
