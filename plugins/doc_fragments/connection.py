@@ -138,6 +138,10 @@ options:
         C(region_id) of the aliyun CLI profile the credentials come from, as for the modules.
     type: str
     aliases: [region_id]
+    env:
+      - name: ALIBABA_CLOUD_REGION_ID
+      - name: ALICLOUD_REGION
+      - name: ALICLOUD_REGION_ID
     vars:
       - name: alicloud_region
   access_key:

@@ -1,0 +1,250 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the alibabacloud.ecs_ops collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: ecs
+short_description: ECS instances as an inventory, with their Cloud Assistant agent and patch compliance
+version_added: 0.1.0
+description:
+  - Makes every ECS instance of the selected regions a host, with its region, zone, OS, tags, addresses and the
+    state of its Cloud Assistant agent as C(ecs_) host variables, and groups by agent reachability and OS type.
+  - Filters are sent to C(DescribeInstances), so only the selected instances are read, and checked again on what
+    comes back.
+  - Opt-in, because they cost calls, the extensions each instance has installed (C(ecs_installed_extensions)) and
+    its patch compliance from the latest scan (C(ecs_patch_state)).
+  - Credentials, region and endpoints resolve exactly as for the collection's modules.
+  - The configuration file name must end in C(ecs.yml) or C(ecs.yaml).
+author:
+  - alibabacloud.ecs_ops maintainers (@alibabacloud-ecs-ops)
+extends_documentation_fragment:
+  - constructed
+  - inventory_cache
+  - alibabacloud.ecs_ops.connection.plugins
+options:
+  plugin:
+    description: The name of this plugin; it makes Ansible use it for the file.
+    type: str
+    required: true
+    choices: [alibabacloud.ecs_ops.ecs]
+  regions:
+    description:
+      - The regions to read. Without it, every region C(DescribeRegions) lists for the account (one call more).
+    type: list
+    elements: str
+    default: []
+  filters:
+    description:
+      - The instances to include, as C(DescribeInstances) filters that all must match.
+      - C(status) (C(Running), C(Stopped), ...), C(instance_ids) (a list), C(instance_name) (C(*) matches
+        anything), C(zone_id), C(vpc_id), C(vswitch_id), C(security_group_id), C(instance_type),
+        C(instance_type_family), C(image_id), C(resource_group_id), C(private_ips) and C(public_ips) (lists, any
+        of them), and C(tags) (a dict; an empty value matches any value of the key).
+    type: dict
+    default: {}
+  include_filters:
+    description:
+      - More filter sets (as in O(filters)); instances that match any of them are included too.
+    type: list
+    elements: dict
+    default: []
+  exclude_filters:
+    description:
+      - Filter sets (as in O(filters)); instances that match any of them are left out. Checked on what was read,
+        without more calls.
+    type: list
+    elements: dict
+    default: []
+  hostnames:
+    description:
+      - What names a host, in order of preference. C(instance_id), C(instance_name), C(hostname), C(private_ip),
+        C(public_ip), or C(tag:KEY) for the value of a tag.
+      - An instance takes the first preference that gives a name no other instance took before it (instances in
+        region and read order), and its instance id when every preference is empty or taken, so two instances
+        never share a host and a host never disappears.
+    type: list
+    elements: str
+    default: [instance_id]
+  ansible_host:
+    description:
+      - Where C(ansible_host) comes from, the first available of C(public_ip), C(private_ip), C(hostname), or none
+        when the list is empty (Ansible then connects to the host name).
+    type: list
+    elements: str
+    default: [public_ip, private_ip]
+  default_groups:
+    description:
+      - Put each host into the ready-made groups C(ecs_agent_online), C(ecs_agent_offline) or C(ecs_agent_missing)
+        (its Cloud Assistant agent), C(ecs_linux) or C(ecs_windows), and, with O(patch_state),
+        C(ecs_compliant), C(ecs_non_compliant) or C(ecs_never_scanned).
+    type: bool
+    default: true
+  extensions:
+    description:
+      - Read the extensions installed on each running instance (C(ecs_installed_extensions), template name to
+        version). One C(ListInstancePackageStates) call per instance; they run 16 at a time.
+    type: bool
+    default: false
+  patch_state:
+    description:
+      - Read the patch state of each instance from its latest scan or install (C(ecs_patch_state), counts and
+        compliance). One C(ListInstancePatchStates) call per 100 instances.
+    type: bool
+    default: false
+notes:
+  - A cached inventory (O(cache)) makes no API call until O(cache_timeout) passes.
+  - The RAM actions needed are C(ecs:DescribeInstances), C(ecs:DescribeCloudAssistantStatus),
+    C(ecs:DescribeRegions) without O(regions), and C(oos:ListInstancePackageStates) and
+    C(oos:ListInstancePatchStates) for the opt-in reads.
+seealso:
+  - module: alibabacloud.ecs_ops.ecs_cloud_assistant_info
+"""
+
+EXAMPLES = r"""
+# demo.ecs.yml: the web servers of two regions whose agent is online, named by their instance name
+plugin: alibabacloud.ecs_ops.ecs
+regions: [cn-hangzhou, cn-shanghai]
+filters:
+  status: Running
+  tags:
+    role: web
+hostnames: [instance_name, instance_id]
+keyed_groups:
+  - key: ecs_tags.env | default('none')
+    prefix: env
+  - key: ecs_zone
+    prefix: zone
+compose:
+  ansible_user: "'ecs-user'"
+
+# compliance.ecs.yml: every instance with its extensions and patch state, cached for an hour
+plugin: alibabacloud.ecs_ops.ecs
+extensions: true
+patch_state: true
+exclude_filters:
+  - tags:
+      lifecycle: retiring
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: /tmp/ecs-inventory-cache
+cache_timeout: 3600
+"""
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import Clients
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_bounded
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._credentials import (
+    CredentialError,
+    resolve_credential_source,
+)
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._options import connection_argument_spec
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError, validate_region
+from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils._ecs_inventory import (
+    HOSTNAME_SOURCES,
+    default_groups,
+    filter_problems,
+    host_names,
+    host_vars,
+    read_region,
+)
+
+DEFAULT_REGION = "cn-hangzhou"   # where DescribeRegions is asked when no region is given anywhere
+ANSIBLE_HOST_SOURCES = ("public_ip", "private_ip", "hostname")
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+    NAME = "alibabacloud.ecs_ops.ecs"
+
+    def verify_file(self, path):
+        return super().verify_file(path) and path.endswith(("ecs.yml", "ecs.yaml"))
+
+    def parse(self, inventory, loader, path, cache=True):
+        super().parse(inventory, loader, path, cache)
+        self._read_config_data(path)
+        self._check_options()
+        key = self.get_cache_key(path)
+        use_cache = self.get_option("cache") and cache
+        records = None
+        if use_cache:
+            try:
+                records = self._cache[key]
+            except KeyError:
+                records = None
+        if records is None:
+            records = self._read()
+            if self.get_option("cache"):
+                self._cache[key] = records
+        self._populate(records)
+
+    # --- options -----------------------------------------------------------------------------------------
+    def _check_options(self):
+        problems = filter_problems(self.get_option("filters"))
+        for option in ("include_filters", "exclude_filters"):
+            for n, filter_set in enumerate(self.get_option(option)):
+                problems.extend(filter_problems(filter_set, "%s[%d]" % (option, n)))
+        for name in self.get_option("hostnames"):
+            if name not in HOSTNAME_SOURCES and not (name.startswith("tag:") and len(name) > 4):
+                problems.append("hostnames: %r is not one of %s or tag:KEY" % (name, ", ".join(HOSTNAME_SOURCES)))
+        for name in self.get_option("ansible_host"):
+            if name not in ANSIBLE_HOST_SOURCES:
+                problems.append("ansible_host: %r is not one of %s" % (name, ", ".join(ANSIBLE_HOST_SOURCES)))
+        for region in self.get_option("regions"):
+            try:
+                validate_region(region)
+            except ValidationError as exc:
+                problems.extend("regions: %s" % p for p in exc.problems)
+        if problems:
+            raise AnsibleParserError("Invalid %s inventory configuration: %s" % (self.NAME, "; ".join(problems)))
+
+    def _connection_params(self):
+        return {name: self.get_option(name) for name in connection_argument_spec()}
+
+    # --- reading -----------------------------------------------------------------------------------------
+    def _read(self):
+        params = self._connection_params()
+        try:
+            clients = Clients(params, resolve_credential_source(params))
+        except CredentialError as exc:
+            raise AnsibleParserError("%s: %s" % (self.NAME, exc)) from exc
+        try:
+            regions = self.get_option("regions") or self._all_regions(clients, params)
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            raise AnsibleParserError("%s: %s" % (self.NAME, describe(exc)[0])) from exc
+        options = dict(filters=self.get_option("filters"), include_filters=self.get_option("include_filters"),
+                       exclude_filters=self.get_option("exclude_filters"), extensions=self.get_option("extensions"),
+                       patch_state=self.get_option("patch_state"))
+        outcomes = run_bounded(lambda r: read_region(clients.ecs(r), clients.oos(r), r, **options), regions)
+        failed = [o for o in outcomes if not o.ok]
+        if failed:
+            raise AnsibleParserError("%s: could not read region %s: %s" % (
+                self.NAME, failed[0].item, describe(failed[0].error)[0])) from failed[0].error
+        return [record for outcome in outcomes for record in outcome.value]
+
+    @staticmethod
+    def _all_regions(clients, params):
+        body = clients.ecs(params.get("region") or DEFAULT_REGION).call("DescribeRegions")
+        return [r["RegionId"] for r in (body.get("Regions") or {}).get("Region") or []
+                if r.get("Status", "available") == "available"]
+
+    # --- populating --------------------------------------------------------------------------------------
+    def _populate(self, records):
+        strict = self.get_option("strict")
+        names = host_names(records, self.get_option("hostnames"))
+        for record in records:
+            host = names[record["instance"]["InstanceId"]]
+            hostvars = host_vars(record, self.get_option("ansible_host"))
+            self.inventory.add_host(host)
+            for name, value in hostvars.items():
+                self.inventory.set_variable(host, name, value)
+            if self.get_option("default_groups"):
+                for group in default_groups(hostvars):
+                    self.inventory.add_group(group)
+                    self.inventory.add_child(group, host)
+            self._set_composite_vars(self.get_option("compose"), hostvars, host, strict=strict)
+            self._add_host_to_composed_groups(self.get_option("groups"), hostvars, host, strict=strict)
+            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, host, strict=strict)
