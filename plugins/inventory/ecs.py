@@ -76,9 +76,10 @@ options:
     default: [public_ip, private_ip]
   default_groups:
     description:
-      - Put each host into the ready-made groups C(ecs_agent_online), C(ecs_agent_offline) or C(ecs_agent_missing)
-        (its Cloud Assistant agent), C(ecs_linux) or C(ecs_windows), and, with O(patch_state),
-        C(ecs_compliant), C(ecs_non_compliant) or C(ecs_never_scanned).
+      - Put each host into the ready-made groups C(ecs) (every host of this plugin), C(ecs_agent_online),
+        C(ecs_agent_offline) or C(ecs_agent_missing) (its Cloud Assistant agent; a stopped instance is offline),
+        C(ecs_linux) or C(ecs_windows), and, with O(patch_state), C(ecs_compliant), C(ecs_non_compliant) or
+        C(ecs_never_scanned).
     type: bool
     default: true
   extensions:
@@ -141,7 +142,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._credentials 
     CredentialError,
     resolve_credential_source,
 )
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe, has_error_code
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._options import connection_argument_spec
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError, validate_region
 from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils._ecs_inventory import (
@@ -210,19 +211,24 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             clients = Clients(params, resolve_credential_source(params))
         except CredentialError as exc:
-            raise AnsibleParserError("%s: %s" % (self.NAME, exc)) from exc
+            raise AnsibleParserError("%s: %s" % (self.NAME, exc)) from None
         try:
             regions = self.get_option("regions") or self._all_regions(clients, params)
         except Exception as exc:  # pylint: disable=broad-exception-caught
-            raise AnsibleParserError("%s: %s" % (self.NAME, describe(exc)[0])) from exc
+            raise AnsibleParserError("%s: %s" % (self.NAME, describe(exc)[0])) from None
         options = dict(filters=self.get_option("filters"), include_filters=self.get_option("include_filters"),
                        exclude_filters=self.get_option("exclude_filters"), extensions=self.get_option("extensions"),
                        patch_state=self.get_option("patch_state"))
         outcomes = run_bounded(lambda r: read_region(clients.ecs(r), clients.oos(r), r, **options), regions)
         failed = [o for o in outcomes if not o.ok]
         if failed:
-            raise AnsibleParserError("%s: could not read region %s: %s" % (
-                self.NAME, failed[0].item, describe(failed[0].error)[0])) from failed[0].error
+            hint = ""
+            if has_error_code(failed[0].error, "InvalidRegionId."):
+                hint = "; check regions (the account's regions are those DescribeRegions lists)"
+            raise AnsibleParserError("%s: could not read region %s (%d of %d regions failed; no host is added "
+                                     "from a partial read): %s%s" % (
+                                         self.NAME, failed[0].item, len(failed), len(outcomes),
+                                         describe(failed[0].error)[0], hint)) from None
         return [record for outcome in outcomes for record in outcome.value]
 
     @staticmethod

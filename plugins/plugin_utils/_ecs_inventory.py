@@ -24,6 +24,16 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging impor
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.states import read_patch_states, verdict
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import chunked
 
+
+def private_ips(instance):
+    return list(((instance.get("VpcAttributes") or {}).get("PrivateIpAddress") or {}).get("IpAddress") or [])
+
+
+def public_ips(instance):
+    eip = (instance.get("EipAddress") or {}).get("IpAddress")
+    return list((instance.get("PublicIpAddress") or {}).get("IpAddress") or []) + ([eip] if eip else [])
+
+
 # filter option -> (DescribeInstances parameter, how the instance says it, how a value is sent)
 FILTERS = {
     "status": ("Status", lambda i: [i.get("Status", "")], str),
@@ -37,21 +47,12 @@ FILTERS = {
     "instance_type_family": ("InstanceTypeFamily", lambda i: [i.get("InstanceTypeFamily", "")], str),
     "image_id": ("ImageId", lambda i: [i.get("ImageId", "")], str),
     "resource_group_id": ("ResourceGroupId", lambda i: [i.get("ResourceGroupId", "")], str),
-    "private_ips": ("PrivateIpAddresses", lambda i: private_ips(i), json_param),
-    "public_ips": ("PublicIpAddresses", lambda i: public_ips(i), json_param),
+    "private_ips": ("PrivateIpAddresses", private_ips, json_param),
+    "public_ips": ("PublicIpAddresses", public_ips, json_param),
 }
 LIST_FILTERS = ("private_ips", "public_ips")
 HOSTNAME_SOURCES = ("instance_id", "instance_name", "hostname", "private_ip", "public_ip")
 PACKAGE_STATE_WORKERS = 16
-
-
-def private_ips(instance):
-    return list(((instance.get("VpcAttributes") or {}).get("PrivateIpAddress") or {}).get("IpAddress") or [])
-
-
-def public_ips(instance):
-    eip = (instance.get("EipAddress") or {}).get("IpAddress")
-    return list((instance.get("PublicIpAddress") or {}).get("IpAddress") or []) + ([eip] if eip else [])
 
 
 def tags_of(instance):
@@ -144,8 +145,8 @@ def installed_extensions(api, instance_ids):
     """{instance id: {template name: version}} of every extension OOS knows installed (one call an instance:
     ListInstancePackageStates takes one InstanceId)."""
     def read(instance_id):
-        rows = list_all(lambda p: api.call("ListInstancePackageStates", p), {"InstanceId": instance_id,
-                                                                            "MaxResults": 100}, ("PackageStates",))
+        params = {"InstanceId": instance_id, "MaxResults": 100}
+        rows = list_all(lambda p: api.call("ListInstancePackageStates", p), params, ("PackageStates",))
         return {r.get("TemplateName", ""): r.get("TemplateVersion", "") for r in rows}
     instance_ids = list(instance_ids)
     return dict(zip(instance_ids, run_all(read, instance_ids, PACKAGE_STATE_WORKERS)))
@@ -224,9 +225,10 @@ def host_vars(record, ansible_host=("public_ip", "private_ip")):
 
 
 def default_groups(hostvars):
-    """The ready-made groups of a host: agent reachability, OS type, compliance (when read)."""
+    """The ready-made groups of a host: ``ecs`` (every host of the plugin), agent reachability, OS type,
+    compliance (when read)."""
     agent = hostvars["ecs_cloud_assistant"]
-    groups = ["ecs_agent_online" if agent["online"] else "ecs_agent_offline" if agent["installed"]
+    groups = ["ecs", "ecs_agent_online" if agent["online"] else "ecs_agent_offline" if agent["installed"]
               else "ecs_agent_missing"]
     if hostvars["ecs_os_type"] in ("linux", "windows"):
         groups.append("ecs_%s" % hostvars["ecs_os_type"])

@@ -18,14 +18,14 @@ def pacer(rate=None):
 
 def test_unpaced_until_the_first_throttle():
     p, clock = pacer()
-    for _ in range(50):
+    for _round in range(50):
         assert p.wait()
     assert clock.sleeps == [] and p.rate is None
 
 
 def test_a_throttle_halves_the_reached_rate_and_holds_until_retry_after():
     p, clock = pacer()
-    for _ in range(40):            # 40 calls in 2 s: 20 a second reached
+    for _round in range(40):            # 40 calls in 2 s: 20 a second reached
         p.wait()
         clock.sleep(0.05)
     p.throttled(retry_after=3)
@@ -56,7 +56,7 @@ def test_the_pace_never_falls_below_the_floor():
 
 def test_sixteen_threads_throttled_at_once_halve_the_pace_once():
     p, _clock = pacer(rate=40.0)
-    for _ in range(16):
+    for _round in range(16):
         p.throttled()
     assert p.rate == 20.0 and p.throttles == 16
 
@@ -73,7 +73,7 @@ def test_threads_share_one_pace():
     shared = pacers.get("ecs", "cn-hangzhou", "DescribeInstances")
     assert pacers.get("ecs", "cn-hangzhou", "DescribeInstances") is shared
     assert pacers.get("ecs", "cn-shanghai", "DescribeInstances") is not shared
-    threads = [threading.Thread(target=lambda: [shared.wait() for _ in range(5)]) for _ in range(4)]
+    threads = [threading.Thread(target=lambda: [shared.wait() for _round in range(5)]) for _round in range(4)]
     import time
     started = time.monotonic()
     for t in threads:
