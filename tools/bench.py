@@ -12,7 +12,9 @@ Scenarios (docs/performance.md explains each one, and how its ideal and minimum 
       peak RSS of the module process;
 - P3  the no-op re-run of P1's rollout on 1,000 converged instances;
 - P4  a Cloud Assistant command fanned out to 1,000 instances;
-- P5  a patch round on 500 instances: scan, then install with a canary.
+- P5  a patch round on 500 instances: scan, then install with a canary;
+- P9  the ecs inventory plugin on 5,000 instances in 5 regions: the first read (calls against the minimum)
+      and the cached read (wall against ansible-inventory on a static YAML inventory of the same hosts).
 
 Also measured: the simulator's own throughput, to show it is not what limits the scenarios.
 
@@ -77,8 +79,9 @@ CA_POLL, CA_POLL_GROWTH, CA_POLL_CAP = 3.0, 6, 60.0
 SEED_POLL = 20.0
 
 # Real seconds per simulated second, per scenario (docs/performance.md, "Time").
-TIME_SCALES = {"P1": 0.2, "P1b": 0.01, "P1c": 0.05, "P2": 1.0, "P3": 1.0, "P4": 1.0, "P5": 0.2}
-SCENARIOS = ("P1", "P2", "P3", "P4", "P5")
+TIME_SCALES = {"P1": 0.2, "P1b": 0.01, "P1c": 0.05, "P2": 1.0, "P3": 1.0, "P4": 1.0, "P5": 0.2, "P9": 1.0}
+SCENARIOS = ("P1", "P2", "P3", "P4", "P5", "P9")
+INVENTORY_REGIONS = ("cn-hangzhou", "cn-shanghai", "cn-beijing", "cn-shenzhen", "cn-zhangjiakou")
 
 
 @dataclass(frozen=True)
@@ -88,11 +91,14 @@ class Sizes:
     command: int = 1000
     patch: int = 500
     adhoc_runs: int = 9
+    inventory: int = 5000
+    inventory_runs: int = 3
     throughput_seconds: float = 3.0
     speed: float = 1.0          # multiplies every time scale
 
 
-QUICK = Sizes(rollout=60, loop_sample=2, command=60, patch=40, adhoc_runs=3, throughput_seconds=1.0, speed=0.25)
+QUICK = Sizes(rollout=60, loop_sample=2, command=60, patch=40, adhoc_runs=3, throughput_seconds=1.0, speed=0.25,
+              inventory=100, inventory_runs=1)
 
 
 class ScenarioError(RuntimeError):
@@ -536,6 +542,70 @@ def p4_command(sim, sizes):
                     ideal, minimum, peak_rss_mib=round(rss, 1))
 
 
+# --- P9 -------------------------------------------------------------------------------------
+def inventory_minimum(counts):
+    """Per region: DescribeInstances pages of 100 and DescribeCloudAssistantStatus calls of 50."""
+    return dict(instance_pages=sum(pages(n, INSTANCE_PAGE) for n in counts.values()),
+                agent_reads=sum(pages(n, AGENT_PAGE) for n in counts.values()))
+
+
+def ansible_inventory(sim, path, *args):
+    """Real seconds of one ``ansible-inventory -i path --list`` and its output."""
+    started = time.monotonic()
+    proc = subprocess.run([str(BIN / "ansible-inventory"), "-i", str(path), "--list"] + list(args),
+                          env=ansible_env(sim.env), capture_output=True, text=True, timeout=900, cwd=ROOT, check=False)
+    if proc.returncode != 0:
+        raise ScenarioError("ansible-inventory -i %s: %s" % (path.name, proc.stderr[-600:]))
+    return time.monotonic() - started, proc.stdout
+
+
+def p9_inventory(sim, sizes):
+    """The ecs inventory plugin: a first read, then cached reads against a static YAML inventory of the same
+    hosts and variables."""
+    import tempfile
+
+    ts = TIME_SCALES["P9"] * sizes.speed
+    counts = spread(sizes.inventory, INVENTORY_REGIONS)
+    reset(sim, counts, ts, None)
+    log("P9 inventory: %d instances in %d regions" % (sizes.inventory, len(counts)))
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "bench.ecs.yml"
+        config.write_text("plugin: alibabacloud.ecs_ops.ecs\nregions: [%s]\ncache: true\n"
+                          "cache_plugin: ansible.builtin.jsonfile\ncache_connection: %s\ncache_timeout: 3600\n"
+                          % (", ".join(counts), Path(tmp) / "cache"))
+        (wall, listed), _wall, calls = measured(sim, lambda: ansible_inventory(sim, config, "--flush-cache"))
+        hosts = json.loads(listed)["_meta"]["hostvars"]
+        if len(hosts) != sizes.inventory:
+            raise ScenarioError("P9: %d hosts for %d instances" % (len(hosts), sizes.inventory))
+        cached, static = [], []
+        static_yaml = Path(tmp) / "static.yml"   # the same hosts, variables and groups (JSON is YAML)
+        groups = json.loads(listed)
+        static_yaml.write_text(json.dumps({"all": {"hosts": {h: plain(v) for h, v in hosts.items()}, "children": {
+            g: {"hosts": {h: None for h in body.get("hosts", [])}} for g, body in groups.items()
+            if g not in ("_meta", "all") and body.get("hosts")}}}))
+        for _run in range(sizes.inventory_runs):
+            (seconds, _out), _w, cached_calls = measured(sim, lambda: ansible_inventory(sim, config))
+            if cached_calls:
+                raise ScenarioError("P9: the cached read made %d API calls" % len(cached_calls))
+            cached.append(seconds)
+            static.append(ansible_inventory(sim, static_yaml)[0])
+    minimum = inventory_minimum(counts)
+    return scenario("P9", "P9 inventory plugin, first read", sizes.inventory, ts, wall, calls, None, minimum,
+                    cached_read_s=round(statistics.median(cached), 2),
+                    static_read_s=round(statistics.median(static), 2))
+
+
+def plain(value):
+    """``value`` without ansible-core's ``{"__ansible_unsafe": ...}`` wrapping of values from the cloud."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
 # --- P5 -------------------------------------------------------------------------------------
 def p5_patch_round(sim, sizes):
     ts = TIME_SCALES["P5"] * sizes.speed
@@ -592,6 +662,12 @@ def targets(rows, simulator):
         starts = p3["calls_by_action"].get("StartExecution", 0)
         found.append(target("P3 StartExecution calls", starts, 0, str(starts), "0"))
         found.append(target("P3 wall (real s)", p3["wall_real_s"], 10, "%.1f s" % p3["wall_real_s"], "≤ 10 s"))
+    p9 = rows.get("P9")
+    if p9:
+        found.append(ratio_target("P9 API calls vs minimum", p9["calls"], p9["minimum_calls"], 1.1))
+        share = p9["cached_read_s"] / p9["static_read_s"]
+        found.append(target("P9 cached read vs a static YAML inventory", share, 1.5, "%.2f× (%.2f s / %.2f s)" % (
+            share, p9["cached_read_s"], p9["static_read_s"]), "≤ 1.5×"))
     capacity = max(r["requests_per_s"] for r in simulator["rows"])
     for r in rows.values():
         if r.get("calls_per_second") and r.get("ideal_sim_s"):
@@ -703,7 +779,8 @@ def update_doc(text):
 
 # --- main -----------------------------------------------------------------------------------
 RUNNERS = {"P1": (p1_rollout, p1_seed_workflow, p1_instance_loop), "P2": (p2_task_cost,), "P3": (p3_noop,),
-           "P4": (p4_command,), "P5": (p5_patch_round,)}
+           "P4": (p4_command,), "P5": (p5_patch_round,),
+           "P9": (p9_inventory,)}
 
 
 def parse_args(argv):

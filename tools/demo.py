@@ -1,8 +1,9 @@
 """`make demo`: the main jobs against the bundled simulator, with a short summary at the end.
 
 Starts a simulator with the demo fleet (playbooks/demo/fleet.yml: two regions, 60 instances),
-runs the patch scan-then-install playbook, an extension rollout and a command across the fleet
-with the demo inventory, prints what happened and where the HTML reports are, and stops the
+runs the patch scan-then-install playbook, an extension rollout and a command across the fleet,
+their targets taken from the inventory the alibabacloud.ecs_ops.ecs plugin reads from the simulator
+(playbooks/demo/demo.ecs.yml), prints what happened and where the HTML reports are, and stops the
 simulator.
 """
 
@@ -22,25 +23,19 @@ STEPS = [
 ]
 
 
-def fleet_vars(sim):
-    """Extra vars naming the simulated instances (their ids are generated when the simulator starts)."""
-    by_region = {}
-    for instance in sim.admin("state")["instances"].values():
-        by_region.setdefault(instance["region"], []).append(instance["id"])
-    path = REPORTS / "demo-fleet-vars.json"
-    path.write_text(json.dumps(dict(
-        patch_management_instance_ids=by_region,
-        extension_rollout_instance_ids=by_region,
-        command_instance_ids=by_region,
-        patch_management_report_dir=str(REPORTS),
-        extension_rollout_report_dir=str(REPORTS),
-    ), indent=2))
+def report_vars():
+    """Extra vars pointing the roles' reports at reports/."""
+    path = REPORTS / "demo-vars.json"
+    path.write_text(json.dumps(dict(patch_management_report_dir=str(REPORTS),
+                                    extension_rollout_report_dir=str(REPORTS)), indent=2))
     return path
 
 
 def run(playbook, env, extra):
+    """One playbook on localhost, with the static inventory and the fleet read by the ecs inventory plugin."""
     cmd = [str(BIN / "ansible-playbook"), str(ROOT / "playbooks" / playbook), "-i", str(DEMO / "inventory.yml"),
-           "-e", "@%s" % (DEMO / "vars.yml"), "-e", "@%s" % extra, "-e", "ansible_python_interpreter=%s" % sys.executable]
+           "-i", str(DEMO / "demo.ecs.yml"), "-e", "@%s" % (DEMO / "vars.yml"), "-e", "@%s" % extra,
+           "-e", "ansible_python_interpreter=%s" % sys.executable]
     start = time.monotonic()
     rc = subprocess.run(cmd, env=env, cwd=ROOT, check=False).returncode
     return rc, time.monotonic() - start
@@ -65,7 +60,7 @@ def describe(name, data):
 
 def summary_lines():
     lines = []
-    for path in sorted(p for p in REPORTS.glob("*.json") if p.name != "demo-fleet-vars.json"):
+    for path in sorted(p for p in REPORTS.glob("*.json") if p.name != "demo-vars.json"):
         try:
             data = json.loads(path.read_text())
         except ValueError:
@@ -82,7 +77,7 @@ def main():
     results = []
     started = time.monotonic()
     with simulator(time_scale=0.01, fleet_file=DEMO / "fleet.yml") as sim:
-        extra = fleet_vars(sim)
+        extra = report_vars()
         for title, playbook in steps:
             print("\n=== %s (%s)" % (title, playbook), flush=True)
             rc, seconds = run(playbook, sim.env, extra)

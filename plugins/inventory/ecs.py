@@ -120,6 +120,7 @@ keyed_groups:
 compose:
   ansible_user: "'ecs-user'"
 
+---
 # compliance.ecs.yml: every instance with its extensions and patch state, cached for an hour
 plugin: alibabacloud.ecs_ops.ecs
 extensions: true

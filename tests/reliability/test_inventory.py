@@ -1,4 +1,4 @@
-"""R9: the ``alibabacloud.ecs_ops.ecs`` inventory plugin, run as users run it (``ansible-inventory``, playbooks).
+"""R8: the ``alibabacloud.ecs_ops.ecs`` inventory plugin, run as users run it (``ansible-inventory``, playbooks).
 
 Each test writes an ``*.ecs.yml`` file and runs ``ansible-inventory`` against the simulator, then asserts what
 Ansible sees (hosts, groups, host variables) and what was called (the simulator's call log): filters go to
@@ -270,7 +270,7 @@ def test_bad_credentials_name_the_problem_without_secrets(sim, fleet):
     assert rc != 0
     assert "SignatureDoesNotMatch" in err and "could not read region" in err
     assert "not-the-secret" not in err and "string to sign is" not in err
-    rc, _data, err = inventory(sim, REGIONS, env={"ALIBABA_CLOUD_ACCESS_KEY_ID": "R9-AK-ONLY",
+    rc, _data, err = inventory(sim, REGIONS, env={"ALIBABA_CLOUD_ACCESS_KEY_ID": "R8-AK-ONLY",
                                                   "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ""})
     assert rc != 0 and "alibabacloud.ecs_ops.ecs" in err
 

@@ -11,6 +11,7 @@ import pytest
 for _var in [v for v in os.environ if v.startswith(("ALIBABA_CLOUD_", "ALICLOUD_"))]:
     del os.environ[_var]
 
+from ansible.module_utils import _internal as module_utils_internal  # noqa: E402
 from ansible.module_utils import basic  # noqa: E402
 from ansible.module_utils.common import warnings as warnings_registry  # noqa: E402
 
@@ -33,6 +34,9 @@ def run_module(capsys, monkeypatch):
                     _ansible_remote_tmp="/tmp", _ansible_keep_remote_files=False)
         monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": full}).encode())
         monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
+        # A module runs as a process of its own, never inside the controller: tests of controller plugins
+        # (filters, inventory) import controller code, which would route module warnings to the display.
+        monkeypatch.setattr(module_utils_internal, "is_controller", False, raising=False)
         for name in ("_global_warnings", "_global_deprecations"):
             registry = getattr(warnings_registry, name, None)
             if registry is not None:
