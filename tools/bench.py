@@ -46,7 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "reliability"))
 
-from harness import BIN, fleet, instance_ids, run_module, run_playbook, start_sim  # noqa: E402
+from harness import BIN, fleet, instance_ids, plain, run_module, run_playbook, start_sim  # noqa: E402
 from sim_session import ansible_env  # noqa: E402
 
 RESULTS = ROOT / "bench-results.json"
@@ -593,17 +593,6 @@ def p9_inventory(sim, sizes):
     return scenario("P9", "P9 inventory plugin, first read", sizes.inventory, ts, wall, calls, None, minimum,
                     cached_read_s=round(statistics.median(cached), 2),
                     static_read_s=round(statistics.median(static), 2))
-
-
-def plain(value):
-    """``value`` without ansible-core's ``{"__ansible_unsafe": ...}`` wrapping of values from the cloud."""
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 # --- P5 -------------------------------------------------------------------------------------

@@ -195,6 +195,18 @@ def run_playbook(sim, playbook, extra_vars=None, check=False, verbosity=0, env=N
                               timeout=timeout, cwd=ROOT, check=False)
 
 
+def plain(value):
+    """``value`` without ansible-core's ``{"__ansible_unsafe": ...}`` wrapping: ``ansible-inventory --list`` marks
+    every value that came from the cloud (names, tags) as not to be templated, which is what we want."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
 def overlapping_children(state):
     """Pairs of child executions (from ``state["executions"][*]["children"]``) that had the same instance at
     the same simulated time: ``[(instance, child a, child b)]``, each child with its parent id added. A child

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import BIN, ROOT, ansible_env, names_to_ids, run_module, run_playbook
+from harness import BIN, ROOT, ansible_env, names_to_ids, plain, run_module, run_playbook
 
 NODE = "ACS-Extension-node-1853370294850618"
 PLUGIN = "plugin: alibabacloud.ecs_ops.ecs\n"
@@ -57,18 +57,6 @@ def inventory(sim, config, *args, env=None, cache_dir=None):
     except ValueError:
         data = None
     return proc.returncode, data, proc.stderr
-
-
-def plain(value):
-    """``value`` without ansible-core's ``{"__ansible_unsafe": ...}`` wrapping: ansible-inventory marks every
-    value that came from the cloud (names, tags) as not to be templated, which is what we want."""
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 def hostvars(data):
