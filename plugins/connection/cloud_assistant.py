@@ -318,6 +318,8 @@ class Connection(ConnectionBase):
             if isinstance(in_data, str):
                 in_data = in_data.encode("utf-8")
             prefix, blob, suffix = transport.split_stdin(in_data)
+            if blob is not None:
+                blob = transport.stable_blob(blob)
             stdin = (prefix, suffix)
             script = transport.task_script(cmd, cache, stdin, None, age) if blob is None else None
             if blob is None and len(script.encode()) > transport.SCRIPT_LIMIT:

@@ -112,6 +112,23 @@ def defer_unused_imports():
             sys.modules[name] = _DeferredModule(name, placeholders)
 
 
+def forget_pooled_connections():
+    """Drop the SDK's kept-alive HTTP connections (class-level session caches of ``darabonba`` and ``Tea``).
+
+    A process forked after the SDK made calls (Ansible forks its workers after the inventory plugin read the
+    fleet) would otherwise share the parent's sockets with it and its siblings: two processes writing requests
+    to one connection read each other's answers. The references are dropped, never closed: the parent still
+    uses its connections."""
+    for module_name, class_name in (("darabonba.core", "DaraCore"), ("Tea.core", "TeaCore")):
+        core = getattr(sys.modules.get(module_name), class_name, None)
+        if core is not None and isinstance(getattr(core, "_sessions", None), dict):
+            core._sessions = {}  # pylint: disable=protected-access
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=forget_pooled_connections)
+
+
 class EndpointError(ValueError):
     pass
 

@@ -22,10 +22,13 @@ the 24 KB limit of ``RunCommand``, and whose answer fits the 24 KB the agent kee
 from __future__ import annotations
 
 import base64
+import binascii
 import gzip
 import hashlib
+import io
 import re
 import shlex
+import zipfile
 
 SCRIPT_LIMIT = 24 * 1024 * 3 // 4 - 512   # raw script bytes whose Base64 fits RunCommand's 24 KB, with a margin
 OUTPUT_BUDGET = 23 * 1024                  # the frame's bytes must stay under the 24 KB the agent keeps
@@ -61,6 +64,25 @@ def split_stdin(in_data):
     if longest is None:
         return in_data, None, b""
     return in_data[:longest.start()], in_data[longest.start():longest.end()], in_data[longest.end():]
+
+
+def stable_blob(blob):
+    """``blob`` with the same meaning and stable bytes: when it is a Base64 zip archive (an AnsiballZ payload's
+    module code), the archive again with every entry dated 1980-01-01, so the same module built by two
+    controller runs (whose archives differ only in the build time of each entry) has one hash and one cached
+    copy. Anything else is returned as it is."""
+    try:
+        source = zipfile.ZipFile(io.BytesIO(base64.b64decode(blob, validate=True)))
+        entries = [(info, source.read(info)) for info in source.infolist()]
+    except (binascii.Error, ValueError, zipfile.BadZipFile, OSError, RuntimeError, EOFError):
+        return blob
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for info, data in entries:
+            stable = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            stable.compress_type, stable.external_attr = info.compress_type, info.external_attr
+            target.writestr(stable, data)
+    return base64.b64encode(out.getvalue())
 
 
 def _prologue(cache):

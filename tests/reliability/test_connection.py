@@ -1,0 +1,248 @@
+"""R9: the ``alibabacloud.ecs_ops.cloud_assistant`` connection plugin, run as users run it: a play of everyday
+modules on instances read by the ``ecs`` inventory plugin, side by side with the same play on a ``local`` host as
+the reference; then the ways it must fail (an offline agent, a stopped instance, a command that outlives its
+timeout).
+
+The simulator runs Linux shell scripts for real in a directory of each instance (``HOME`` is its ``root/``), so
+what the play writes is checked on disk, and the module code cached on one instance is never seen by another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from harness import BIN, ROOT, ansible_env, run_module, run_playbook
+
+CONNECTION = "alibabacloud.ecs_ops.cloud_assistant"
+FLEET = {"regions": {"cn-hangzhou": {"instances": [
+    {"name": "web", "count": 2, "os_type": "linux", "tags": {"role": "web"}},
+    {"name": "offline", "os_type": "linux", "agent": "offline"},
+    {"name": "stopped", "os_type": "linux", "status": "Stopped"},
+]}}}
+PLAY = """
+- name: Everyday modules, through Cloud Assistant and locally
+  hosts: "{{ target }}"
+  gather_facts: true
+  vars:
+    base: "{{ workdir_base | default(ansible_env.HOME) }}/ca-test"
+  tasks:
+    - name: A directory
+      ansible.builtin.file:
+        path: "{{ base }}"
+        state: directory
+        mode: "0755"
+      register: made
+
+    - name: A command that fails, with stdout and stderr apart
+      ansible.builtin.shell: "echo out; echo err >&2; exit 3"
+      register: failing
+      failed_when: false
+      changed_when: false
+
+    - name: Output far beyond the 24 KB the agent keeps
+      ansible.builtin.shell: "head -c 300000 /dev/zero | tr '\\\\0' 'x'; echo; echo tail >&2"
+      register: big
+      changed_when: false
+
+    - name: A file of a few MiB
+      ansible.builtin.copy:
+        src: "{{ payload }}"
+        dest: "{{ base }}/payload.bin"
+        mode: "0600"
+      register: copied
+
+    - name: Its checksum there
+      ansible.builtin.stat:
+        path: "{{ base }}/payload.bin"
+        checksum_algorithm: sha256
+      register: stated
+
+    - name: Back again
+      ansible.builtin.fetch:
+        src: "{{ base }}/payload.bin"
+        dest: "{{ out }}/{{ inventory_hostname }}.bin"
+        flat: true
+
+    - name: A template
+      ansible.builtin.template:
+        src: "{{ template }}"
+        dest: "{{ base }}/app.conf"
+        mode: "0644"
+      register: templated
+
+    - name: A line in it
+      ansible.builtin.lineinfile:
+        path: "{{ base }}/app.conf"
+        line: "added = yes"
+      register: line1
+
+    - name: The same line again changes nothing
+      ansible.builtin.lineinfile:
+        path: "{{ base }}/app.conf"
+        line: "added = yes"
+      register: line2
+
+    - name: What the file says
+      ansible.builtin.slurp:
+        src: "{{ base }}/app.conf"
+      register: conf
+
+    - name: Keep what the tasks said
+      ansible.builtin.copy:
+        content: "{{ {'made': made.changed, 'failing': [failing.rc, failing.stdout, failing.stderr],
+                     'big': [big.stdout | length, big.stdout[:3], big.stderr], 'copied': copied.checksum,
+                     'stated': stated.stat.checksum, 'templated': templated.changed,
+                     'lines': [line1.changed, line2.changed], 'conf': conf.content | b64decode,
+                     'python': ansible_python.version.major, 'system': ansible_system} | to_json }}"
+        dest: "{{ out }}/{{ inventory_hostname }}.json"
+        mode: "0644"
+      delegate_to: localhost
+"""
+
+
+@pytest.fixture
+def fleet(sim):
+    sim.reset(FLEET)
+    return {i["name"]: i["id"] for i in sim.state()["instances"].values()}
+
+
+def on_instance(sim, instance_id, script):
+    """stdout of ``script`` on the instance, through ecs_cloud_assistant_command: evidence independent of the
+    connection plugin."""
+    rc, result, _out, err = run_module(sim, "ecs_cloud_assistant_command", {
+        "region": "cn-hangzhou", "instance_ids": [instance_id], "command": script, "poll_interval": 0.1})
+    assert rc == 0, (result, err)
+    return result["instances"][instance_id]["stdout"]
+
+
+def write_inventory(tmp):
+    directory = Path(tmp) / "inventory"
+    directory.mkdir()
+    (directory / "fleet.ecs.yml").write_text(
+        "plugin: alibabacloud.ecs_ops.ecs\nregions: [cn-hangzhou]\nhostnames: [instance_name]\n"
+        "compose:\n  ansible_connection: \"'%s'\"\n  ansible_cloud_assistant_poll_interval: 0.05\n" % CONNECTION)
+    (directory / "local.yml").write_text(
+        "all:\n  hosts:\n    reference:\n      ansible_connection: local\n      workdir_base: %s/reference\n" % tmp)
+    return directory
+
+
+def test_a_play_of_everyday_modules_matches_the_local_reference(sim, fleet):
+    with tempfile.TemporaryDirectory() as tmp:
+        inventory = write_inventory(tmp)
+        payload = Path(tmp) / "payload.bin"
+        payload.write_bytes(os.urandom(2 * 1024 * 1024))
+        template = Path(tmp) / "app.conf.j2"
+        template.write_text("name = {{ inventory_hostname }}\nsystem = {{ ansible_system }}\n")
+        out = Path(tmp) / "out"
+        out.mkdir()
+        started = sim.mark()
+        proc = run_playbook(sim, PLAY, inventory=str(inventory), extra_vars=dict(
+            target="web-1:web-2:reference", payload=str(payload), template=str(template), out=str(out)))
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+        calls = sim.calls(since=started)
+        results = {h: json.loads((out / ("%s.json" % h)).read_text()) for h in ("web-1", "web-2", "reference")}
+        digest = hashlib.sha256(payload.read_bytes()).hexdigest()
+        for host in ("web-1", "web-2"):
+            got, ref = results[host], results["reference"]
+            assert got["failing"] == [3, "out", "err"], "exit code, stdout and stderr apart"
+            assert got["big"] == [300000, "xxx", "tail"], "output beyond 24 KB arrives whole"
+            assert got["stated"] == digest == ref["stated"]
+            assert got["copied"] == ref["copied"]
+            assert (out / ("%s.bin" % host)).read_bytes() == payload.read_bytes(), "fetch brings it back intact"
+            assert got["conf"] == "name = %s\nsystem = Linux\nadded = yes\n" % host
+            assert got["lines"] == [True, False] == ref["lines"]
+            assert (got["made"], got["templated"], got["python"], got["system"]) == (
+                ref["made"], ref["templated"], ref["python"], ref["system"])
+            on_disk = on_instance(sim, fleet[host], "sha256sum ~/ca-test/payload.bin")
+            assert on_disk.split()[0] == digest, "the file is where the task put it"
+        actions = {c["action"] for c in calls}
+        assert actions <= {"DescribeInstances", "DescribeCloudAssistantStatus", "RunCommand",
+                           "DescribeInvocationResults"}, "the inventory's reads, then commands and their results"
+        assert not [c for c in calls if c["http_status"] != 200], "no call failed"
+
+
+def test_module_code_is_cached_per_instance(sim, fleet):
+    """The second task with a module sends one command per host; a module cached on web-1 is uploaded again to
+    web-2 (each instance's cache is its own)."""
+    for name in ("web-1", "web-2"):   # instance directories outlive a fleet reset: start from an empty cache
+        on_instance(sim, fleet[name], "rm -rf ~/.cache/alibabacloud.ecs_ops")
+    with tempfile.TemporaryDirectory() as tmp:
+        inventory = write_inventory(tmp)
+        play = ("- hosts: \"{{ target }}\"\n  gather_facts: false\n  tasks:\n"
+                "    - ansible.builtin.ping: {}\n    - ansible.builtin.ping: {data: again}\n")
+        first = sim.mark()
+        proc = run_playbook(sim, play, inventory=str(inventory), extra_vars=dict(target="web-1"))
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        runs_web1 = [c for c in sim.calls(since=first) if c["action"] == "RunCommand"]
+        blobs = on_instance(sim, fleet["web-1"], "ls ~/.cache/alibabacloud.ecs_ops | grep '^blob-'").split()
+        assert len(blobs) == 1, "one module, one cached blob"
+        second = sim.mark()
+        proc = run_playbook(sim, play, inventory=str(inventory), extra_vars=dict(target="web-1"))
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        cached_runs = [c for c in sim.calls(since=second) if c["action"] == "RunCommand"]
+        assert len(cached_runs) == 2, "two tasks, one command each, once the module is cached"
+        assert len(runs_web1) > 2 + 5, "the first use uploaded the module in parts"
+        third = sim.mark()
+        proc = run_playbook(sim, play, inventory=str(inventory), extra_vars=dict(target="web-2"))
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        runs_web2 = [c for c in sim.calls(since=third) if c["action"] == "RunCommand"]
+        assert len(runs_web2) == len(runs_web1), "web-2 had no copy of web-1's cache"
+
+
+def adhoc(sim, inventory, pattern, module, args="", extra=(), timeout=300):
+    cmd = [str(BIN / "ansible"), "-i", str(inventory), pattern, "-m", module, "-a", args,
+           "-e", "ansible_python_interpreter=/usr/bin/python3"] + list(extra)
+    started = time.monotonic()
+    proc = subprocess.run(cmd, env=ansible_env(dict(sim.env)), capture_output=True, text=True, timeout=timeout,
+                          cwd=ROOT, check=False)
+    return proc, time.monotonic() - started
+
+
+def test_an_offline_agent_fails_clearly_within_the_connect_timeout(sim, fleet):
+    sim.clock(time_scale=1.0)      # the agent's delivery timeout (60 s) must not end the wait first
+    with tempfile.TemporaryDirectory() as tmp:
+        inventory = write_inventory(tmp)
+        proc, seconds = adhoc(sim, inventory, "offline", "ansible.builtin.ping",
+                              extra=["-e", "ansible_cloud_assistant_connect_timeout=2"])
+    assert proc.returncode != 0
+    assert "UNREACHABLE" in proc.stdout and "did not take the command within 2s" in proc.stdout
+    assert "agent" in proc.stdout.lower() and "offline" in proc.stdout.lower()
+    assert seconds < 30
+    stops = [c for c in sim.calls() if c["action"] == "StopInvocation"]
+    assert stops, "the command that was never taken is stopped, not left to run later"
+
+
+def test_a_stopped_instance_fails_clearly(sim, fleet):
+    with tempfile.TemporaryDirectory() as tmp:
+        inventory = write_inventory(tmp)
+        proc, _seconds = adhoc(sim, inventory, "stopped", "ansible.builtin.ping")
+    assert proc.returncode != 0 and "UNREACHABLE" in proc.stdout
+    assert "not in the Running state" in proc.stdout, proc.stdout[-2000:]
+
+
+def test_a_command_that_outlives_its_timeout_is_stopped(sim, fleet):
+    with tempfile.TemporaryDirectory() as tmp:
+        inventory = write_inventory(tmp)
+        proc, seconds = adhoc(sim, inventory, "web-1", "ansible.builtin.command", "sleep 60",
+                              extra=["-e", "ansible_cloud_assistant_command_timeout=10"])
+    assert proc.returncode != 0
+    assert "outlived command_timeout (10s)" in proc.stdout, proc.stdout[-2000:]
+    assert seconds < 40
+
+
+def test_no_instance_id_is_a_clear_error(sim, fleet):
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "hosts.yml").write_text(
+            "all:\n  hosts:\n    plain-host:\n      ansible_connection: %s\n" % CONNECTION)
+        proc, _seconds = adhoc(sim, Path(tmp) / "hosts.yml", "plain-host", "ansible.builtin.ping")
+    assert proc.returncode != 0
+    assert "no ECS instance id for host plain-host" in proc.stdout
+    assert sim.calls() == [] or all(c["action"] != "RunCommand" for c in sim.calls())
