@@ -47,9 +47,11 @@ units: setup
 simulator-tests: setup
 	$(BIN)/python -m pytest tests/simulator/tests -q -p no:cacheprovider -n 2
 
-# Integration targets (tests/integration/targets) against a simulator process; --real for a real region.
+# Integration targets (tests/integration/targets) with ansible-test integration against a simulator process,
+# in a build copy (build/integration); tools/run_ansible_test_integration.py --real for a real account.
+# tools/run_integration.py runs the same targets with plain ansible-playbook (quicker for one target).
 integration: setup
-	$(BIN)/python tools/run_integration.py
+	$(BIN)/python tools/run_ansible_test_integration.py
 
 # Molecule scenarios of the roles (extensions/molecule) against a simulator process.
 molecule: setup

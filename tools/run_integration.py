@@ -1,11 +1,14 @@
 """Run the integration targets in tests/integration/targets against the simulator (or the real cloud).
 
-Each target is a role; it runs as ``- hosts: localhost; roles: [<target>]`` with ansible-playbook.
-Against the simulator (default) one ``alicloud-sim`` process serves every target; the simulator is
-reset to the target's fleet (``files/fleet.yml`` in the target, else the default fleet) before each
-target. The targets get the endpoints and keys through the usual environment variables, and
-``ALICLOUD_SIM_URL`` for the simulator's admin API (unset against the real cloud, where targets that
-need the admin API skip themselves by checking ``sim_url``).
+Each target is a role; it runs as ``- hosts: localhost; roles: [<target>]`` with ansible-playbook, one
+ansible-playbook per target. ``make integration`` runs the same targets with ``ansible-test integration``
+instead (``tools/run_ansible_test_integration.py``); this runner is the quick one for a single target and
+the one the reliability suite's secret scan drives. Against the simulator (default) one ``alicloud-sim``
+process serves every target. The targets get the endpoints and keys through the usual environment
+variables, and ``ALICLOUD_SIM_URL`` for the simulator's admin API (unset against the real cloud). Each
+target's prepare step (``setup_alicloud``, a meta dependency) resets the simulator to the target's fleet
+(``files/fleet.yml`` in the target, else the default fleet); targets that need the simulator end with a
+``SKIPPED`` message against the real cloud.
 
     python tools/run_integration.py [TARGET ...] [--real] [--time-scale F] [-v]
                                     [--access-key ID --secret-key S [--security-token T]] [--output-dir DIR]
@@ -27,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sim_session import BIN, ROOT, ansible_env, load_fleet, simulator
+from sim_session import BIN, ROOT, ansible_env, simulator
 
 TARGETS = ROOT / "tests" / "integration" / "targets"
 
@@ -87,16 +90,13 @@ def main():
 
     with contextlib.ExitStack() as stack:
         if args.real:
-            env, sim = ansible_env(), None
+            env = ansible_env()
         else:
-            sim = stack.enter_context(simulator(args.time_scale, access_key=args.access_key,
-                                                secret_key=args.secret_key, security_token=args.security_token))
-            env = sim.env
+            env = stack.enter_context(simulator(args.time_scale, access_key=args.access_key, secret_key=args.secret_key,
+                                                security_token=args.security_token)).env
         env["ANSIBLE_ROLES_PATH"] = str(TARGETS)
         failed = []
-        for name in names:
-            if sim is not None:
-                sim.reset(load_fleet(TARGETS / name / "files" / "fleet.yml"))
+        for name in names:  # each target resets the simulator to its fleet itself (setup_alicloud)
             print("=== integration target %s" % name, flush=True)
             rc, seconds = run_target(name, env, args.verbosity, args.output_dir)
             print("=== %s: %s in %.1fs" % (name, "passed" if rc == 0 else "FAILED", seconds), flush=True)
