@@ -44,6 +44,13 @@ options:
     vars:
       - name: ecs_region
       - name: ansible_cloud_assistant_region
+  os_type:
+    description:
+      - The instance's OS type as the P(alibabacloud.ecs_ops.ecs#inventory) inventory plugin reads it; a Windows
+        instance is refused with a clear error before any call (Windows is not supported yet).
+    type: str
+    vars:
+      - name: ecs_os_type
   connect_timeout:
     description:
       - Seconds a command may wait for the agent to take it. When the agent has not started a command by then, the
@@ -206,6 +213,9 @@ class Connection(ConnectionBase):
                 "%s: no ECS instance id for host %s: set ecs_instance_id (the ecs inventory plugin does) or make "
                 "ansible_host the instance id, got %r" % (self.transport, self._play_context.remote_addr,
                                                           instance_id))
+        if (self.get_option("os_type") or "").lower() == "windows":
+            raise AnsibleConnectionFailure("%s: %s is a Windows instance; this connection supports Linux instances "
+                                           "only for now" % (self.transport, instance_id))
         params = {name: self.get_option(name) for name in connection_argument_spec()}
         region = self.get_option("instance_region") or params.get("region")
         if not region:

@@ -82,6 +82,14 @@ options:
         C(ecs_never_scanned).
     type: bool
     default: true
+  cloud_assistant_connection:
+    description:
+      - Make Ansible reach every Linux host through Cloud Assistant, with the
+        P(alibabacloud.ecs_ops.cloud_assistant#connection) connection plugin (C(ansible_connection) is set on
+        the host, so no SSH and no open port are needed). Windows hosts keep the default connection.
+      - Without it, hosts are ready for SSH (C(ansible_host)).
+    type: bool
+    default: false
   extensions:
     description:
       - Read the extensions installed on each running instance (C(ecs_installed_extensions), template name to
@@ -157,6 +165,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils._ecs_inventor
 
 DEFAULT_REGION = "cn-hangzhou"   # where DescribeRegions is asked when no region is given anywhere
 ANSIBLE_HOST_SOURCES = ("public_ip", "private_ip", "hostname")
+CLOUD_ASSISTANT_CONNECTION = "alibabacloud.ecs_ops.cloud_assistant"
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -246,6 +255,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             host = names[record["instance"]["InstanceId"]]
             hostvars = host_vars(record, self.get_option("ansible_host"))
             self.inventory.add_host(host)
+            if self.get_option("cloud_assistant_connection") and hostvars["ecs_os_type"] == "linux":
+                hostvars["ansible_connection"] = CLOUD_ASSISTANT_CONNECTION
             for name, value in hostvars.items():
                 self.inventory.set_variable(host, name, value)
             if self.get_option("default_groups"):

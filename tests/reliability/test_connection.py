@@ -19,13 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from harness import BIN, ROOT, ansible_env, run_module, run_playbook
+from harness import BIN, ROOT, ansible_env, plain, run_module, run_playbook
 
 CONNECTION = "alibabacloud.ecs_ops.cloud_assistant"
 FLEET = {"regions": {"cn-hangzhou": {"instances": [
     {"name": "web", "count": 2, "os_type": "linux", "tags": {"role": "web"}},
     {"name": "offline", "os_type": "linux", "agent": "offline"},
     {"name": "stopped", "os_type": "linux", "status": "Stopped"},
+    {"name": "win", "os_type": "windows"},
 ]}}}
 PLAY = """
 - name: Everyday modules, through Cloud Assistant and locally
@@ -128,7 +129,7 @@ def write_inventory(tmp):
     directory.mkdir()
     (directory / "fleet.ecs.yml").write_text(
         "plugin: alibabacloud.ecs_ops.ecs\nregions: [cn-hangzhou]\nhostnames: [instance_name]\n"
-        "compose:\n  ansible_connection: \"'%s'\"\n  ansible_cloud_assistant_poll_interval: 0.05\n" % CONNECTION)
+        "cloud_assistant_connection: true\ncompose:\n  ansible_cloud_assistant_poll_interval: 0.05\n")
     (directory / "local.yml").write_text(
         "all:\n  hosts:\n    reference:\n      ansible_connection: local\n      workdir_base: %s/reference\n" % tmp)
     return directory
@@ -246,3 +247,24 @@ def test_no_instance_id_is_a_clear_error(sim, fleet):
     assert proc.returncode != 0
     assert "no ECS instance id for host plain-host" in proc.stdout
     assert sim.calls() == [] or all(c["action"] != "RunCommand" for c in sim.calls())
+
+
+def test_windows_is_refused_before_any_call_and_run_as_is_cloud_assistants_username(sim, fleet):
+    with tempfile.TemporaryDirectory() as tmp:
+        inventory = write_inventory(tmp)
+        listed = subprocess.run([str(BIN / "ansible-inventory"), "-i", str(inventory), "--list"],
+                                env=ansible_env(dict(sim.env)), capture_output=True, text=True, timeout=120,
+                                cwd=ROOT, check=True)
+        hostvars = plain(json.loads(listed.stdout)["_meta"]["hostvars"])
+        assert hostvars["web-1"]["ansible_connection"] == CONNECTION
+        assert "ansible_connection" not in hostvars["win"], "Windows hosts keep the default connection"
+        mark = sim.mark()
+        proc, _seconds = adhoc(sim, inventory, "win", "ansible.builtin.ping",
+                               extra=["-e", "ansible_connection=%s" % CONNECTION])
+        assert proc.returncode != 0 and "is a Windows instance" in proc.stdout
+        assert not [c for c in sim.calls(since=mark) if c["action"] == "RunCommand"]
+        proc, _seconds = adhoc(sim, inventory, "web-1", "ansible.builtin.command", "id -un",
+                               extra=["-e", "ansible_cloud_assistant_run_as=ecs-user"])
+        assert proc.returncode == 0, proc.stdout[-2000:]
+        runs = [c for c in sim.calls(since=mark) if c["action"] == "RunCommand"]
+        assert runs and all(c["params"].get("Username") == "ecs-user" for c in runs)

@@ -262,3 +262,22 @@ def test_unused_sdk_imports_are_deferred_until_used():
     result = subprocess.run([sys.executable, "-c", DEFERRED_CHECK], capture_output=True, text=True, check=False,
                             env=dict(os.environ))
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
+
+
+def test_a_forked_process_does_not_share_the_sdks_connections():
+    """Ansible forks its workers after the inventory plugin has called the API: a child that kept the parent's
+    pooled connections would write requests to the same sockets and read the parent's answers."""
+    import os
+
+    from darabonba.core import DaraCore
+
+    DaraCore._sessions["probe"] = object()  # pylint: disable=protected-access
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child reports what it sees, then leaves at once
+        os.write(writer, b"1" if "probe" in DaraCore._sessions else b"0")  # pylint: disable=protected-access
+        os._exit(0)  # pylint: disable=protected-access
+    os.waitpid(pid, 0)
+    assert os.read(reader, 1) == b"0", "the child starts without the parent's sessions"
+    assert "probe" in DaraCore._sessions, "the parent keeps its own"  # pylint: disable=protected-access
+    DaraCore._sessions.pop("probe")  # pylint: disable=protected-access
