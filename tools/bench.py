@@ -14,7 +14,9 @@ Scenarios (docs/performance.md explains each one, and how its ideal and minimum 
 - P4  a Cloud Assistant command fanned out to 1,000 instances;
 - P5  a patch round on 500 instances: scan, then install with a canary;
 - P9  the ecs inventory plugin on 5,000 instances in 5 regions: the first read (calls against the minimum)
-      and the cached read (wall against ansible-inventory on a static YAML inventory of the same hosts).
+      and the cached read (wall against ansible-inventory on a static YAML inventory of the same hosts);
+- P10 the cloud_assistant connection plugin: a play of 10 tasks on 20 hosts with 0.2 s of agent delivery,
+      its first run (module code uploaded) and a second run (cached), against the same play over `local`.
 
 Also measured: the simulator's own throughput, to show it is not what limits the scenarios.
 
@@ -79,8 +81,8 @@ CA_POLL, CA_POLL_GROWTH, CA_POLL_CAP = 3.0, 6, 60.0
 SEED_POLL = 20.0
 
 # Real seconds per simulated second, per scenario (docs/performance.md, "Time").
-TIME_SCALES = {"P1": 0.2, "P1b": 0.01, "P1c": 0.05, "P2": 1.0, "P3": 1.0, "P4": 1.0, "P5": 0.2, "P9": 1.0}
-SCENARIOS = ("P1", "P2", "P3", "P4", "P5", "P9")
+TIME_SCALES = {"P1": 0.2, "P1b": 0.01, "P1c": 0.05, "P2": 1.0, "P3": 1.0, "P4": 1.0, "P5": 0.2, "P9": 1.0, "P10": 1.0}
+SCENARIOS = ("P1", "P2", "P3", "P4", "P5", "P9", "P10")
 INVENTORY_REGIONS = ("cn-hangzhou", "cn-shanghai", "cn-beijing", "cn-shenzhen", "cn-zhangjiakou")
 
 
@@ -93,12 +95,13 @@ class Sizes:
     adhoc_runs: int = 9
     inventory: int = 5000
     inventory_runs: int = 3
+    connection_hosts: int = 20
     throughput_seconds: float = 3.0
     speed: float = 1.0          # multiplies every time scale
 
 
 QUICK = Sizes(rollout=60, loop_sample=2, command=60, patch=40, adhoc_runs=3, throughput_seconds=1.0, speed=0.25,
-              inventory=100, inventory_runs=1)
+              inventory=100, inventory_runs=1, connection_hosts=3)
 
 
 class ScenarioError(RuntimeError):
@@ -595,6 +598,80 @@ def p9_inventory(sim, sizes):
                     static_read_s=round(statistics.median(static), 2))
 
 
+# --- P10 ------------------------------------------------------------------------------------
+CONNECTION_PLAY = """
+- name: Ten everyday tasks
+  hosts: all
+  gather_facts: false
+  vars:
+    base: "{{ bench_base | default('~/bench') }}"
+  tasks:
+    - {name: ping, ansible.builtin.ping: {}}
+    - {name: a directory, ansible.builtin.file: {path: "{{ base }}", state: directory, mode: "0755"}}
+    - {name: a command, ansible.builtin.command: {cmd: uname -a}, changed_when: false}
+    - {name: a shell, ansible.builtin.shell: {cmd: "echo out; echo err >&2"}, changed_when: false}
+    - {name: a file, ansible.builtin.copy: {content: "key = value\\n", dest: "{{ base }}/app.conf", mode: "0644"}}
+    - {name: its state, ansible.builtin.stat: {path: "{{ base }}/app.conf"}}
+    - {name: a line, ansible.builtin.lineinfile: {path: "{{ base }}/app.conf", line: "added = yes"}}
+    - {name: read it, ansible.builtin.slurp: {src: "{{ base }}/app.conf"}}
+    - {name: a link, ansible.builtin.file: {src: "{{ base }}/app.conf", dest: "{{ base }}/link", state: link}}
+    - {name: tidy, ansible.builtin.file: {path: "{{ base }}", state: absent}}
+"""
+CONNECTION_TASKS = 10
+DELIVERY_LATENCY = 0.2
+
+
+def connection_run(sim, inventory, play):
+    """(real seconds, calls, bytes of command content sent) of one ansible-playbook run."""
+    mark = sim.mark()
+    started = time.monotonic()
+    proc = subprocess.run([str(BIN / "ansible-playbook"), str(play), "-i", str(inventory), "-f", "50",
+                           "-e", "ansible_python_interpreter=%s" % sys.executable],
+                          env=ansible_env(sim.env), capture_output=True, text=True, timeout=1800, cwd=ROOT, check=False)
+    wall = time.monotonic() - started
+    if proc.returncode != 0:
+        raise ScenarioError("P10: ansible-playbook rc %s: %s" % (proc.returncode, proc.stdout[-800:]))
+    calls = sim.calls(since=mark)
+    sent = sum(len(c["params"].get("CommandContent", "")) for c in calls if c["action"] == "RunCommand")
+    return wall, calls, sent
+
+
+def p10_connection(sim, sizes):
+    """The same play over the cloud_assistant connection (first and second run) and over local."""
+    import tempfile
+
+    hosts = sizes.connection_hosts
+    body = fleet(["cn-hangzhou"], hosts, durations={"delivery": DELIVERY_LATENCY})
+    body["run_scripts"] = True
+    sim.reset(body, time_scale=TIME_SCALES["P10"])
+    ids = instance_ids(sim, "cn-hangzhou")
+    log("P10 connection plugin: %d tasks on %d hosts, %.1f s delivery" % (CONNECTION_TASKS, hosts, DELIVERY_LATENCY))
+    with tempfile.TemporaryDirectory() as tmp:
+        play = Path(tmp) / "play.yml"
+        play.write_text(CONNECTION_PLAY)
+        remote = Path(tmp) / "remote.yml"
+        remote.write_text(json.dumps({"all": {"hosts": {"h%02d" % n: {
+            "ansible_connection": "alibabacloud.ecs_ops.cloud_assistant", "ecs_instance_id": i,
+            "ecs_region": "cn-hangzhou"} for n, i in enumerate(ids)}}}))
+        local = Path(tmp) / "local.yml"
+        local.write_text(json.dumps({"all": {"hosts": {"h%02d" % n: {
+            "ansible_connection": "local", "bench_base": "%s/local/h%02d" % (tmp, n)} for n in range(hosts)}}}))
+        first = connection_run(sim, remote, play)
+        second = connection_run(sim, remote, play)
+        local_wall = min(connection_run(sim, local, play)[0] for _run in range(2))
+    host_tasks = hosts * CONNECTION_TASKS
+    rows = []
+    runs = (("P10a", "P10 connection plugin, first run", first), ("P10b", "P10 connection plugin, cached", second))
+    for key, name, (wall, calls, sent) in runs:
+        rows.append(scenario(key, name, hosts, TIME_SCALES["P10"], wall, calls, None, None,
+                             calls_per_host_task=round(len(calls) / host_tasks, 2),
+                             runs_per_host_task=round(sum(1 for c in calls if c["action"] == "RunCommand")
+                                                      / host_tasks, 2),
+                             kib_sent_per_host_task=round(sent / 1024.0 / host_tasks, 1),
+                             wall_per_task_s=round(wall / CONNECTION_TASKS, 2), local_wall_s=round(local_wall, 2)))
+    return rows
+
+
 # --- P5 -------------------------------------------------------------------------------------
 def p5_patch_round(sim, sizes):
     ts = TIME_SCALES["P5"] * sizes.speed
@@ -657,6 +734,18 @@ def targets(rows, simulator):
         share = p9["cached_read_s"] / p9["static_read_s"]
         found.append(target("P9 cached read vs a static YAML inventory", share, 1.5, "%.2f× (%.2f s / %.2f s)" % (
             share, p9["cached_read_s"], p9["static_read_s"]), "≤ 1.5×"))
+    p10 = rows.get("P10b")
+    if p10:
+        found.append(target("P10 API calls per host-task, module cached", p10["calls_per_host_task"], 3,
+                            "%.2f" % p10["calls_per_host_task"], "≤ 3"))
+        share = p10["wall_real_s"] / p10["local_wall_s"]
+        found.append(target("P10 wall vs the same play over local, module cached", share, 2.5,
+                            "%.2f× (%.1f s / %.1f s)" % (share, p10["wall_real_s"], p10["local_wall_s"]), "≤ 2.5×"))
+    if rows.get("P10a"):
+        first = rows["P10a"]
+        shown = "%.2f (%.1f KiB sent per host-task)" % (first["calls_per_host_task"], first["kib_sent_per_host_task"])
+        found.append(target("P10 API calls per host-task, first run (uploads)", first["calls_per_host_task"], None,
+                            shown, "no target"))
     capacity = max(r["requests_per_s"] for r in simulator["rows"])
     for r in rows.values():
         if r.get("calls_per_second") and r.get("ideal_sim_s"):
@@ -769,7 +858,7 @@ def update_doc(text):
 # --- main -----------------------------------------------------------------------------------
 RUNNERS = {"P1": (p1_rollout, p1_seed_workflow, p1_instance_loop), "P2": (p2_task_cost,), "P3": (p3_noop,),
            "P4": (p4_command,), "P5": (p5_patch_round,),
-           "P9": (p9_inventory,)}
+           "P9": (p9_inventory,), "P10": (p10_connection,)}
 
 
 def parse_args(argv):
