@@ -111,7 +111,8 @@ def test_oos_list_templates_start_and_list_executions(legacy, sim_server):
         "Parameters": json.dumps({"packageName": NODE, "action": "install", "targets": targets})})
     execution_id = started["Execution"]["ExecutionId"]
     assert execution_id.startswith("exec-")
-    listed = legacy.oos("ListExecutions", "GET", query={"ExecutionId": execution_id, "Tags": json.dumps({"via": "legacy-sdk"})})
+    listed = legacy.oos("ListExecutions", "GET",
+                        query={"ExecutionId": execution_id, "Tags": json.dumps({"via": "legacy-sdk"})})
     assert [e["ExecutionId"] for e in listed["Executions"]] == [execution_id]
     assert listed["Executions"][0]["TemplateName"] == PACKAGE_TEMPLATE
 

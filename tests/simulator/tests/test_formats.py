@@ -25,8 +25,10 @@ def same_content(json_value, element, path="/"):
             for item, child in zip(items, found):
                 same_content(item, child, f"{path}{key}/")
     else:
-        text = "" if json_value is None else ("true" if json_value is True else
-                                               "false" if json_value is False else str(json_value))
+        if isinstance(json_value, bool):
+            text = "true" if json_value else "false"
+        else:
+            text = "" if json_value is None else str(json_value)
         assert len(element) == 0 and (element.text or "") == text, f"{path}: {element.text!r} != {text!r}"
 
 
