@@ -22,7 +22,14 @@ help:
 	@echo "make demo   - run the main job against the bundled simulator"
 	@echo "make bench  - fleet benchmarks"
 
-setup: $(STAMP) $(COLLECTION_LINK)
+NODE_CONFORMANCE := tests/simulator/conformance/node
+
+setup: $(STAMP) $(COLLECTION_LINK) $(NODE_CONFORMANCE)/node_modules/.package-lock.json
+
+# The simulator's Node.js conformance check needs its SDKs; installed only where Node.js and npm exist.
+$(NODE_CONFORMANCE)/node_modules/.package-lock.json: $(NODE_CONFORMANCE)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then cd $(NODE_CONFORMANCE) && npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "setup: no npm here, the simulator's Node.js conformance check will not run"; fi
 
 $(STAMP): requirements.txt requirements-dev.txt tests/simulator/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +53,9 @@ units: setup
 
 simulator-tests: setup
 	$(BIN)/python -m pytest tests/simulator/tests -q -p no:cacheprovider -n 2
+	@if command -v node >/dev/null 2>&1 && [ -d $(NODE_CONFORMANCE)/node_modules ]; then \
+		$(BIN)/python $(NODE_CONFORMANCE)/../run_node.py; \
+	else echo "simulator-tests: no Node.js here, the Node.js conformance check did not run"; fi
 
 # Integration targets (tests/integration/targets) with ansible-test integration against a simulator process,
 # in a build copy (build/integration); tools/run_ansible_test_integration.py --real for a real account.

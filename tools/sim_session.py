@@ -69,8 +69,9 @@ def load_fleet(path):
 
 
 @contextlib.contextmanager
-def simulator(time_scale=0.01, fleet_file=None, access_key=None, secret_key=None, security_token=None):
-    """One ``alicloud-sim`` process; yields its Session. Optional: the only credentials it accepts."""
+def simulator(time_scale=0.01, fleet_file=None, access_key=None, secret_key=None, security_token=None, quotas=None):
+    """One ``alicloud-sim`` process; yields its Session. Optional: the only credentials it accepts, and
+    its API quotas (``--quotas``: "on", "off", a file or an inline JSON object)."""
     if security_token and not (access_key and secret_key):
         raise ValueError("security_token needs access_key and secret_key")
     if bool(access_key) != bool(secret_key):
@@ -80,6 +81,8 @@ def simulator(time_scale=0.01, fleet_file=None, access_key=None, secret_key=None
     args = ["serve", "--port", "0", "--time-scale", str(time_scale), "--port-file", port_file]
     if fleet_file:
         args += ["--fleet", str(fleet_file)]
+    if quotas:
+        args += ["--quotas", str(quotas)]
     cmd = [str(BIN / "alicloud-sim")] + args
     env = None
     if access_key:

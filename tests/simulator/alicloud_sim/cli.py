@@ -18,6 +18,10 @@ from .simulator import Simulator, default_fleet
 EXAMPLE_FLEET = """\
 # alicloud-sim fleet: instances per region. Every field but os_type is optional.
 run_scripts: true            # false: Linux shell scripts are simulated instead of run
+quotas:                      # API flow control (off by default; see the README)
+  enabled: false
+  actions:
+    ecs: {RunCommand: "300/60"}
 durations:                   # simulated seconds per kind of work (defaults shown in the README)
   install: 20
 regions:
@@ -50,6 +54,28 @@ def load_fleet(path):
     return data
 
 
+def load_quotas(value):
+    """``--quotas``: ``on`` (the published defaults), ``off``, a YAML/JSON file or an inline JSON object."""
+    if value is None:
+        return None
+    word = value.strip().lower()
+    if word in ("on", "true", "yes"):
+        return {"enabled": True}
+    if word in ("off", "false", "no"):
+        return {"enabled": False}
+    if value.lstrip().startswith("{"):
+        data = json.loads(value)
+    else:
+        with open(value, encoding="utf-8") as f:
+            data = json.load(f) if value.endswith(".json") else yaml.safe_load(f)
+    if isinstance(data, dict) and "quotas" in data and set(data) <= {"quotas"}:
+        data = data["quotas"]
+    if not isinstance(data, dict):
+        raise ValueError(f"--quotas {value}: a mapping (enabled, default, actions, retry_after)")
+    data.setdefault("enabled", True)   # naming quotas on the command line means: enforce them
+    return data
+
+
 def write_port_file(path, port):
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".port-")
@@ -74,7 +100,8 @@ def serve(args):
                   file=sys.stderr)
             return 2
         credentials = {args.access_key: {"secret": secret_key, "token": token or None}}
-    sim = Simulator(fleet=fleet, time_scale=args.time_scale, credentials=credentials)
+    sim = Simulator(fleet=fleet, time_scale=args.time_scale, credentials=credentials,
+                    quotas=load_quotas(args.quotas))
     try:
         httpd = ApiServer(sim, (args.host, args.port), allow_remote=args.allow_remote, log_calls=args.log_calls)
     except OSError as err:
@@ -115,6 +142,10 @@ def parser():
     run.add_argument("--access-key", help="the accepted access key id (default sim-access-key)")
     run.add_argument("--secret-key", help="its secret (default sim-secret-key; or ALICLOUD_SIM_SECRET_KEY)")
     run.add_argument("--security-token", help="an STS token required with that key (or ALICLOUD_SIM_SECURITY_TOKEN)")
+    run.add_argument("--quotas", metavar="on|off|FILE|JSON",
+                     help="API quotas (token buckets per access key, product and action; off by default): "
+                          "'on' for the published defaults, or a YAML/JSON file or inline JSON object "
+                          "(enabled, default, actions, retry_after); a fleet's 'quotas' key applies over it")
     run.add_argument("--log-calls", action="store_true", help="print one JSON line per API call to stderr")
     run.add_argument("--no-run-scripts", action="store_true",
                      help="simulate Linux shell scripts instead of running them")

@@ -78,11 +78,30 @@ class AdminClient:
         """Change one instance (status, agent, tags, released, fail, reboot); returns its new view."""
         return self.request("POST", f"instances/{instance_id}", changes)
 
-    def calls(self, since=None, action=None, product=None):
-        """The call log (after ``since``, a ``seq``), optionally of one action and/or product."""
-        query = urllib.parse.urlencode({k: v for k, v in (("since", since), ("action", action), ("product", product))
+    def calls(self, since=None, action=None, product=None, throttled=None):
+        """The call log (after ``since``, a ``seq``), optionally of one action and/or product, and only the
+        throttled calls (``throttled=True``) or only the others (``False``)."""
+        if throttled is not None:
+            throttled = "true" if throttled else "false"
+        query = urllib.parse.urlencode({k: v for k, v in (("since", since), ("action", action), ("product", product),
+                                                          ("throttled", throttled))
                                         if v is not None and v != ""})
         return self.request("GET", "calls" + (f"?{query}" if query else ""))["calls"]
+
+    def quotas(self):
+        """The quota configuration and every bucket (tokens left, calls allowed and throttled)."""
+        return self.request("GET", "quotas")
+
+    def set_quotas(self, enabled=None, default=None, actions=None, retry_after=None):
+        """Change the quotas now: ``enabled``, ``default`` (``"300/60"``), ``actions``
+        (``{"ecs": {"RunCommand": "10/1"}}``), ``retry_after``; the arguments left None stay as they are."""
+        body = {k: v for k, v in (("enabled", enabled), ("default", default), ("actions", actions),
+                                  ("retry_after", retry_after)) if v is not None}
+        return self.request("POST", "quotas", body)
+
+    def refill_quotas(self):
+        """Every bucket full again; returns how many buckets there were."""
+        return self.request("DELETE", "quotas")["refilled"]
 
     def faults(self, *rules):
         """Add fault rules and return them; without rules, list the rules (with their fire counts)."""

@@ -25,13 +25,16 @@ class RawClient:
         self.server = server
 
     def call(self, action, params=None, version=ECS_VERSION, signing="v3", access_key=ACCESS_KEY,
-             secret=SECRET_KEY, token=None, date=None, nonce=None, tamper=None, method="POST", form=False):
-        """Return (status, headers, parsed JSON body). ``tamper(params)`` runs after signing."""
+             secret=SECRET_KEY, token=None, date=None, nonce=None, tamper=None, method="POST", form=False,
+             fmt="json", accept="application/json", content_type="application/x-www-form-urlencoded"):
+        """Return (status, headers, parsed JSON body). ``tamper(params)`` runs after signing. ``fmt``: the
+        V2 ``Format`` parameter (None: not sent); ``accept``: the Accept header (None: not sent)."""
         params = dict(params or {})
         date = date or utc_timestamp()
         nonce = nonce or uuid.uuid4().hex
-        headers = {"host": self.server.endpoint, "x-acs-action": action, "x-acs-version": version,
-                   "accept": "application/json"}
+        headers = {"host": self.server.endpoint, "x-acs-action": action, "x-acs-version": version}
+        if accept:
+            headers["accept"] = accept
         if signing == "v3":
             headers.update({"x-acs-date": date, "x-acs-signature-nonce": nonce,
                             "x-acs-content-sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"})
@@ -39,9 +42,11 @@ class RawClient:
                 headers.update({"x-acs-security-token": token, "x-acs-accesskey-id": access_key})
             headers["Authorization"] = sign_v3(method, "/", list(params.items()), headers, access_key, secret)
         elif signing == "v2":
-            params.update({"Action": action, "Version": version, "Format": "json", "Timestamp": date,
+            params.update({"Action": action, "Version": version, "Timestamp": date,
                            "SignatureNonce": nonce, "SignatureMethod": "HMAC-SHA1", "SignatureVersion": "1.0",
                            "AccessKeyId": access_key})
+            if fmt:
+                params["Format"] = fmt
             if token:
                 params["SecurityToken"] = token
             params["Signature"] = sign_v2(method, params, secret)
@@ -51,7 +56,7 @@ class RawClient:
         path = "/?" + urlencode(params)
         if form:
             body, path = urlencode(params).encode(), "/"
-            headers["content-type"] = "application/x-www-form-urlencoded"
+            headers["content-type"] = content_type
         return self.send(method, path, headers, body)
 
     def send(self, method, path, headers, body=b""):

@@ -1,6 +1,6 @@
 """The ``/_sim/`` admin API: JSON in, JSON out, no signature, loopback clients only by default.
 
-Besides the fixed endpoints (health, reset, calls, faults, state, clock), a path that starts with a
+Besides the fixed endpoints (health, reset, calls, faults, quotas, state, clock), a path that starts with a
 component's name belongs to that component:
 
 - ``admin_request(method, path, body)``, when the component defines it, answers any request under
@@ -56,13 +56,24 @@ def _route(server, method, parts, query, data):
         return reset(sim, data)
     if key == ("GET", "calls"):
         since = int(query["since"]) if query.get("since") else None
-        return {"calls": server.calllog.query(query.get("product"), query.get("action"), since)}
+        throttled = None
+        if query.get("throttled"):
+            throttled = query["throttled"].lower() in ("1", "true", "yes")
+        return {"calls": server.calllog.query(query.get("product"), query.get("action"), since, throttled)}
     if key == ("GET", "faults"):
         return {"faults": server.faults.list()}
     if key == ("POST", "faults"):
         return {"faults": server.faults.add(data)}
     if key == ("DELETE", "faults"):
         return {"cleared": server.faults.clear()}
+    if key == ("GET", "quotas"):
+        return sim.quotas.view()
+    if key == ("POST", "quotas"):
+        if data is None:
+            raise ValueError("POST /_sim/quotas takes a JSON object (enabled, default, actions, retry_after)")
+        return sim.quotas.update(data)
+    if key == ("DELETE", "quotas"):
+        return {"refilled": sim.quotas.refill()}
     if key == ("GET", "state"):
         return sim.snapshot()
     if key == ("POST", "clock"):
@@ -79,7 +90,7 @@ def _route(server, method, parts, query, data):
 
 def health(sim):
     return {"status": "ok", "version": __version__, "time_scale": sim.clock.time_scale,
-            "now": sim.clock.now(), **sim.health()}
+            "now": sim.clock.now(), "quotas_enabled": sim.quotas.enabled, **sim.health()}
 
 
 def reset(sim, data):

@@ -28,11 +28,12 @@ class CallLog:
                   file=sys.stderr, flush=True)
         return entry
 
-    def query(self, product=None, action=None, since=None):
-        """Entries matching every filter given, oldest first."""
+    def query(self, product=None, action=None, since=None, throttled=None):
+        """Entries matching every filter given, oldest first (``throttled``: True/False or None for all)."""
         with self._lock:
             calls = list(self.sim.calls)
         return [c for c in calls
                 if (product is None or c["product"] == product)
                 and (action is None or c["action"] == action)
-                and (since is None or c["seq"] > since)]
+                and (since is None or c["seq"] > since)
+                and (throttled is None or bool(c.get("throttled")) == throttled)]

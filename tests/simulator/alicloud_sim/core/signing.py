@@ -1,4 +1,10 @@
-"""Request authentication: ACS3-HMAC-SHA256 (V3) and RPC HMAC-SHA1 (V2) signatures.
+"""Request authentication: V3 signatures (ACS3-HMAC-SHA256, ACS3-HMAC-SM3, ACS3-RSA-SHA256) and RPC HMAC-SHA1 (V2).
+
+ACS3-HMAC-SM3 hashes and signs with SM3 where this Python's ``hashlib`` offers ``sm3`` (OpenSSL built
+with SM3); elsewhere such a request is refused with ``InvalidSignatureMethod``. ACS3-RSA-SHA256 is
+verified with the access key's ``public_key`` (PEM) or, without one, the public half of its secret
+when that secret is an RSA private key (what the SDKs sign with); it needs the ``cryptography``
+package (a dependency of ansible-core), and without it the request gets ``InvalidSignatureMethod``.
 
 Verification follows alibaba-api.md section 1.4 and checks, in this order: the access key,
 the timestamp (15 minutes either way of real wall time), the signature, the STS token and
@@ -19,6 +25,10 @@ from urllib.parse import quote
 from .errors import ApiError, missing_parameter
 
 V3_ALGORITHM = "ACS3-HMAC-SHA256"
+SM3_ALGORITHM = "ACS3-HMAC-SM3"
+RSA_ALGORITHM = "ACS3-RSA-SHA256"
+V3_ALGORITHMS = (V3_ALGORITHM, SM3_ALGORITHM, RSA_ALGORITHM)
+SM3_AVAILABLE = "sm3" in hashlib.algorithms_available
 SKEW_SECONDS = 15 * 60
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
@@ -38,14 +48,21 @@ def canonical_query(pairs):
     return "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(pairs))
 
 
-def v3_string_to_sign(method, path, query_pairs, headers, signed_names, body):
+def v3_hash(algorithm, data):
+    """Hex digest of ``data`` as ``algorithm`` hashes (SM3 for ACS3-HMAC-SM3, else SHA-256)."""
+    if algorithm == SM3_ALGORITHM:
+        return hashlib.new("sm3", data).hexdigest()
+    return hashlib.sha256(data).hexdigest()
+
+
+def v3_string_to_sign(method, path, query_pairs, headers, signed_names, body, algorithm=V3_ALGORITHM):
     """``headers``: lower-cased name -> value. Returns the string the V3 signature covers."""
     canonical_headers = "".join(f"{name}:{headers.get(name, '')}\n" for name in signed_names)
     canonical_request = "\n".join([
         method, path or "/", canonical_query(query_pairs), canonical_headers,
-        ";".join(signed_names), hashlib.sha256(body).hexdigest(),
+        ";".join(signed_names), v3_hash(algorithm, body),
     ])
-    return f"{V3_ALGORITHM}\n{hashlib.sha256(canonical_request.encode()).hexdigest()}"
+    return f"{algorithm}\n{v3_hash(algorithm, canonical_request.encode())}"
 
 
 def v2_string_to_sign(method, params):
@@ -53,8 +70,45 @@ def v2_string_to_sign(method, params):
     return f"{method}&{percent_encode('/')}&{percent_encode(canonical_query(params.items()))}"
 
 
-def v3_signature(secret, string_to_sign):
-    return hmac.new(secret.encode(), string_to_sign.encode(), hashlib.sha256).hexdigest()
+def v3_signature(secret, string_to_sign, algorithm=V3_ALGORITHM):
+    """The HMAC signature (hex) of ``string_to_sign``; RSA signatures are checked by :func:`rsa_verify`."""
+    digest = "sm3" if algorithm == SM3_ALGORITHM else hashlib.sha256
+    return hmac.new(secret.encode(), string_to_sign.encode(), digest).hexdigest()
+
+
+def _pem(text, kind):
+    text = text.strip()
+    if text.startswith("-----BEGIN"):
+        return text.encode()
+    return f"-----BEGIN {kind}-----\n{text}\n-----END {kind}-----\n".encode()
+
+
+def rsa_verify(entry, string_to_sign, signature_hex):
+    """Whether ``signature_hex`` is the RSA PKCS#1 v1.5 SHA-256 signature of ``string_to_sign`` by
+    the key of credentials ``entry``. Raises ApiError when RSA cannot be checked here."""
+    try:
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    except ImportError:
+        raise ApiError("InvalidSignatureMethod", f"{RSA_ALGORITHM} needs the Python package 'cryptography', "
+                       "which this simulator does not have.") from None
+    try:
+        if entry.get("public_key"):
+            key = serialization.load_pem_public_key(_pem(entry["public_key"], "PUBLIC KEY"))
+        else:
+            key = serialization.load_pem_private_key(_pem(entry["secret"], "PRIVATE KEY"), password=None).public_key()
+        signature = bytes.fromhex(signature_hex)
+    except ValueError:
+        raise ApiError("InvalidSignatureMethod", f"{RSA_ALGORITHM}: this access key has no RSA key pair "
+                       "(give it a public_key, or an RSA private key as its secret).") from None
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ApiError("InvalidSignatureMethod", f"{RSA_ALGORITHM}: the key of this access key is not an RSA key.")
+    try:
+        key.verify(signature, string_to_sign.encode(), padding.PKCS1v15(), hashes.SHA256())
+        return True
+    except InvalidSignature:
+        return False
 
 
 def v2_signature(secret, string_to_sign):
@@ -62,13 +116,13 @@ def v2_signature(secret, string_to_sign):
     return base64.b64encode(digest).decode()
 
 
-def sign_v3(method, path, query_pairs, headers, access_key, secret, body=b""):
-    """Client side: the ``Authorization`` header for ``headers`` (all of them are signed)."""
+def sign_v3(method, path, query_pairs, headers, access_key, secret, body=b"", algorithm=V3_ALGORITHM):
+    """Client side: the ``Authorization`` header for ``headers`` (all of them are signed; HMAC algorithms)."""
     low = {k.lower(): str(v).strip() for k, v in headers.items()}
     names = sorted(low)
-    sts = v3_string_to_sign(method, path, query_pairs, low, names, body)
-    signature = v3_signature(secret, sts)
-    return f"{V3_ALGORITHM} Credential={access_key},SignedHeaders={';'.join(names)},Signature={signature}"
+    sts = v3_string_to_sign(method, path, query_pairs, low, names, body, algorithm)
+    signature = v3_signature(secret, sts, algorithm)
+    return f"{algorithm} Credential={access_key},SignedHeaders={';'.join(names)},Signature={signature}"
 
 
 def sign_v2(method, params, secret):
@@ -119,19 +173,27 @@ class Authenticator:
         if "Signature" in params:
             return self._v2(method, params)
         raise ApiError("MissingSignature", "The request has no signature: send an Authorization header "
-                       "(ACS3-HMAC-SHA256) or the Signature parameter (HMAC-SHA1).")
+                       "(ACS3-HMAC-SHA256, ACS3-HMAC-SM3 or ACS3-RSA-SHA256) or the Signature parameter (HMAC-SHA1).")
 
     def _v3(self, method, path, query_pairs, headers, body):
         algorithm, _, rest = headers["authorization"].partition(" ")
         fields = dict(part.strip().split("=", 1) for part in rest.split(",") if "=" in part)
-        if algorithm != V3_ALGORITHM or not {"Credential", "SignedHeaders", "Signature"} <= fields.keys():
+        if algorithm not in V3_ALGORITHMS or not {"Credential", "SignedHeaders", "Signature"} <= fields.keys():
             raise ApiError("IncompleteSignature", "The request signature does not conform to Aliyun standards.")
+        if algorithm == SM3_ALGORITHM and not SM3_AVAILABLE:
+            raise ApiError("InvalidSignatureMethod", f"{SM3_ALGORITHM} needs a Python whose hashlib offers sm3 "
+                           "(OpenSSL with SM3); this simulator's does not. Use ACS3-HMAC-SHA256.")
         access_key = fields["Credential"]
-        secret, token = self._key(access_key)
+        entry = self._entry(access_key)
+        secret, token = entry["secret"], entry.get("token")
         self._check_time(headers.get("x-acs-date"), "x-acs-date")
         signed = fields["SignedHeaders"].split(";")
-        sts = v3_string_to_sign(method, path, query_pairs, headers, signed, body)
-        if not hmac.compare_digest(v3_signature(secret, sts), fields["Signature"]):
+        sts = v3_string_to_sign(method, path, query_pairs, headers, signed, body, algorithm)
+        if algorithm == RSA_ALGORITHM:
+            valid = rsa_verify(entry, sts, fields["Signature"])
+        else:
+            valid = hmac.compare_digest(v3_signature(secret, sts, algorithm), fields["Signature"])
+        if not valid:
             raise _mismatch(sts)
         self._check_token(token, headers.get("x-acs-security-token"))
         self._check_nonce(access_key, headers.get("x-acs-signature-nonce"), "x-acs-signature-nonce")
@@ -151,10 +213,14 @@ class Authenticator:
         self._check_nonce(access_key, params.get("SignatureNonce"), "SignatureNonce")
         return access_key
 
-    def _key(self, access_key):
+    def _entry(self, access_key):
         entry = self._credentials().get(access_key)
         if entry is None:
             raise ApiError("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)
+        return entry
+
+    def _key(self, access_key):
+        entry = self._entry(access_key)
         return entry["secret"], entry.get("token")
 
     def _check_time(self, value, name):

@@ -7,6 +7,7 @@ import threading
 from . import products as product_registry
 from .clock import SimClock
 from .errors import ApiError
+from .quotas import QuotaBook, check_config as check_quotas
 from .registry import ACTIONS, ordered_components
 
 DEFAULT_CREDENTIALS = {
@@ -25,7 +26,7 @@ class Simulator:
 
     product_packages = {}
 
-    def __init__(self, fleet=None, time_scale=1.0, credentials=None, workdir=None, durations=None):
+    def __init__(self, fleet=None, time_scale=1.0, credentials=None, workdir=None, durations=None, quotas=None):
         self.products = {p.name: p for p in product_registry.load(self.product_packages)}
         self.lock = threading.RLock()
         self.clock = SimClock(time_scale)
@@ -36,6 +37,7 @@ class Simulator:
         self.components = {}
         self.calls = []      # call log, appended by the server
         self.faults = []     # active fault rules, managed by the server's fault injector
+        self.quotas = QuotaBook(quotas)   # API flow control; ``quotas`` (e.g. --quotas) outlives resets
         try:
             self.reset(fleet)
         except Exception:
@@ -53,6 +55,7 @@ class Simulator:
         """Raise ValueError when a product refuses the fleet document (admin API bodies)."""
         if not isinstance(fleet, dict):
             raise ValueError("a fleet is a JSON object")
+        check_quotas(fleet.get("quotas"))
         for product in self.products.values():
             if product.check_fleet is not None:
                 product.check_fleet(fleet)
@@ -60,6 +63,7 @@ class Simulator:
     # --- reset -------------------------------------------------------------------------
     def reset(self, fleet=None):
         """New state: every component is rebuilt from the fleet document (the products' default without one)."""
+        check_quotas((fleet or {}).get("quotas"))   # before anything is torn down
         with self.lock:
             for comp in self.components.values():
                 if hasattr(comp, "close"):
@@ -70,6 +74,7 @@ class Simulator:
             self.durations.update(self.base_durations)
             self.durations.update(fleet.get("durations") or {})
             components = {name: cls(self) for name, cls in ordered_components(self.products)}
+            self.quotas.apply(fleet.get("quotas"))
             self.calls = []
             self.faults = []
             self.components = components
