@@ -69,8 +69,8 @@ def test_definition_names_the_collection_and_its_requirements(definition, collec
 
 def run(cmd, **kwargs):
     proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, check=False, timeout=600, **kwargs)
-    assert proc.returncode == 0, "%s failed (%s):\n%s\n%s" % (cmd[:3], proc.returncode, proc.stdout[-3000:],
-                                                            proc.stderr[-3000:])
+    output = proc.stdout[-3000:] + "\n" + proc.stderr[-3000:]
+    assert proc.returncode == 0, "%s failed (%s):\n%s" % (cmd[:3], proc.returncode, output)
     return proc
 
 
