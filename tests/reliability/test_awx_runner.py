@@ -230,3 +230,20 @@ def test_extension_rollout_job_in_check_mode_writes_a_preview(sim, six, tmp_path
     html = check_html(reports / "extension-rollout.html")
     assert "Preview (check mode)" in html and "3 instance(s) would change" in html
     assert json.loads((reports / "extension-rollout.json").read_text())["preview"] is True
+
+
+@pytest.mark.parametrize("playbook,variables", [
+    ("patch_scan_then_install.yml", {"patch_management_instance_ids": "ONE", "patch_management_region": "cn-hangzhou"}),
+    ("extension_rollout.yml", {"extension_rollout_instance_ids": "ONE", "extension_rollout_region": "cn-hangzhou",
+                               "extension_rollout_extensions": [{"name": "node"}]}),
+], ids=["patch", "rollout"])
+def test_a_single_id_string_is_one_target(sim, six, tmp_path, playbook, variables):
+    """Once split into characters ("instance_ids[0] 'i' is not an instance id"): now the one instance."""
+    variables = {k: six[0] if v == "ONE" else v for k, v in variables.items()}
+    variables.update(patch_management_report_dir=str(tmp_path / "r"), extension_rollout_report_dir=str(tmp_path / "r"),
+                     extension_rollout_poll_interval="0.2", patch_management_poll_interval="0.2")
+    rc, artifacts, stdout = run_job(sim, tmp_path, playbook, variables)
+    assert rc == 0, stdout[-4000:]
+    data = stats_event(artifacts)["artifact_data"]
+    summary = data.get("patch_management") or data["extension_rollout"]
+    assert summary.get("targets", summary.get("instances")) == 1
