@@ -394,9 +394,8 @@ ROLE_CASES = [
               "No target instances", "rollout-no-targets"),
     role_case("extension_rollout", {"extension_rollout_extensions": _EXT, "extension_rollout_hosts": ["ghost"]},
               "Inventory hosts without ecs_instance_id: ghost", "rollout-host-without-instance-id"),
-    # Bug: a single id given as a string is iterated character by character ("instance_ids[0] 'i' is not...").
-    role_case("extension_rollout", {"extension_rollout_extensions": _EXT, "extension_rollout_instance_ids": "@web-1"},
-              "extension_rollout_instance_ids must be a list of instance ids", "rollout-ids-as-string"),
+    # A single id given as a string was once iterated character by character; strings of ids are now accepted
+    # (AWX survey answers) and split on commas, spaces and newlines: test_awx_runner.py checks both roles.
     # Bug: a negative canary size is accepted; the canary becomes all targets but the last ones, and it runs.
     role_case("extension_rollout", {"extension_rollout_extensions": _EXT, "extension_rollout_canary_size": -1},
               "extension_rollout_canary_size must be 0 (no canary) or more", "rollout-negative-canary-size"),
@@ -420,9 +419,6 @@ ROLE_CASES = [
     role_case("patch_management", {"patch_management_max_failure_percent": 150},
               "Invalid patch_management_* variable", "patch-role-failure-percent-150"),
     role_case("patch_management", {"patch_management_instance_ids": []}, "No target", "patch-role-no-targets"),
-    # Bug: as for extension_rollout, a single id as a string is split into characters.
-    role_case("patch_management", {"patch_management_instance_ids": "@web-1"},
-              "patch_management_instance_ids must be a list of instance ids", "patch-role-ids-as-string"),
     role_case("patch_management", {"patch_management_hosts": ["ghost"]}, "Hosts without ecs_instance_id: ghost",
               "patch-role-host-without-instance-id"),
     role_case("patch_management", {"patch_management_instance_ids": ["@web-1", "@stopped"]},
