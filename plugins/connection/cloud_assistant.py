@@ -158,7 +158,6 @@ EXAMPLES = r"""
 
 import hashlib
 import os
-import threading
 import time
 import uuid
 
@@ -171,15 +170,19 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assist
     decode_output,
     encode_content,
 )
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assistant.invocations import TERMINAL
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assistant.invocations import (
+    TERMINAL,
+    fetch_results,
+)
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._credentials import (
     CredentialError,
     resolve_credential_source,
 )
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import describe_agents, instance_view
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import ErrorInfo, describe
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._options import connection_argument_spec
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
 from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils import _ca_transport as transport
 
 INSTANCE_PREFIX = "i-"
@@ -191,17 +194,12 @@ class Connection(ConnectionBase):
     transport = "alibabacloud.ecs_ops.cloud_assistant"
     has_pipelining = True
     has_tty = False
-    # The path of a file on the instance is what the task names: Ansible's own temporary paths live in the
-    # run-as user's home (remote_tmp), nothing is mapped.
-    allow_executable = True
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._api = None
         self._instance_id = None
         self._region = None
-        self._lock = threading.Lock()
-        self.calls = 0
 
     # --- connecting --------------------------------------------------------------------------------------
     def _connect(self):
@@ -239,18 +237,16 @@ class Connection(ConnectionBase):
         self.close()
 
     # --- one script --------------------------------------------------------------------------------------
-    def _call(self, action, params, deadline=None):
-        with self._lock:
-            self.calls += 1
-        try:
-            return self._api.call(action, params, deadline=deadline)
-        except Exception as exc:  # pylint: disable=broad-exception-caught
-            raise AnsibleConnectionFailure("%s: %s on %s: %s" % (
-                self.transport, action, self._instance_id, describe(exc)[0])) from None
+    def _failure(self, action, exc):
+        return AnsibleConnectionFailure("%s: %s on %s: %s" % (self.transport, action, self._instance_id,
+                                                              describe(exc)[0]))
 
     def _run(self, script):
         """Run ``script`` on the instance; its output (text). Raises AnsibleConnectionFailure when the agent did
-        not take it within connect_timeout, or the command did not finish within command_timeout."""
+        not take it within connect_timeout, or the command did not finish within command_timeout.
+
+        Reads of the result that still fail after their retries with an error retrying may fix (throttling,
+        5xx, transport) do not end the wait; the deadline does."""
         timeout = max(MIN_TIMEOUT, int(self.get_option("command_timeout")))
         connect_timeout = max(1, int(self.get_option("connect_timeout")))
         if len(script.encode("utf-8")) > transport.SCRIPT_LIMIT:
@@ -261,36 +257,39 @@ class Connection(ConnectionBase):
         if self.get_option("run_as"):
             request["Username"] = self.get_option("run_as")
         started = time.monotonic()
-        invoke_id = self._call("RunCommand", request).get("InvokeId", "")
-        interval = float(self.get_option("poll_interval"))
-        cap = interval * 8
-        agent_checked = False
-        while True:
-            time.sleep(interval)
-            interval = min(cap, interval * 1.5)
-            row = self._result(invoke_id)
-            status = row.get("InvocationStatus") or "Pending"
-            waited = time.monotonic() - started
-            if status in TERMINAL:
-                return self._finished(row, status, timeout)
-            if status == "Pending" and waited > connect_timeout and not agent_checked:
-                agent_checked = True
+        deadline = started + timeout + connect_timeout
+        try:
+            invocation = {"invoke_id": self._api.call("RunCommand", request).get("InvokeId", "")}
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            raise self._failure("RunCommand", exc) from None
+        seen = {"row": {}, "agent_checked": False}
+
+        def poll():
+            try:
+                seen["row"] = fetch_results(self._api, invocation, deadline).get(self._instance_id, {})
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                if not ErrorInfo(exc).retryable:
+                    raise self._failure("DescribeInvocationResults", exc) from None
+                return seen["row"]
+            status = seen["row"].get("InvocationStatus") or "Pending"
+            if status == "Pending" and not seen["agent_checked"] and time.monotonic() - started > connect_timeout:
+                seen["agent_checked"] = True
                 reason = self._agent_problem()
                 if reason:
-                    self._stop(invoke_id)
+                    self._stop(invocation["invoke_id"])
                     raise AnsibleConnectionFailure("%s: %s did not take the command within %ds: %s" % (
                         self.transport, self._instance_id, connect_timeout, reason))
-            if waited > timeout + connect_timeout:
-                self._stop(invoke_id)
-                raise AnsibleConnectionFailure("%s: the command on %s did not finish within %ds (command_timeout) "
-                                               "plus %ds (connect_timeout); stopped" % (
-                                                   self.transport, self._instance_id, timeout, connect_timeout))
+            return seen["row"]
 
-    def _result(self, invoke_id):
-        body = self._call("DescribeInvocationResults", {"InvokeId": invoke_id, "InstanceId": self._instance_id,
-                                                        "ContentEncoding": "Base64"})
-        rows = ((body.get("Invocation") or {}).get("InvocationResults") or {}).get("InvocationResult") or []
-        return next((r for r in rows if r.get("InstanceId") == self._instance_id), {})
+        interval = float(self.get_option("poll_interval"))
+        waited = wait_for(poll, lambda row: row.get("InvocationStatus") in TERMINAL, deadline - time.monotonic(),
+                          interval=interval, max_interval=interval * 8, initial_delay=interval)
+        if waited.timed_out:
+            self._stop(invocation["invoke_id"])
+            raise AnsibleConnectionFailure("%s: the command on %s did not finish within %ds (command_timeout) plus "
+                                           "%ds (connect_timeout); stopped" % (
+                                               self.transport, self._instance_id, timeout, connect_timeout))
+        return self._finished(waited.value, waited.value["InvocationStatus"], timeout)
 
     def _finished(self, row, status, timeout):
         output = decode_output(row.get("Output"))
@@ -306,10 +305,10 @@ class Connection(ConnectionBase):
 
     def _agent_problem(self):
         """Why the agent cannot take commands now, or "" when it is online."""
-        agents = describe_agents(self._api, [self._instance_id])
-        instances = self._call("DescribeInstances", {"InstanceIds": '["%s"]' % self._instance_id})
-        found = ((instances.get("Instances") or {}).get("Instance") or [None])[0]
-        view = instance_view(self._instance_id, self._region, found, agents[0] if agents else None)
+        try:
+            view = read_instances(self._api, self._region, [self._instance_id])[self._instance_id]
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            raise self._failure("DescribeCloudAssistantStatus", exc) from None
         return "" if view["ready"] else view["reason"]
 
     def _stop(self, invoke_id):
@@ -322,32 +321,7 @@ class Connection(ConnectionBase):
     def exec_command(self, cmd, in_data=None, sudoable=True):
         super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
         self._connect()
-        cache, age = self.get_option("cache_dir"), self.get_option("cache_max_age")
-        stdin, blob, blob_hash = None, None, None
-        if in_data is not None:
-            if isinstance(in_data, str):
-                in_data = in_data.encode("utf-8")
-            prefix, blob, suffix = transport.split_stdin(in_data)
-            if blob is not None:
-                blob = transport.stable_blob(blob)
-            stdin = (prefix, suffix)
-            script = transport.task_script(cmd, cache, stdin, None, age) if blob is None else None
-            if blob is None and len(script.encode()) > transport.SCRIPT_LIMIT:
-                prefix, blob, suffix = b"", in_data, b""     # too big to send inline: cache it whole
-                stdin = (prefix, suffix)
-            if blob is not None:
-                blob_hash = transport.sha256(blob)
-                script = transport.task_script(cmd, cache, stdin, blob_hash, age)
-                if len(script.encode()) > transport.SCRIPT_LIMIT:
-                    prefix, blob, suffix = b"", in_data, b""
-                    blob_hash = transport.sha256(blob)
-                    stdin = (prefix, suffix)
-                    script = transport.task_script(cmd, cache, stdin, blob_hash, age)
-        else:
-            script = transport.task_script(cmd, cache, None, None, age)
-        if len(script.encode()) > transport.SCRIPT_LIMIT:
-            raise AnsibleError("%s: the command alone is over Cloud Assistant's limit (%d bytes)" % (
-                self.transport, len(cmd)))
+        blob, blob_hash, script = self._plan(cmd, in_data)
         answer = transport.parse_task_answer(self._run(script))
         if answer[0] == "miss":
             self._upload_blob(blob, blob_hash)
@@ -366,6 +340,25 @@ class Connection(ConnectionBase):
             return rc, stdout, stderr
         _kind, rc, stdout, stderr = answer
         return rc, stdout, stderr
+
+    def _plan(self, cmd, in_data):
+        """(blob, its hash, the task's script): the first of stdin inline, stdin around its module code kept in
+        the instance's cache, or the whole stdin kept there, whose script fits RunCommand."""
+        cache, age = self.get_option("cache_dir"), self.get_option("cache_max_age")
+        if in_data is None:
+            plans = [(None, None)]
+        else:
+            in_data = in_data.encode("utf-8") if isinstance(in_data, str) else in_data
+            prefix, blob, suffix = transport.split_stdin(in_data)
+            plans = [((in_data, b""), None)] if blob is None else [((prefix, suffix), transport.stable_blob(blob))]
+            plans.append(((b"", b""), in_data))
+        for stdin, blob in plans:
+            blob_hash = transport.sha256(blob) if blob is not None else None
+            script = transport.task_script(cmd, cache, stdin, blob_hash, age)
+            if len(script.encode("utf-8")) <= transport.SCRIPT_LIMIT:
+                return blob, blob_hash, script
+        raise AnsibleError("%s: the command alone is over Cloud Assistant's limit (%d bytes)" % (
+            self.transport, len(cmd)))
 
     def _read_remote(self, path, size):
         """``size`` characters of ``path`` on the instance, read in parts at once."""

@@ -209,11 +209,15 @@ options:
         HTTP 5xx answer, a dropped or reset connection or a read timeout (jittered exponential backoff).
     type: int
     default: 10
+    vars:
+      - name: alicloud_api_retries
   api_timeout:
     description:
       - The read timeout of one API request, in seconds.
     type: int
     default: 30
+    vars:
+      - name: alicloud_api_timeout
 requirements:
   - python >= 3.9
   - alibabacloud-oos20190601 >= 3.7.0

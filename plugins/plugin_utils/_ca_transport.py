@@ -162,28 +162,29 @@ def upload_plan(data, cache, name):
     return up, scripts, len(parts)
 
 
+def _join_and_check(cache, name, digest, parts):
+    """The start of a finishing script: the parts of upload ``name`` joined into ``<up>/joined`` and checked
+    against ``digest``; it answers ``ECSOPS-BAD <why>`` and stops when they are not all there or do not match."""
+    up = '"$D/up.%s"' % name
+    return up, (_prologue(cache) +
+                '[ "$(ls %s | wc -l)" -eq %d ] || { echo "ECSOPS-BAD parts"; exit 0; }\n'
+                'cat %s/* | base64 -d | gunzip > %s/joined || { echo "ECSOPS-BAD decode"; exit 0; }\n'
+                '[ "$(sha256sum < %s/joined | cut -d" " -f1)" = "%s" ] || { echo "ECSOPS-BAD checksum"; exit 0; }\n'
+                % (up, parts, up, up, up, digest))
+
+
 def finish_blob_script(cache, name, blob_hash, parts):
     """Join the parts of blob ``blob_hash``, check it and keep it in the cache."""
-    up = '"$D/up.%s"' % name
-    return (_prologue(cache) +
-            '[ "$(ls %s | wc -l)" -eq %d ] || { echo "ECSOPS-BAD parts"; exit 0; }\n'
-            'cat %s/* | base64 -d | gunzip > %s/joined || { echo "ECSOPS-BAD decode"; exit 0; }\n'
-            '[ "$(sha256sum < %s/joined | cut -d" " -f1)" = "%s" ] || { echo "ECSOPS-BAD checksum"; exit 0; }\n'
-            'mv %s/joined "$D/blob-%s" && rm -rf %s && echo ECSOPS-OK\n'
-            % (up, parts, up, up, up, blob_hash, up, blob_hash, up))
+    up, script = _join_and_check(cache, name, blob_hash, parts)
+    return script + 'mv %s/joined "$D/blob-%s" && rm -rf %s && echo ECSOPS-OK\n' % (up, blob_hash, up)
 
 
 def finish_file_script(cache, name, digest, parts, dest):
     """Join the parts of an uploaded file, check it and move it to ``dest``."""
-    up = '"$D/up.%s"' % name
+    up, script = _join_and_check(cache, name, digest, parts)
     dest = shlex.quote(dest)
-    return (_prologue(cache) +
-            '[ "$(ls %s | wc -l)" -eq %d ] || { echo "ECSOPS-BAD parts"; exit 0; }\n'
-            'cat %s/* | base64 -d | gunzip > %s/joined || { echo "ECSOPS-BAD decode"; exit 0; }\n'
-            '[ "$(sha256sum < %s/joined | cut -d" " -f1)" = "%s" ] || { echo "ECSOPS-BAD checksum"; exit 0; }\n'
-            'umask 022\ncat %s/joined > %s || { echo "ECSOPS-BAD write"; rm -rf %s; exit 0; }\n'
-            'rm -rf %s && echo ECSOPS-OK\n'
-            % (up, parts, up, up, up, digest, up, dest, up, up))
+    return script + ('umask 022\ncat %s/joined > %s || { echo "ECSOPS-BAD write"; rm -rf %s; exit 0; }\n'
+                     'rm -rf %s && echo ECSOPS-OK\n' % (up, dest, up, up))
 
 
 def fetch_prepare_script(cache, path):

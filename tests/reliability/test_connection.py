@@ -270,3 +270,21 @@ def test_windows_is_refused_before_any_call_and_run_as_is_cloud_assistants_usern
         assert proc.returncode == 0, proc.stdout[-2000:]
         runs = [c for c in sim.calls(since=mark) if c["action"] == "RunCommand"]
         assert runs and all(c["params"].get("Username") == "ecs-user" for c in runs)
+
+
+def test_result_reads_failing_beyond_the_retry_budget_do_not_end_the_wait(sim, fleet):
+    """Every DescribeInvocationResults is throttled for a while, longer than one call's retries (api_retries 1):
+    the command's wait goes on until the reads answer again, and the task gets its real result."""
+    with tempfile.TemporaryDirectory() as tmp:
+        inventory = write_inventory(tmp)
+        proc, _seconds = adhoc(sim, inventory, "web-1", "ansible.builtin.command", "echo warm")
+        assert proc.returncode == 0, proc.stdout[-2000:]     # the module's code is cached: one command per task
+        mark = sim.mark()
+        sim.faults({"action": "DescribeInvocationResults", "product": "ecs", "code": "Throttling.User", "count": 8})
+        proc, _seconds = adhoc(sim, inventory, "web-1", "ansible.builtin.command", "echo after-the-storm",
+                               extra=["-e", "alicloud_api_retries=1"])
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert "after-the-storm" in proc.stdout
+    reads = [c for c in sim.calls(since=mark) if c["action"] == "DescribeInvocationResults"]
+    assert len([c for c in reads if c["error_code"] == "Throttling.User"]) == 8
+    assert len([c for c in sim.calls(since=mark) if c["action"] == "RunCommand"]) == 1, "no command run twice"
