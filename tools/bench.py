@@ -37,6 +37,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -565,8 +566,6 @@ def ansible_inventory(sim, path, *args):
 def p9_inventory(sim, sizes):
     """The ecs inventory plugin: a first read, then cached reads against a static YAML inventory of the same
     hosts and variables."""
-    import tempfile
-
     ts = TIME_SCALES["P9"] * sizes.speed
     counts = spread(sizes.inventory, INVENTORY_REGIONS)
     reset(sim, counts, ts, None)
@@ -638,8 +637,6 @@ def connection_run(sim, inventory, play):
 
 def p10_connection(sim, sizes):
     """The same play over the cloud_assistant connection (first and second run) and over local."""
-    import tempfile
-
     hosts = sizes.connection_hosts
     body = fleet(["cn-hangzhou"], hosts, durations={"delivery": DELIVERY_LATENCY})
     body["run_scripts"] = True

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import yaml
 
-from sim_session import BIN, ROOT, simulator
+from sim_session import BIN, ROOT, add_simulator_arguments, check_simulator_arguments, simulator
 
 BUILD_ROOT = ROOT / "build" / "integration"
 COPY = BUILD_ROOT / "ansible_collections" / "alibabacloud" / "ecs_ops"
@@ -151,22 +151,10 @@ def main():
         argv = argv[:argv.index("--")]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("targets", nargs="*", help="targets or alias groups (default: all)")
-    parser.add_argument("--real", action="store_true", help="run against real Alibaba Cloud (see above)")
-    parser.add_argument("--time-scale", type=float, default=0.01)
-    parser.add_argument("-v", dest="verbosity", action="count", default=0)
-    parser.add_argument("--access-key", default=os.environ.pop("ALICLOUD_SIM_ACCESS_KEY", None),
-                        help="the only access key id the simulator accepts (default: its built-in key)")
-    parser.add_argument("--secret-key", default=os.environ.pop("ALICLOUD_SIM_SECRET_KEY", None), help="its secret")
-    parser.add_argument("--security-token", default=os.environ.pop("ALICLOUD_SIM_SECURITY_TOKEN", None),
-                        help="an STS token the simulator requires with that key")
+    add_simulator_arguments(parser)
     parser.add_argument("--output-dir", help="also write ansible-test's output and JUnit results to DIR")
     args = parser.parse_args(argv)
-    if bool(args.access_key) != bool(args.secret_key) or (args.security_token and not args.access_key):
-        parser.error("--access-key and --secret-key go together; --security-token needs both")
-    if args.real and args.access_key:
-        parser.error("--access-key/--secret-key/--security-token configure the simulator, not --real")
-    if args.output_dir:
-        Path(args.output_dir).mkdir(parents=True, exist_ok=True)
+    check_simulator_arguments(parser, args)
 
     subprocess.run([sys.executable, str(ROOT / "tools" / "build_copy.py"), str(BUILD_ROOT)], check=True,
                    stdout=subprocess.DEVNULL)

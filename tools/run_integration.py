@@ -23,14 +23,13 @@ which keeps secrets off the command line; the variables are removed before Ansib
 
 import argparse
 import contextlib
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from sim_session import BIN, ROOT, ansible_env, simulator
+from sim_session import BIN, ROOT, add_simulator_arguments, ansible_env, check_simulator_arguments, simulator
 
 TARGETS = ROOT / "tests" / "integration" / "targets"
 
@@ -69,24 +68,11 @@ def run_target(target, env, verbosity, output_dir=None):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("targets", nargs="*")
-    parser.add_argument("--real", action="store_true", help="run against real Alibaba Cloud (credentials from the environment)")
-    parser.add_argument("--time-scale", type=float, default=0.01)
-    parser.add_argument("-v", dest="verbosity", action="count", default=0)
-    parser.add_argument("--access-key", default=os.environ.pop("ALICLOUD_SIM_ACCESS_KEY", None),
-                        help="the only access key id the simulator accepts (default: its built-in key)")
-    parser.add_argument("--secret-key", default=os.environ.pop("ALICLOUD_SIM_SECRET_KEY", None),
-                        help="its secret")
-    parser.add_argument("--security-token", default=os.environ.pop("ALICLOUD_SIM_SECURITY_TOKEN", None),
-                        help="an STS token the simulator requires with that key")
+    add_simulator_arguments(parser)
     parser.add_argument("--output-dir", help="also write each target's output to DIR/<target>.log")
     args = parser.parse_args()
     names = targets(args.targets)
-    if bool(args.access_key) != bool(args.secret_key) or (args.security_token and not args.access_key):
-        parser.error("--access-key and --secret-key go together; --security-token needs both")
-    if args.real and args.access_key:
-        parser.error("--access-key/--secret-key/--security-token configure the simulator, not --real")
-    if args.output_dir:
-        Path(args.output_dir).mkdir(parents=True, exist_ok=True)
+    check_simulator_arguments(parser, args)
 
     with contextlib.ExitStack() as stack:
         if args.real:

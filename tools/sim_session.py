@@ -103,3 +103,30 @@ def simulator(time_scale=0.01, fleet_file=None, access_key=None, secret_key=None
             proc.kill()
         with contextlib.suppress(OSError):
             os.unlink(port_file)
+
+
+def add_simulator_arguments(parser):
+    """The command-line options of a tool that runs Ansible against a simulator or, with --real, the cloud:
+    --real, --time-scale, -v and the simulator's credentials (also read, and then removed, from
+    ALICLOUD_SIM_ACCESS_KEY, ALICLOUD_SIM_SECRET_KEY and ALICLOUD_SIM_SECURITY_TOKEN, so secrets stay off the
+    command line)."""
+    parser.add_argument("--real", action="store_true", help="run against real Alibaba Cloud (credentials from the "
+                                                            "environment)")
+    parser.add_argument("--time-scale", type=float, default=0.01)
+    parser.add_argument("-v", dest="verbosity", action="count", default=0)
+    parser.add_argument("--access-key", default=os.environ.pop("ALICLOUD_SIM_ACCESS_KEY", None),
+                        help="the only access key id the simulator accepts (default: its built-in key)")
+    parser.add_argument("--secret-key", default=os.environ.pop("ALICLOUD_SIM_SECRET_KEY", None), help="its secret")
+    parser.add_argument("--security-token", default=os.environ.pop("ALICLOUD_SIM_SECURITY_TOKEN", None),
+                        help="an STS token the simulator requires with that key")
+
+
+def check_simulator_arguments(parser, args):
+    """Stop with a usage error when the simulator's credentials do not go together or come with --real; make
+    --output-dir (when the tool has it)."""
+    if bool(args.access_key) != bool(args.secret_key) or (args.security_token and not args.access_key):
+        parser.error("--access-key and --secret-key go together; --security-token needs both")
+    if args.real and args.access_key:
+        parser.error("--access-key/--secret-key/--security-token configure the simulator, not --real")
+    if getattr(args, "output_dir", None):
+        Path(args.output_dir).mkdir(parents=True, exist_ok=True)

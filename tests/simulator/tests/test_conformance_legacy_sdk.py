@@ -10,14 +10,10 @@ import pytest
 from aliyunsdkcore.acs_exception.exceptions import ServerException
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkcore.request import CommonRequest
-from conftest import wait_for
+from conftest import ECS_VERSION as ECS, FINAL, OOS_VERSION as OOS, wait_for
 from oos_support import NODE, PACKAGE_TEMPLATE
 
 from alicloud_sim.testing import ACCESS_KEY, SECRET_KEY
-
-ECS = "2014-05-26"
-OOS = "2019-06-01"
-FINAL = {"Success", "Failed", "PartialFailed", "Stopped"}
 
 
 class Legacy:
