@@ -453,7 +453,8 @@ class Installer:
 
     # --- read -------------------------------------------------------------------------------
     def read_extension(self):
-        """Resolve the extension in every region and check the parameters. Fails on any problem."""
+        """Resolve the extension in every region and check the parameters: fails the task on a problem of the
+        extension or its parameters; API errors are raised."""
         try:
             view, specs = resolve_extension(self.oos(self.home), self.p["name"].strip(), self.p["version"])
             name = view["name"]
@@ -467,8 +468,6 @@ class Installer:
             self.module.fail_json(msg="Extension %s: %s%s" % (
                 self.p["name"], exc, (" (candidates: %s)" % ", ".join(candidates)) if candidates else ""),
                 candidates=candidates)
-        except Exception as exc:  # pylint: disable=broad-exception-caught
-            self.module.fail_api(exc)
         for spec in specs:
             if spec["secret"] and spec["name"] in self.p["parameters"]:
                 self.module.add_secret(self.p["parameters"][spec["name"]])
@@ -503,10 +502,7 @@ class Installer:
 
     def read_fleet(self):
         """Every instance's view and installed version (regions read concurrently), and the plan per instance."""
-        try:
-            read = run_all(self.read_region, list(self.targets))
-        except Exception as exc:  # pylint: disable=broad-exception-caught
-            self.module.fail_api(exc)
+        read = run_all(self.read_region, list(self.targets))
         for region, (found, installed) in zip(self.targets, read):
             self.views.update(found)
             ids = self.targets[region]
@@ -569,8 +565,12 @@ class Installer:
 def main():
     module = AlicloudModule(argument_spec=argument_spec(), region_required=False, supports_check_mode=True)
     installer = Installer(module)
-    installer.read_extension()
-    installer.read_fleet()
+    # The reads raise; an API error that ends the task becomes fail_api here, once.
+    try:
+        installer.read_extension()
+        installer.read_fleet()
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        module.fail_api(exc)
     entries, extension = installer.entries, installer.extension
     counts = summarise_plan(entries.values())
     diff = plan_diff(entries.values())

@@ -312,16 +312,13 @@ class PatchRun:
     def read_fleet(self):
         """Pre-check every instance; read the patch state of the reachable ones."""
         unreachable = {}
-        try:
-            for region, ids in self.targets.items():
-                views = read_instances(self.module.api("ecs", region), region, ids)
-                ready = [i for i in ids if views[i]["ready"]]
-                unreachable.update({i: views[i]["reason"] for i in ids if not views[i]["ready"]})
-                states = read_patch_states(self.oos(region), ready) if ready else {}
-                for instance_id in ids:
-                    self.entries[instance_id] = run_entry(instance_id, region, states.get(instance_id))
-        except Exception as exc:  # pylint: disable=broad-exception-caught
-            self.module.fail_api(exc)
+        for region, ids in self.targets.items():
+            views = read_instances(self.module.api("ecs", region), region, ids)
+            ready = [i for i in ids if views[i]["ready"]]
+            unreachable.update({i: views[i]["reason"] for i in ids if not views[i]["ready"]})
+            states = read_patch_states(self.oos(region), ready) if ready else {}
+            for instance_id in ids:
+                self.entries[instance_id] = run_entry(instance_id, region, states.get(instance_id))
         for instance_id, reason in unreachable.items():
             self.entries[instance_id].update(result="unreachable", message=reason)
         if unreachable and self.p["unreachable"] == "fail":
@@ -367,10 +364,7 @@ class PatchRun:
             plan_entry(self.entries[instance_id], self.action)
         if not work:
             return
-        try:
-            self.runner.preview(work)
-        except Exception as exc:  # pylint: disable=broad-exception-caught
-            self.module.fail_api(exc, **self.result())
+        self.runner.preview(work)
         for instance_id, item in self.runner.work.items():
             entry = self.entries[instance_id]
             if item.batch is not None:
@@ -384,10 +378,7 @@ class PatchRun:
             return
         for region in self.targets:
             scanned = [i for i in work if work[i][0] == region and self.entries[i]["before"] is not None]
-            try:
-                patches = read_patches(self.oos(region), scanned, ["Missing", "Failed"]) if scanned else {}
-            except Exception as exc:  # pylint: disable=broad-exception-caught
-                self.module.fail_api(exc)
+            patches = read_patches(self.oos(region), scanned, ["Missing", "Failed"]) if scanned else {}
             for instance_id in scanned:
                 self.entries[instance_id]["missing_patches"] = patches.get(instance_id, [])
 
@@ -400,8 +391,6 @@ class PatchRun:
                 self.entries[instance_id].update(result="busy", message="busy with %s; nothing was started"
                                                  % ", ".join(ids))
             self.fail("%s. Nothing was started; set busy=wait to wait for them, or busy=skip" % exc)
-        except Exception as exc:  # pylint: disable=broad-exception-caught
-            self.module.fail_api(exc, **self.result())
 
     def finish(self):
         """Fill every entry from its execution (started or adopted), child, patch state after, and snapshots."""
@@ -495,11 +484,15 @@ class PatchRun:
 def main():
     module = AlicloudModule(argument_spec=argument_spec(), region_required=False, supports_check_mode=True)
     run = PatchRun(module)
-    run.read_fleet()
-    if module.check_mode:
-        run.plan()
-        module.exit_json(**run.result())
-    run.run()
+    # The methods raise; an API error that ends the task becomes fail_api here, once, with what is known.
+    try:
+        run.read_fleet()
+        if module.check_mode:
+            run.plan()
+            module.exit_json(**run.result())
+        run.run()
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        module.fail_api(exc, **run.result())
     run.finish()
     result = run.result()
     if run.runner.transient_errors:
