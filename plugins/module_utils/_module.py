@@ -107,6 +107,18 @@ class AlicloudModule(AnsibleModule):
         problems = getattr(error, "problems", None) or [str(error)]
         self.fail_json(msg="%s: %s" % (prefix, "; ".join(problems)), problems=problems)
 
+    def validated(self, validate, *args):
+        """``validate(*args)`` returns ``(targets, warnings, normalised)`` or raises a ``ValidationError`` with
+        every problem: fail the task on the error (before any API call), show the warnings, and return
+        ``(targets, normalised)``."""
+        try:
+            targets, warnings, normalised = validate(*args)
+        except ValidationError as exc:
+            self.fail_validation(exc)
+        for warning in warnings:
+            self.warn(warning)
+        return targets, normalised
+
     # --- API --------------------------------------------------------------------------------
     @property
     def clients(self):

@@ -435,12 +435,7 @@ class Installer:
 
     def __init__(self, module):
         self.module = module
-        try:
-            self.targets, warnings, self.p = validate_options(module.params, module.region)
-        except ValidationError as exc:
-            module.fail_validation(exc)
-        for warning in warnings:
-            module.warn(warning)
+        self.targets, self.p = module.validated(validate_options, module.params, module.region)
         for value in self.p["secret_parameters"].values():
             module.add_secret(value)
         self.home = module.region or next(iter(self.targets))

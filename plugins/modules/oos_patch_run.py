@@ -264,7 +264,6 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.run
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.states import read_patch_states, read_patches
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.runner import BusyError, Runner
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError
 
 
 def argument_spec():
@@ -288,12 +287,7 @@ class PatchRun:
 
     def __init__(self, module):
         self.module = module
-        try:
-            self.targets, warnings, self.p = validate_run_options(module.params, module.region)
-        except ValidationError as exc:
-            module.fail_validation(exc)
-        for warning in warnings:
-            module.warn(warning)
+        self.targets, self.p = module.validated(validate_run_options, module.params, module.region)
         self.action = self.p["action"]
         self.entries = {}
         self.batch_size = self.p["batch_size"]
