@@ -558,21 +558,6 @@ ARGUMENT_SPEC = dict(
 
 
 # --- input ----------------------------------------------------------------------------------
-def _parameter_values(params, problems):
-    values = {}
-    for option in ("parameters", "secret_parameters"):
-        for key, value in (params[option] or {}).items():
-            if not ca.PARAMETER_NAME_RE.match(str(key)):
-                problems.append("%s: %r is not a parameter name (letters, digits, _ and -, up to 64)" % (option, key))
-            elif str(key).lower() in (k.lower() for k in values):
-                problems.append("%s: parameter %s is given twice" % (option, key))
-            elif isinstance(value, (dict, list)):
-                problems.append("%s: the value of %s must be a string, number or boolean" % (option, key))
-            else:
-                values[str(key)] = str(value).lower() if isinstance(value, bool) else str(value)
-    return values
-
-
 def _check_options(params, problems):
     mode = params["repeat_mode"] or ("Period" if params["frequency"] else "Once")
     timeout = params["timeout"]
@@ -645,7 +630,7 @@ def validate(params, region):
                         % (" (got both)" if given_targets else ""))
     if params["invoke_id"] is not None:
         problems.append("invoke_id is only used with state=absent")
-    values = _parameter_values(params, problems)
+    values = ca.parameter_values(params, ("parameters", "secret_parameters"), problems)
     enable = params["parameters"] is not None or bool(params["secret_parameters"])
     if params["command"] is not None:
         problems.extend(ca.check_content(params["command"], enable, values, params["keep_command"]))

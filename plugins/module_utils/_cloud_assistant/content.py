@@ -89,6 +89,23 @@ def frequency_problems(frequency, timeout=None):
     return []
 
 
+def parameter_values(params, options, problems):
+    """{name: value as text} from the dict options ``options`` of ``params``; appends a problem for a bad name,
+    a name given twice (in any case, across the options) or a value that is not a scalar."""
+    values = {}
+    for option in options:
+        for key, value in (params[option] or {}).items():
+            if not PARAMETER_NAME_RE.match(str(key)):
+                problems.append("%s: %r is not a parameter name (letters, digits, _ and -, up to 64)" % (option, key))
+            elif str(key).lower() in (k.lower() for k in values):
+                problems.append("%s: parameter %s is given twice" % (option, key))
+            elif isinstance(value, (dict, list)):
+                problems.append("%s: the value of %s must be a string, number or boolean" % (option, key))
+            else:
+                values[str(key)] = str(value).lower() if isinstance(value, bool) else str(value)
+    return values
+
+
 def check_parameters(values, names, where_names):
     """Problems with ``values`` (all parameters given) against ``names`` (the command's placeholders)."""
     problems = []
