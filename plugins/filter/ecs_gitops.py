@@ -42,7 +42,7 @@ def _change_key(ext):
     version = ext.get("version") or "latest"
     secret = hashlib.sha256(_canonical(ext.get("secret_parameters") or {}).encode("utf-8")).hexdigest()
     return _canonical([ext.get("name"), version, ext.get("state") or "present", bool(ext.get("force")),
-                       ext.get("parameters") or {}, secret])
+                       bool(ext.get("reinstall_on_drift")), ext.get("parameters") or {}, secret])
 
 
 def ecs_extension_changes(targets, hosts=None, hostvars=None, default=None):

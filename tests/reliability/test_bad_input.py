@@ -68,6 +68,15 @@ MODULE_CASES = [
     case("ecs_cloud_assistant_info", {"instance_ids": ["@web-1"], "instance_tags": {"role": "web"}},
          "mutually exclusive", "info-ids-and-tags"),
 
+    # --- ecs_cloud_assistant_schedule(_info) ----------------------------------------------------------------
+    case("ecs_cloud_assistant_schedule", {"name": "nightly", "command": "id", "instance_ids": ["@web-1"],
+                                          "frequency": "rate(5m)", "timezone": "Asia/Shanghai"},
+         "timezone is not used with a rate() frequency", "sched-rate-with-timezone"),
+    case("ecs_cloud_assistant_schedule", {"name": "night ly", "command": "id", "command_name": "x",
+                                          "instance_ids": ["@web-1"], "frequency": "0 0 25 * * ?x"},
+         "name 'night ly' must be", "sched-every-problem-at-once"),
+    case("ecs_cloud_assistant_schedule_info", {"region": "Hangzhou"}, "region must be a region id",
+         "schedinfo-bad-region"),
     # --- ecs_cloud_assistant_command ---------------------------------------------------------------------
     case("ecs_cloud_assistant_command", {"instance_ids": ["@web-1"]},
          "give exactly one of command, command_id and command_name", "cmd-no-command"),

@@ -159,6 +159,14 @@ KEPT_COMMAND = ("ecs_cloud_assistant_command", dict(FAST, command="echo kept", i
                                                     keep_command=True))
 
 
+SCHEDULE = ("ecs_cloud_assistant_schedule", dict(name="r2-nightly", command="true", instance_ids=["@web-1"],
+                                                 frequency="rate(1h)"))
+
+
+def _expect(ok, result):
+    assert ok, result
+
+
 def scenario(id, module, args, changed, expect, setup=(), diff=False, skip_state=()):  # noqa: A002
     return pytest.param(dict(module=module, args=args, changed=changed, expect=expect, setup=list(setup), diff=diff,
                              skip_state=skip_state), id=id)
@@ -176,6 +184,15 @@ MODULE_SCENARIOS = [
     scenario("ecs_cloud_assistant_command-stop", "ecs_cloud_assistant_command",
              {"state": "absent", "invoke_id": "@invoke"}, True, expect_stop_would_happen, setup=[PERIODIC],
              skip_state=("commands",)),
+    scenario("ecs_cloud_assistant_schedule-create", "ecs_cloud_assistant_schedule",
+             {"name": "r2-nightly", "command": "true", "instance_ids": ["@web-1"], "frequency": "rate(1h)"}, True,
+             lambda r, ids: _expect(r["action"] == "created" and r["schedule"]["invoke_id"] == "", r), diff=True),
+    scenario("ecs_cloud_assistant_schedule-stop", "ecs_cloud_assistant_schedule",
+             {"name": "r2-nightly", "state": "absent"}, True,
+             lambda r, ids: _expect(r["action"] == "stopped" and len(r["stopped_invoke_ids"]) == 1, r),
+             setup=[SCHEDULE], skip_state=("commands",)),
+    scenario("ecs_cloud_assistant_schedule_info", "ecs_cloud_assistant_schedule_info", {}, False,
+             expect_info("schedules"), setup=[SCHEDULE]),
     scenario("oos_extension_info", "oos_extension_info", {"search": "node", "include_parameters": True}, False,
              expect_info("extensions")),
     scenario("oos_extension_install-install", "oos_extension_install",
