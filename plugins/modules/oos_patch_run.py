@@ -244,6 +244,8 @@ timed_out:
   type: bool
 """
 
+import time
+
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.executions import instance_of, report_deadline
@@ -262,7 +264,17 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.run
     run_summary,
     validate_run_options,
 )
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.policy import (
+    budget_verdict,
+    deferred_entry,
+    guards,
+    outside_window_message,
+    reboot_pending,
+    window_cancelled_entry,
+    window_summary,
+)
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.states import read_patch_states, read_patches
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._window import utc_now, window_state
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.runner import BusyError, Runner
 
 
@@ -271,7 +283,8 @@ def argument_spec():
         oos_run_argument_spec(),
         action=dict(type="str", required=True, choices=["scan", "install"]),
         instance_ids=dict(type="raw", required=True),
-        reboot_if_need=dict(type="bool", default=False),
+        reboot=dict(type="str", choices=["if_required", "never", "later"]),
+        reboot_if_need=dict(type="bool"),
         create_snapshot=dict(type="bool", default=False),
         snapshot_retention_days=dict(type="int", default=7),
         max_concurrent_executions=dict(type="int", default=5),
@@ -279,6 +292,16 @@ def argument_spec():
         force=dict(type="bool", default=False),
         unreachable=dict(type="str", default="fail", choices=["fail", "skip"]),
         wait_timeout=dict(type="int", default=3600),
+        window=dict(type="dict", options=dict(
+            start=dict(type="str", required=True),
+            duration=dict(type="str", required=True),
+            days=dict(type="list", elements="str"),
+            timezone=dict(type="str", default="UTC"),
+        )),
+        window_margin=dict(type="str", default="15m"),
+        window_end=dict(type="str", default="finish", choices=["finish", "cancel"]),
+        max_failure_percent=dict(type="float"),
+        zone_disruption_budget=dict(type="raw"),
     )
 
 
@@ -292,9 +315,16 @@ class PatchRun:
         self.entries = {}
         self.batch_size = self.p["batch_size"]
         p = self.p
+        # The window is judged once, against the real time, and carried on the runner's monotonic clock.
+        self.window = window_state(p["window"], p["window_margin"], utc_now()) if p["window"] else None
+        self.judged_at = time.monotonic()
         self.runner = Runner(self.oos, PATCH_TEMPLATE, self, p["max_concurrent_executions"], p["wait_timeout"],
                              p["poll_interval"], wait=p["wait"], canary=p["canary"], on_busy=p["busy"],
                              user_token=p["client_token"], tags=p["tags"], progress=module.progress.say)
+
+    @property
+    def window_open(self):
+        return self.window is None or self.window["open"]
 
     def oos(self, region):
         return self.module.api("oos", region)
@@ -312,10 +342,11 @@ class PatchRun:
             unreachable.update({i: views[i]["reason"] for i in ids if not views[i]["ready"]})
             states = read_patch_states(self.oos(region), ready) if ready else {}
             for instance_id in ids:
-                self.entries[instance_id] = run_entry(instance_id, region, states.get(instance_id))
+                self.entries[instance_id] = run_entry(instance_id, region, states.get(instance_id),
+                                                      views[instance_id]["zone"])
         for instance_id, reason in unreachable.items():
             self.entries[instance_id].update(result="unreachable", message=reason)
-        if unreachable and self.p["unreachable"] == "fail":
+        if unreachable and self.p["unreachable"] == "fail" and self.window_open:
             for entry in self.entries.values():
                 if entry["result"] != "unreachable":
                     entry.update(result="planned", message="not started: %d other instance(s) cannot be patched now"
@@ -332,7 +363,7 @@ class PatchRun:
         for instance_id, entry in self.entries.items():
             if entry["result"] == "unreachable":
                 continue
-            idle = install_needless(entry["before"], self.p["reboot_if_need"]) if self.action == "install" else ""
+            idle = install_needless(entry["before"], self.p["reboot"]) if self.action == "install" else ""
             if idle and not self.p["force"]:
                 entry.update(result="unchanged", message="%s; force=true patches it anyway" % idle)
                 continue
@@ -355,7 +386,9 @@ class PatchRun:
     def plan(self):
         work = self.work()
         for instance_id in work:
-            plan_entry(self.entries[instance_id], self.action)
+            entry = plan_entry(self.entries[instance_id], self.action)
+            if not self.window_open and entry["result"] == "planned":
+                deferred_entry(entry, self.window, entry["message"])
         if not work:
             return
         self.runner.preview(work)
@@ -377,9 +410,17 @@ class PatchRun:
                 self.entries[instance_id]["missing_patches"] = patches.get(instance_id, [])
 
     # --- act ----------------------------------------------------------------------------------
+    def defer(self):
+        """Outside the window: nothing starts; every instance that has work is deferred to the next window."""
+        for instance_id in self.work():
+            deferred_entry(self.entries[instance_id], self.window)
+
     def run(self):
+        work = self.work()
+        zone_of = {i: self.entries[i]["zone"] for i in self.entries if self.entries[i]["result"] != "unreachable"}
+        self.runner.guards = guards(self.p, self.window, self.judged_at, zone_of, len(work))
         try:
-            self.runner.run(self.work())
+            self.runner.run(work)
         except BusyError as exc:
             for instance_id, ids in exc.busy.items():
                 self.entries[instance_id].update(result="busy", message="busy with %s; nothing was started"
@@ -417,6 +458,8 @@ class PatchRun:
                 finish_entry(entry, self.action, child, states.get(instance_id, entry["before"]), batch.execution)
                 if batch.error and entry["result"] == "pending":
                     entry["message"] = "could not read execution %s: %s" % (batch.execution_id, batch.error[0])
+            if batch is not None and batch.execution_id in self.runner.window_cancelled:
+                window_cancelled_entry(entry, batch.execution_id)
             if batch is not None and batch.adopted:
                 entry["message"] += " (adopted %s, which was already doing this)" % batch.execution_id
             for note in work.notes:
@@ -460,9 +503,11 @@ class PatchRun:
                            status_message=(b.execution or {}).get("status_message", ""),
                            adopted=b.adopted, canary=b.canary, superseded_by=b.superseded_by)
                       for b in self.runner.executions() if b.started]
-        return dict(changed=self.changed(), instances=self.entries, summary=run_summary(list(self.entries.values())),
+        entries = list(self.entries.values())
+        return dict(changed=self.changed(), instances=self.entries, summary=run_summary(entries),
                     execution_ids=[e["execution_id"] for e in executions], executions=executions,
-                    timed_out=self.runner.timed_out)
+                    timed_out=self.runner.timed_out, window=window_summary(self.window),
+                    reboot_pending=reboot_pending(entries))
 
     def canary_failure(self):
         children = self.runner.canary_children
@@ -484,6 +529,9 @@ def main():
         if module.check_mode:
             run.plan()
             module.exit_json(**run.result())
+        if not run.window_open:
+            run.defer()
+            module.exit_json(msg="Nothing was started: %s" % outside_window_message(run.window), **run.result())
         run.run()
     except Exception as exc:  # pylint: disable=broad-exception-caught
         module.fail_api(exc, **run.result())
@@ -504,7 +552,12 @@ def main():
         module.fail_json(msg="Timed out after %ds; %d instance(s) not finished%s" % (
             module.params["wait_timeout"], result["summary"]["pending"] + result["summary"]["cancelled"],
             " (cancelled)" if module.params["cancel_on_timeout"] else ""), **result)
-    failed = [e for e in run.entries.values() if e["result"] in ("failed", "cancelled")]
+    budget = budget_verdict(list(run.entries.values()), run.p, len(run.runner.work),
+                            run.runner.stop_kind == "failure_budget")
+    if budget:
+        module.fail_json(msg=budget, **result)
+    failing = ("cancelled",) if run.p["max_failure_percent"] is not None else ("failed", "cancelled")
+    failed = [e for e in run.entries.values() if e["result"] in failing]
     if failed:
         shown = "; ".join("%s: %s" % (e["instance_id"], e["message"]) for e in failed[:10])
         module.fail_json(msg="Patch %s failed on %d instance(s): %s" % (run.action, len(failed), shown), **result)
