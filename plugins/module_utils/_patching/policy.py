@@ -81,7 +81,7 @@ def outside_window_message(state):
             state["current_end_local"], state["margin"])
     else:
         why = "outside the maintenance window"
-    return "%s; the next window opens at %s (%s UTC) and closes at %s" % (
+    return "%s; the next window opens at %s (%s) and closes at %s" % (
         why, state["start_local"], state["start"], state["end_local"])
 
 
