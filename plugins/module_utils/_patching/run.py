@@ -14,6 +14,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._targets impo
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError
 
 PATCH_TEMPLATE = "ACS-ECS-BulkyApplyPatchBaseline"
+PATCH_RUN_TAG = ("ecs-ops-patch-run", "oos_patch_run")   # on every execution oos_patch_run starts
 MAX_EXECUTIONS = 20
 MAX_RETENTION_DAYS = 65536
 
