@@ -33,8 +33,8 @@ def test_names():
 def test_provenance_of_a_child_is_its_parents():
     assert provenance("exec-c1", {"exec-c1": CHILD, "exec-p1": PARENT}) == ("i-bp1", "")
     assert provenance("exec-p1", {"exec-p1": PARENT}) == ("", "")
-    assert "parent of its execution exec-c1 no longer exists" in provenance("exec-c1", {"exec-c1": CHILD,
-                                                                                       "exec-p1": None})[1]
+    orphan = {"exec-c1": CHILD, "exec-p1": None}
+    assert "parent of its execution exec-c1 no longer exists" in provenance("exec-c1", orphan)[1]
     assert "exec-x no longer exists" in provenance("exec-x", {"exec-x": None})[1]
     other = dict(PARENT, template_name="ACS-ECS-BulkyConfigureOOSPackageWithTemporaryURL")
     assert "is not a run of ACS-ECS-BulkyApplyPatchBaseline" in provenance("exec-p1", {"exec-p1": other})[1]

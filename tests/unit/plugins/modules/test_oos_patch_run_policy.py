@@ -17,8 +17,8 @@ REBOOT_PATCHES = PATCHES + [dict(kb_id="kernel.x86_64", classification="Security
                                  needs_reboot=True)]
 
 
-def linux(name, count, zone="cn-hangzhou-g", patches=PATCHES):
-    return {"name": name, "count": count, "os_type": "linux", "zone": zone, "patches": patches,
+def linux(name, count, zone="cn-hangzhou-g", patches=None):
+    return {"name": name, "count": count, "os_type": "linux", "zone": zone, "patches": patches or PATCHES,
             "os_name": "Alibaba Cloud Linux 3.2104 LTS 64 bit"}
 
 
