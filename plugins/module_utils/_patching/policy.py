@@ -26,8 +26,9 @@ def policy_options(p):
     install = p["action"] == "install"
     if p.get("reboot") is not None and p.get("reboot_if_need") is not None:
         problems.append("give reboot or the older reboot_if_need, not both")
-    if not install and (p.get("reboot") is not None or p.get("reboot_if_need")):
-        problems.append("reboot and reboot_if_need only apply to action=install")
+    if not install:
+        problems.extend("%s only applies to action=install" % name for name, given in (
+            ("reboot", p.get("reboot") is not None), ("reboot_if_need", p.get("reboot_if_need"))) if given)
     reboot = p.get("reboot") or ("if_required" if p.get("reboot_if_need") else "never")
     window_issues, window, margin = window_problems(p.get("window"), p.get("window_margin"))
     problems.extend(window_issues)

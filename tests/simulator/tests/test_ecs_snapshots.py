@@ -95,3 +95,4 @@ def test_backdate_hook(ecs):
     assert created[ecs.ids[1]] < created[ecs.ids[0]]
     ecs.advance(4 * 86400 + 10)
     assert ecs.ids[1] not in describe(ecs)[1] and ecs.ids[0] in describe(ecs)[1]
+    assert len(store.admin_backdate({"days": 1})["backdated"]) == 6     # without ids: every snapshot

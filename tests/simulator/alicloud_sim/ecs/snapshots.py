@@ -46,10 +46,11 @@ class SnapshotStore:
         return len(self._items) < before
 
     def admin_backdate(self, body):
-        """Test hook: ``{"snapshot_ids": [...], "days": n}`` moves those snapshots' creation ``days`` earlier (their
-        retention with it), so a test can have old snapshots without running the clock for days."""
-        ids, days = set(body.get("snapshot_ids") or ()), float(body.get("days") or 0)
-        moved = [s for s in self._items if s["id"] in ids]
+        """Test hook: ``{"snapshot_ids": [...], "days": n}`` moves those snapshots' (without ``snapshot_ids``:
+        every snapshot's) creation ``days`` earlier, their retention with it, so a test can have old snapshots
+        without running the clock for days."""
+        ids, days = body.get("snapshot_ids"), float(body.get("days") or 0)
+        moved = [s for s in self._items if ids is None or s["id"] in ids]
         for snap in moved:
             snap["start"] -= days * 86400
         return {"backdated": [s["id"] for s in moved]}

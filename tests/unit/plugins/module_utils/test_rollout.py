@@ -98,8 +98,9 @@ def test_policy_options_reboot():
     assert policy_options(params(reboot="later"))[1]["reboot"] == "later"
     problems = policy_options(params(reboot="later", reboot_if_need=False))[0]
     assert problems == ["give reboot or the older reboot_if_need, not both"]
-    assert policy_options(params(action="scan", reboot="never"))[0] == [
-        "reboot and reboot_if_need only apply to action=install"]
+    assert policy_options(params(action="scan", reboot="never"))[0] == ["reboot only applies to action=install"]
+    assert policy_options(params(action="scan", reboot_if_need=True))[0] == [
+        "reboot_if_need only applies to action=install"]
 
 
 def test_policy_options_name_every_problem():

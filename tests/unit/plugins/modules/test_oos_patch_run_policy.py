@@ -235,7 +235,7 @@ def test_reboot_later_then_if_required(fleet, run_module):
     ({"zone_disruption_budget": "0%"}, "zone_disruption_budget must be a number >= 1"),
     ({"zone_disruption_budget": 2, "wait": False}, "zone_disruption_budget needs wait=true"),
     ({"reboot": "later", "reboot_if_need": True}, "give reboot or the older reboot_if_need, not both"),
-    ({"action": "scan", "reboot": "if_required"}, "reboot and reboot_if_need only apply to action=install"),
+    ({"action": "scan", "reboot": "if_required"}, "reboot only applies to action=install"),
     ({"reboot": "always"}, "value of reboot must be one of"),
 ])
 def test_bad_policy_input_fails_before_any_call(fleet, run_module, bad, fragment):
