@@ -341,7 +341,7 @@ class Runner:
     def _guard_starts(self):
         """False (and no more starts) once the window's last start time passed or failures exceed the budget."""
         guards = self.guards
-        if guards.start_until is not None and self.clock() >= guards.start_until:
+        if self._past_last_start():
             self._stop(guards.start_note, kind="window", result="deferred")
             return False
         allowance = guards.failure_allowance
@@ -350,6 +350,9 @@ class Runner:
                 self.failed_count(), allowance, guards.failure_note), kind="failure_budget")
             return False
         return True
+
+    def _past_last_start(self):
+        return self.guards.start_until is not None and self.clock() >= self.guards.start_until
 
     def failed_count(self):
         """Instances that failed so far in the executions of this run (their ``Counters``)."""
@@ -650,7 +653,17 @@ class Runner:
                 if not view["done"]:
                     self._cancel([batch], self.deadline)
                 return
-            if view["status"] == "Waiting":
+            if view["status"] == "Waiting" and self._past_last_start():
+                # Approving would start the rest of the canary's batch after the window's last start time.
+                self._stop(self.guards.start_note, kind="window", result="deferred")
+                error = self._cancel([batch], self.deadline).get(batch.execution_id)
+                if error:
+                    self.transient_errors.append(error)
+                    return   # cancelled at the next round
+                self.window_cancelled.add(batch.execution_id)
+                self.say("the canary's first wave succeeded, but no batch may start any more in the window: "
+                         "cancelled %s instead of approving it" % batch.execution_id)
+            elif view["status"] == "Waiting":
                 notify_execution(api, batch.execution_id, "Approve", deadline=self.deadline,
                                  NotifyNote="canary batch succeeded")
                 self.say("the canary's first wave succeeded on %d instance(s): approved %s" % (

@@ -112,6 +112,21 @@ def test_the_window_closing_mid_run_defers_the_batches_not_started(sim_server_fa
     assert "within window_margin (29m56s)" in again["msg"]
 
 
+def test_a_canary_judged_after_the_last_start_time_is_cancelled_not_approved(sim_server_factory, run_module):
+    fleet = sim_server_factory(fleet=FLEET, time_scale=0.1)   # the canary's first wave takes 6 s
+    targets = ids(fleet, "g", "i")
+    window = utc_window(60, 1800)
+    rc, result = run_module(module.main, args(fleet, action="install", instance_ids=targets, window=window,
+                                              window_margin="1797s", canary=True, batch_size=4,
+                                              rate_control={"concurrency": 2}))
+    assert rc == 0, result.get("msg")
+    assert fleet.calls(product="oos", action="NotifyExecution") == []
+    assert len(fleet.calls(product="oos", action="CancelExecution")) == 1
+    assert result["summary"]["succeeded"] == 2 and result["summary"]["deferred"] == 4
+    unreached = [e for e in result["instances"].values() if e["result"] == "deferred" and e["execution_id"]]
+    assert len(unreached) == 2 and all("before it reached this instance" in e["message"] for e in unreached)
+
+
 def test_window_end_cancel_cancels_what_still_runs(sim_server_factory, run_module):
     fleet = sim_server_factory(fleet=FLEET, time_scale=1.0)    # an install takes a real minute
     targets = ids(fleet, "g", "i")
