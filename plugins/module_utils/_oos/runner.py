@@ -13,8 +13,10 @@ execution is cancelled and its instances wait for the older one. Both jobs apply
 so exactly one execution survives. The ClientToken of each start stays as a second guard.
 
 The runner starts at most ``max_running`` of its own executions at once, optionally the first as
-a canary (paused after its first wave, judged, then approved or cancelled), and polls until every
-instance has an outcome or the deadline passes. Failures of a poll that retrying would fix
+a canary (paused after its first wave, judged, then approved or cancelled), within the guard rails
+of ``guards`` (``_oos.rollout.Guards``: a window's last start time and end, a failure budget across
+batches, a disruption budget per zone), and polls until every instance has an outcome or the deadline
+passes. Failures of a poll that retrying would fix
 (throttling, 5xx, dropped connections, timeouts) never end the wait: only the deadline, or an
 error that will not go away, does. Every call after the wait starts is bounded by the deadline.
 """
@@ -339,8 +341,11 @@ class Runner:
         return [Batch(region, action, ids, *self.spec.batch(region, action, ids)) for (region, action), ids in plan]
 
     def _guard_starts(self):
-        """False (and no more starts) once the window's last start time passed or failures exceed the budget."""
+        """False (and no more starts) once the window's last start time passed or failures exceed the budget,
+        while instances still wait to start."""
         guards = self.guards
+        if not any(w.state in (QUEUED, BLOCKED) for w in self.work.values()):
+            return True
         if self._past_last_start():
             self._stop(guards.start_note, kind="window", result="deferred")
             return False
