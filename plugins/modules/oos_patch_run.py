@@ -186,8 +186,8 @@ options:
   zone_disruption_budget:
     description:
       - The disruption budget per zone (the C(ZoneId) of each instance), at most this many of a zone's
-        instances in running batches at once, as a number (C(2)) or a percentage of the zone's instances in
-        O(instance_ids) (C(25%), rounded down, at least 1).
+        instances in running batches at once, as a number (C(2)) or a percentage of the zone's reachable
+        instances in O(instance_ids) (C(25%), rounded down, at least 1).
       - Batches are formed and started so that no zone exceeds it. An instance counts from the start of its
         batch until the whole batch ended, so the budget holds even while a batch reboots its instances;
         instances of zones at their budget wait for running batches to end. Instances in executions of other
