@@ -76,6 +76,7 @@ def instance_view(instance_id, region, instance, agent):
     return dict(
         instance_id=instance_id,
         region=region,
+        zone=instance.get("ZoneId", ""),
         exists=exists,
         name=instance.get("InstanceName", ""),
         status=status,

@@ -350,6 +350,12 @@ MODULE_CASES = [
     case("oos_patch_compliance_info", {}, "it is needed when instance_ids is not set",
          "compliance-no-region-no-ids", env={"ALIBABA_CLOUD_REGION_ID": ""}),
 
+    # --- oos_patch_snapshot_cleanup -----------------------------------------------------------------------
+    case("oos_patch_snapshot_cleanup", {"retention_days": 0}, "retention_days must be from 1 to 65536, got 0",
+         "snapcleanup-retention-0"),
+    case("oos_patch_snapshot_cleanup", {"retention_days": 7, "regions": ["cn-hangzhou", "shanghai"]},
+         "regions must be a region id such as cn-hangzhou, got 'shanghai'", "snapcleanup-bad-region"),
+
     # --- oos_patch_run -----------------------------------------------------------------------------------
     case("oos_patch_run", {"action": "upgrade", "instance_ids": ["@web-1"]},
          "value of action must be one of: scan, install",
@@ -375,6 +381,25 @@ MODULE_CASES = [
          "wait_timeout must be at least 1 second", "patch-negative-wait-timeout"),
     case("oos_patch_run", {"action": "install", "instance_ids": ["@web-1", "@stopped"]},
          "1 instance(s) cannot be patched now (nothing was started", "patch-stopped-instance"),
+    case("oos_patch_run", {"action": "install", "instance_ids": ["@web-1"],
+                           "window": {"start": "10pm", "duration": "4 hours", "timezone": "Asia/Shangai"}},
+         "window.start must be a local time HH:MM (00:00 to 23:59), got '10pm'; window.duration must be a duration "
+         "with a unit such as 4h, 90m, 1h30m or 45s, got '4 hours'; window.timezone 'Asia/Shangai' is not a known "
+         "time zone", "patch-window-typos"),
+    case("oos_patch_run", {"action": "install", "instance_ids": ["@web-1"],
+                           "window": {"start": "22:00", "duration": "4h", "days": ["Mo", "Tu"]}},
+         "window.days: 'Mo' is not a day", "patch-window-bad-days"),
+    case("oos_patch_run", {"action": "install", "instance_ids": ["@web-1"],
+                           "window": {"start": "22:00", "duration": "1h"}, "window_margin": "2h"},
+         "window_margin (2h) must be shorter than window.duration (1h)", "patch-window-margin-too-long"),
+    case("oos_patch_run", {"action": "install", "instance_ids": ["@web-1"], "window_end": "cancel"},
+         "window_end=cancel needs a window", "patch-window-end-without-window"),
+    case("oos_patch_run", {"action": "install", "instance_ids": ["@web-1"], "max_failure_percent": 150},
+         "max_failure_percent must be from 0 to 100, got 150", "patch-failure-budget-over-100"),
+    case("oos_patch_run", {"action": "install", "instance_ids": ["@web-1"], "zone_disruption_budget": "-1"},
+         "zone_disruption_budget must be a number >= 1 or a percentage from 1% to 100%", "patch-zone-budget-negative"),
+    case("oos_patch_run", {"action": "install", "instance_ids": ["@web-1"], "reboot": "always"},
+         "value of reboot must be one of: if_required, never, later", "patch-reboot-always"),
     case("oos_patch_run", {"action": "install", "instance_ids": ["@web-1"], "client_token": "x" * 65},
          "client_token must be 1 to 64 printable ASCII characters", "patch-client-token-too-long"),
 ]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -30,6 +31,8 @@ ROLES_PATH = str(ROOT / "roles")
 NODE = "ACS-Extension-node-1853370294850618"
 NGINX = "ACS-Extension-nginx-1853370294850618"
 FAST = {"poll_interval": 0.2}
+# A window that opens in two hours (judged against the real time, as the module does).
+CLOSED_WINDOW = {"start": (datetime.now(timezone.utc) + timedelta(hours=2)).strftime("%H:%M"), "duration": "1h"}
 RULES = [{"classifications": ["Security", "Bugfix"], "severities": ["Critical", "Important"]}]
 
 
@@ -56,6 +59,9 @@ def cloud_state(sim, skip=()):
 
 def setup_real(sim, ids, steps):
     for module, args in steps:
+        if module == "admin":      # a simulator test hook: (path, body)
+            sim.admin(*args)
+            continue
         rc, result, _out, err = run_module(sim, module, resolve(args, ids))
         assert rc == 0 and not result.get("failed"), "setup %s failed: %s %s" % (module, result.get("msg"), err[-800:])
 
@@ -140,6 +146,17 @@ def expect_patch_scan_planned(r, ids):
     assert r["instances"][ids["web-1"]]["result"] == "planned" and r["execution_ids"] == []
 
 
+def expect_patch_deferred(r, ids):
+    entry = r["instances"][ids["web-1"]]
+    assert entry["result"] == "deferred" and "in that window: would install" in entry["message"], entry
+    assert r["window"]["open"] is False and r["execution_ids"] == []
+
+
+def expect_snapshots_would_go(r, ids):
+    assert r["summary"]["would_delete"] == 2 and r["summary"]["deleted"] == 0, r["summary"]
+    assert {e["instance_id"] for e in r["snapshots"]} == {ids["web-1"], ids["web-2"]}
+
+
 def expect_info(key, check=None):
     def expect(r, ids):
         assert r.get(key), "empty %s: %s" % (key, r)
@@ -153,6 +170,9 @@ INSTALL_NGINX = ("oos_extension_install", dict(FAST, name="nginx", instance_ids=
 CREATE_BASELINE = ("oos_patch_baseline", {"name": "r2-base", "operation_system": "AliyunLinux", "description": "old",
                                           "approval_rules": [{"severities": ["Critical"]}]})
 SCAN = ("oos_patch_run", dict(FAST, action="scan", instance_ids=["@web-1", "@web-2"]))
+INSTALL_WITH_SNAPSHOTS = ("oos_patch_run", dict(FAST, action="install", instance_ids=["@web-1", "@web-2"],
+                                                create_snapshot=True, snapshot_retention_days=30))
+SNAPSHOTS_TEN_DAYS_OLD = ("admin", ("snapshots/backdate", {"days": 10}))
 PERIODIC = ("ecs_cloud_assistant_command", dict(FAST, command="true", instance_ids=["@web-1"],
                                                 repeat_mode="Period", frequency="rate(1h)"))
 KEPT_COMMAND = ("ecs_cloud_assistant_command", dict(FAST, command="echo kept", instance_ids=["@web-1"],
@@ -225,6 +245,11 @@ MODULE_SCENARIOS = [
              True, expect_patch_install_planned, setup=[SCAN]),
     scenario("oos_patch_run-scan", "oos_patch_run", dict(FAST, action="scan", instance_ids=["@web-1"]), False,
              expect_patch_scan_planned),
+    scenario("oos_patch_run-outside-window", "oos_patch_run",
+             dict(FAST, action="install", instance_ids=["@web-1"], window=CLOSED_WINDOW), False,
+             expect_patch_deferred, setup=[SCAN]),
+    scenario("oos_patch_snapshot_cleanup", "oos_patch_snapshot_cleanup", {"retention_days": 7}, True,
+             expect_snapshots_would_go, setup=[INSTALL_WITH_SNAPSHOTS, SNAPSHOTS_TEN_DAYS_OLD]),
 ]
 
 
