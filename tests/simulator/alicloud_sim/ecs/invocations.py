@@ -89,6 +89,30 @@ class CloudAssistant:
         self.active[inv.id] = inv
         return inv
 
+    def modify(self, inv, command, parameters, sched, instances, now):
+        """ModifyInvocationAttribute: a new command (content), parameters, schedule; ``instances`` join it."""
+        inv.command = command
+        if parameters is not None:
+            inv.parameters = parameters
+        if sched is not None:
+            inv.schedule = sched
+            for item in inv.items.values():
+                if item.status == "Scheduled":
+                    item.due = self._next_due(inv, now)
+        for inst in instances:
+            if inst.id not in inv.items:
+                inv.items[inst.id] = Item(instance_id=inst.id, created=now, update_time=now, status="Scheduled",
+                                          due=self._next_due(inv, now))
+        self.active[inv.id] = inv
+
+    @staticmethod
+    def _next_due(inv, now):
+        """When a scheduled item runs next: a rate on the next multiple of its period after the creation time."""
+        sched = inv.schedule
+        if sched.kind == "rate":
+            return inv.creation_time + (math.floor((now - inv.creation_time) / sched.period) + 1) * sched.period
+        return sched.at if sched.kind == "at" else math.inf
+
     def stop(self, inv, instance_ids, now):
         if not instance_ids:
             inv.stopped = True
