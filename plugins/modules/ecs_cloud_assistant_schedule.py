@@ -163,10 +163,13 @@ options:
       - The working directory of the command; default C(/root) on Linux.
     type: str
 notes:
+  - A schedule is one invocation, so it runs on at most 100 instances.
+  - Replacing a schedule starts a new invocation, so a C(rate) schedule's periods then count from the new one's
+    creation time.
   - The API does not say when a schedule runs next; ecs_cloud_assistant_schedule_info computes it for C(rate) and
     C(at) schedules from the documented rules.
-  - Cloud Assistant resolves no tags by itself for the module, and stopping then starting means a C(rate) schedule's
-    period starts again from the new invocation.
+  - Two runs started at the same moment can each start an invocation; the next run keeps the oldest and stops the
+    other.
   - RAM actions used - C(ecs:DescribeInvocations), C(ecs:DescribeInstances), C(ecs:DescribeCloudAssistantStatus),
     C(ecs:DescribeCommands) (saved commands), C(ecs:RunCommand) or C(ecs:InvokeCommand), C(ecs:StopInvocation).
 seealso:
