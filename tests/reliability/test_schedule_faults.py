@@ -78,7 +78,7 @@ def test_a_run_that_gives_up_after_its_start_was_made(sim):
 def test_two_runs_that_race_converge_on_the_next(sim):
     # Both runs look up first (nothing yet), then read the instances slowly, then start: both start one.
     sim.faults(dict(action="DescribeInstances", latency_ms=4000, count=2))
-    runs = [run_module_async(sim, MODULE, task(sim), timeout=120) for _ in range(2)]
+    runs = [run_module_async(sim, MODULE, task(sim), timeout=120) for _number in range(2)]
     try:
         results = [r.result() for r in runs]
     finally:

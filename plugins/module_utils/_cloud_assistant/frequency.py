@@ -99,6 +99,7 @@ def zone_info(zone):
     tzinfo, problem = iana_zone(zone)
     return tzinfo, problem and "time zone %r %s" % (zone, problem)
 
+
 def at_instant(frequency):
     """The instant (aware, UTC) an ``at()`` frequency names, or None (not an at(), or not a valid one)."""
     expression, zone = split_zone(frequency)
@@ -217,8 +218,8 @@ def _value(text, low, high, names, name):
     if names and text.upper() in names:
         return names.index(text.upper()) + 1, None
     if not text.isdigit():
-        return None, "%r is not a %s%s" % (text, name, " (%s-%s or %d-%d)" % (names[0], names[-1], low, high)
-                                            if names else " (%d-%d)" % (low, high))
+        forms = "%s-%s or %d-%d" % (names[0], names[-1], low, high) if names else "%d-%d" % (low, high)
+        return None, "%r is not a %s (%s)" % (text, name, forms)
     return int(text), _number_problem(text, low, high, name)
 
 

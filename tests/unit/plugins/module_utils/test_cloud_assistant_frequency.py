@@ -61,11 +61,10 @@ def test_without_zoneinfo_names_are_refused_with_the_reason(monkeypatch):
 
 
 def test_at_instant():
-    assert freq.at_instant("at(2026-06-06 13:15:30)") == datetime(2026, 6, 6, 13, 15, 30, tzinfo=timezone.utc)
-    assert freq.at_instant("at(2026-06-06 13:15:30 Asia/Shanghai)") == datetime(2026, 6, 6, 5, 15, 30,
-                                                                                 tzinfo=timezone.utc)
-    assert freq.at_instant("at(2026-06-06 13:15:30 GMT-7:00)") == datetime(2026, 6, 6, 20, 15, 30,
-                                                                           tzinfo=timezone.utc)
+    utc = timezone.utc
+    assert freq.at_instant("at(2026-06-06 13:15:30)") == datetime(2026, 6, 6, 13, 15, 30, tzinfo=utc)
+    assert freq.at_instant("at(2026-06-06 13:15:30 Asia/Shanghai)") == datetime(2026, 6, 6, 5, 15, 30, tzinfo=utc)
+    assert freq.at_instant("at(2026-06-06 13:15:30 GMT-7:00)") == datetime(2026, 6, 6, 20, 15, 30, tzinfo=utc)
     assert freq.at_instant("at(2026-02-30 00:00:00)") is None and freq.at_instant("rate(5m)") is None
     assert freq.at_instant("at(2026-06-06 13:15:30 Nowhere)") is None
 

@@ -13,8 +13,8 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._secrets impo
 SECRET = "hunter2"
 
 
-def raw(invoke_id="t-1", status="Scheduled", digest="d1", frequency="0 30 2 * * ?", mode="Period", created=
-        "2026-01-01T00:00:00Z", instances=("i-1", "i-2"), parameters=None, content="echo hi", secret_names="",
+def raw(invoke_id="t-1", status="Scheduled", digest="d1", frequency="0 30 2 * * ?", mode="Period",
+        created="2026-01-01T00:00:00Z", instances=("i-1", "i-2"), parameters=None, content="echo hi", secret_names="",
         name="nightly", **item):
     tags = [dict(TagKey=sch.NAME_TAG, TagValue=name), dict(TagKey=sch.SPEC_TAG, TagValue=digest)]
     if secret_names:

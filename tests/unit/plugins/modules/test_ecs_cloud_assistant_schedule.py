@@ -22,6 +22,7 @@ def wait_for(predicate, timeout=20.0):
         assert time.monotonic() < deadline, "condition not met within %ss" % timeout
         time.sleep(0.1)
 
+
 NAME = "nightly-cleanup"
 NIGHTLY = "0 30 2 * * ?"         # cron: never fires in the simulator, so nothing runs behind the tests' back
 SECRET = "s3cr3t-Token-value"
