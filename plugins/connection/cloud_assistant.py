@@ -158,34 +158,29 @@ EXAMPLES = r"""
 
 import hashlib
 import os
-import time
 import uuid
 
+from ansible import constants as C
 from ansible.errors import AnsibleConnectionFailure, AnsibleError, AnsibleFileNotFound
 from ansible.plugins.connection import ConnectionBase
+from ansible.utils.display import Display
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import Clients
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assistant.content import (
-    MIN_TIMEOUT,
-    decode_output,
-    encode_content,
-)
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assistant.invocations import (
-    TERMINAL,
-    fetch_results,
-)
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._credentials import (
     CredentialError,
     resolve_credential_source,
 )
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import ErrorInfo, describe
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._options import connection_argument_spec
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
+from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils import _ca_shortcuts as shortcuts
 from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils import _ca_transport as transport
+from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils._ca_session import Session
+from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils._ca_state import HostState
+
+display = Display()
 
 INSTANCE_PREFIX = "i-"
+INLINE_MAX = 8 * 1024      # Base64 characters of a file small enough to travel with the next command
+STATE_DIR = "alibabacloud.ecs_ops-cloud_assistant"
 
 
 class Connection(ConnectionBase):
@@ -197,9 +192,9 @@ class Connection(ConnectionBase):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._api = None
-        self._instance_id = None
-        self._region = None
+        self._session = None
+        self._notes = None
+        self._deferred = shortcuts.Deferred()
 
     # --- connecting --------------------------------------------------------------------------------------
     def _connect(self):
@@ -224,126 +219,134 @@ class Connection(ConnectionBase):
             clients = Clients(params, resolve_credential_source(params))
         except CredentialError as exc:
             raise AnsibleConnectionFailure("%s: %s" % (self.transport, exc)) from None
-        self._api = clients.ecs(region)
-        self._instance_id, self._region = instance_id, region
+        self._notes = HostState(os.path.join(C.DEFAULT_LOCAL_TMP, STATE_DIR) if C.DEFAULT_LOCAL_TMP else None,
+                                instance_id, self.get_option("run_as"))
+        self._session = Session(clients.ecs(region), region, instance_id, self.get_option, self._notes)
         self._connected = True
         return self
 
     def close(self):
+        """The end of a task: what is still deferred (a temporary directory kept after the task) runs now."""
+        if self._connected and self._deferred:
+            try:
+                self._flush()
+            except AnsibleError as exc:
+                display.warning(str(exc))
         self._connected = False
 
     def reset(self):
         """After a reboot Ansible resets the connection: the next command waits for the agent again."""
         self.close()
 
-    # --- one script --------------------------------------------------------------------------------------
-    def _failure(self, action, exc):
-        return AnsibleConnectionFailure("%s: %s on %s: %s" % (self.transport, action, self._instance_id,
-                                                              describe(exc)[0]))
+    # --- deferred steps ----------------------------------------------------------------------------------
+    def _step_failed(self, steps, exc):
+        what = steps[exc.index][0] if 0 <= exc.index < len(steps) else "a deferred step"
+        return AnsibleError("%s: %s on %s failed: %s" % (self.transport, what, self._session.instance_id,
+                                                           exc.message or "no message"))
 
-    def _run(self, script):
-        """Run ``script`` on the instance; its output (text). Raises AnsibleConnectionFailure when the agent did
-        not take it within connect_timeout, or the command did not finish within command_timeout.
-
-        Reads of the result that still fail after their retries with an error retrying may fix (throttling,
-        5xx, transport) do not end the wait; the deadline does."""
-        timeout = max(MIN_TIMEOUT, int(self.get_option("command_timeout")))
-        connect_timeout = max(1, int(self.get_option("connect_timeout")))
-        if len(script.encode("utf-8")) > transport.SCRIPT_LIMIT:
-            raise AnsibleError("%s: internal: a script of %d bytes is over the limit" % (
-                self.transport, len(script)))
-        request = {"Type": "RunShellScript", "CommandContent": encode_content(script), "ContentEncoding": "Base64",
-                   "InstanceId": [self._instance_id], "Timeout": timeout, "ClientToken": uuid.uuid4().hex}
-        if self.get_option("run_as"):
-            request["Username"] = self.get_option("run_as")
-        started = time.monotonic()
-        deadline = started + timeout + connect_timeout
+    def _flush(self, extra=()):
+        """Run what is deferred (and ``extra`` (what, step) pairs) now, in one command."""
+        steps = self._deferred.take() + list(extra)
+        if not steps:
+            return
+        output = self._session.run(transport.steps_script(self.get_option("cache_dir"), [s for _w, s in steps]))
         try:
-            invocation = {"invoke_id": self._api.call("RunCommand", request).get("InvokeId", "")}
-        except Exception as exc:  # pylint: disable=broad-exception-caught
-            raise self._failure("RunCommand", exc) from None
-        seen = {"row": {}, "agent_checked": False}
+            transport.parse_simple(output, "ECSOPS-OK")
+        except transport.StepFailed as exc:
+            raise self._step_failed(steps, exc) from None
+        except transport.ProtocolError as exc:
+            raise AnsibleConnectionFailure("%s: %s" % (self.transport, exc)) from None
 
-        def poll():
-            try:
-                seen["row"] = fetch_results(self._api, invocation, deadline).get(self._instance_id, {})
-            except Exception as exc:  # pylint: disable=broad-exception-caught
-                if not ErrorInfo(exc).retryable:
-                    raise self._failure("DescribeInvocationResults", exc) from None
-                return seen["row"]
-            status = seen["row"].get("InvocationStatus") or "Pending"
-            if status == "Pending" and not seen["agent_checked"] and time.monotonic() - started > connect_timeout:
-                seen["agent_checked"] = True
-                reason = self._agent_problem()
-                if reason:
-                    self._stop(invocation["invoke_id"])
-                    raise AnsibleConnectionFailure("%s: %s did not take the command within %ds: %s" % (
-                        self.transport, self._instance_id, connect_timeout, reason))
-            return seen["row"]
-
-        interval = float(self.get_option("poll_interval"))
-        waited = wait_for(poll, lambda row: row.get("InvocationStatus") in TERMINAL, deadline - time.monotonic(),
-                          interval=interval, max_interval=interval * 8, initial_delay=interval)
-        if waited.timed_out:
-            self._stop(invocation["invoke_id"])
-            raise AnsibleConnectionFailure("%s: the command on %s did not finish within %ds (command_timeout) plus "
-                                           "%ds (connect_timeout); stopped" % (
-                                               self.transport, self._instance_id, timeout, connect_timeout))
-        return self._finished(waited.value, waited.value["InvocationStatus"], timeout)
-
-    def _finished(self, row, status, timeout):
-        output = decode_output(row.get("Output"))
-        if status == "Success":
-            return output
-        code = row.get("ErrorCode") or ""
-        if status == "Timeout" or code == "ExecutionTimeout":
-            raise AnsibleConnectionFailure("%s: the command on %s outlived command_timeout (%ds) and was stopped" % (
-                self.transport, self._instance_id, timeout))
-        raise AnsibleConnectionFailure("%s: the command on %s ended %s%s%s" % (
-            self.transport, self._instance_id, status, " (%s)" % code if code else "",
-            ": %s" % row.get("ErrorInfo") if row.get("ErrorInfo") else ""))
-
-    def _agent_problem(self):
-        """Why the agent cannot take commands now, or "" when it is online."""
-        try:
-            view = read_instances(self._api, self._region, [self._instance_id])[self._instance_id]
-        except Exception as exc:  # pylint: disable=broad-exception-caught
-            raise self._failure("DescribeCloudAssistantStatus", exc) from None
-        return "" if view["ready"] else view["reason"]
-
-    def _stop(self, invoke_id):
-        try:
-            self._api.call("StopInvocation", {"InvokeId": invoke_id, "InstanceId": [self._instance_id]})
-        except Exception:  # pylint: disable=broad-exception-caught
-            pass   # the error that made us stop is the one to report
+    def _shortcut(self, cmd):
+        """(rc, stdout, stderr) for a housekeeping command answered without a round trip of its own, else None."""
+        found = shortcuts.classify(cmd)
+        kind = found[0] if found else None
+        if kind == "home":
+            env = self._notes.load().get("env") or {}
+            home = env.get("home") if not found[1] else env.get("user_home") if found[1] == env.get("user") else None
+            return (0, (home + "\n").encode("utf-8"), b"") if home else None
+        if kind == "mkdtemp":
+            self._deferred.create(found[1], transport.ansible_step(cmd))
+            return 0, found[2].encode("utf-8"), b""
+        if kind == "chmod" and self._deferred.holds(found[1]):
+            self._deferred.add(found[1][0], "chmod of %s" % " ".join(found[1]), transport.ansible_step(cmd))
+            return 0, b"", b""
+        if kind == "rm" and found[1] in self._deferred.directories:
+            if not self._deferred.remove(found[1]):
+                self._session.send(cmd + "\n")    # its result would only ever be a warning: not waited for
+            return 0, b"", b""
+        return None
 
     # --- Ansible's interface -----------------------------------------------------------------------------
     def exec_command(self, cmd, in_data=None, sudoable=True):
         super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
         self._connect()
-        blob, blob_hash, script = self._plan(cmd, in_data)
-        answer = transport.parse_task_answer(self._run(script))
+        answer = None if in_data is not None else self._shortcut(cmd)
+        display.vvv("EXEC %s%s" % (cmd, " (answered without a command of its own)" if answer else ""),
+                    host=self._session.instance_id)
+        if answer is not None:
+            return answer
+        blob, blob_hash, stdin = self._plan(cmd, in_data)
+        known = self._notes.load().get("blobs")
+        if blob_hash and known is not None and blob_hash not in known:
+            self._deferred.add(None, "caching the module code", self._upload_blob(blob, blob_hash))
+        answer = self._task(cmd, stdin, blob_hash, report_blobs=known is None)
         if answer[0] == "miss":
-            self._upload_blob(blob, blob_hash)
-            answer = transport.parse_task_answer(self._run(script))
+            self._deferred.add(None, "caching the module code", self._upload_blob(blob, blob_hash))
+            answer = self._task(cmd, stdin, blob_hash)
             if answer[0] == "miss":
                 raise AnsibleConnectionFailure("%s: the module code uploaded to %s is gone again" % (
-                    self.transport, self._instance_id))
+                    self.transport, self._session.instance_id))
         if answer[0] == "spool":
             _kind, rc, directory, out_size, err_size = answer
             out_path, err_path = transport.spooled_files(directory)
             try:
-                stdout = transport.unpack(self._read_remote(out_path, out_size))
-                stderr = transport.unpack(self._read_remote(err_path, err_size))
+                stdout = transport.unpack(self._session.read_remote(out_path, out_size))
+                stderr = transport.unpack(self._session.read_remote(err_path, err_size))
             finally:
-                self._run(transport.cleanup_script(directory))
+                self._session.send(transport.cleanup_script(directory))
             return rc, stdout, stderr
         _kind, rc, stdout, stderr = answer
         return rc, stdout, stderr
 
+    def _task(self, cmd, stdin, blob_hash, report_blobs=False):
+        """Run one task's script, with what is deferred when it fits; its parsed answer."""
+        cache, age = self.get_option("cache_dir"), self.get_option("cache_max_age")
+        steps = self._deferred.take()
+        script = transport.task_script(cmd, cache, stdin, blob_hash, age, [s for _w, s in steps], report_blobs)
+        if len(script.encode("utf-8")) > transport.SCRIPT_LIMIT:
+            self._flush(steps)
+            steps = []
+            script = transport.task_script(cmd, cache, stdin, blob_hash, age, (), report_blobs)
+        output = self._session.run(script, learn=True)
+        self._learn(output, blob_hash)
+        try:
+            return transport.parse_task_answer(output)
+        except transport.StepFailed as exc:
+            raise self._step_failed(steps, exc) from None
+        except transport.ProtocolError as exc:
+            raise AnsibleConnectionFailure("%s: %s" % (self.transport, exc)) from None
+
+    def _learn(self, output, blob_hash):
+        """Keep what the answer says about the instance for the run's next tasks."""
+        env = transport.parse_environment(output)
+        notes = self._notes.load()
+        changes = {}
+        if env:
+            changes["env"] = {k: env[k] for k in ("user", "home", "user_home")}
+            if env["blobs"] is not None:
+                changes["blobs"] = env["blobs"]
+        blobs = changes.get("blobs", notes.get("blobs"))
+        if blob_hash and blobs is not None:
+            missing = "ECSOPS-MISS %s" % blob_hash in output
+            blobs = sorted(set(blobs) - {blob_hash}) if missing else sorted(set(blobs) | {blob_hash})
+            changes["blobs"] = blobs
+        if changes:
+            self._notes.update(**changes)
+
     def _plan(self, cmd, in_data):
-        """(blob, its hash, the task's script): the first of stdin inline, stdin around its module code kept in
-        the instance's cache, or the whole stdin kept there, whose script fits RunCommand."""
+        """(blob, its hash, stdin for task_script): stdin inline, stdin around its module code kept in the
+        instance's cache, or the whole stdin kept there; the first whose script fits RunCommand."""
         cache, age = self.get_option("cache_dir"), self.get_option("cache_max_age")
         if in_data is None:
             plans = [(None, None)]
@@ -354,43 +357,13 @@ class Connection(ConnectionBase):
             plans.append(((b"", b""), in_data))
         for stdin, blob in plans:
             blob_hash = transport.sha256(blob) if blob is not None else None
-            script = transport.task_script(cmd, cache, stdin, blob_hash, age)
-            if len(script.encode("utf-8")) <= transport.SCRIPT_LIMIT:
-                return blob, blob_hash, script
+            if len(transport.task_script(cmd, cache, stdin, blob_hash, age).encode("utf-8")) <= transport.SCRIPT_LIMIT:
+                return blob, blob_hash, stdin
         raise AnsibleError("%s: the command alone is over Cloud Assistant's limit (%d bytes)" % (
             self.transport, len(cmd)))
 
-    def _read_remote(self, path, size):
-        """``size`` characters of ``path`` on the instance, read in parts at once."""
-        offsets = list(range(0, size, transport.READ_CHUNK))
-        outcomes = run_bounded(lambda o: self._run(transport.read_script(path, o, transport.READ_CHUNK)).strip(),
-                               offsets, workers=int(self.get_option("transfer_workers")))
-        for outcome in outcomes:
-            if not outcome.ok:
-                raise outcome.error
-        text = "".join(o.value for o in outcomes)
-        if len(text) != size:
-            raise AnsibleConnectionFailure("%s: read %d of %d characters of %s on %s" % (
-                self.transport, len(text), size, path, self._instance_id))
-        return text
-
-    def _upload(self, data, finish):
-        name = uuid.uuid4().hex
-        _up, scripts, parts = transport.upload_plan(data, self.get_option("cache_dir"), name)
-        outcomes = run_bounded(lambda s: transport.parse_simple(self._run(s), "ECSOPS-PART"), scripts,
-                               workers=int(self.get_option("transfer_workers")))
-        for outcome in outcomes:
-            if not outcome.ok:
-                raise outcome.error
-        try:
-            transport.parse_simple(self._run(finish(name, parts)), "ECSOPS-OK")
-        except transport.ProtocolError as exc:
-            raise AnsibleConnectionFailure("%s: the upload to %s failed its check: %s" % (
-                self.transport, self._instance_id, exc)) from None
-
     def _upload_blob(self, blob, blob_hash):
-        cache = self.get_option("cache_dir")
-        self._upload(blob, lambda name, parts: transport.finish_blob_script(cache, name, blob_hash, parts))
+        return self._session.upload(blob, ("blob", blob_hash), blob_hash)
 
     def put_file(self, in_path, out_path):
         super().put_file(in_path, out_path)
@@ -399,26 +372,35 @@ class Connection(ConnectionBase):
             raise AnsibleFileNotFound("file or module does not exist: %s" % in_path)
         with open(in_path, "rb") as handle:
             data = handle.read()
-        digest = hashlib.sha256(data).hexdigest()
-        cache = self.get_option("cache_dir")
-        self._upload(data, lambda name, parts: transport.finish_file_script(cache, name, digest, parts, out_path))
+        what = "putting %s" % out_path
+        if self._deferred.holds([out_path]):
+            if len(transport.pack(data)) <= INLINE_MAX:
+                self._deferred.add(out_path, what, transport.inline_file_step(data, out_path))
+            else:
+                self._deferred.add(out_path, what, self._session.upload(data, ("file", out_path),
+                                                                        hashlib.sha256(data).hexdigest()))
+            return
+        self._flush([(what, self._session.upload(data, ("file", out_path), hashlib.sha256(data).hexdigest()))])
 
     def fetch_file(self, in_path, out_path):
         super().fetch_file(in_path, out_path)
         self._connect()
-        cache = self.get_option("cache_dir")
+        steps = self._deferred.take()
+        output = self._session.run(transport.fetch_prepare_script(self.get_option("cache_dir"), in_path,
+                                                                  [s for _w, s in steps]))
         try:
-            directory, size, digest = transport.parse_simple(
-                self._run(transport.fetch_prepare_script(cache, in_path)), "ECSOPS-FILE")
+            directory, size, digest = transport.parse_simple(output, "ECSOPS-FILE")
+        except transport.StepFailed as exc:
+            raise self._step_failed(steps, exc) from None
         except transport.ProtocolError as exc:
             raise AnsibleFileNotFound("%s: cannot read %s on %s: %s" % (
-                self.transport, in_path, self._instance_id, exc)) from None
+                self.transport, in_path, self._session.instance_id, exc)) from None
         try:
-            data = transport.unpack(self._read_remote(directory + "/file.b64", int(size)))
+            data = transport.unpack(self._session.read_remote(directory + "/file.b64", int(size)))
         finally:
-            self._run(transport.cleanup_script(directory))
+            self._session.send(transport.cleanup_script(directory))
         if hashlib.sha256(data).hexdigest() != digest:
             raise AnsibleConnectionFailure("%s: %s from %s failed its checksum" % (
-                self.transport, in_path, self._instance_id))
+                self.transport, in_path, self._session.instance_id))
         with open(out_path, "wb") as handle:
             handle.write(data)
