@@ -111,6 +111,17 @@ options:
     default: 8
     vars:
       - name: ansible_cloud_assistant_transfer_workers
+  send_file:
+    description:
+      - Upload module code and files with C(SendFile) (24 KB a call, nothing to read back) rather than with commands
+        (12 KB a command, and its result reads).
+      - When C(SendFile) is refused for lack of permission (C(ecs:SendFile)), or the files it sends to an instance
+        never arrive (an agent older than 1.0.2.569), the plugin warns once and uploads by commands for the rest of
+        the run.
+    type: bool
+    default: true
+    vars:
+      - name: ansible_cloud_assistant_send_file
   pipelining:
     description:
       - Send the module on stdin of its command, without a temporary file on the instance first.
@@ -195,6 +206,7 @@ class Connection(ConnectionBase):
         self._session = None
         self._notes = None
         self._deferred = shortcuts.Deferred()
+        self._after_reset = False
 
     # --- connecting --------------------------------------------------------------------------------------
     def _connect(self):
@@ -219,9 +231,13 @@ class Connection(ConnectionBase):
             clients = Clients(params, resolve_credential_source(params))
         except CredentialError as exc:
             raise AnsibleConnectionFailure("%s: %s" % (self.transport, exc)) from None
-        self._notes = HostState(os.path.join(C.DEFAULT_LOCAL_TMP, STATE_DIR) if C.DEFAULT_LOCAL_TMP else None,
-                                instance_id, self.get_option("run_as"))
-        self._session = Session(clients.ecs(region), region, instance_id, self.get_option, self._notes)
+        notes = os.path.join(C.DEFAULT_LOCAL_TMP, STATE_DIR) if C.DEFAULT_LOCAL_TMP else None
+        self._notes = HostState(notes, instance_id, self.get_option("run_as"))
+        self._session = Session(clients.ecs(region), region, instance_id, self.get_option, self._notes,
+                                HostState(notes, "region-" + region, None))
+        if self._after_reset:
+            self._session.wait_for_agent()
+            self._after_reset = False
         self._connected = True
         return self
 
@@ -234,28 +250,42 @@ class Connection(ConnectionBase):
                 display.warning(str(exc))
         self._connected = False
 
+    def set_option(self, option, value):
+        """``ansible.builtin.reboot`` sets its ``connect_timeout`` as ``connection_timeout`` (or ``timeout``): here it
+        is ``connect_timeout``, how long each attempt waits for the agent."""
+        super().set_option("connect_timeout" if option in ("connection_timeout", "timeout") else option, value)
+
     def reset(self):
-        """After a reboot Ansible resets the connection: the next command waits for the agent again."""
+        """Ansible resets the connection after a reboot (and between the attempts of ``ansible.builtin.reboot``): the
+        next command first waits, connect_timeout at most, until the instance runs and its agent is online."""
         self.close()
+        self._after_reset = True
 
     # --- deferred steps ----------------------------------------------------------------------------------
-    def _step_failed(self, steps, exc):
-        what = steps[exc.index][0] if 0 <= exc.index < len(steps) else "a deferred step"
-        return AnsibleError("%s: %s on %s failed: %s" % (self.transport, what, self._session.instance_id,
-                                                           exc.message or "no message"))
+    def _carrying(self, steps, send):
+        """``send(snippets)``: run a script that starts with the ``steps``' snippets and return its parsed answer.
+        A step that fails and can recover (parts sent by SendFile that never arrived: uploaded again by commands)
+        is replaced, and the script is sent again with it and the steps that had not run."""
+        while True:
+            try:
+                return send([step[1] for step in steps])
+            except transport.StepFailed as exc:
+                failed = steps[exc.index] if 0 <= exc.index < len(steps) else None
+                if failed is None or failed[2] is None:
+                    raise AnsibleError("%s: %s on %s failed: %s" % (
+                        self.transport, failed[0] if failed else "a deferred step", self._session.instance_id,
+                        exc.message or "no message")) from None
+                steps = [(failed[0], failed[2](exc.message), None)] + steps[exc.index + 1:]
+            except transport.ProtocolError as exc:
+                raise AnsibleConnectionFailure("%s: %s" % (self.transport, exc)) from None
 
     def _flush(self, extra=()):
-        """Run what is deferred (and ``extra`` (what, step) pairs) now, in one command."""
+        """Run what is deferred (and the ``extra`` steps) now, in one command."""
         steps = self._deferred.take() + list(extra)
-        if not steps:
-            return
-        output = self._session.run(transport.steps_script(self.get_option("cache_dir"), [s for _w, s in steps]))
-        try:
-            transport.parse_simple(output, "ECSOPS-OK")
-        except transport.StepFailed as exc:
-            raise self._step_failed(steps, exc) from None
-        except transport.ProtocolError as exc:
-            raise AnsibleConnectionFailure("%s: %s" % (self.transport, exc)) from None
+        if steps:
+            cache = self.get_option("cache_dir")
+            self._carrying(steps, lambda snippets: transport.parse_simple(
+                self._session.run(transport.steps_script(cache, snippets)), "ECSOPS-OK"))
 
     def _shortcut(self, cmd):
         """(rc, stdout, stderr) for a housekeeping command answered without a round trip of its own, else None."""
@@ -269,7 +299,7 @@ class Connection(ConnectionBase):
             self._deferred.create(found[1], transport.ansible_step(cmd))
             return 0, found[2].encode("utf-8"), b""
         if kind == "chmod" and self._deferred.holds(found[1]):
-            self._deferred.add(found[1][0], "chmod of %s" % " ".join(found[1]), transport.ansible_step(cmd))
+            self._deferred.add(found[1][0], ("chmod of %s" % " ".join(found[1]), transport.ansible_step(cmd), None))
             return 0, b"", b""
         if kind == "rm" and found[1] in self._deferred.directories:
             if not self._deferred.remove(found[1]):
@@ -289,10 +319,10 @@ class Connection(ConnectionBase):
         blob, blob_hash, stdin = self._plan(cmd, in_data)
         known = self._notes.load().get("blobs")
         if blob_hash and known is not None and blob_hash not in known:
-            self._deferred.add(None, "caching the module code", self._upload_blob(blob, blob_hash))
+            self._deferred.add(None, self._upload_blob(blob, blob_hash))
         answer = self._task(cmd, stdin, blob_hash, report_blobs=known is None)
         if answer[0] == "miss":
-            self._deferred.add(None, "caching the module code", self._upload_blob(blob, blob_hash))
+            self._deferred.add(None, self._upload_blob(blob, blob_hash))
             answer = self._task(cmd, stdin, blob_hash)
             if answer[0] == "miss":
                 raise AnsibleConnectionFailure("%s: the module code uploaded to %s is gone again" % (
@@ -313,19 +343,18 @@ class Connection(ConnectionBase):
         """Run one task's script, with what is deferred when it fits; its parsed answer."""
         cache, age = self.get_option("cache_dir"), self.get_option("cache_max_age")
         steps = self._deferred.take()
-        script = transport.task_script(cmd, cache, stdin, blob_hash, age, [s for _w, s in steps], report_blobs)
+        script = transport.task_script(cmd, cache, stdin, blob_hash, age, [s[1] for s in steps], report_blobs)
         if len(script.encode("utf-8")) > transport.SCRIPT_LIMIT:
             self._flush(steps)
             steps = []
-            script = transport.task_script(cmd, cache, stdin, blob_hash, age, (), report_blobs)
-        output = self._session.run(script, learn=True)
-        self._learn(output, blob_hash)
-        try:
+
+        def send(snippets):
+            output = self._session.run(transport.task_script(cmd, cache, stdin, blob_hash, age, snippets,
+                                                             report_blobs), learn=True)
+            self._learn(output, blob_hash)
             return transport.parse_task_answer(output)
-        except transport.StepFailed as exc:
-            raise self._step_failed(steps, exc) from None
-        except transport.ProtocolError as exc:
-            raise AnsibleConnectionFailure("%s: %s" % (self.transport, exc)) from None
+
+        return self._carrying(steps, send)
 
     def _learn(self, output, blob_hash):
         """Keep what the answer says about the instance for the run's next tasks."""
@@ -363,7 +392,7 @@ class Connection(ConnectionBase):
             self.transport, len(cmd)))
 
     def _upload_blob(self, blob, blob_hash):
-        return self._session.upload(blob, ("blob", blob_hash), blob_hash)
+        return self._session.upload(blob, ("blob", blob_hash), blob_hash, "caching the module code")
 
     def put_file(self, in_path, out_path):
         super().put_file(in_path, out_path)
@@ -373,25 +402,22 @@ class Connection(ConnectionBase):
         with open(in_path, "rb") as handle:
             data = handle.read()
         what = "putting %s" % out_path
+        if len(transport.pack(data)) <= INLINE_MAX:
+            step = (what, transport.inline_file_step(data, out_path), None)
+        else:
+            step = self._session.upload(data, ("file", out_path), hashlib.sha256(data).hexdigest(), what)
         if self._deferred.holds([out_path]):
-            if len(transport.pack(data)) <= INLINE_MAX:
-                self._deferred.add(out_path, what, transport.inline_file_step(data, out_path))
-            else:
-                self._deferred.add(out_path, what, self._session.upload(data, ("file", out_path),
-                                                                        hashlib.sha256(data).hexdigest()))
-            return
-        self._flush([(what, self._session.upload(data, ("file", out_path), hashlib.sha256(data).hexdigest()))])
+            self._deferred.add(out_path, step)    # Ansible's temporary directory: used by a later command
+        else:
+            self._flush([step])
 
     def fetch_file(self, in_path, out_path):
         super().fetch_file(in_path, out_path)
         self._connect()
-        steps = self._deferred.take()
-        output = self._session.run(transport.fetch_prepare_script(self.get_option("cache_dir"), in_path,
-                                                                  [s for _w, s in steps]))
+        self._flush()
         try:
-            directory, size, digest = transport.parse_simple(output, "ECSOPS-FILE")
-        except transport.StepFailed as exc:
-            raise self._step_failed(steps, exc) from None
+            directory, size, digest = transport.parse_simple(self._session.run(transport.fetch_prepare_script(
+                self.get_option("cache_dir"), in_path)), "ECSOPS-FILE")
         except transport.ProtocolError as exc:
             raise AnsibleFileNotFound("%s: cannot read %s on %s: %s" % (
                 self.transport, in_path, self._session.instance_id, exc)) from None

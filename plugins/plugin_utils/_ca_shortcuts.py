@@ -79,7 +79,7 @@ class Deferred:
     """Steps answered and not run yet, each in one of Ansible's temporary directories created by this connection."""
 
     def __init__(self):
-        self.steps = []          # [(directory, what, shell snippet)]
+        self.steps = []          # [(directory, (what, shell snippet, recover or None))]
         self.directories = set()
         self.created = set()     # directories whose creation already ran
 
@@ -88,17 +88,18 @@ class Deferred:
 
     def create(self, directory, snippet):
         self.directories.add(directory)
-        self.steps.append((directory, "creating the temporary directory %s" % directory, snippet))
+        self.steps.append((directory, ("creating the temporary directory %s" % directory, snippet, None)))
 
     def holds(self, paths):
         """True when every path is inside a temporary directory of this connection."""
         return all(any(p.rstrip("/") == d or p.startswith(d + "/") for d in self.directories) for p in paths)
 
-    def add(self, path, what, snippet):
-        """Defer ``snippet``; it belongs to the temporary directory holding ``path`` (None: to none)."""
+    def add(self, path, step):
+        """Defer ``step`` (what, shell snippet, recover); it belongs to the temporary directory holding ``path``
+        (None: to none)."""
         owner = None if path is None else next(
             (d for d in self.directories if path.rstrip("/") == d or path.startswith(d + "/")), None)
-        self.steps.append((owner, what, snippet))
+        self.steps.append((owner, step))
 
     def remove(self, directory):
         """Forget ``directory``: drop its pending steps; True when it was never created on the instance (nothing
@@ -110,7 +111,7 @@ class Deferred:
         return never
 
     def take(self):
-        """The pending steps, as (what, snippet) in order; they count as run from now on."""
+        """The pending steps, in order; they count as run from now on."""
         taken, self.steps = self.steps, []
-        self.created.update(directory for directory, _what, _snippet in taken)
-        return [(what, snippet) for _directory, what, snippet in taken]
+        self.created.update(directory for directory, _step in taken)
+        return [step for _directory, step in taken]

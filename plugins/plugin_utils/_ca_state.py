@@ -20,10 +20,12 @@ import os
 import statistics
 import tempfile
 
-SAMPLES = 7                 # recent command durations kept per instance
-FIRST_READ_DEFAULT = 1.0    # seconds before the first read of a result, before anything is known
+SAMPLES = 40                # recent command durations kept per region (every instance of the run adds to them)
+QUANTILE = 0.7              # the first read comes when this share of recent commands had ended
+FIRST_READ_DEFAULT = 1.5    # seconds before the first read of a result, before anything is known
 FIRST_READ_MAX = 5.0
-EARLY = 0.8                 # a command found done at the first read: the next first read comes this much earlier
+EARLY = 0.9                 # a command found done at the first read: its sample is this much earlier
+AFTER_MISS = 0.3            # then reads come every this share of the first read's delay
 
 
 class HostState:
@@ -62,15 +64,16 @@ class HostState:
 
 
 def first_read(samples, floor):
-    """Seconds after RunCommand before the first read of its result: the median of the instance's recent command
-    durations, at least ``floor`` (the poll interval) and at most FIRST_READ_MAX."""
-    expected = statistics.median(samples[-SAMPLES:]) if samples else FIRST_READ_DEFAULT
+    """Seconds after RunCommand before the first read of its result: when 70% of the run's recent commands in the
+    region had ended, at least ``floor`` (the poll interval) and at most FIRST_READ_MAX."""
+    recent = sorted(samples[-SAMPLES:])
+    expected = recent[min(len(recent) - 1, int(QUANTILE * len(recent)))] if recent else FIRST_READ_DEFAULT
     return min(FIRST_READ_MAX, max(floor, expected))
 
 
 def add_sample(samples, first, done_after, reads):
     """``samples`` with the duration of one more command: found done at the first read (after ``first`` seconds),
-    it may have ended earlier, so the sample is a little less than that; found done later, the time it was seen
-    done."""
+    it may have ended earlier, so the sample is a little less than that (the first read drifts earlier while it
+    keeps finding commands done); found done later, the time it was seen done."""
     sample = first * EARLY if reads == 1 else done_after
     return (list(samples) + [round(sample, 3)])[-SAMPLES:]

@@ -253,14 +253,15 @@ def join_step(name, count, digest, target, sent=False, packed_digest=None, wait=
     Parts sent by SendFile (``sent``) are raw gzip bytes that may still be arriving: the step waits up to
     ``wait`` seconds until they hash to ``packed_digest``. The parts are removed either way."""
     if sent:
-        files = " ".join('"$D/up.%s.%06d"' % (name, n) for n in range(count))
-        parts, decode, clean = files, "gunzip", "rm -f %s" % files
+        parts = '"$D/up.%s".[0-9]*' % name      # zero-padded numbers: the glob lists them in order
+        decode, clean = "gunzip", "rm -f %s" % parts
         ready = ('t=$(( $(date +%%s) + %d ))\n'
-                 'until [ "$(cat %s 2>/dev/null | sha256sum | cut -c1-64)" = "%s" ]; do\n'
+                 'until [ "$(ls %s 2>/dev/null | wc -l)" -eq %d ] && '
+                 '[ "$(cat %s 2>/dev/null | sha256sum | cut -c1-64)" = "%s" ]; do\n'
                  '  [ "$(date +%%s)" -lt "$t" ] || { %s; echo "the parts sent by SendFile did not arrive within '
                  '%ds" >&2; exit 1; }\n'
                  '  sleep 0.2 2>/dev/null || sleep 1\n'
-                 'done\n' % (wait, parts, packed_digest, clean, wait))
+                 'done\n' % (wait, parts, count, parts, packed_digest, clean, wait))
     else:
         up = '"$D/up.%s"' % name
         parts, decode, clean = "%s/*" % up, "base64 -d | gunzip", "rm -rf %s" % up
@@ -287,10 +288,10 @@ def inline_file_step(data, dest):
             % (pack(data), quoted, quoted, sha256(data), quoted))
 
 
-def fetch_prepare_script(cache, path, steps=()):
+def fetch_prepare_script(cache, path):
     """Pack ``path`` into the cache and print ``ECSOPS-FILE <dir> <b64 size> <sha256>``."""
     source = shlex.quote(path)
-    return (_prologue(cache) + _steps(steps) +
+    return (_prologue(cache) +
             '[ -f %s ] && [ -r %s ] || { echo "ECSOPS-BAD missing"; exit 0; }\n'
             'W=$(mktemp -d "$D/run.XXXXXX") || exit 0\n'
             'gzip -c %s | base64 | tr -d "\\n" > "$W/file.b64"\n'

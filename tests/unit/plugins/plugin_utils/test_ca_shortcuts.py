@@ -70,13 +70,13 @@ def test_deferred_steps_follow_their_directory():
     deferred.create(directory, "mkdir")
     assert deferred.holds([directory + "/", directory + "/source"]) and not deferred.holds(["/etc/passwd"])
     assert not deferred.holds([directory + "-other/x"]), "a sibling with the same prefix is not inside"
-    deferred.add(directory + "/source", "put", "put-step")
-    deferred.add(None, "blob", "blob-step")
+    deferred.add(directory + "/source", ("put", "put-step", None))
+    deferred.add(None, ("blob", "blob-step", None))
     assert deferred.remove(directory) is True, "never created: nothing to remove on the instance"
-    assert deferred.take() == [("blob", "blob-step")], "its own steps are dropped, others stay"
+    assert deferred.take() == [("blob", "blob-step", None)], "its own steps are dropped, others stay"
     deferred.create(directory, "mkdir")
-    assert deferred.take() == [("creating the temporary directory %s" % directory, "mkdir")]
+    assert deferred.take() == [("creating the temporary directory %s" % directory, "mkdir", None)]
     assert not deferred
-    deferred.add(directory + "/x", "chmod", "chmod-step")
+    deferred.add(directory + "/x", ("chmod", "chmod-step", None))
     assert deferred.remove(directory) is False, "created already: it must be removed on the instance"
     assert not deferred and directory not in deferred.directories

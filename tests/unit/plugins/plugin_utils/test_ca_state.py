@@ -43,9 +43,11 @@ def test_notes_that_cannot_be_kept_cost_nothing_but_the_optimisation(tmp_path):
 def test_the_first_read_follows_recent_commands():
     assert st.first_read([], 0.3) == st.FIRST_READ_DEFAULT
     assert st.first_read([0.1, 0.1], 0.3) == 0.3, "never before the poll interval"
-    assert st.first_read([2.0, 2.2, 60.0], 0.3) == 2.2, "one long command does not move it"
+    recent = [1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 60.0]
+    assert st.first_read(recent, 0.3) == 1.7, "when 70% of recent commands had ended; one long command does not count"
     assert st.first_read([30.0] * 7, 0.3) == st.FIRST_READ_MAX
+    assert st.first_read([9.0] * 40 + [1.0] * st.SAMPLES, 0.3) == 1.0, "only the recent ones"
     samples = st.add_sample([], 1.0, 1.05, reads=1)
     assert samples == [1.0 * st.EARLY], "done at the first read: it may have ended earlier, read earlier next time"
-    assert st.add_sample(samples, 0.8, 1.7, reads=3) == [0.8, 1.7]
+    assert st.add_sample(samples, 0.8, 1.7, reads=3) == [0.9, 1.7]
     assert len(st.add_sample([1.0] * st.SAMPLES, 1.0, 2.0, reads=2)) == st.SAMPLES

@@ -186,3 +186,11 @@ def test_parts_sent_by_sendfile_are_awaited_checked_and_removed(tmp_path):
     step = t.join_step("s2", 2, t.sha256(data), ("file", str(dest) + "2"), sent=True, packed_digest=packed, wait=1)
     with pytest.raises(t.StepFailed, match="did not arrive within 1s"):
         t.parse_simple(run_sh(t.steps_script(cache, [step]), tmp_path), "ECSOPS-OK")
+
+
+def test_the_step_that_joins_many_parts_stays_small():
+    parts, packed = t.send_parts(os.urandom(5 * 1024 * 1024), "big")
+    assert len(parts) > 200
+    step = t.join_step("big", len(parts), "0" * 64, ("file", "/tmp/x"), sent=True, packed_digest=packed, wait=60)
+    assert len(step) < 2048, "the parts are found by a pattern, not listed"
+    assert len(t.join_step("big", 400, "0" * 64, ("blob", "0" * 64))) < 2048
