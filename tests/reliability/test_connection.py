@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import BIN, ROOT, ansible_env, plain, run_module, run_playbook
+from harness import BIN, ROOT, ansible_env, plain, run_module, run_playbook, wait_until
 
 CONNECTION = "alibabacloud.ecs_ops.cloud_assistant"
 FLEET = {"regions": {"cn-hangzhou": {"instances": [
@@ -96,13 +96,26 @@ PLAY = """
         src: "{{ base }}/app.conf"
       register: conf
 
+    - name: A file and a directory without a mode take the umask, as over SSH
+      ansible.builtin.file:
+        path: "{{ base }}/{{ item.name }}"
+        state: "{{ item.state }}"
+      loop: [{name: plain, state: touch}, {name: plain.d, state: directory}]
+
+    - name: Their modes
+      ansible.builtin.stat:
+        path: "{{ base }}/{{ item }}"
+      loop: [plain, plain.d]
+      register: plain
+
     - name: Keep what the tasks said
       ansible.builtin.copy:
         content: "{{ {'made': made.changed, 'failing': [failing.rc, failing.stdout, failing.stderr],
                      'big': [big.stdout | length, big.stdout[:3], big.stderr], 'copied': copied.checksum,
                      'stated': stated.stat.checksum, 'templated': templated.changed,
                      'lines': [line1.changed, line2.changed], 'conf': conf.content | b64decode,
-                     'python': ansible_python.version.major, 'system': ansible_system} | to_json }}"
+                     'python': ansible_python.version.major, 'system': ansible_system,
+                     'modes': plain.results | map(attribute='stat.mode') | list} | to_json }}"
         dest: "{{ out }}/{{ inventory_hostname }}.json"
         mode: "0644"
       delegate_to: localhost
@@ -162,8 +175,11 @@ def test_a_play_of_everyday_modules_matches_the_local_reference(sim, fleet):
             assert got["lines"] == [True, False] == ref["lines"]
             assert (got["made"], got["templated"], got["python"], got["system"]) == (
                 ref["made"], ref["templated"], ref["python"], ref["system"])
+            assert got["modes"] == ref["modes"] == ["0644", "0755"], "the agent's umask, not the plugin's"
             on_disk = on_instance(sim, fleet[host], "sha256sum ~/ca-test/payload.bin")
             assert on_disk.split()[0] == digest, "the file is where the task put it"
+            wait_until(lambda h=host: not on_instance(sim, fleet[h], "ls -A ~/.ansible/tmp"), 30,
+                       what="Ansible's temporary directories removed (their removal is not waited for)")
         actions = {c["action"] for c in calls}
         assert actions <= {"DescribeInstances", "DescribeCloudAssistantStatus", "RunCommand",
                            "DescribeInvocationResults", "SendFile"}, \
@@ -441,3 +457,20 @@ def test_uploads_fall_back_to_commands_when_sendfile_is_refused_or_never_arrives
         assert sent and len(sent) <= 8, "tried once on that instance, then commands for the rest of the run"
     for name in ("web", "old"):
         assert on_instance(sim, ids[name], "sha256sum ~/payload.bin").split()[0] == digest
+
+
+def test_a_deferred_step_that_fails_fails_its_task_and_says_which(sim, fleet):
+    """Ansible's temporary directory is created by the next command: when it cannot be (a file is in the way), the
+    task fails with the step and the instance's own message, and nothing of the task ran."""
+    on_instance(sim, fleet["web-1"], "rm -rf ~/.ansible/tmp ~/blocked.txt && mkdir -p ~/.ansible && touch ~/.ansible/tmp")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            inventory = write_inventory(tmp)
+            proc, _seconds = adhoc(sim, inventory, "web-1", "ansible.builtin.copy",
+                                   "content=x dest=~/blocked.txt mode=0600")
+        assert proc.returncode != 0
+        assert "creating the temporary directory" in proc.stdout and "failed" in proc.stdout, proc.stdout[-2000:]
+        assert "File exists" in proc.stdout or "Not a directory" in proc.stdout, proc.stdout[-2000:]
+        assert on_instance(sim, fleet["web-1"], "test -e ~/blocked.txt && echo there || echo absent").strip() == "absent"
+    finally:
+        on_instance(sim, fleet["web-1"], "rm -f ~/.ansible/tmp")
