@@ -19,7 +19,17 @@ description:
     wrapper around the module's code, which is the same for every task and host that uses that module; the code
     is uploaded once per instance into a private cache directory and each later task sends only its wrapper, in
     one command.
-  - Files move in checksummed parts of 16 KB of compressed data, several at once, in both directions.
+  - The small commands an action runs around its module (where is home, create and remove a temporary directory,
+    C(chmod) and files in it) cost no round trip of their own; the plugin answers them and runs them at the start
+    of the next command. A step that fails there fails that command, naming the step.
+  - Files and module code move checksummed, compressed, in parts sent at once, by C(SendFile) (24 KB a call, see
+    O(send_file)), or by commands (12 KB each) where C(SendFile) is not allowed; a small file travels with the next
+    command. Files come back in parts of 22 KB (Base64 of their gzip).
+  - Results are first read when most of the run's recent commands in the region had ended, then every 30% of
+    that (at least O(poll_interval)).
+  - C(ansible.builtin.reboot) works. After a reset (between its attempts, and before every attempt when the
+    module's C(connect_timeout) is set, which becomes this plugin's O(connect_timeout)) the plugin waits for the
+    instance and its agent to be back (C(DescribeCloudAssistantStatus)) before it sends a command.
   - Credentials, endpoints and retries resolve exactly as for the collection's modules.
   - Linux instances only for now; the instance needs C(sh), C(base64), C(gzip), C(mktemp) and C(sha256sum),
     which every supported Linux image has.
@@ -56,7 +66,9 @@ options:
       - Seconds a command may wait for the agent to take it. When the agent has not started a command by then, the
         plugin asks C(DescribeCloudAssistantStatus) and fails with the reason (agent offline, instance not
         running), or keeps waiting while the agent is online, up to O(command_timeout).
-      - While an instance reboots, this is how long each attempt of C(ansible.builtin.reboot) waits.
+      - While an instance reboots, this is how long each attempt of C(ansible.builtin.reboot) waits for the agent
+        to be back (the module's own C(connect_timeout) sets it).
+      - Also how long a command waits for the parts of an upload that C(SendFile) delivers.
     type: int
     default: 60
     vars:
@@ -76,7 +88,9 @@ options:
       - name: ANSIBLE_CLOUD_ASSISTANT_COMMAND_TIMEOUT
   poll_interval:
     description:
-      - Seconds between the first reads of a command's result; the interval grows to eight times this.
+      - The shortest time between two reads of a command's result. The first read comes when most of the run's
+        recent commands had ended (1.5 seconds before any has), later ones every 30% of that, growing to eight
+        times this interval once the command has taken twice as long as expected.
     type: float
     default: 0.3
     vars:
@@ -133,10 +147,16 @@ options:
     env:
       - name: ANSIBLE_PIPELINING
 notes:
-  - Each task costs one C(RunCommand) and one or more C(DescribeInvocationResults) (the first read comes after
-    O(poll_interval)); the first use of a module on an instance costs about one C(RunCommand) per 16 KB of its
-    compressed code more. RAM actions are C(ecs:RunCommand), C(ecs:DescribeInvocationResults),
-    C(ecs:StopInvocation) and C(ecs:DescribeCloudAssistantStatus).
+  - A task whose module is cached costs one C(RunCommand) and usually one C(DescribeInvocationResults); an action
+    that copies a file (C(copy), C(template)) costs three commands (its C(stat), its module, and the removal of
+    its temporary directory, which is not waited for). The first use of a module on an instance costs one
+    C(SendFile) per 24 KB of its compressed code more (one more command and read for the first module of a run
+    on an instance, which finds out what the instance has cached).
+  - RAM actions are C(ecs:RunCommand), C(ecs:DescribeInvocationResults), C(ecs:StopInvocation),
+    C(ecs:DescribeCloudAssistantStatus) and C(ecs:DescribeInstances), plus C(ecs:SendFile) and
+    C(ecs:DescribeSendFileResults) for uploads by C(SendFile) (without them uploads go by commands).
+  - The plugin keeps notes on each instance for the run (home directory, cached modules, command durations) in
+    Ansible's local temporary directory of the run; they hold no secret and go when the run ends.
   - C(become) with a password is not supported (Cloud Assistant has no terminal); use O(run_as), or sudo rules
     without a password.
   - Windows instances are not supported yet.
@@ -392,7 +412,8 @@ class Connection(ConnectionBase):
             self.transport, len(cmd)))
 
     def _upload_blob(self, blob, blob_hash):
-        return self._session.upload(blob, ("blob", blob_hash), blob_hash, "caching the module code")
+        return self._session.upload(blob, ("blob", blob_hash), blob_hash, "caching the module code",
+                                    base64_text=transport.is_base64(blob))
 
     def put_file(self, in_path, out_path):
         super().put_file(in_path, out_path)
@@ -402,7 +423,7 @@ class Connection(ConnectionBase):
         with open(in_path, "rb") as handle:
             data = handle.read()
         what = "putting %s" % out_path
-        if len(transport.pack(data)) <= INLINE_MAX:
+        if len(data) <= 4 * INLINE_MAX and len(transport.pack(data)) <= INLINE_MAX:
             step = (what, transport.inline_file_step(data, out_path), None)
         else:
             step = self._session.upload(data, ("file", out_path), hashlib.sha256(data).hexdigest(), what)

@@ -184,22 +184,24 @@ class Session:
                 NAME, len(text), size, path, self.instance_id))
         return text
 
-    def upload(self, data, target, digest, what):
+    def upload(self, data, target, digest, what, base64_text=False):
         """Upload ``data`` in parts, at once, and return the deferred step (what, snippet, recover) that joins them
         on the instance, checks them against ``digest`` and puts them at ``target`` (``_ca_transport.join_step``).
 
         Parts go by SendFile (24 KB each, one call, nothing to read) when it may be used, else by commands (12 KB
-        each, a command and its reads). SendFile answers before the file is written, so the step waits for its
+        each, a command and its reads). ``base64_text``: ``data`` is Base64 text (module code), sent as the bytes
+        it encodes. SendFile answers before the file is written, so the step waits for its
         parts (up to connect_timeout); when they never arrive, ``recover`` finds out why, notes it, and uploads
         them again by commands."""
         name = uuid.uuid4().hex
         where = self._send_file_target()
-        sent = self._send_parts(data, name, *where) if where else None
+        sent = self._send_parts(data, name, base64_text, *where) if where else None
         if sent is None:
             return what, self._command_parts(data, name, target, digest), None
         count, packed, invoke_ids = sent
         wait = max(1, int(self.option("connect_timeout")))
-        snippet = transport.join_step(name, count, digest, target, sent=True, packed_digest=packed, wait=wait)
+        snippet = transport.join_step(name, count, digest, target, sent="base64" if base64_text else "gzip",
+                                      packed_digest=packed, wait=wait)
 
         def recover(_message):
             self._send_file_failed(invoke_ids)
@@ -224,10 +226,10 @@ class Session:
             return None
         return env["home"].rstrip("/") + "/" + self.option("cache_dir").strip("/"), env["user"]
 
-    def _send_parts(self, data, name, directory, owner):
-        """(count, SHA-256 of the packed parts, invoke ids) of ``data`` sent by SendFile, or None when SendFile was
-        refused (noted for the run; the caller uploads by commands)."""
-        parts, packed = transport.send_parts(data, name)
+    def _send_parts(self, data, name, base64_text, directory, owner):
+        """(count, SHA-256 of the parts, invoke ids) of ``data`` sent by SendFile, or None when SendFile was refused
+        (noted for the run; the caller uploads by commands)."""
+        parts, packed = transport.send_parts(data, name, base64_text)
         timeout = max(MIN_TIMEOUT, int(self.option("connect_timeout")))
 
         def send(part):

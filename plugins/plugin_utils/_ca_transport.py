@@ -80,6 +80,14 @@ def split_stdin(in_data):
     return in_data[:longest.start()], in_data[longest.start():longest.end()], in_data[longest.end():]
 
 
+def is_base64(data):
+    """True when ``data`` is canonical Base64 text (what ``base64.b64encode`` gives back for what it decodes to)."""
+    try:
+        return base64.b64encode(base64.b64decode(data, validate=True)) == data
+    except (binascii.Error, ValueError):
+        return False
+
+
 def stable_blob(blob):
     """``blob`` with the same meaning and stable bytes: when it is a Base64 zip archive (an AnsiballZ payload's
     module code), the archive again with every entry dated 1980-01-01, so the same module built by two
@@ -238,23 +246,25 @@ def command_parts(data, cache, name):
             % (up, part, up, n, n) for n, part in enumerate(parts)]
 
 
-def send_parts(data, name):
-    """[(file name, bytes)]: ``data``'s gzip in parts of ``SEND_CHUNK`` bytes, for SendFile into the cache, and the
-    SHA-256 of the whole gzip (what ``join_step(..., sent=True)`` waits for)."""
-    packed = gzip.compress(data, 6, mtime=0)
+def send_parts(data, name, base64_text=False):
+    """([(file name, bytes)], SHA-256 of all of them) for SendFile into the cache: ``data``'s gzip in parts of
+    ``SEND_CHUNK`` bytes, or with ``base64_text`` (``data`` is Base64 text, such as module code) the bytes it
+    encodes, which gzip cannot make smaller: the parts then number ⌈len(data) / 32 KB⌉."""
+    packed = base64.b64decode(data) if base64_text else gzip.compress(data, 6, mtime=0)
     parts = [("up.%s.%06d" % (name, n // SEND_CHUNK), packed[n:n + SEND_CHUNK])
              for n in range(0, len(packed), SEND_CHUNK)] or [("up.%s.%06d" % (name, 0), b"")]
     return parts, sha256(packed)
 
 
-def join_step(name, count, digest, target, sent=False, packed_digest=None, wait=0):
+def join_step(name, count, digest, target, sent=None, packed_digest=None, wait=0):
     """A deferred step: join the ``count`` parts of upload ``name``, check the result against ``digest`` and put it
     at ``target`` (``("blob", hash)`` into the cache, or ``("file", path)``, written with the agent's umask).
-    Parts sent by SendFile (``sent``) are raw gzip bytes that may still be arriving: the step waits up to
-    ``wait`` seconds until they hash to ``packed_digest``. The parts are removed either way."""
+    Parts sent by SendFile (``sent``: "gzip", or "base64" for ``send_parts(..., base64_text=True)``) are bytes that
+    may still be arriving: the step waits up to ``wait`` seconds until they hash to ``packed_digest``. The parts
+    are removed either way."""
     if sent:
         parts = '"$D/up.%s".[0-9]*' % name      # zero-padded numbers: the glob lists them in order
-        decode, clean = "gunzip", "rm -f %s" % parts
+        decode, clean = ("gunzip" if sent == "gzip" else 'base64 | tr -d "\\n"'), "rm -f %s" % parts
         ready = ('t=$(( $(date +%%s) + %d ))\n'
                  'until [ "$(ls %s 2>/dev/null | wc -l)" -eq %d ] && '
                  '[ "$(cat %s 2>/dev/null | sha256sum | cut -c1-64)" = "%s" ]; do\n'

@@ -170,7 +170,7 @@ def test_parts_sent_by_sendfile_are_awaited_checked_and_removed(tmp_path):
     directory = tmp_path / cache
     directory.mkdir(parents=True)
     dest = tmp_path / "out.bin"
-    step = t.join_step("s1", len(parts), t.sha256(data), ("file", str(dest)), sent=True, packed_digest=packed,
+    step = t.join_step("s1", len(parts), t.sha256(data), ("file", str(dest)), sent="gzip", packed_digest=packed,
                        wait=20)
     (directory / parts[0][0]).write_bytes(parts[0][1])
     late = subprocess.Popen(["/bin/sh", "-c", "sleep 1; cat > '%s'" % (directory / parts[1][0])],
@@ -183,7 +183,7 @@ def test_parts_sent_by_sendfile_are_awaited_checked_and_removed(tmp_path):
     assert dest.read_bytes() == data
     assert sorted(p.name for p in directory.iterdir()) == [], "the parts are removed"
     # a part that never arrives: the step gives up after its wait and says why
-    step = t.join_step("s2", 2, t.sha256(data), ("file", str(dest) + "2"), sent=True, packed_digest=packed, wait=1)
+    step = t.join_step("s2", 2, t.sha256(data), ("file", str(dest) + "2"), sent="gzip", packed_digest=packed, wait=1)
     with pytest.raises(t.StepFailed, match="did not arrive within 1s"):
         t.parse_simple(run_sh(t.steps_script(cache, [step]), tmp_path), "ECSOPS-OK")
 
@@ -191,6 +191,21 @@ def test_parts_sent_by_sendfile_are_awaited_checked_and_removed(tmp_path):
 def test_the_step_that_joins_many_parts_stays_small():
     parts, packed = t.send_parts(os.urandom(5 * 1024 * 1024), "big")
     assert len(parts) > 200
-    step = t.join_step("big", len(parts), "0" * 64, ("file", "/tmp/x"), sent=True, packed_digest=packed, wait=60)
+    step = t.join_step("big", len(parts), "0" * 64, ("file", "/tmp/x"), sent="gzip", packed_digest=packed, wait=60)
     assert len(step) < 2048, "the parts are found by a pattern, not listed"
     assert len(t.join_step("big", 400, "0" * 64, ("blob", "0" * 64))) < 2048
+
+
+def test_module_code_goes_as_the_bytes_it_encodes_and_is_cached_as_the_same_text(tmp_path):
+    cache = ".cache/x"
+    blob = base64.b64encode(os.urandom(70000))
+    assert t.is_base64(blob) and not t.is_base64(b"not base64!") and not t.is_base64(b"QQ")
+    digest = t.sha256(blob)
+    parts, packed = t.send_parts(blob, "m1", base64_text=True)
+    assert len(parts) == -(-len(blob) // (32 * 1024)), "⌈code / 32 KB⌉ parts"
+    for file_name, chunk in parts:
+        (tmp_path / cache).mkdir(parents=True, exist_ok=True)
+        (tmp_path / cache / file_name).write_bytes(chunk)
+    step = t.join_step("m1", len(parts), digest, ("blob", digest), sent="base64", packed_digest=packed, wait=5)
+    assert t.parse_simple(run_sh(t.steps_script(cache, [step]), tmp_path), "ECSOPS-OK") == []
+    assert (tmp_path / cache / ("blob-" + digest)).read_bytes() == blob
