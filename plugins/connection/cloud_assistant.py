@@ -189,7 +189,6 @@ EXAMPLES = r"""
 
 import hashlib
 import os
-import uuid
 
 from ansible import constants as C
 from ansible.errors import AnsibleConnectionFailure, AnsibleError, AnsibleFileNotFound
@@ -369,8 +368,9 @@ class Connection(ConnectionBase):
             steps = []
 
         def send(snippets):
+            # a command that waits for uploaded parts says nothing about how long the next ones take
             output = self._session.run(transport.task_script(cmd, cache, stdin, blob_hash, age, snippets,
-                                                             report_blobs), learn=True)
+                                                             report_blobs), learn=not snippets)
             self._learn(output, blob_hash)
             return transport.parse_task_answer(output)
 

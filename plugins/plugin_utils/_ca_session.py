@@ -7,8 +7,8 @@ data in parts (``SendFile`` when allowed, else commands; SendFile refused for la
 region and the run, SendFile that fails on an instance (an old agent) for that instance and the run).
 
 Reads of a result start when the command is expected to be done (``_ca_state.first_read``: the run's recent
-commands in the region), then come every 30% of that (at least ``poll_interval``), growing once the command has
-taken twice what was expected.
+commands in the region); the next comes after 40% of that (at least ``poll_interval``), and the interval grows by
+half each time up to eight times ``poll_interval``.
 """
 
 from __future__ import annotations
@@ -109,12 +109,8 @@ class Session:
                         NAME, self.instance_id, connect_timeout, reason))
             return seen["row"]
 
-        def pace(_row, grown):
-            return steady if time.monotonic() - sent < 2 * first else grown
-
         waited = wait_for(poll, lambda row: row.get("InvocationStatus") in TERMINAL, deadline - time.monotonic(),
-                          interval=steady, max_interval=max(steady, interval * 8), initial_delay=first,
-                          next_interval=pace)
+                          interval=steady, max_interval=max(steady, interval * 8), initial_delay=first)
         if waited.timed_out:
             self.stop(invocation["invoke_id"])
             raise AnsibleConnectionFailure("%s: the command on %s did not finish within %ds (command_timeout) plus "
@@ -190,21 +186,20 @@ class Session:
 
         Parts go by SendFile (24 KB each, one call, nothing to read) when it may be used, else by commands (12 KB
         each, a command and its reads). ``base64_text``: ``data`` is Base64 text (module code), sent as the bytes
-        it encodes. SendFile answers before the file is written, so the step waits for its
-        parts (up to connect_timeout); when they never arrive, ``recover`` finds out why, notes it, and uploads
-        them again by commands."""
+        it encodes. SendFile answers before the file is written, so the step waits for its parts (up to
+        connect_timeout); when they never arrive, ``recover`` finds out why, notes it, and uploads them again by
+        commands."""
         name = uuid.uuid4().hex
         where = self._send_file_target()
         sent = self._send_parts(data, name, base64_text, *where) if where else None
         if sent is None:
             return what, self._command_parts(data, name, target, digest), None
-        count, packed, invoke_ids = sent
         wait = max(1, int(self.option("connect_timeout")))
-        snippet = transport.join_step(name, count, digest, target, sent="base64" if base64_text else "gzip",
-                                      packed_digest=packed, wait=wait)
+        snippet = transport.join_step(name, sent["count"], digest, target, sent="base64" if base64_text else "gzip",
+                                      packed_digest=sent["digest"], wait=wait)
 
         def recover(_message):
-            self._send_file_failed(invoke_ids)
+            self._send_file_failed(sent["invoke_ids"])
             return self._command_parts(data, uuid.uuid4().hex, target, digest)
 
         return what, snippet, recover
@@ -227,8 +222,8 @@ class Session:
         return env["home"].rstrip("/") + "/" + self.option("cache_dir").strip("/"), env["user"]
 
     def _send_parts(self, data, name, base64_text, directory, owner):
-        """(count, SHA-256 of the parts, invoke ids) of ``data`` sent by SendFile, or None when SendFile was refused
-        (noted for the run; the caller uploads by commands)."""
+        """{count, digest (SHA-256 of the parts), invoke_ids} of ``data`` sent by SendFile, or None when SendFile was
+        refused (noted for the run; the caller uploads by commands)."""
         parts, packed = transport.send_parts(data, name, base64_text)
         timeout = max(MIN_TIMEOUT, int(self.option("connect_timeout")))
 
@@ -243,7 +238,7 @@ class Session:
         outcomes = run_bounded(send, parts, workers=int(self.option("transfer_workers")))
         refused = next((o.error for o in outcomes if not o.ok), None)
         if refused is None:
-            return len(parts), packed, [o.value for o in outcomes]
+            return {"count": len(parts), "digest": packed, "invoke_ids": [o.value for o in outcomes]}
         info = ErrorInfo(refused)
         if info.permission_denied:
             if not self.region_notes.load().get("send_file_denied"):
@@ -261,7 +256,8 @@ class Session:
         """Parts sent by SendFile never arrived: read why (DescribeSendFileResults), warn and note it for the run."""
         reason = "they did not arrive within connect_timeout"
         try:
-            found = self.api.call("DescribeSendFileResults", {"InvokeId": invoke_ids[0], "InstanceId": self.instance_id})
+            found = self.api.call("DescribeSendFileResults", {"InvokeId": invoke_ids[0],
+                                                              "InstanceId": self.instance_id})
             rows = ((found.get("Invocations") or {}).get("Invocation") or [{}])[0]
             item = ((rows.get("InvokeInstances") or {}).get("InvokeInstance") or [{}])[0]
             if item.get("ErrorCode") or item.get("InvocationStatus"):

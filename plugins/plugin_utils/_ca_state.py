@@ -17,15 +17,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import statistics
 import tempfile
 
 SAMPLES = 40                # recent command durations kept per region (every instance of the run adds to them)
-QUANTILE = 0.7              # the first read comes when this share of recent commands had ended
+QUANTILE = 0.8              # the first read comes when this share of recent commands had ended
 FIRST_READ_DEFAULT = 1.5    # seconds before the first read of a result, before anything is known
-FIRST_READ_MAX = 5.0
+FIRST_READ_MAX = 8.0
 EARLY = 0.9                 # a command found done at the first read: its sample is this much earlier
-AFTER_MISS = 0.3            # then reads come every this share of the first read's delay
+AFTER_MISS = 0.4            # then the next read comes after this share of the first read's delay, growing
 
 
 class HostState:
@@ -64,7 +63,7 @@ class HostState:
 
 
 def first_read(samples, floor):
-    """Seconds after RunCommand before the first read of its result: when 70% of the run's recent commands in the
+    """Seconds after RunCommand before the first read of its result: when 80% of the run's recent commands in the
     region had ended, at least ``floor`` (the poll interval) and at most FIRST_READ_MAX."""
     recent = sorted(samples[-SAMPLES:])
     expected = recent[min(len(recent) - 1, int(QUANTILE * len(recent)))] if recent else FIRST_READ_DEFAULT

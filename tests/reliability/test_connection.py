@@ -357,7 +357,8 @@ def test_ansible_builtin_reboot_reconnects_after_the_reboot(sim):
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "hosts.yml").write_text(
             "all:\n  hosts:\n    web-1:\n      ansible_connection: %s\n      ecs_instance_id: %s\n"
-            "      ecs_region: cn-hangzhou\n      ansible_cloud_assistant_poll_interval: 0.05\n" % (CONNECTION, web["id"]))
+            "      ecs_region: cn-hangzhou\n      ansible_cloud_assistant_poll_interval: 0.05\n"
+            % (CONNECTION, web["id"]))
         result, calls, statuses, output = reboot_play(sim, tmp, web["id"], wait=30)
         assert "does not allow the connection timeout" not in output, "connect_timeout reaches the plugin"
         booted = sim.admin("instances/%s" % web["id"])
@@ -415,7 +416,8 @@ def test_the_first_use_of_a_module_costs_its_sendfile_parts_and_one_command(sim,
         parts = [c for c in task if c["action"] == "SendFile"]
         assert len(parts) <= -(-blob // (32 * 1024)), "at most ⌈code / 32 KB⌉ SendFile calls"
         assert all(len(c["params"]["Content"]) <= 32 * 1024 for c in parts)
-        assert len(task) <= len(parts) + extra, "\n".join("%s %.2f" % (c["action"], c["time"] - task[0]["time"]) for c in task)
+        assert len(task) <= len(parts) + extra, "\n".join(
+            "%s %.2f" % (c["action"], c["time"] - task[0]["time"]) for c in task)
     assert [c["action"] for c in ping].count("RunCommand") == 2 and [c["action"] for c in stat].count("RunCommand") == 1
 
 
@@ -462,7 +464,8 @@ def test_uploads_fall_back_to_commands_when_sendfile_is_refused_or_never_arrives
 def test_a_deferred_step_that_fails_fails_its_task_and_says_which(sim, fleet):
     """Ansible's temporary directory is created by the next command: when it cannot be (a file is in the way), the
     task fails with the step and the instance's own message, and nothing of the task ran."""
-    on_instance(sim, fleet["web-1"], "rm -rf ~/.ansible/tmp ~/blocked.txt && mkdir -p ~/.ansible && touch ~/.ansible/tmp")
+    on_instance(sim, fleet["web-1"],
+                "rm -rf ~/.ansible/tmp ~/blocked.txt && mkdir -p ~/.ansible && touch ~/.ansible/tmp")
     try:
         with tempfile.TemporaryDirectory() as tmp:
             inventory = write_inventory(tmp)
@@ -471,6 +474,7 @@ def test_a_deferred_step_that_fails_fails_its_task_and_says_which(sim, fleet):
         assert proc.returncode != 0
         assert "creating the temporary directory" in proc.stdout and "failed" in proc.stdout, proc.stdout[-2000:]
         assert "File exists" in proc.stdout or "Not a directory" in proc.stdout, proc.stdout[-2000:]
-        assert on_instance(sim, fleet["web-1"], "test -e ~/blocked.txt && echo there || echo absent").strip() == "absent"
+        left = on_instance(sim, fleet["web-1"], "test -e ~/blocked.txt && echo there || echo absent")
+        assert left.strip() == "absent", "nothing of the task ran"
     finally:
         on_instance(sim, fleet["web-1"], "rm -f ~/.ansible/tmp")

@@ -63,7 +63,8 @@ def test_plain_text_and_overwrite(sim_server):
     results(sim_server, invoke_id=send(sim_server, [instance_id], content="first ✓\n"))
     again = results(sim_server, invoke_id=send(sim_server, [instance_id], content="second\n"))
     item = by_instance(again)[instance_id]
-    assert (again.invocation_status, item.invocation_status, item.error_code) == ("Failed", "Failed", "FileAlreadyExists")
+    assert (again.invocation_status, item.invocation_status, item.error_code) == (
+        "Failed", "Failed", "FileAlreadyExists")
     with open(on_disk(sim_server, instance_id, "root", "files", "hello.txt"), encoding="utf-8") as handle:
         assert handle.read() == "first ✓\n", "Overwrite defaults to false"
     results(sim_server, invoke_id=send(sim_server, [instance_id], content="second\n", overwrite=True))

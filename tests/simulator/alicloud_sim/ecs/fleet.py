@@ -17,6 +17,7 @@ The instances are ECS state; other products reach them only through this interfa
 """
 
 from ..core.admin import AdminError
+from ..core.errors import ApiError, missing_parameter
 from ..core.registry import component
 from .models import AGENT_STATES, INSTANCE_STATUSES, check_fleet, expand_fleet
 from .views import instance_view
@@ -25,6 +26,19 @@ from .views import instance_view
 def fleet(sim):
     """The ``instances`` component of ``sim``."""
     return sim.components["instances"]
+
+
+def listed_instances(sim, region, params, limit=50):
+    """The instances of ``InstanceId.N`` (required, at most ``limit``), every one existing in ``region``."""
+    ids = list(dict.fromkeys(params.repeat("InstanceId")))
+    if not ids:
+        raise missing_parameter("InstanceId")
+    if len(ids) > limit:
+        raise ApiError("InstanceIds.ExceedLimit", "The number of instance IDs exceeds the upper limit.", 403)
+    instances = [fleet(sim).get(i) for i in ids]
+    if any(i is None or i.released or i.region != region for i in instances):
+        raise ApiError("InvalidInstance.NotFound", "The specified instance does not exist.", 404)
+    return instances
 
 
 @component("ecs", "instances")

@@ -116,7 +116,8 @@ class ScriptRunner:
             handle.kill()
         self.pool.shutdown(wait=True, cancel_futures=True)   # killed runs end at once
 
-    def _run(self, handle, run_id, instance_id, script, working_dir, timeout, boot_id):  # pylint: disable=too-many-locals
+    def _run(self, handle, run_id, instance_id, script, working_dir, timeout,  # pylint: disable=too-many-locals
+             boot_id):
         base = os.path.join(self.root, instance_id)
         home = os.path.join(base, "root")
         cwd = instance_path(self.root, instance_id, working_dir or "/root")

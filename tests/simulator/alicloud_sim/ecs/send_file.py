@@ -1,12 +1,13 @@
 """ECS Cloud Assistant file sending: SendFile and DescribeSendFileResults (component ``files``).
 
 A file goes to each instance like a command: ``Pending`` for the delivery time, then ``Success`` (written into
-the instance's directory, the one its scripts run in, see :mod:`.runner`), or ``Failed`` with the reason. Like
-a script, the file is written as soon as the call is answered when the agent is online (state advances only
-when someone looks; the file must not wait for that); it is written when the agent comes back otherwise. An offline agent leaves it ``Pending`` until the agent comes
-online or ``Timeout`` passes (``Timeout`` + ``DeliveryTimeout``); an agent of version 1.0.2.569 or older
-(Linux; 1.0.0.149 on Windows) gives ``Failed`` + ``ClientNeedUpgrade``; an instance stopped or released
-before delivery gives ``Aborted`` + ``InstanceNotRunning``/``InstanceReleased``.
+the instance's directory, the one its scripts run in, see :mod:`.runner`), or ``Failed`` with the reason. Like a
+script, the file is written as soon as the call is answered when the agent is online (state advances only when
+someone looks, and a script waiting for the file must not wait for that), else when the agent comes back. An
+offline agent leaves it ``Pending`` until the agent comes online or ``Timeout`` passes (``Timeout`` +
+``DeliveryTimeout``); an agent of version 1.0.2.569 or older (Linux; 1.0.0.149 on Windows) gives ``Failed`` +
+``ClientNeedUpgrade``; an instance stopped or released before delivery gives ``Aborted`` +
+``InstanceNotRunning``/``InstanceReleased``.
 """
 
 import base64
@@ -18,9 +19,9 @@ import re
 from ..core.clock import iso
 from ..core.errors import ApiError
 from ..core.registry import action, component
-from .command_input import client_token, resource_tags
+from .command_input import check_eligible, client_token, resource_tags
 from .common import new_id, require_region, tag_filters, tags_match, tags_view
-from .fleet import fleet
+from .fleet import fleet, listed_instances
 from .paging import ecs_page
 from .runner import instance_path
 
@@ -161,26 +162,16 @@ def _request(p):
         error = error or "FileAuthorityInvalid"
     fields = {"Name": name, "TargetDir": target, "ContentType": content_type, "Content": content,
               "Description": p.str("Description", max_len=512) or "", "FileMode": mode,
-              "FileOwner": p.str("FileOwner", max_len=64) or "root", "FileGroup": p.str("FileGroup", max_len=64) or "root",
+              "FileOwner": p.str("FileOwner", max_len=64) or "root",
+              "FileGroup": p.str("FileGroup", max_len=64) or "root",
               "Overwrite": p.bool("Overwrite"), "Timeout": max(MIN_TIMEOUT, p.int("Timeout", default=60))}
     return fields, data, error
 
 
 def _targets(sim, region, p):
-    ids = list(dict.fromkeys(p.repeat("InstanceId")))
-    if not ids:
-        raise ApiError("MissingParameter", 'The input parameter "InstanceId" that is mandatory for processing this '
-                       "request is not supplied.")
-    if len(ids) > MAX_INSTANCES:
-        raise ApiError("InstanceIds.ExceedLimit", "The number of instance IDs exceeds the upper limit.", 403)
-    instances = [fleet(sim).get(i) for i in ids]
-    if any(i is None or i.released or i.region != region for i in instances):
-        raise ApiError("InvalidInstance.NotFound", "The specified instance does not exist.", 404)
+    instances = listed_instances(sim, region, p, MAX_INSTANCES)
     for inst in instances:
-        if inst.status != "Running":
-            raise ApiError("InvalidInstance.NotMatch", f"The specified instance {inst.id} is not in the Running state.")
-        if not inst.agent_installed:
-            raise ApiError("InvalidInstance.NoClient", "The specified instances have no cloud assistant client installed.")
+        check_eligible(inst)
     return instances
 
 
@@ -221,7 +212,8 @@ def overall_status(sent):
 
 def _view(sent, instance_id=None):
     items = [(i, item) for i, item in sent.items.items() if instance_id in (None, i)]
-    return {**{k: v for k, v in sent.fields.items() if k != "Timeout"}, "InvokeId": sent.id, "CreationTime": iso(sent.creation_time),
+    return {**{k: v for k, v in sent.fields.items() if k != "Timeout"}, "InvokeId": sent.id,
+            "CreationTime": iso(sent.creation_time),
             "InvocationStatus": overall_status(sent), "VmCount": len(sent.items), "Tags": tags_view(sent.tags),
             "InvokeInstances": {"InvokeInstance": [{
                 "InstanceId": i, "InvocationStatus": item["status"], "ErrorCode": item["error_code"],

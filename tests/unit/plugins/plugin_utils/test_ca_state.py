@@ -44,8 +44,8 @@ def test_the_first_read_follows_recent_commands():
     assert st.first_read([], 0.3) == st.FIRST_READ_DEFAULT
     assert st.first_read([0.1, 0.1], 0.3) == 0.3, "never before the poll interval"
     recent = [1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 60.0]
-    assert st.first_read(recent, 0.3) == 1.7, "when 70% of recent commands had ended; one long command does not count"
-    assert st.first_read([30.0] * 7, 0.3) == st.FIRST_READ_MAX
+    assert st.first_read(recent, 0.3) == 1.8, "when 80% of recent commands had ended; one long command does not count"
+    assert st.first_read([30.0] * 7, 0.3) == st.FIRST_READ_MAX == 8.0
     assert st.first_read([9.0] * 40 + [1.0] * st.SAMPLES, 0.3) == 1.0, "only the recent ones"
     samples = st.add_sample([], 1.0, 1.05, reads=1)
     assert samples == [1.0 * st.EARLY], "done at the first read: it may have ended earlier, read earlier next time"
