@@ -186,7 +186,7 @@ class Session:
 
         Parts go by SendFile (24 KB each, one call, nothing to read) when it may be used, else by commands (12 KB
         each, a command and its reads). ``base64_text``: ``data`` is Base64 text (module code), sent as the bytes
-        it encodes. SendFile answers before the file is written, so the step waits for its parts (up to
+        it encodes when they are smaller than its gzip. SendFile answers before the file is written, so the step waits for its parts (up to
         connect_timeout); when they never arrive, ``recover`` finds out why, notes it, and uploads them again by
         commands."""
         name = uuid.uuid4().hex
@@ -195,7 +195,7 @@ class Session:
         if sent is None:
             return what, self._command_parts(data, name, target, digest), None
         wait = max(1, int(self.option("connect_timeout")))
-        snippet = transport.join_step(name, sent["count"], digest, target, sent="base64" if base64_text else "gzip",
+        snippet = transport.join_step(name, sent["count"], digest, target, sent=sent["kind"],
                                       packed_digest=sent["digest"], wait=wait)
 
         def recover(_message):
@@ -222,9 +222,9 @@ class Session:
         return env["home"].rstrip("/") + "/" + self.option("cache_dir").strip("/"), env["user"]
 
     def _send_parts(self, data, name, base64_text, directory, owner):
-        """{count, digest (SHA-256 of the parts), invoke_ids} of ``data`` sent by SendFile, or None when SendFile was
-        refused (noted for the run; the caller uploads by commands)."""
-        parts, packed = transport.send_parts(data, name, base64_text)
+        """{count, digest (SHA-256 of the parts), kind (how they decode), invoke_ids} of ``data`` sent by SendFile,
+        or None when SendFile was refused (noted for the run; the caller uploads by commands)."""
+        parts, packed, kind = transport.send_parts(data, name, base64_text)
         timeout = max(MIN_TIMEOUT, int(self.option("connect_timeout")))
 
         def send(part):
@@ -238,7 +238,7 @@ class Session:
         outcomes = run_bounded(send, parts, workers=int(self.option("transfer_workers")))
         refused = next((o.error for o in outcomes if not o.ok), None)
         if refused is None:
-            return {"count": len(parts), "digest": packed, "invoke_ids": [o.value for o in outcomes]}
+            return {"count": len(parts), "digest": packed, "kind": kind, "invoke_ids": [o.value for o in outcomes]}
         info = ErrorInfo(refused)
         if info.permission_denied:
             if not self.region_notes.load().get("send_file_denied"):

@@ -247,13 +247,18 @@ def command_parts(data, cache, name):
 
 
 def send_parts(data, name, base64_text=False):
-    """([(file name, bytes)], SHA-256 of all of them) for SendFile into the cache: ``data``'s gzip in parts of
-    ``SEND_CHUNK`` bytes, or with ``base64_text`` (``data`` is Base64 text, such as module code) the bytes it
-    encodes, which gzip cannot make smaller: the parts then number ⌈len(data) / 32 KB⌉."""
-    packed = base64.b64decode(data) if base64_text else gzip.compress(data, 6, mtime=0)
+    """([(file name, bytes)], SHA-256 of all of them, how to decode them: "gzip" or "base64") for SendFile into the
+    cache: ``data``'s gzip in parts of ``SEND_CHUNK`` bytes. With ``base64_text`` (``data`` is Base64 text, such as
+    module code), the bytes it encodes when they are smaller than its gzip: never more than ⌈len(data) / 32 KB⌉
+    parts."""
+    packed, kind = gzip.compress(data, 6, mtime=0), "gzip"
+    if base64_text:
+        raw = base64.b64decode(data)
+        if len(raw) <= len(packed):
+            packed, kind = raw, "base64"
     parts = [("up.%s.%06d" % (name, n // SEND_CHUNK), packed[n:n + SEND_CHUNK])
              for n in range(0, len(packed), SEND_CHUNK)] or [("up.%s.%06d" % (name, 0), b"")]
-    return parts, sha256(packed)
+    return parts, sha256(packed), kind
 
 
 def join_step(name, count, digest, target, sent=None, packed_digest=None, wait=0):

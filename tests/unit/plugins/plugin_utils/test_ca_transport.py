@@ -165,7 +165,8 @@ def test_a_small_file_travels_inline_and_is_checked(tmp_path):
 def test_parts_sent_by_sendfile_are_awaited_checked_and_removed(tmp_path):
     cache = ".cache/x"
     data = os.urandom(60000)
-    parts, packed = t.send_parts(data, "s1")
+    parts, packed, kind = t.send_parts(data, "s1")
+    assert kind == "gzip"
     assert len(parts) == 3 and all(len(base64.b64encode(p)) <= 32 * 1024 for _n, p in parts)
     directory = tmp_path / cache
     directory.mkdir(parents=True)
@@ -189,7 +190,7 @@ def test_parts_sent_by_sendfile_are_awaited_checked_and_removed(tmp_path):
 
 
 def test_the_step_that_joins_many_parts_stays_small():
-    parts, packed = t.send_parts(os.urandom(5 * 1024 * 1024), "big")
+    parts, packed, _kind = t.send_parts(os.urandom(5 * 1024 * 1024), "big")
     assert len(parts) > 200
     step = t.join_step("big", len(parts), "0" * 64, ("file", "/tmp/x"), sent="gzip", packed_digest=packed, wait=60)
     assert len(step) < 2048, "the parts are found by a pattern, not listed"
@@ -201,11 +202,12 @@ def test_module_code_goes_as_the_bytes_it_encodes_and_is_cached_as_the_same_text
     blob = base64.b64encode(os.urandom(70000))
     assert t.is_base64(blob) and not t.is_base64(b"not base64!") and not t.is_base64(b"QQ")
     digest = t.sha256(blob)
-    parts, packed = t.send_parts(blob, "m1", base64_text=True)
-    assert len(parts) == -(-len(blob) // (32 * 1024)), "⌈code / 32 KB⌉ parts"
+    parts, packed, kind = t.send_parts(blob, "m1", base64_text=True)
+    assert kind == "base64" and len(parts) == -(-len(blob) // (32 * 1024)), "⌈code / 32 KB⌉ parts"
+    assert t.send_parts(base64.b64encode(b"a" * 90000), "m2", base64_text=True)[2] == "gzip", "gzip when smaller"
     for file_name, chunk in parts:
         (tmp_path / cache).mkdir(parents=True, exist_ok=True)
         (tmp_path / cache / file_name).write_bytes(chunk)
-    step = t.join_step("m1", len(parts), digest, ("blob", digest), sent="base64", packed_digest=packed, wait=5)
+    step = t.join_step("m1", len(parts), digest, ("blob", digest), sent=kind, packed_digest=packed, wait=5)
     assert t.parse_simple(run_sh(t.steps_script(cache, [step]), tmp_path), "ECSOPS-OK") == []
     assert (tmp_path / cache / ("blob-" + digest)).read_bytes() == blob
