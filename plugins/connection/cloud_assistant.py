@@ -25,8 +25,8 @@ description:
   - Files and module code move checksummed, compressed, in parts sent at once, by C(SendFile) (24 KB a call, see
     O(send_file)), or by commands (12 KB each) where C(SendFile) is not allowed; a small file travels with the next
     command. Files come back in parts of 22 KB (Base64 of their gzip).
-  - Results are first read when most of the run's recent commands in the region had ended, then every 30% of
-    that (at least O(poll_interval)).
+  - Results are first read when most of the run's recent commands in the region had ended, the next after 40% of
+    that (at least O(poll_interval)), growing.
   - C(ansible.builtin.reboot) works. After a reset (between its attempts, and before every attempt when the
     module's C(connect_timeout) is set, which becomes this plugin's O(connect_timeout)) the plugin waits for the
     instance and its agent to be back (C(DescribeCloudAssistantStatus)) before it sends a command.
@@ -88,9 +88,9 @@ options:
       - name: ANSIBLE_CLOUD_ASSISTANT_COMMAND_TIMEOUT
   poll_interval:
     description:
-      - The shortest time between two reads of a command's result. The first read comes when most of the run's
-        recent commands had ended (1.5 seconds before any has), later ones every 30% of that, growing to eight
-        times this interval once the command has taken twice as long as expected.
+      - The shortest time between two reads of a command's result. The first read comes when 80% of the run's
+        recent commands had ended (1.5 seconds before any has, 8 at most), the next after 40% of that, and each
+        later one half as long again as the one before, up to eight times this interval.
     type: float
     default: 0.3
     vars:
