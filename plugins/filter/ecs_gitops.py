@@ -141,9 +141,10 @@ def ecs_plan_markdown(plan, title="Plan"):
         for entry in changing:
             for change in entry["changes"]:
                 versions = " → ".join(v for v in (change["before"], change["after"]) if v)
-                lines.append("| `%s` | %s | %s | %s %s%s |" % (entry["instance_id"], _cell(entry["name"]), entry["region"],
-                                                             change["action"], _cell(change["item"]),
-                                                             " (%s)" % versions if versions else ""))
+                shown = " (%s)" % versions if versions else ""
+                lines.append("| `%s` | %s | %s | %s %s%s |" % (
+                    entry["instance_id"], _cell(entry["name"]), entry["region"], change["action"], _cell(change["item"]),
+                    shown))
         lines += ["", "</details>"]
     if blocked:
         lines += ["", "<details><summary>Blocked (%d instance(s))</summary>" % len(blocked), "",

@@ -245,14 +245,14 @@ def target_instances(sim, region, params, cmd_type):
     return instances
 
 
-def check_eligible(inst, cmd_type):
-    """Request-level checks: Running, Cloud Assistant installed, OS matching the command type."""
+def check_eligible(inst, cmd_type=None):
+    """Request-level checks: Running, Cloud Assistant installed, OS matching the command type (if one is given)."""
     if inst.status != "Running":
         raise ApiError("InvalidInstance.NotMatch", f"The specified instance {inst.id} is not in the Running state.")
     if not inst.agent_installed:
         raise ApiError("InvalidInstance.NoClient",
                        "The specified instances have no cloud assistant client installed.")
-    if OS_OF_TYPE[cmd_type] != inst.os_type:
+    if cmd_type and OS_OF_TYPE[cmd_type] != inst.os_type:
         raise ApiError("InvalidInstance.NotMatch",
                        f"The command type {cmd_type} does not match the OS type of instance {inst.id}.")
 

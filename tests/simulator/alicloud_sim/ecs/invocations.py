@@ -208,6 +208,9 @@ class CloudAssistant:
         if now < finish:
             return False
         self._record(inv, item, result, finish)
+        inst = fleet(self.sim).get(item.instance_id)
+        if result is not None and result.reboot and inst is not None:
+            fleet(self.sim).reboot(inst, finish, guest=True)
         return True
 
     def _scheduled(self, inv, item, inst, down, now):
@@ -251,7 +254,7 @@ class CloudAssistant:
         if "command" in inst.fail:
             result = RunResult(exit_code=1, output=b"", dropped=0, elapsed=0.0)
         elif inst.os_type == "linux" and self.run_scripts and inv.command.type == "RunShellScript":
-            item.handle = self.runner.submit(inst.id, text, inv.working_dir or "/root", inv.timeout)
+            item.handle = self.runner.submit(inst.id, text, inv.working_dir or "/root", inv.timeout, inst.boot_id)
             return
         else:
             result = simulate_script(text, "\r\n" if inst.os_type == "windows" else "\n")
