@@ -15,7 +15,7 @@ description:
     zone, targets, status, per-instance results, number of runs, last run and (for C(rate) and C(at) schedules)
     next run.
   - Everything comes from DescribeInvocations (C(Timed=true), and C(Timed=false) with O(include_stopped)). The API
-    has no next-run time; RV(schedules.next_run) is computed from the documented rules and left empty where the API
+    has no next-run time; RV(schedules[].next_run) is computed from the documented rules and left empty where the API
     data cannot tell it.
   - Parameter values named in the C(ecs-ops-secret-parameters) tag are masked.
 author:
