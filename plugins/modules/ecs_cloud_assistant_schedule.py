@@ -454,7 +454,7 @@ def read_targets(module, api, spec, command_type):
     return dict(wanted=sorted(views), ready=ready, unready=plan["skipped"], mismatched=plan["mismatched"])
 
 
-def start_problems(module, spec, targets, plan):
+def start_problems(module, spec, targets):
     """Why the schedule cannot start now (checked before anything changes); warns about instances left out."""
     problems = list(targets["mismatched"].values())
     unready = ["%s: %s" % item for item in sorted(targets["unready"].items())]
@@ -472,7 +472,7 @@ def start_problems(module, spec, targets, plan):
         problems.append("%d instances carry the tags %s; a schedule is one invocation of at most %d instances" % (
             len(targets["ready"]), dict(spec["instance_tags"]), sch.MAX_INSTANCES))
     instant = freq.at_instant(spec["frequency"]) if spec["repeat_mode"] == "Period" else None
-    if instant is not None and instant <= utc_now() and not plan["keep"]:
+    if instant is not None and instant <= utc_now():
         problems.append("frequency %s is past (%s UTC) and no run of this schedule is recorded: give a time to "
                         "come" % (spec["frequency"], instant.strftime("%Y-%m-%d %H:%M:%S")))
     return problems
@@ -561,7 +561,7 @@ def run_present(module, api, redactor, spec, values):
     plan = sch.plan_schedule(found, "present", digest, lambda v: sch.live_differences(v, desired),
                              sch.is_one_shot(spec["repeat_mode"], spec["frequency"]))
     if plan["start"]:
-        problems = start_problems(module, spec, targets, plan)
+        problems = start_problems(module, spec, targets)
         if problems:
             module.fail_validation(ValidationError(problems), prefix="Cannot start the schedule")
     stopped = [v["invoke_id"] for v in plan["stop"]]
