@@ -61,7 +61,7 @@ def ecs_extension_changes(targets, hosts=None, hostvars=None, default=None):
         instance_id = variables.get("ecs_instance_id")
         if instance_id and HOST_VARIABLE in variables:
             by_instance.setdefault(str(instance_id), (str(host), _plain(variables[HOST_VARIABLE])))
-    changes, order, problems = {}, [], []
+    changes, keys, seen, problems = {}, {}, set(), []
     for target in targets or []:
         source, wanted = by_instance.get(target["instance_id"], ("", default))
         if not isinstance(wanted, list):
@@ -71,18 +71,21 @@ def ecs_extension_changes(targets, hosts=None, hostvars=None, default=None):
             if not isinstance(ext, Mapping) or not ext.get("name"):
                 problems.append("%s[%d] of %s has no name" % (HOST_VARIABLE, index, source or "the play"))
                 continue
-            key = _change_key(ext)
+            # One key per list entry, not per target: the play's list serves every target without a list of its own.
+            if (source, index) not in keys:
+                keys[source, index] = _change_key(ext)
+            key = keys[source, index]
             if key not in changes:
-                order.append(key)
                 changes[key] = dict(name=str(ext["name"]), version=str(ext.get("version") or "latest"),
                                     state=str(ext.get("state") or "present"), force=bool(ext.get("force")),
                                     source=source, index=index,
                                     key=hashlib.sha256(key.encode("utf-8")).hexdigest()[:12], targets=[])
-            if target not in changes[key]["targets"]:
+            if (key, target["instance_id"]) not in seen:
+                seen.add((key, target["instance_id"]))
                 changes[key]["targets"].append(dict(target))
     if problems:
         raise AnsibleFilterError("ecs_extension_changes: " + "; ".join(sorted(set(problems))))
-    return [changes[key] for key in order]
+    return list(changes.values())
 
 
 def _row_change(row):

@@ -96,3 +96,8 @@ def test_junit_counts_add_up_and_parse():
     assert [c.get("classname") for c in failed] == ["extension_rollout.i-4", "extension_rollout.i-5"]
     assert failed[0].find("failure").get("message") == "failed: exit 1"
     assert cases[0].get("name") == "update node" and cases[0].get("file") == "web-1"
+
+
+def test_a_target_given_twice_is_in_each_change_once():
+    changes = ecs_extension_changes(targets("i-1", "i-1", "i-2"), default=[NGINX, NODE22])
+    assert [[t["instance_id"] for t in c["targets"]] for c in changes] == [["i-1", "i-2"], ["i-1", "i-2"]]
