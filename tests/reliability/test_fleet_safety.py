@@ -332,20 +332,27 @@ def ranges(ids):
     return a_ids, b_ids, [i for i in a_ids if i in set(b_ids)]
 
 
+def overlap_same_change(sim, module, quotas=None):
+    """Jobs A and B of ``module`` make the same change on the overlapping ranges at the same moment (on an account
+    with ``quotas`` over the published ones); (all ids, A's, B's, shared, A's result, B's result, the final state,
+    the children by instance). No instance was ever in two overlapping child executions."""
+    body = overlap_fleet(OOS_MODULES[module]["work"])
+    sim.reset(dict(body, quotas=quotas) if quotas else body, time_scale=TIME_SCALE)
+    ids = instance_ids(sim, R)
+    a_ids, b_ids, shared = ranges(ids)
+    base = dict(OOS_MODULES[module]["args"], region=R)
+    a, b = start_both(sim, module, dict(base, instance_ids=a_ids), dict(base, instance_ids=b_ids))
+    state = sim.state()
+    assert_no_overlap(state)
+    return ids, a_ids, b_ids, shared, a, b, state, children_by_instance(state)
+
+
 @pytest.mark.parametrize("module", list(OOS_MODULES))
 def test_overlapping_jobs_same_change_share_one_execution(sim, module):
     """Job A on instances 0-19 and job B on 10-29 (full size: 0-79 and 40-119), started at the same moment, make
     the same change. No instance is in two overlapping child executions, and none is changed twice; both tasks
     succeed; every shared instance is reported by both with the same execution id, adopted by exactly one."""
-    sim.reset(overlap_fleet(OOS_MODULES[module]["work"]), time_scale=TIME_SCALE)
-    ids = instance_ids(sim, R)
-    a_ids, b_ids, shared = ranges(ids)
-    base = dict(OOS_MODULES[module]["args"], region=R)
-    a, b = start_both(sim, module, dict(base, instance_ids=a_ids), dict(base, instance_ids=b_ids))
-
-    state = sim.state()
-    assert_no_overlap(state)
-    children = children_by_instance(state)
+    ids, a_ids, b_ids, shared, a, b, state, children = overlap_same_change(sim, module)
     for instance_id in ids:
         done = [c["parent"] for c in children[instance_id] if c["status"] == "Success"]
         assert len(done) == 1, "%s changed %d times: %s" % (instance_id, len(done), done)
@@ -381,17 +388,9 @@ def test_overlapping_jobs_under_tight_quotas_change_each_instance_once(sim, modu
     other job's execution, or waiting for it); whichever does, no instance is in two overlapping child executions,
     none is changed twice, both tasks succeed, and every instance ends changed and is reported with the execution
     that changed it."""
-    sim.reset(dict(overlap_fleet(OOS_MODULES[module]["work"]), quotas={"default": TIGHT_QUOTA}),
-              time_scale=TIME_SCALE)
+    _ids, a_ids, b_ids, _shared, a, b, state, children = overlap_same_change(
+        sim, module, quotas={"default": TIGHT_QUOTA})
     assert sim.client.quotas()["default"] == TIGHT_QUOTA
-    ids = instance_ids(sim, R)
-    a_ids, b_ids, _shared = ranges(ids)
-    base = dict(OOS_MODULES[module]["args"], region=R)
-    a, b = start_both(sim, module, dict(base, instance_ids=a_ids), dict(base, instance_ids=b_ids))
-
-    state = sim.state()
-    assert_no_overlap(state)
-    children = children_by_instance(state)
     version = a.get("extension", {}).get("version")
     for job, job_ids in ((a, a_ids), (b, b_ids)):
         for instance_id in job_ids:
