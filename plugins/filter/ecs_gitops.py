@@ -4,7 +4,8 @@
 """Filters for GitOps pipelines: desired extensions per host grouped into changes, plans for pull requests, JUnit.
 
 ``ecs_extension_changes`` groups the hosts of a rollout by the exact change they need, so that hosts wanting the same
-extension, version, state and parameters share module calls (and so OOS executions). ``ecs_plan`` and
+extension, version, state and parameters share module calls (and so OOS executions). ``ecs_patch_rows`` turns the
+patch_management role's module results into per-instance rows like extension_rollout's. ``ecs_plan`` and
 ``ecs_plan_markdown`` turn the roles' per-instance rows into a plan a pipeline can read and a pull request can show;
 ``ecs_junit`` turns them into JUnit XML, one test case per instance and action.
 """
@@ -21,7 +22,8 @@ from ansible.errors import AnsibleFilterError
 HOST_VARIABLE = "extension_rollout_extensions"
 CHANGE_ACTIONS = ("install", "update", "uninstall", "patch", "reboot", "snapshot")
 FAILED = ("failed", "cancelled", "pending")
-SKIPPED = ("skipped", "busy", "unreachable", "unsupported", "not_run", "blocked")
+SKIPPED = ("skipped", "busy", "unreachable", "unsupported", "not_run", "blocked", "deferred", "not_opted_in")
+WOULD_PRUNE = "not_opted_in"   # a prune the role would make with extension_rollout_prune: true
 
 
 def _canonical(value):
@@ -85,32 +87,44 @@ def ecs_extension_changes(targets, hosts=None, hostvars=None, default=None):
     return [changes[key] for key in order]
 
 
+def _item(row):
+    return row.get("item") or row.get("extension") or ""
+
+
 def _row_change(row):
     action = row.get("action") or ""
     if action in CHANGE_ACTIONS and row.get("result") in ("planned", "succeeded"):
-        return dict(item=row.get("item") or row.get("extension") or "", action=action,
-                    before=row.get("version_before") or "", after=row.get("version_after") or "",
-                    detail=row.get("message") or "")
+        return dict(item=_item(row), action=action, before=row.get("version_before") or "",
+                    after=row.get("version_after") or "", detail=row.get("message") or "", prune=bool(row.get("prune")))
     return None
 
 
 def _row_blocked(row):
     if row.get("result") in SKIPPED or row.get("result") in FAILED:
-        return dict(item=row.get("item") or row.get("extension") or "", result=row.get("result"),
-                    reason=row.get("message") or row.get("result"))
+        return dict(item=_item(row), result=row.get("result"), reason=row.get("message") or row.get("result"))
     return None
 
 
-def ecs_plan(rows, kind="extension_rollout", generated=""):
+def ecs_plan(rows, kind="extension_rollout", generated="", targets=None):
     """A plan: per instance, the changes that would be made and what is blocked and why; a summary first.
-    ``empty`` is true when nothing would change."""
+    ``empty`` is true when nothing would change. ``targets`` ({instance_id, region}) adds the instances no row
+    names (nothing to do there)."""
     instances = {}
+    for target in targets or []:
+        instances[target["instance_id"]] = dict(instance_id=target["instance_id"], name="",
+                                                region=target.get("region") or "", changes=[], blocked=[],
+                                                would_prune=[])
     for row in rows or []:
         entry = instances.setdefault(row["instance_id"], dict(
             instance_id=row["instance_id"], name=row.get("instance_name") or "", region=row.get("region") or "",
-            changes=[], blocked=[]))
+            changes=[], blocked=[], would_prune=[]))
+        entry["name"] = entry["name"] or row.get("instance_name") or ""
+        entry["region"] = entry["region"] or row.get("region") or ""
         change, blocked = _row_change(row), _row_blocked(row)
-        if change:
+        if row.get("result") == WOULD_PRUNE:
+            entry["would_prune"].append(dict(item=_item(row), before=row.get("version_before") or "",
+                                             reason=row.get("message") or ""))
+        elif change:
             entry["changes"].append(change)
         elif blocked:
             entry["blocked"].append(blocked)
@@ -122,28 +136,42 @@ def ecs_plan(rows, kind="extension_rollout", generated=""):
     summary = dict(instances=len(listed), changes=sum(counts.values()), by_action=counts,
                    instances_changing=sum(1 for e in listed if e["changes"]),
                    instances_blocked=sum(1 for e in listed if e["blocked"]),
-                   instances_unchanged=sum(1 for e in listed if not e["changes"] and not e["blocked"]))
+                   instances_unchanged=sum(1 for e in listed if not e["changes"] and not e["blocked"]),
+                   would_prune=sum(len(e["would_prune"]) for e in listed))
     return dict(kind=kind, generated=generated, empty=summary["changes"] == 0, summary=summary, instances=listed)
 
 
-def ecs_plan_markdown(plan, title="Plan"):
+def ecs_plan_markdown(plan, title="Plan", prune_option="extension_rollout_prune: true"):
     """The plan as a pull-request comment: the summary first, the details folded."""
     s = plan["summary"]
     actions = ", ".join("%d to %s" % (n, a) for a, n in sorted(s["by_action"].items())) or "nothing to change"
     lines = ["### %s: %s" % (title, "no changes" if plan["empty"] else "%d change(s)" % s["changes"]), "",
              "%d instance(s): %d would change (%s), %d blocked, %d already as wanted." % (
                  s["instances"], s["instances_changing"], actions, s["instances_blocked"], s["instances_unchanged"])]
+    if s.get("would_prune"):
+        lines += ["", "%d extension(s) would be pruned with the opt-in (%s), and are kept now." % (
+            s["would_prune"], prune_option)]
     changing = [e for e in plan["instances"] if e["changes"]]
     blocked = [e for e in plan["instances"] if e["blocked"]]
+    pruning = [e for e in plan["instances"] if e.get("would_prune")]
     if changing:
         lines += ["", "<details><summary>Changes (%d instance(s))</summary>" % len(changing), "",
                   "| instance | name | region | change |", "|---|---|---|---|"]
         for entry in changing:
             for change in entry["changes"]:
                 versions = " → ".join(v for v in (change["before"], change["after"]) if v)
-                lines.append("| `%s` | %s | %s | %s %s%s |" % (entry["instance_id"], _cell(entry["name"]), entry["region"],
-                                                             change["action"], _cell(change["item"]),
-                                                             " (%s)" % versions if versions else ""))
+                lines.append("| `%s` | %s | %s | %s%s %s%s |" % (
+                    entry["instance_id"], _cell(entry["name"]), entry["region"], "prune: " if change.get("prune") else "",
+                    change["action"], _cell(change["item"]), " (%s)" % versions if versions else ""))
+        lines += ["", "</details>"]
+    if pruning:
+        lines += ["", "<details><summary>Would prune, opt-in (%d instance(s))</summary>" % len(pruning), "",
+                  "| instance | name | region | extension | why |", "|---|---|---|---|---|"]
+        for entry in pruning:
+            for item in entry["would_prune"]:
+                lines.append("| `%s` | %s | %s | %s%s | %s |" % (
+                    entry["instance_id"], _cell(entry["name"]), entry["region"], _cell(item["item"]),
+                    " (%s)" % item["before"] if item["before"] else "", _cell(item["reason"])))
         lines += ["", "</details>"]
     if blocked:
         lines += ["", "<details><summary>Blocked (%d instance(s))</summary>" % len(blocked), "",
@@ -160,33 +188,105 @@ def _cell(text):
     return str(text or "").replace("|", "\\|").replace("\n", " ")
 
 
+def _outcome(row):
+    """(JUnit element or None, its type, message) of one row."""
+    result = row.get("result") or ""
+    message = "%s: %s" % (result, row.get("message") or "") if row.get("message") else result
+    verified = row.get("verified")
+    if result in FAILED:
+        return "failure", result, message
+    if verified == "error":
+        return "error", "verify", "the verification could not read the instance; %s" % message
+    if verified not in (None, "", "ok", "not_run", "unreachable"):
+        return "failure", "verify", "verification: %s (after %s)" % (verified, message)
+    if result in SKIPPED:
+        return "skipped", result, message
+    return None, "", message
+
+
 def ecs_junit(rows, suite="alibabacloud.ecs_ops"):
-    """JUnit XML: one test case per row (instance and action). Failed, cancelled or unfinished rows are failures;
-    skipped, busy, unreachable, unsupported and not run rows are skipped; the rest pass."""
-    cases, failures, skipped = [], 0, 0
+    """JUnit XML: one test case per row (instance and action), in the common schema (testsuites, testsuite,
+    testcase with failure, error, skipped, system-out). Failed, cancelled or unfinished rows, and rows whose
+    verification found something left to do, are failures; a verification that could not read the instance is an
+    error; skipped, busy, unreachable, unsupported, deferred, blocked, not run rows and prunes without the opt-in
+    are skipped; the rest pass."""
+    cases, counts = [], dict(failure=0, error=0, skipped=0)
     for row in rows or []:
-        name = "%s %s" % (row.get("action") or "check", row.get("item") or row.get("extension") or "")
-        case = ElementTree.Element("testcase", classname="%s.%s" % (suite, row["instance_id"]), name=name.strip())
-        if row.get("instance_name"):
-            case.set("file", str(row["instance_name"]))
-        result = row.get("result") or ""
-        message = "%s: %s" % (result, row.get("message") or "")
-        if result in FAILED or row.get("verified") not in (None, "", "ok", "not_run", "unreachable"):
-            failures += 1
-            ElementTree.SubElement(case, "failure", message=message, type=result or "failed").text = message
-        elif result in SKIPPED:
-            skipped += 1
+        name = "%s %s" % (row.get("action") or "check", _item(row))
+        case = ElementTree.Element("testcase", classname="%s.%s" % (suite, row["instance_id"]), name=name.strip(),
+                                   time="0")
+        kind, kind_type, message = _outcome(row)
+        if kind == "skipped":
             ElementTree.SubElement(case, "skipped", message=message)
+        elif kind:
+            ElementTree.SubElement(case, kind, message=message, type=kind_type).text = message
+        if kind:
+            counts[kind] += 1
+        where = ", ".join(v for v in (row.get("instance_name"), row.get("region")) if v)
+        ElementTree.SubElement(case, "system-out").text = "%s%s" % ("%s: " % where if where else "", message)
         cases.append(case)
-    root = ElementTree.Element("testsuites", name=suite, tests=str(len(cases)), failures=str(failures), errors="0",
-                               skipped=str(skipped))
-    testsuite = ElementTree.SubElement(root, "testsuite", name=suite, tests=str(len(cases)), failures=str(failures),
-                                       errors="0", skipped=str(skipped))
+    totals = dict(tests=str(len(cases)), failures=str(counts["failure"]), errors=str(counts["error"]),
+                  skipped=str(counts["skipped"]), time="0")
+    root = ElementTree.Element("testsuites", name=suite, **totals)
+    testsuite = ElementTree.SubElement(root, "testsuite", name=suite, **totals)
     testsuite.extend(cases)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(root, encoding="unicode") + "\n"
+
+
+def _patch_row(instance_id, entry, action, item, result, message):
+    return dict(instance_id=instance_id, instance_name=entry.get("name") or "", region=entry.get("region") or "",
+                action=action, item=item, result=result, message=message)
+
+
+def _patch_rows_of(instance_id, entry, create_snapshot, reboot):
+    result = entry.get("result") or ""
+    missing = entry.get("missing_patches")
+    if missing is not None:
+        item = "%d missing patch(es)" % len(missing)
+    elif entry.get("patches_installed") is not None:
+        item = "%d patch(es) installed" % entry["patches_installed"]
+    else:
+        item = "approved missing patches"
+    rows = [_patch_row(instance_id, entry, "patch", item, result, entry.get("message") or "")]
+    if result == "planned" and create_snapshot:
+        rows.append(_patch_row(instance_id, entry, "snapshot", "system disk", result,
+                               "the install template snapshots the system disk first"))
+    elif entry.get("snapshot_ids"):
+        rows.append(_patch_row(instance_id, entry, "snapshot", ", ".join(entry["snapshot_ids"]), "succeeded",
+                               "taken before the install"))
+    pending = ((entry.get("before") or {}).get("installed_pending_reboot") or 0) > 0
+    if result == "planned" and reboot == "if_required":
+        rows.append(_patch_row(instance_id, entry, "reboot", "pending reboot" if pending else "if a patch needs it",
+                               result, "a patch installed earlier waits for a reboot" if pending else
+                               "reboot=if_required: the template reboots it when an installed patch needs it"))
+    return rows
+
+
+def ecs_patch_rows(install=None, before=None, not_ready=None, scan=None, blocked="", create_snapshot=False,
+                   reboot="never"):
+    """The patch_management role's rows (as extension_rollout's: instance, action, item, result, message): one
+    per instance for the scan (``scan``, oos_patch_run's result), the install (``install``) and, where the install
+    would snapshot or reboot (check mode), those too. Without an install, the non-compliant instances of ``before``
+    (the compliance summary) are ``blocked`` with the reason ``blocked`` (the gate's decision); ``not_ready``
+    ({instance id: reason}) are unreachable."""
+    rows = []
+    for instance_id, entry in ((scan or {}).get("instances") or {}).items():
+        rows.append(_patch_row(instance_id, entry, "scan", "patch state", entry.get("result") or "",
+                               entry.get("message") or ""))
+    installed = (install or {}).get("instances") or {}
+    for instance_id, entry in installed.items():
+        rows.extend(_patch_rows_of(instance_id, entry, create_snapshot, reboot))
+    if not installed and blocked:
+        for entry in (before or {}).get("instances") or []:
+            if not entry.get("compliant"):
+                rows.append(_patch_row(entry["instance_id"], entry, "patch", "%d missing patch(es)" % (
+                    entry.get("missing") or 0), "blocked", blocked))
+    for instance_id, reason in (not_ready or {}).items():
+        rows.append(_patch_row(instance_id, {}, "patch", "patches", "unreachable", reason))
+    return rows
 
 
 class FilterModule:
     def filters(self):
         return {"ecs_extension_changes": ecs_extension_changes, "ecs_plan": ecs_plan,
-                "ecs_plan_markdown": ecs_plan_markdown, "ecs_junit": ecs_junit}
+                "ecs_plan_markdown": ecs_plan_markdown, "ecs_junit": ecs_junit, "ecs_patch_rows": ecs_patch_rows}

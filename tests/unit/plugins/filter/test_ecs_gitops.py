@@ -10,6 +10,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.alibabacloud.ecs_ops.plugins.filter.ecs_gitops import (
     ecs_extension_changes,
     ecs_junit,
+    ecs_patch_rows,
     ecs_plan,
     ecs_plan_markdown,
 )
@@ -67,11 +68,16 @@ def test_plan_lists_changes_and_blocked_with_a_summary():
     plan = ecs_plan(ROWS)
     assert not plan["empty"]
     assert plan["summary"] == dict(instances=3, changes=1, by_action={"update": 1}, instances_changing=1,
-                                   instances_blocked=1, instances_unchanged=1)
+                                   instances_blocked=1, instances_unchanged=1, would_prune=0)
     assert [e["instance_id"] for e in plan["instances"]] == ["i-2", "i-1", "i-3"]   # blocked first, then changing
-    assert plan["instances"][1]["changes"] == [dict(item="node", action="update", before="v20", after="v22", detail="")]
+    assert plan["instances"][1]["changes"] == [dict(item="node", action="update", before="v20", after="v22", detail="",
+                                                    prune=False)]
     assert plan["instances"][0]["blocked"][0]["reason"] == "the agent is offline"
     assert ecs_plan([dict(r, result="unchanged", action="none") for r in ROWS[:1]])["empty"] is True
+    # targets without a row (nothing wanted there) count as already as wanted
+    whole = ecs_plan(ROWS, targets=[dict(instance_id="i-9", region="r"), dict(instance_id="i-1", region="r")])
+    assert whole["summary"]["instances"] == 4 and whole["summary"]["instances_unchanged"] == 2
+    assert whole["instances"][1]["name"] == "web-1"
 
 
 def test_plan_markdown_has_the_summary_first_and_folds_the_details():
@@ -84,15 +90,110 @@ def test_plan_markdown_has_the_summary_first_and_folds_the_details():
     assert ecs_plan_markdown(ecs_plan([]), title="X").startswith("### X: no changes")
 
 
-def test_junit_counts_add_up_and_parse():
+# The common JUnit schema (Jenkins junit-10.xsd, which GitHub, GitLab and Azure reporters read): the attributes and
+# children each element may have.
+SCHEMA = {
+    "testsuites": ({"name", "time", "tests", "failures", "errors", "disabled", "skipped"}, {"testsuite"}),
+    "testsuite": ({"name", "tests", "failures", "errors", "time", "disabled", "skipped", "timestamp", "hostname", "id",
+                   "package", "file", "log", "url", "version"},
+                  {"properties", "testcase", "system-out", "system-err"}),
+    "testcase": ({"name", "assertions", "time", "classname", "status"},
+                 {"skipped", "error", "failure", "system-out", "system-err"}),
+    "failure": ({"message", "type"}, set()), "error": ({"message", "type"}, set()), "skipped": ({"message"}, set()),
+    "system-out": (set(), set()), "system-err": (set(), set()),
+}
+
+
+def check_schema(element):
+    attributes, children = SCHEMA[element.tag]
+    assert set(element.attrib) <= attributes, (element.tag, set(element.attrib) - attributes)
+    for child in element:
+        assert child.tag in children, (element.tag, child.tag)
+        check_schema(child)
+    if element.tag == "testcase":
+        assert element.get("name") and len([c for c in element if c.tag in ("skipped", "error", "failure")]) <= 1
+
+
+def test_junit_is_valid_and_its_counts_add_up():
     rows = ROWS + [dict(instance_id="i-4", extension="node", action="install", result="failed", message="exit 1"),
-                   dict(instance_id="i-5", extension="node", action="none", result="unchanged", verified="would update")]
+                   dict(instance_id="i-5", extension="node", action="none", result="unchanged", verified="would update"),
+                   dict(instance_id="i-6", extension="node", action="none", result="unchanged", verified="error"),
+                   dict(instance_id="i-7", extension="nginx", action="uninstall", result="not_opted_in", prune=True,
+                        message="would prune (opt-in)")]
     root = ElementTree.fromstring(ecs_junit(rows, suite="extension_rollout"))
+    check_schema(root)
     suite = root.find("testsuite")
     cases = suite.findall("testcase")
-    assert root.tag == "testsuites" and len(cases) == int(suite.get("tests")) == 6
-    assert int(suite.get("failures")) == 2 and int(suite.get("skipped")) == 1 and suite.get("errors") == "0"
+    assert root.tag == "testsuites" and len(cases) == int(suite.get("tests")) == int(root.get("tests")) == 8
+    counted = {kind: sum(1 for c in cases if c.find(kind) is not None) for kind in ("failure", "error", "skipped")}
+    assert counted == dict(failure=2, error=1, skipped=2)
+    for element in (root, suite):
+        assert (int(element.get("failures")), int(element.get("errors")), int(element.get("skipped"))) == (2, 1, 2)
     failed = [c for c in cases if c.find("failure") is not None]
     assert [c.get("classname") for c in failed] == ["extension_rollout.i-4", "extension_rollout.i-5"]
     assert failed[0].find("failure").get("message") == "failed: exit 1"
-    assert cases[0].get("name") == "update node" and cases[0].get("file") == "web-1"
+    assert failed[1].find("failure").get("message").startswith("verification: would update")
+    assert cases[0].get("name") == "update node" and cases[0].find("system-out").text.startswith("web-1, r: ")
+    assert cases[-1].find("skipped").get("message") == "not_opted_in: would prune (opt-in)"
+    empty = ElementTree.fromstring(ecs_junit([]))
+    check_schema(empty)
+    assert empty.find("testsuite").get("tests") == "0"
+
+
+def test_a_plan_lists_would_prune_apart_and_it_does_not_make_the_plan_non_empty():
+    rows = ROWS[1:2] + [dict(instance_id="i-1", extension="redis", action="uninstall", result="not_opted_in",
+                             version_before="v3", message="would prune (opt-in: extension_rollout_prune): not listed")]
+    plan = ecs_plan(rows)
+    assert plan["empty"] is True and plan["summary"]["would_prune"] == 1
+    assert plan["instances"][0]["would_prune"] == [dict(item="redis", before="v3", reason=rows[1]["message"])]
+    text = ecs_plan_markdown(plan, title="Extensions")
+    assert text.startswith("### Extensions: no changes")
+    assert "1 extension(s) would be pruned with the opt-in (extension_rollout_prune: true)" in text
+    assert "<details><summary>Would prune, opt-in (1 instance(s))</summary>" in text and "| redis (v3) |" in text
+    pruned = ecs_plan([dict(rows[1], result="planned", prune=True)])
+    assert pruned["empty"] is False and pruned["instances"][0]["changes"][0]["prune"] is True
+    assert "prune: uninstall redis" in ecs_plan_markdown(pruned)
+
+
+BEFORE = dict(v3=dict(missing=2, failed=0, installed_pending_reboot=0), pending=dict(missing=1, installed_pending_reboot=2))
+
+
+def test_patch_rows_from_a_check_mode_install_show_patch_snapshot_and_reboot():
+    install = dict(instances={
+        "i-1": dict(region="r", result="planned", message="would install 2 missing", missing_patches=[{}, {}],
+                    before=BEFORE["v3"]),
+        "i-2": dict(region="r", result="planned", message="would install 1", missing_patches=[{}],
+                    before=BEFORE["pending"]),
+        "i-3": dict(region="r", result="unchanged", message="compliant", missing_patches=None, before={}),
+        "i-4": dict(region="r", result="deferred", message="the window is closed", before=BEFORE["v3"])})
+    rows = ecs_patch_rows(install, not_ready={"i-5": "Stopped"}, create_snapshot=True, reboot="if_required")
+    assert [(r["instance_id"], r["action"], r["item"], r["result"]) for r in rows] == [
+        ("i-1", "patch", "2 missing patch(es)", "planned"), ("i-1", "snapshot", "system disk", "planned"),
+        ("i-1", "reboot", "if a patch needs it", "planned"),
+        ("i-2", "patch", "1 missing patch(es)", "planned"), ("i-2", "snapshot", "system disk", "planned"),
+        ("i-2", "reboot", "pending reboot", "planned"),
+        ("i-3", "patch", "approved missing patches", "unchanged"),
+        ("i-4", "patch", "approved missing patches", "deferred"),
+        ("i-5", "patch", "patches", "unreachable")]
+    plan = ecs_plan(rows, kind="patch_management")
+    assert plan["summary"]["by_action"] == dict(patch=2, snapshot=2, reboot=2)
+    assert sorted(e["instance_id"] for e in plan["instances"] if e["blocked"]) == ["i-4", "i-5"]
+    never = ecs_patch_rows(install, reboot="never")
+    assert {r["action"] for r in never} == {"patch"}
+
+
+def test_patch_rows_without_an_install_block_the_non_compliant_with_the_gate_decision():
+    before = dict(instances=[dict(instance_id="i-1", region="r", compliant=False, missing=3),
+                             dict(instance_id="i-2", region="r", compliant=True, missing=0)])
+    scan = dict(instances={"i-1": dict(result="succeeded", region="r"), "i-2": dict(result="failed", region="r",
+                                                                                     message="exit 2")})
+    rows = ecs_patch_rows(None, before, scan=scan, blocked="not approved (patch_management_approved=false)")
+    assert [(r["instance_id"], r["action"], r["result"]) for r in rows] == [
+        ("i-1", "scan", "succeeded"), ("i-2", "scan", "failed"), ("i-1", "patch", "blocked")]
+    assert rows[-1]["item"] == "3 missing patch(es)" and rows[-1]["message"].startswith("not approved")
+    junit = ElementTree.fromstring(ecs_junit(rows, suite="patch_management")).find("testsuite")
+    assert (junit.get("tests"), junit.get("failures"), junit.get("skipped")) == ("3", "1", "1")
+    real = ecs_patch_rows(dict(instances={"i-1": dict(result="succeeded", patches_installed=3,
+                                                      snapshot_ids=["s-1"])}), create_snapshot=True)
+    assert [(r["action"], r["item"], r["result"]) for r in real] == [
+        ("patch", "3 patch(es) installed", "succeeded"), ("snapshot", "s-1", "succeeded")]
