@@ -206,13 +206,20 @@ def _outcome(row):
 
 def ecs_junit(rows, suite="alibabacloud.ecs_ops"):
     """JUnit XML: one test case per row (instance and action), in the common schema (testsuites, testsuite,
-    testcase with failure, error, skipped, system-out). Failed, cancelled or unfinished rows, and rows whose
+    testcase with failure, error, skipped, system-out). Names stay the same from run to run: the class is the suite
+    and the instance id, the name ``extension <name>``, ``prune <name>`` or the patch action (``scan``, ``patch``,
+    ``snapshot``, ``reboot``); what was done is in the output. Failed, cancelled or unfinished rows, and rows whose
     verification found something left to do, are failures; a verification that could not read the instance is an
     error; skipped, busy, unreachable, unsupported, deferred, blocked, not run rows and prunes without the opt-in
     are skipped; the rest pass."""
     cases, counts = [], dict(failure=0, error=0, skipped=0)
     for row in rows or []:
-        name = "%s %s" % (row.get("action") or "check", _item(row))
+        # the name stays the same from run to run (CI systems track a test by it): "extension node", "prune nginx",
+        # "patch"; the action taken and the counts go to the output
+        if row.get("extension"):
+            name = "%s %s" % ("prune" if row.get("prune") else "extension", row["extension"])
+        else:
+            name = row.get("action") or "check"
         case = ElementTree.Element("testcase", classname="%s.%s" % (suite, row["instance_id"]), name=name.strip(),
                                    time="0")
         kind, kind_type, message = _outcome(row)
@@ -222,7 +229,8 @@ def ecs_junit(rows, suite="alibabacloud.ecs_ops"):
             ElementTree.SubElement(case, kind, message=message, type=kind_type).text = message
         if kind:
             counts[kind] += 1
-        where = ", ".join(v for v in (row.get("instance_name"), row.get("region")) if v)
+        action = row.get("action") if row.get("extension") and row.get("action") not in (None, "", "none") else ""
+        where = ", ".join(v for v in (row.get("instance_name"), row.get("region"), row.get("item"), action) if v)
         ElementTree.SubElement(case, "system-out").text = "%s%s" % ("%s: " % where if where else "", message)
         cases.append(case)
     totals = dict(tests=str(len(cases)), failures=str(counts["failure"]), errors=str(counts["error"]),
@@ -263,12 +271,24 @@ def _patch_rows_of(instance_id, entry, create_snapshot, reboot):
 
 
 def ecs_patch_rows(install=None, before=None, not_ready=None, scan=None, blocked="", create_snapshot=False,
-                   reboot="never"):
+                   reboot="never", agents=None):
     """The patch_management role's rows (as extension_rollout's: instance, action, item, result, message): one
     per instance for the scan (``scan``, oos_patch_run's result), the install (``install``) and, where the install
     would snapshot or reboot (check mode), those too. Without an install, the non-compliant instances of ``before``
     (the compliance summary) are ``blocked`` with the reason ``blocked`` (the gate's decision); ``not_ready``
-    ({instance id: reason}) are unreachable."""
+    ({instance id: reason}) are unreachable. ``agents`` (the registered ecs_cloud_assistant_info results of the
+    preflight) name the instances."""
+    names = {}
+    for result in agents or []:
+        for instance_id, view in ((result or {}).get("instances") or {}).items():
+            names[instance_id] = (view or {}).get("name") or ""
+    rows = _patch_rows(install, before, not_ready, scan, blocked, create_snapshot, reboot)
+    for row in rows:
+        row["instance_name"] = row["instance_name"] or names.get(row["instance_id"], "")
+    return rows
+
+
+def _patch_rows(install, before, not_ready, scan, blocked, create_snapshot, reboot):
     rows = []
     for instance_id, entry in ((scan or {}).get("instances") or {}).items():
         rows.append(_patch_row(instance_id, entry, "scan", "patch state", entry.get("result") or "",

@@ -133,7 +133,13 @@ def test_junit_is_valid_and_its_counts_add_up():
     assert [c.get("classname") for c in failed] == ["extension_rollout.i-4", "extension_rollout.i-5"]
     assert failed[0].find("failure").get("message") == "failed: exit 1"
     assert failed[1].find("failure").get("message").startswith("verification: would update")
-    assert cases[0].get("name") == "update node" and cases[0].find("system-out").text.startswith("web-1, r: ")
+    assert cases[0].get("name") == "extension node" and cases[0].find("system-out").text.startswith("web-1, r, update: ")
+    assert cases[-1].get("name") == "prune nginx"
+    patch = ElementTree.fromstring(ecs_junit([dict(instance_id="i-1", action="patch", item="3 missing patch(es)",
+                                                   result="planned", message="would install 3")]))
+    case = patch.find("testsuite/testcase")
+    assert case.get("name") == "patch"      # the same name every run; the count is in the output
+    assert case.find("system-out").text == "3 missing patch(es): planned: would install 3"
     assert cases[-1].find("skipped").get("message") == "not_opted_in: would prune (opt-in)"
     empty = ElementTree.fromstring(ecs_junit([]))
     check_schema(empty)
@@ -166,7 +172,10 @@ def test_patch_rows_from_a_check_mode_install_show_patch_snapshot_and_reboot():
                     before=BEFORE["pending"]),
         "i-3": dict(region="r", result="unchanged", message="compliant", missing_patches=None, before={}),
         "i-4": dict(region="r", result="deferred", message="the window is closed", before=BEFORE["v3"])})
-    rows = ecs_patch_rows(install, not_ready={"i-5": "Stopped"}, create_snapshot=True, reboot="if_required")
+    agents = [dict(instances={"i-1": dict(name="web-1"), "i-5": dict(name="spare")}), dict(skipped=True)]
+    rows = ecs_patch_rows(install, not_ready={"i-5": "Stopped"}, create_snapshot=True, reboot="if_required",
+                          agents=agents)
+    assert rows[0]["instance_name"] == "web-1" and rows[-1]["instance_name"] == "spare"
     assert [(r["instance_id"], r["action"], r["item"], r["result"]) for r in rows] == [
         ("i-1", "patch", "2 missing patch(es)", "planned"), ("i-1", "snapshot", "system disk", "planned"),
         ("i-1", "reboot", "if a patch needs it", "planned"),
