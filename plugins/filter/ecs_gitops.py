@@ -151,37 +151,33 @@ def ecs_plan_markdown(plan, title="Plan", prune_option="extension_rollout_prune:
     if s.get("would_prune"):
         lines += ["", "%d extension(s) would be pruned with the opt-in (%s), and are kept now." % (
             s["would_prune"], prune_option)]
-    changing = [e for e in plan["instances"] if e["changes"]]
-    blocked = [e for e in plan["instances"] if e["blocked"]]
-    pruning = [e for e in plan["instances"] if e.get("would_prune")]
-    if changing:
-        lines += ["", "<details><summary>Changes (%d instance(s))</summary>" % len(changing), "",
-                  "| instance | name | region | change |", "|---|---|---|---|"]
-        for entry in changing:
-            for change in entry["changes"]:
-                versions = " → ".join(v for v in (change["before"], change["after"]) if v)
-                lines.append("| `%s` | %s | %s | %s%s %s%s |" % (
-                    entry["instance_id"], _cell(entry["name"]), entry["region"], "prune: " if change.get("prune") else "",
-                    change["action"], _cell(change["item"]), " (%s)" % versions if versions else ""))
-        lines += ["", "</details>"]
-    if pruning:
-        lines += ["", "<details><summary>Would prune, opt-in (%d instance(s))</summary>" % len(pruning), "",
-                  "| instance | name | region | extension | why |", "|---|---|---|---|---|"]
-        for entry in pruning:
-            for item in entry["would_prune"]:
-                lines.append("| `%s` | %s | %s | %s%s | %s |" % (
-                    entry["instance_id"], _cell(entry["name"]), entry["region"], _cell(item["item"]),
-                    " (%s)" % item["before"] if item["before"] else "", _cell(item["reason"])))
-        lines += ["", "</details>"]
-    if blocked:
-        lines += ["", "<details><summary>Blocked (%d instance(s))</summary>" % len(blocked), "",
-                  "| instance | name | what | why |", "|---|---|---|---|"]
-        for entry in blocked:
-            for item in entry["blocked"]:
-                lines.append("| `%s` | %s | %s | %s: %s |" % (entry["instance_id"], _cell(entry["name"]),
-                                                              _cell(item["item"]), item["result"], _cell(item["reason"])))
-        lines += ["", "</details>"]
+    lines += _folded(plan, "changes", "Changes", ("change",), lambda change: [
+        "%s%s %s%s" % ("prune: " if change.get("prune") else "", change["action"], _cell(change["item"]),
+                       " (%s)" % _versions(change) if _versions(change) else "")])
+    lines += _folded(plan, "would_prune", "Would prune, opt-in", ("extension", "why"), lambda item: [
+        _cell(item["item"]) + (" (%s)" % item["before"] if item["before"] else ""), _cell(item["reason"])])
+    lines += _folded(plan, "blocked", "Blocked", ("what", "why"), lambda item: [
+        _cell(item["item"]), "%s: %s" % (item["result"], _cell(item["reason"]))])
     return "\n".join(lines) + "\n"
+
+
+def _versions(change):
+    return " → ".join(v for v in (change["before"], change["after"]) if v)
+
+
+def _folded(plan, key, title, columns, cells):
+    """A <details> block with a table of the instances' ``key`` items: instance, name, region, then ``columns``."""
+    entries = [e for e in plan["instances"] if e.get(key)]
+    if not entries:
+        return []
+    header = ("instance", "name", "region") + tuple(columns)
+    lines = ["", "<details><summary>%s (%d instance(s))</summary>" % (title, len(entries)), "",
+             "| %s |" % " | ".join(header), "|%s" % ("---|" * len(header))]
+    for entry in entries:
+        for item in entry[key]:
+            lines.append("| %s |" % " | ".join(["`%s`" % entry["instance_id"], _cell(entry["name"]), entry["region"]]
+                                                + cells(item)))
+    return lines + ["", "</details>"]
 
 
 def _cell(text):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
@@ -146,8 +145,8 @@ def test_removing_an_extension_prunes_only_with_the_opt_in_and_only_what_the_rol
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert nginx_on(sim) == ["web-1", "web-2", "web-3"]
     # ... and later someone reinstalled the role's nginx on web-2 by hand (another tool's execution after the role's).
-    rc, result, _out, err = run_module(sim, "oos_extension_install", dict(other, instance_ids=[ids["web-2"]],
-                                                                           force=True))
+    again = dict(other, instance_ids=[ids["web-2"]], force=True)
+    rc, result, _out, err = run_module(sim, "oos_extension_install", again)
     assert rc == 0 and result["instances"][ids["web-2"]]["action"] == "update", result.get("msg") or err[-2000:]
 
     # The pull request: web servers no longer want nginx.
@@ -213,8 +212,8 @@ PATCH_PLAY = """- name: Patch the web servers
 
 
 def patch_round(sim, tmp_path, ids, check, **extra):
-    variables = dict(patch_management_region=R, patch_management_instance_ids=[ids["web-1"], ids["web-2"],
-                                                                              ids["api-spare"]],
+    targets = [ids["web-1"], ids["web-2"], ids["api-spare"]]
+    variables = dict(patch_management_region=R, patch_management_instance_ids=targets,
                      patch_management_mode="install", patch_management_approved=True,
                      patch_management_unreachable="skip", patch_management_create_snapshot=True,
                      patch_management_reboot_if_need=True, patch_management_canary=False,

@@ -194,8 +194,8 @@ def test_patch_rows_from_a_check_mode_install_show_patch_snapshot_and_reboot():
 def test_patch_rows_without_an_install_block_the_non_compliant_with_the_gate_decision():
     before = dict(instances=[dict(instance_id="i-1", region="r", compliant=False, missing=3),
                              dict(instance_id="i-2", region="r", compliant=True, missing=0)])
-    scan = dict(instances={"i-1": dict(result="succeeded", region="r"), "i-2": dict(result="failed", region="r",
-                                                                                     message="exit 2")})
+    scan = dict(instances={"i-1": dict(result="succeeded", region="r"),
+                           "i-2": dict(result="failed", region="r", message="exit 2")})
     rows = ecs_patch_rows(None, before, scan=scan, blocked="not approved (patch_management_approved=false)")
     assert [(r["instance_id"], r["action"], r["result"]) for r in rows] == [
         ("i-1", "scan", "succeeded"), ("i-2", "scan", "failed"), ("i-1", "patch", "blocked")]
