@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from xml.etree import ElementTree
 
 from ansible.errors import AnsibleFilterError
@@ -23,6 +25,7 @@ HOST_VARIABLE = "extension_rollout_extensions"
 CHANGE_ACTIONS = ("install", "update", "uninstall", "patch", "reboot", "snapshot")
 FAILED = ("failed", "cancelled", "pending")
 SKIPPED = ("skipped", "busy", "unreachable", "unsupported", "not_run", "blocked", "deferred", "not_opted_in")
+ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"
 WOULD_PRUNE = "not_opted_in"   # a prune the role would make with extension_rollout_prune: true
 
 
@@ -63,7 +66,7 @@ def ecs_extension_changes(targets, hosts=None, hostvars=None, default=None):
         instance_id = variables.get("ecs_instance_id")
         if instance_id and HOST_VARIABLE in variables:
             by_instance.setdefault(str(instance_id), (str(host), _plain(variables[HOST_VARIABLE])))
-    changes, order, problems = {}, [], []
+    changes, order, problems, parameters = {}, [], [], {}
     for target in targets or []:
         source, wanted = by_instance.get(target["instance_id"], ("", default))
         if not isinstance(wanted, list):
@@ -80,11 +83,30 @@ def ecs_extension_changes(targets, hosts=None, hostvars=None, default=None):
                                     state=str(ext.get("state") or "present"), force=bool(ext.get("force")),
                                     source=source, index=index,
                                     key=hashlib.sha256(key.encode("utf-8")).hexdigest()[:12], targets=[])
+                parameters[changes[key]["key"]] = dict(ext.get("parameters") or {})
             if target not in changes[key]["targets"]:
                 changes[key]["targets"].append(dict(target))
     if problems:
         raise AnsibleFilterError("ecs_extension_changes: " + "; ".join(sorted(set(problems))))
-    return [changes[key] for key in order]
+    listed = [changes[key] for key in order]
+    _label(listed, parameters)
+    return listed
+
+
+def _label(changes, parameters):
+    """A short name per change for report columns: the name, the version unless latest, the state unless present,
+    and where two changes would still read the same, their non-secret parameters (``parameters``: change key ->
+    dict), then a number."""
+    labels = [c["name"] + ("" if c["version"] == "latest" else " " + c["version"])
+              + ("" if c["state"] == "present" else " (%s)" % c["state"]) + (" (force)" if c["force"] else "")
+              for c in changes]
+    counts = Counter(labels)
+    labels = [label + (" (%s)" % ", ".join("%s=%s" % item for item in sorted(parameters[c["key"]].items()))
+                       if counts[label] > 1 and parameters[c["key"]] else "") for label, c in zip(labels, changes)]
+    counts, seen = Counter(labels), Counter()
+    for label, change in zip(labels, changes):
+        seen[label] += 1
+        change["label"] = label + (" #%d" % seen[label] if counts[label] > 1 and seen[label] > 1 else "")
 
 
 def _item(row):
@@ -302,7 +324,46 @@ def _patch_rows(install, before, not_ready, scan, blocked, create_snapshot, rebo
     return rows
 
 
+def _utc(text):
+    return datetime.strptime(text, ISO_UTC).replace(tzinfo=timezone.utc)
+
+
+def ecs_report_header(started, regions=None, account="", play="", playbook_dir="", awx_job_id="",
+                      awx_job_template="", now=None):
+    """The header of a role's reports: when they were generated (UTC), since when the run went (``started``, UTC,
+    ``YYYY-MM-DDThh:mm:ssZ``) and so its duration, the account and regions it worked in, and what ran it (the play
+    and its directory; the AWX job id and template when AWX set them)."""
+    generated = _utc(now) if now else datetime.now(timezone.utc).replace(microsecond=0)
+    try:
+        duration = max(0, int((generated - _utc(started)).total_seconds())) if started else None
+    except ValueError:
+        duration = None
+    minutes, seconds = divmod(duration or 0, 60)
+    header = dict(generated=generated.strftime(ISO_UTC), started=started or "", duration_seconds=duration,
+                  duration=("%d min %02d s" % (minutes, seconds) if minutes else "%d s" % seconds)
+                  if duration is not None else "", account=str(account or ""),
+                  regions=sorted({str(r) for r in regions or [] if r}), play=str(play or ""),
+                  playbook_dir=str(playbook_dir or ""), awx_job_id=str(awx_job_id or ""),
+                  awx_job_template=str(awx_job_template or ""))
+    parts = ["generated %s UTC" % generated.strftime("%Y-%m-%d %H:%M:%S")
+             + (" after %s" % header["duration"] if header["duration"] else "")]
+    if header["account"]:
+        parts.append("account %s" % header["account"])
+    if header["regions"]:
+        parts.append("region%s %s" % ("s" if len(header["regions"]) > 1 else "", ", ".join(header["regions"])))
+    if header["play"] or header["playbook_dir"]:
+        parts.append("play %s" % " ".join(v for v in ('"%s"' % header["play"] if header["play"] else "",
+                                                        "(%s)" % header["playbook_dir"] if header["playbook_dir"]
+                                                        else "") if v))
+    if header["awx_job_id"]:
+        parts.append("AWX job %s%s" % (header["awx_job_id"], " (%s)" % header["awx_job_template"]
+                                        if header["awx_job_template"] else ""))
+    header["summary"] = " · ".join(parts)
+    return header
+
+
 class FilterModule:
     def filters(self):
         return {"ecs_extension_changes": ecs_extension_changes, "ecs_plan": ecs_plan,
-                "ecs_plan_markdown": ecs_plan_markdown, "ecs_junit": ecs_junit, "ecs_patch_rows": ecs_patch_rows}
+                "ecs_plan_markdown": ecs_plan_markdown, "ecs_junit": ecs_junit, "ecs_patch_rows": ecs_patch_rows,
+                "ecs_report_header": ecs_report_header}

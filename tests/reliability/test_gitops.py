@@ -195,6 +195,9 @@ def test_removing_an_extension_prunes_only_with_the_opt_in_and_only_what_the_rol
     assert [c.get("classname") for c in pruned] == ["extension_rollout.%s" % ids["web-1"]]
     assert pruned[0].find("failure") is None and pruned[0].find("skipped") is None
 
+    report = json.loads((repo / "out" / "extension-rollout.json").read_text())
+    assert report["summary"]["pruned"] == 1 and report["run"]["regions"] == [R] and report["run"]["play"]
+
     # The next plan, with the opt-in, is empty: the fleet converged.
     proc, outcome = play(sim, repo, "plan.yml", check=True, gitops_prune=True, gitops_fail_on_changes=True)
     assert proc.returncode == 0 and outcome["empty"] is True, proc.stdout[-3000:]
@@ -250,9 +253,17 @@ def test_patch_management_plan_apply_plan(sim, tmp_path):
     markdown = (tmp_path / "patch-plan.md").read_text()
     assert markdown.startswith("### Patch plan: 6 change(s)") and "<details><summary>Blocked (1 instance(s))" in markdown
 
-    # Apply: patched and snapshotted; the JUnit results have one case per instance and action, counts adding up.
-    proc = patch_round(sim, tmp_path, ids, check=False, patch_management_plan_fail_on_changes=False)
+    # Apply (as an AWX job would, with its job id): patched and snapshotted; the JUnit results have one case per
+    # instance and action, counts adding up; the reports' header says when, where and what ran it.
+    proc = patch_round(sim, tmp_path, ids, check=False, patch_management_plan_fail_on_changes=False,
+                       awx_job_id=4242, awx_job_template_name="patch web", patch_management_report_account="1234567890")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    run = json.loads((tmp_path / "patch-report.json").read_text())["run"]
+    assert (run["regions"], run["account"], run["awx_job_id"], run["play"]) == ([R], "1234567890", "4242",
+                                                                                 "Patch the web servers")
+    assert run["started"] <= run["generated"] and run["duration_seconds"] >= 0 and run["generated"].endswith("Z")
+    for name in ("patch-report.md", "patch-report.html"):
+        assert "AWX job 4242 (patch web)" in (tmp_path / name).read_text(), name
     suite = junit_suite(tmp_path / "patch-report.junit.xml")
     cases = [(c.get("classname").split(".")[-1], c.get("name")) for c in suite.findall("testcase")]
     assert sorted(cases) == sorted([(ids[n], a) for n in ("web-1", "web-2") for a in ("scan", "patch", "snapshot")]

@@ -13,6 +13,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.filter.ecs_gitops import (
     ecs_patch_rows,
     ecs_plan,
     ecs_plan_markdown,
+    ecs_report_header,
 )
 
 NODE22 = dict(name="node", version="v22", parameters={"port": 80})
@@ -37,6 +38,21 @@ def test_hosts_that_want_the_same_change_share_it_and_the_rest_want_the_default(
                        ("node", "v20", ["i-3"])]
     assert changes[0]["source"] == "web1" and changes[0]["index"] == 0
     assert changes[1]["source"] == "web1" and changes[1]["index"] == 1
+    assert [c["label"] for c in changes] == ["node v22", "nginx", "node v20"]
+
+
+def test_changes_that_read_the_same_get_labels_apart():
+    hostvars = {
+        "a": dict(ecs_instance_id="i-1", extension_rollout_extensions=[dict(name="node", parameters={"version": "22"})]),
+        "b": dict(ecs_instance_id="i-2", extension_rollout_extensions=[dict(name="node", parameters={"version": "20"})]),
+        "c": dict(ecs_instance_id="i-3", extension_rollout_extensions=[dict(name="node", state="absent")]),
+        "d": dict(ecs_instance_id="i-4", extension_rollout_extensions=[dict(name="nginx", secret_parameters={"k": "1"})]),
+        "e": dict(ecs_instance_id="i-5", extension_rollout_extensions=[dict(name="nginx", secret_parameters={"k": "2"})]),
+    }
+    changes = ecs_extension_changes(targets("i-1", "i-2", "i-3", "i-4", "i-5"), hosts=list(hostvars), hostvars=hostvars)
+    assert [c["label"] for c in changes] == ["node (version=22)", "node (version=20)", "node (absent)", "nginx",
+                                             "nginx #2"]
+    assert "parameters" not in changes[0] and "1" not in repr([c["label"] for c in changes][3:])
 
 
 def test_secret_values_group_but_never_appear():
@@ -206,3 +222,21 @@ def test_patch_rows_without_an_install_block_the_non_compliant_with_the_gate_dec
                                                       snapshot_ids=["s-1"])}), create_snapshot=True)
     assert [(r["action"], r["item"], r["result"]) for r in real] == [
         ("patch", "3 patch(es) installed", "succeeded"), ("snapshot", "s-1", "succeeded")]
+
+
+def test_the_report_header_says_when_where_and_what_ran_it():
+    header = ecs_report_header("2026-11-29T01:58:30Z", regions=["cn-hangzhou", "", "cn-beijing", "cn-hangzhou"],
+                               account="1234567890", play="Apply", playbook_dir="/runner/project",
+                               awx_job_id=42, awx_job_template="fleet apply", now="2026-11-29T02:01:45Z")
+    summary = header.pop("summary")
+    assert header == dict(generated="2026-11-29T02:01:45Z", started="2026-11-29T01:58:30Z", duration_seconds=195,
+                          duration="3 min 15 s", account="1234567890", regions=["cn-beijing", "cn-hangzhou"],
+                          play="Apply", playbook_dir="/runner/project", awx_job_id="42", awx_job_template="fleet apply")
+    assert summary == ('generated 2026-11-29 02:01:45 UTC after 3 min 15 s · account 1234567890 · regions cn-beijing, '
+                       'cn-hangzhou · play "Apply" (/runner/project) · AWX job 42 (fleet apply)')
+    quick = ecs_report_header("2026-11-29T02:01:40Z", now="2026-11-29T02:01:45Z")
+    assert (quick["duration"], quick["awx_job_id"], quick["regions"]) == ("5 s", "", [])
+    assert quick["summary"] == "generated 2026-11-29 02:01:45 UTC after 5 s"
+    unknown = ecs_report_header("", now="2026-11-29T02:01:45Z")
+    assert unknown["duration_seconds"] is None and unknown["duration"] == ""
+    assert ecs_report_header("not a time")["duration"] == "" and ecs_report_header("x")["generated"].endswith("Z")
