@@ -197,8 +197,8 @@ def _folded(plan, key, title, columns, cells):
              "| %s |" % " | ".join(header), "|%s" % ("---|" * len(header))]
     for entry in entries:
         for item in entry[key]:
-            lines.append("| %s |" % " | ".join(["`%s`" % entry["instance_id"], _cell(entry["name"]), entry["region"]]
-                                                + cells(item)))
+            row = ["`%s`" % entry["instance_id"], _cell(entry["name"]), entry["region"]] + cells(item)
+            lines.append("| %s |" % " | ".join(row))
     return lines + ["", "</details>"]
 
 
@@ -351,13 +351,13 @@ def ecs_report_header(started, regions=None, account="", play="", playbook_dir="
         parts.append("account %s" % header["account"])
     if header["regions"]:
         parts.append("region%s %s" % ("s" if len(header["regions"]) > 1 else "", ", ".join(header["regions"])))
-    if header["play"] or header["playbook_dir"]:
-        parts.append("play %s" % " ".join(v for v in ('"%s"' % header["play"] if header["play"] else "",
-                                                        "(%s)" % header["playbook_dir"] if header["playbook_dir"]
-                                                        else "") if v))
+    play = ('"%s"' % header["play"] if header["play"] else "",
+            "(%s)" % header["playbook_dir"] if header["playbook_dir"] else "")
+    if any(play):
+        parts.append("play %s" % " ".join(v for v in play if v))
     if header["awx_job_id"]:
-        parts.append("AWX job %s%s" % (header["awx_job_id"], " (%s)" % header["awx_job_template"]
-                                        if header["awx_job_template"] else ""))
+        template = " (%s)" % header["awx_job_template"] if header["awx_job_template"] else ""
+        parts.append("AWX job %s%s" % (header["awx_job_id"], template))
     header["summary"] = " · ".join(parts)
     return header
 

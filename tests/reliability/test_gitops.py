@@ -259,8 +259,8 @@ def test_patch_management_plan_apply_plan(sim, tmp_path):
                        awx_job_id=4242, awx_job_template_name="patch web", patch_management_report_account="1234567890")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     run = json.loads((tmp_path / "patch-report.json").read_text())["run"]
-    assert (run["regions"], run["account"], run["awx_job_id"], run["play"]) == ([R], "1234567890", "4242",
-                                                                                 "Patch the web servers")
+    expected = ([R], "1234567890", "4242", "Patch the web servers")
+    assert (run["regions"], run["account"], run["awx_job_id"], run["play"]) == expected
     assert run["started"] <= run["generated"] and run["duration_seconds"] >= 0 and run["generated"].endswith("Z")
     for name in ("patch-report.md", "patch-report.html"):
         assert "AWX job 4242 (patch web)" in (tmp_path / name).read_text(), name
