@@ -69,15 +69,21 @@ def parse_timezone(value):
             return None, "window.timezone offset %r is out of range (at most 14 hours)" % text
         delta = timedelta(hours=hours, minutes=minutes)
         return timezone(-delta if sign == "-" else delta), None
+    zone, problem = iana_zone(text)
+    if problem:
+        return None, "window.timezone %r %s; or give UTC or an offset such as +08:00" % (text, problem)
+    return zone, None
+
+
+def iana_zone(name):
+    """(ZoneInfo, None) for an IANA time zone name such as ``Asia/Shanghai``, else (None, why not)."""
     if ZoneInfo is None:
-        return None, ("window.timezone %r needs Python 3.9 or later (zoneinfo); give UTC or an offset such "
-                      "as +08:00" % text)
+        return None, "needs Python 3.9 or later (zoneinfo)"
     try:
-        return ZoneInfo(text), None
+        return ZoneInfo(name), None
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        return None, ("window.timezone %r is not a known time zone: give an IANA name such as Asia/Shanghai "
-                      "(if it is one, this host has no time zone database: install the tzdata package), UTC "
-                      "or an offset such as +08:00" % text)
+        return None, ("is not a known time zone: give an IANA name such as Asia/Shanghai (if it is one, this host "
+                      "has no time zone database: install the tzdata package)")
 
 
 def parse_days(values):

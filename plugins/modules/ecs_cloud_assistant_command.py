@@ -503,6 +503,7 @@ import re
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assistant import content as ca
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assistant.commands import resolve_command
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assistant import frequency as freq
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assistant import invocations as inv
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import first_error, run_bounded
@@ -518,9 +519,9 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation i
     tag_problems,
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._window import utc_now
 
 INVOKE_ID_RE = re.compile(r"^t-[a-z0-9]{4,64}$")
-LENGTH_LIMITS = dict(working_dir=200, username=255, launcher=1024, container_id=128, container_name=128)
 ACTIVE_INVOCATION = ("Pending", "Running", "Scheduled")
 TOKEN_TAG_PREFIX = "ecs-ops-"
 
@@ -573,10 +574,8 @@ def _check_options(params, problems):
     if frequency and mode != "Period":
         problems.append("frequency is only used with repeat_mode=Period, not %s" % mode)
     if frequency:
-        problems.extend(ca.frequency_problems(frequency, timeout))
-    for name, limit in LENGTH_LIMITS.items():
-        if params[name] is not None and len(params[name]) > limit:
-            problems.append("%s is longer than %d characters" % (name, limit))
+        problems.extend(freq.frequency_problems(frequency, timeout, utc_now().year))
+    problems.extend(ca.length_problems(params))
     problems.extend(resource_tag_problems(params["tags"], max_key=64))
     reserved = sorted(k for k in (params["tags"] or {}) if str(k).startswith(TOKEN_TAG_PREFIX))
     if reserved:
@@ -804,7 +803,7 @@ def run_present(module, facts, targets):
     if not params["wait"]:
         module.exit_json(**report(module, results, batches, True, rows={}))
 
-    first_run = facts["repeat_mode"] == "Period" and ca.rate_seconds(params["frequency"]) is not None
+    first_run = facts["repeat_mode"] == "Period" and freq.rate_seconds(params["frequency"]) is not None
     rows, timed_out, error, passing = inv.wait_for_results(
         lambda region: module.api("ecs", region), batches, params["wait_timeout"], params["poll_interval"], first_run,
         progress=module.progress.say)

@@ -406,6 +406,33 @@ def test_patch_management_role_in_check_mode(sim, tmp_path):
     setup_real(sim, ids, [SCAN])
     proc, _calls = run_checked(sim, include_role_play("patch_management", patch_vars(ids, tmp_path)))
     check_patch_output(proc)
+    # The plan for a pull request: both instances would be snapshotted and patched; nothing is blocked.
+    plan = json.loads((tmp_path / "patch-plan.json").read_text())
+    assert plan["kind"] == "patch_management" and not plan["empty"]
+    assert plan["summary"]["by_action"] == {"patch": 2, "snapshot": 2}
+    assert sorted(e["instance_id"] for e in plan["instances"]) == sorted([ids["web-1"], ids["web-2"]])
+    assert (tmp_path / "patch-plan.md").read_text().startswith("### Patch plan: 4 change(s)")
+    # With patch_management_plan_fail_on_changes the same plan is the distinct "Plan not empty" failure.
+    proc = run_playbook(sim, include_role_play("patch_management", dict(
+        patch_vars(ids, tmp_path), patch_management_plan_fail_on_changes=True)), check=True,
+        env={"ANSIBLE_ROLES_PATH": ROLES_PATH})
+    assert proc.returncode != 0 and "Plan not empty: 4 change(s) on 2 instance(s)" in proc.stdout
+
+
+def test_a_closed_maintenance_window_defers_the_role_install(sim, tmp_path):
+    """The role passes its window to the install: outside the window nothing starts, the instances are reported
+    deferred, and the round does not fail."""
+    ids = names_to_ids(sim)
+    setup_real(sim, ids, [SCAN])
+    mark = sim.mark()
+    closed = {"start": "%02d:00" % ((datetime.now(timezone.utc).hour + 6) % 24), "duration": "1h", "timezone": "UTC"}
+    proc = run_playbook(sim, include_role_play("patch_management", dict(
+        patch_vars(ids, tmp_path), patch_management_window=closed)), env={"ANSIBLE_ROLES_PATH": ROLES_PATH})
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert not [c for c in sim.mutating_calls(mark) if c["action"] == "StartExecution"
+                and "install" in c["params"].get("Parameters", "")], "an install started outside the window"
+    report = json.loads((tmp_path / "patch-report.json").read_text())
+    assert report["counts"]["deferred"] == 2 and report["install"]["window"]
 
 
 def test_run_command_playbook_in_check_mode(sim):

@@ -24,15 +24,12 @@ MAX_PLACEHOLDERS = 20
 MIN_TIMEOUT = 10                 # Timeout of RunCommand / InvokeCommand
 MAX_TIMEOUT = 86400
 OUTPUT_LIMIT = 24 * 1024
+LENGTH_LIMITS = dict(working_dir=200, username=255, launcher=1024, container_id=128, container_name=128)
 
 
 PLACEHOLDER_RE = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
 NOT_CUSTOM = ("acs::", "oos:", "oos-secret:")
 PARAMETER_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-RATE_RE = re.compile(r"^rate\((\d+)([smhd])\)$")
-RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-AT_RE = re.compile(r"^at\(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}( \S+)?\)$")
-CRON_FIELD_RE = re.compile(r"^[0-9A-Za-z*?/,#-]+$")
 
 
 def encode_content(text):
@@ -62,31 +59,10 @@ def placeholders(text):
     return names
 
 
-def rate_seconds(frequency):
-    """The period of a ``rate(N<unit>)`` frequency in seconds, or None for ``at()``/cron."""
-    match = RATE_RE.match((frequency or "").strip())
-    return int(match.group(1)) * RATE_UNITS[match.group(2)] if match else None
-
-
-def is_cron(frequency):
-    """A cron expression: six fields (seconds to day of week), then an optional year and time zone."""
-    fields = frequency.split()
-    return 6 <= len(fields) <= 8 and all(CRON_FIELD_RE.match(f) for f in fields[:6])
-
-
-def frequency_problems(frequency, timeout=None):
-    """Problems of a ``Frequency`` of RunCommand/InvokeCommand: ``rate(N<s|m|h|d>)`` from 60 seconds (and the
-    timeout) to 7 days, ``at(YYYY-MM-DD hh:mm:ss [time zone])``, or a cron expression (6 or 7 fields, then an
-    optional time zone)."""
-    period = rate_seconds(frequency)
-    if frequency.startswith("rate(") and period is None:
-        return ["frequency %r is not rate(N<s|m|h|d>)" % frequency]
-    if period is None and not AT_RE.match(frequency) and not is_cron(frequency):
-        return ["frequency %r is not rate(N<s|m|h|d>), at(YYYY-MM-DD hh:mm:ss [time zone]) or a cron "
-                "expression (6 or 7 fields, then an optional time zone)" % frequency]
-    if period is not None and not max(60, timeout or 60) <= period <= 7 * 86400:
-        return ["frequency %s must be between 60 seconds (and the timeout) and 7 days" % frequency]
-    return []
+def length_problems(params):
+    """Problems of the options of ``params`` that LENGTH_LIMITS bounds (those present in ``params``)."""
+    return ["%s is longer than %d characters" % (name, limit) for name, limit in LENGTH_LIMITS.items()
+            if params.get(name) is not None and len(params[name]) > limit]
 
 
 def parameter_values(params, options, problems):
