@@ -433,6 +433,10 @@ ROLE_CASES = [
     # Bug: a negative canary size is accepted; the canary becomes all targets but the last ones, and it runs.
     role_case("extension_rollout", {"extension_rollout_extensions": _EXT, "extension_rollout_canary_size": -1},
               "extension_rollout_canary_size must be 0 (no canary) or more", "rollout-negative-canary-size"),
+    role_case("extension_rollout", {"extension_rollout_extensions": _EXT, "extension_rollout_prune_history": 0},
+              "extension_rollout_prune_history must be from 1 to 1000, got 0", "rollout-prune-history-0"),
+    role_case("extension_rollout", {"extension_rollout_extensions": _EXT, "extension_rollout_prune": "perhaps"},
+              "extension_rollout_prune", "rollout-prune-not-bool"),
     # --- extension_rollout: checks of the module it calls -------------------------------------------------
     role_case("extension_rollout", {"extension_rollout_extensions": _EXT, "extension_rollout_batch_size": 500},
               "batch_size must be between 1 and 50, got 500", "rollout-oversized-batch"),
@@ -449,6 +453,8 @@ ROLE_CASES = [
               "patch_management_reboot_if_need", "patch-role-bad-reboot-policy"),
     role_case("patch_management", {"patch_management_report_formats": ["pdf"]},
               "patch_management_report_formats", "patch-role-unknown-report-format"),
+    role_case("patch_management", {"patch_management_plan_fail_on_changes": "if any"},
+              "patch_management_plan_fail_on_changes", "patch-role-plan-fail-not-bool"),
     # --- patch_management: its own checks ------------------------------------------------------------------
     role_case("patch_management", {"patch_management_max_failure_percent": 150},
               "Invalid patch_management_* variable", "patch-role-failure-percent-150"),
