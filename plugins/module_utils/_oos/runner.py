@@ -39,6 +39,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.batches 
     Work,
     gives_way,
     iso,
+    parse_iso,
     targets_of,
     transient,
     utc_now,
@@ -76,7 +77,7 @@ class Runner:
 
     def __init__(self, api_for, template_name, spec, max_running, timeout, poll_interval, wait=True, canary=False,
                  on_busy="wait", user_token=None, tags=None, description=None, secret_names=(), workers=8,
-                 sleep=time.sleep, clock=time.monotonic, now=utc_now, progress=None, guards=None):
+                 sleep=time.sleep, clock=time.monotonic, now=utc_now, progress=None, guards=None, planned_at=None):
         self.api_for = api_for
         self.template = template_name
         self.spec = spec
@@ -91,6 +92,8 @@ class Runner:
         self.secret_names = tuple(secret_names)
         self.workers = workers
         self.sleep, self.clock, self.now = sleep, clock, now
+        # When the module began reading the state it planned from (UTC); by default, now.
+        self.planned_at = planned_at if planned_at is not None else now()
         self.say = progress or (lambda text, every=None: None)
         self.work = {}
         self.batches = []
@@ -177,7 +180,11 @@ class Runner:
                 raise outcome.error
             for item in outcome.value:
                 self._see(outcome.item, item)
-        self.settled = {i for i, v in self.views.items() if v["done"]}
+        # An execution that ended before the plan was read is in the plan. One that ended later, or whose end
+        # cannot be placed before it (the client clock may be up to CLOCK_SKEW off the server's), is not: its
+        # instances are read and planned again before anything starts on them.
+        cutoff = self.planned_at - timedelta(seconds=CLOCK_SKEW)
+        self.settled = {i for i, v in self.views.items() if v["done"] and _ended_before(v, cutoff)}
         for region in regions:
             self._cover(region, strict=True)
 
@@ -579,16 +586,15 @@ class Runner:
         Its instances are decided again: they adopt the winner if it makes the same change, else wait for what
         runs on them; a new start comes only after a random pause."""
         losers = []
+        own = {b.execution_id for b in self.batches} | self.cancelled
         for batch in self.batches:
             if not batch.mine or not batch.started or batch.done or batch.execution_id in self.cancelled:
                 continue
             verifying = not batch.verified
             if batch.execution_id in self._listed:
                 batch.verified = True
-            mine = set(batch.instance_ids)
-            rivals = [v for v in self.views.values() if v["region"] == batch.region and not v["done"]
-                      and v["execution_id"] != batch.execution_id and gives_way(batch.execution, v, verifying)
-                      and mine & self.coverage.get(v["execution_id"], set())]
+            rivals = [v for v in self.views.values() if v["region"] == batch.region and v["execution_id"] not in own
+                      and self._overlaps(batch, v) and gives_way(batch.execution, v, verifying)]
             if rivals:
                 batch.superseded_by = rivals[0]["execution_id"]
                 losers.append(batch)
@@ -618,6 +624,17 @@ class Runner:
                     self._adopt(work, same[0])
             if batch is self.canary:
                 self.canary = None
+
+    def _overlaps(self, batch, view):
+        """Whether ``view`` works, or worked since this run's plan, on an instance of our ``batch``: an unfinished
+        execution on one of them, or one that ended after the plan was read (it started after our lookup, and
+        finished before our start was seen) on one whose plan does not know of it yet."""
+        covered = self.coverage.get(view["execution_id"], set())
+        if not view["done"]:
+            return bool(covered & set(batch.instance_ids))
+        if view["execution_id"] in self.settled:
+            return False
+        return any(view["execution_id"] not in self.work[i].accounted for i in batch.instance_ids if i in covered)
 
     def _cancel(self, batches, deadline):
         by_region = {}
@@ -711,3 +728,8 @@ class Runner:
     def executions(self):
         """The executions this run started or adopted, in order."""
         return [b for b in self.batches if b.started or b.error]
+
+
+def _ended_before(view, moment):
+    ended = parse_iso(view.get("end_date"))
+    return ended is not None and ended < moment
