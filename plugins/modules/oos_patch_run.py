@@ -193,6 +193,63 @@ options:
         instances of zones at their budget wait for running batches to end. Instances in executions of other
         jobs are not counted. Needs O(wait=true).
     type: raw
+  pre_hook:
+    description:
+      - A script run through Cloud Assistant on the instances of each batch right before its execution starts (for
+        example to drain the instance from a load balancer or stop a service). Only with O(action=install), and only
+        around executions this task starts (an adopted execution already runs).
+      - An instance where the script does not exit 0 (non-zero exit code, its timeout, not delivered, no result
+        before O(wait_timeout)) is not patched: its result is C(skipped) with the reason and the end of the output in
+        RV(instances.hooks.pre). Skipped instances do not fail the task (the task warns about them).
+      - The batch's execution starts as soon as the script finished on all of its instances, so the time between
+        the hook and the install is short; the hook runs once per batch, never for all targets at once.
+    type: dict
+    suboptions:
+      command:
+        description:
+          - The script. At most 24 KB after Base64 encoding. It is sent as it is, without parameters, so put no
+            secret in it: it is visible in the Cloud Assistant invocation records.
+        type: str
+        required: true
+      type:
+        description: The command type; default from each instance's OS (V(RunShellScript) on Linux,
+          V(RunPowerShellScript) on Windows). A fixed type that cannot run on some target fails the task before
+          anything starts.
+        type: str
+        choices: [RunShellScript, RunPowerShellScript, RunBatScript]
+      timeout:
+        description: Seconds the script may run on an instance (10 to 86400). The wait for its results is this
+          plus 60 seconds for delivery, and never goes past O(wait_timeout).
+        type: int
+        default: 300
+      working_dir:
+        description: The directory the script runs in.
+        type: str
+  post_hook:
+    description:
+      - A script run through Cloud Assistant on the instances of each batch whose patching succeeded, right after the
+        batch's execution ended, so after its reboot when one was needed (O(reboot=if_required)): a health check,
+        starting a service again, putting the instance back into a load balancer. Same suboptions as O(pre_hook).
+      - An instance where the script does not exit 0 becomes C(failed) (its patches stay installed) with the reason
+        and the output in RV(instances.hooks.post); it counts in O(max_failure_percent). Instances whose patching
+        failed get no post-hook, so an instance drained by the pre-hook stays out of service until someone looks.
+    type: dict
+    suboptions:
+      command:
+        description: The script (see O(pre_hook.command)).
+        type: str
+        required: true
+      type:
+        description: The command type (see O(pre_hook.type)).
+        type: str
+        choices: [RunShellScript, RunPowerShellScript, RunBatScript]
+      timeout:
+        description: Seconds the script may run (see O(pre_hook.timeout)).
+        type: int
+        default: 300
+      working_dir:
+        description: The directory the script runs in.
+        type: str
 notes:
   - Executions the task started keep running in OOS if the task is killed; the next run adopts them.
     O(cancel_on_timeout) cancels only executions this task started, never adopted ones. Two tasks that start a
@@ -207,7 +264,10 @@ notes:
     (null).
   - The RAM actions needed are C(oos:StartExecution), C(oos:ListExecutions), C(oos:NotifyExecution),
     C(oos:CancelExecution), C(oos:ListInstancePatchStates), C(oos:ListInstancePatches), C(ecs:DescribeInstances),
-    C(ecs:DescribeCloudAssistantStatus) and C(ecs:DescribeSnapshots).
+    C(ecs:DescribeCloudAssistantStatus) and C(ecs:DescribeSnapshots); with O(pre_hook) or O(post_hook) also
+    C(ecs:RunCommand) and C(ecs:DescribeInvocationResults).
+  - Hooks run in the task's wait loop, one batch at a time; while a hook runs, other batches are not polled (they
+    keep running in OOS). Their time counts against O(wait_timeout).
   - Each execution this module starts carries the tag C(ecs-ops-patch-run=oos_patch_run), which
     M(alibabacloud.ecs_ops.oos_patch_snapshot_cleanup) uses to know the snapshots it took.
 seealso:
@@ -305,7 +365,8 @@ instances:
           says why), C(unreachable) (missing, not running or no online agent, with O(unreachable=skip)), C(busy)
           (another execution works on it, with O(busy=skip), O(busy=fail) or O(wait=false)), C(pending) (not
           finished, O(wait=false) or timeout), C(planned) (check mode), C(deferred) (not started because the
-          maintenance window is closed or closed during the run; the next window's run picks it up).
+          maintenance window is closed or closed during the run; the next window's run picks it up), C(skipped)
+          (its O(pre_hook) failed, so it was not patched).
       type: str
       sample: succeeded
     adopted:
@@ -352,6 +413,15 @@ instances:
       description: Check mode with O(action=install) only, the patches the last scan found missing or failed.
       type: list
       elements: dict
+    hooks:
+      description:
+        - What O(pre_hook) and O(post_hook) did on the instance, under C(pre) and C(post) (absent when the hook did
+          not run there): C(passed), C(reason) (empty when passed), C(exit_code) (null when it did not finish),
+          C(status) (the Cloud Assistant invocation status), C(invoke_id), C(output) (its last 2 KB) and
+          C(output_truncated).
+      type: dict
+      sample: {pre: {passed: true, reason: "", exit_code: 0, status: Success, invoke_id: t-hz0jdfwd9f****, output: "drained\n",
+                     output_truncated: false}}
 execution_ids:
   description: The executions started or adopted.
   returned: always
@@ -369,7 +439,7 @@ summary:
   returned: always
   type: dict
   sample: {total: 80, succeeded: 78, failed: 0, unreachable: 2, unchanged: 0, cancelled: 0, busy: 0, pending: 0, planned: 0,
-           deferred: 0, compliant: 40, non_compliant: 38, never_scanned: 0, reboot_required: 38, patches_installed: 412,
+           deferred: 0, skipped: 0, compliant: 40, non_compliant: 38, never_scanned: 0, reboot_required: 38, patches_installed: 412,
            snapshots: 78}
 timed_out:
   description: Whether O(wait_timeout) passed.
@@ -431,6 +501,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._options import oos_run_argument_spec
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.hooks import HOOK_SPEC, hook_type_problems, run_hook
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.run import (
     PATCH_RUN_TAG,
     PATCH_TEMPLATE,
@@ -481,6 +552,8 @@ def argument_spec():
         window_end=dict(type="str", default="finish", choices=["finish", "cancel"]),
         max_failure_percent=dict(type="float"),
         zone_disruption_budget=dict(type="raw"),
+        pre_hook=dict(type="dict", options=HOOK_SPEC),
+        post_hook=dict(type="dict", options=HOOK_SPEC),
     )
 
 
@@ -492,6 +565,7 @@ class PatchRun:
         self.targets, self.p = module.validated(validate_run_options, module.params, module.region)
         self.action = self.p["action"]
         self.entries = {}
+        self.views = {}
         self.batch_size = self.p["batch_size"]
         p = self.p
         # The window is judged once, against the real time, and carried on the runner's monotonic clock.
@@ -518,12 +592,16 @@ class PatchRun:
         unreachable = {}
         for region, ids in self.targets.items():
             views = read_instances(self.module.api("ecs", region), region, ids)
+            self.views.update(views)
             ready = [i for i in ids if views[i]["ready"]]
             unreachable.update({i: views[i]["reason"] for i in ids if not views[i]["ready"]})
             states = read_patch_states(self.oos(region), ready) if ready else {}
             for instance_id in ids:
                 self.entries[instance_id] = run_entry(instance_id, region, states.get(instance_id),
                                                       views[instance_id]["zone"])
+        problems = [p for name in ("pre_hook", "post_hook") for p in hook_type_problems(name, self.p[name], self.views)]
+        if problems:
+            self.fail("Nothing was started: " + "; ".join(problems))
         for instance_id, reason in unreachable.items():
             self.entries[instance_id].update(result="unreachable", message=reason)
         if unreachable and self.p["unreachable"] == "fail" and self.window_open:
@@ -562,11 +640,39 @@ class PatchRun:
     def replan(self, region, ids):
         return {i: self.action for i in ids}
 
+    def _hook(self, name, ids, deadline):
+        verdicts = run_hook(lambda r: self.module.api("ecs", r), name, self.p[name + "_hook"],
+                            {i: self.views[i] for i in ids}, deadline, self.p["poll_interval"], self.module.progress.say)
+        for instance_id, verdict in verdicts.items():
+            self.entries[instance_id]["hooks"][name] = verdict
+        return verdicts
+
+    def before_start(self, batches, deadline):
+        """The pre-hook on the instances of the batches about to start: {instance id: why it is not patched}."""
+        if not self.p["pre_hook"]:
+            return {}
+        verdicts = self._hook("pre", [i for b in batches for i in b.instance_ids], deadline)
+        failed = {i: "not patched: the pre-hook failed: %s" % v["reason"] for i, v in verdicts.items() if not v["passed"]}
+        if failed:
+            self.module.progress.say("the pre-hook failed on %d instance(s); they are skipped" % len(failed))
+        return failed
+
+    def after_batch(self, batch, children, deadline):
+        """The post-hook on the instances the ended batch patched: how many it failed."""
+        if not self.p["post_hook"]:
+            return 0
+        patched = [i for i in batch.instance_ids if (children.get(i) or {}).get("status") == "Success"]
+        verdicts = self._hook("post", patched, deadline) if patched else {}
+        return sum(1 for v in verdicts.values() if not v["passed"])
+
     # --- check mode ---------------------------------------------------------------------------
     def plan(self):
         work = self.work()
+        hooks = " and ".join(n for n in ("pre", "post") if self.p[n + "_hook"])
         for instance_id in work:
             entry = plan_entry(self.entries[instance_id], self.action)
+            if hooks and entry["result"] == "planned":
+                entry["message"] += "; would run the %s-hook%s" % (hooks, "s" if " and " in hooks else "")
             if not self.window_open and entry["result"] == "planned":
                 deferred_entry(entry, self.window, entry["message"])
         if not work:
@@ -640,12 +746,27 @@ class PatchRun:
                     entry["message"] = "could not read execution %s: %s" % (batch.execution_id, batch.error[0])
             if batch is not None and batch.execution_id in self.runner.window_cancelled:
                 window_cancelled_entry(entry, batch.execution_id)
+            self.judge_post_hook(entry, batch)
             if batch is not None and batch.adopted:
                 entry["message"] += " (adopted %s, which was already doing this)" % batch.execution_id
             for note in work.notes:
                 entry["message"] += "; " + note
         if self.action == "install" and self.p["create_snapshot"] and self.p["wait"]:
             self.read_snapshots(children, deadline)
+
+    def judge_post_hook(self, entry, batch):
+        """A failed post-hook makes a patched instance failed; one that could not run before the deadline says so."""
+        if not self.p["post_hook"] or entry["result"] not in ("succeeded", "unchanged") or batch is None:
+            return
+        if not batch.mine or not batch.started:
+            return
+        verdict = entry["hooks"].get("post")
+        if verdict is None:
+            if batch.execution_id not in self.runner.hooked:
+                entry.update(result="failed",
+                             message=entry["message"] + "; the post-hook did not run: wait_timeout passed first")
+        elif not verdict["passed"]:
+            entry.update(result="failed", message=entry["message"] + "; the post-hook failed: %s" % verdict["reason"])
 
     def read_snapshots(self, children, deadline):
         wanted = [(i, c["execution_id"], self.entries[i]["region"]) for by_instance in children.values()
@@ -674,6 +795,8 @@ class PatchRun:
             return False
         if any(b.mine and b.started for b in self.runner.batches):
             return True
+        if any(e["hooks"] for e in self.entries.values()):
+            return True   # a hook ran a script on the instances
         return any(e["result"] == "planned" or (e["patches_installed"] or 0) > 0 or e["snapshot_ids"]
                    for e in self.entries.values())
 
@@ -720,6 +843,10 @@ def main():
     if run.runner.transient_errors:
         module.warn("%d read(s) or start(s) failed after their retries and were tried again: %s" % (
             len(run.runner.transient_errors), run.runner.transient_errors[-1]))
+    skipped = [e for e in run.entries.values() if e["result"] == "skipped"]
+    if skipped:
+        module.warn("%d instance(s) were not patched because the pre-hook failed: %s" % (
+            len(skipped), "; ".join("%s: %s" % (e["instance_id"], e["message"]) for e in skipped[:5])))
     if not module.params["wait"]:
         module.exit_json(**result)
     unstarted = [b for b in run.runner.batches if b.error and not b.started]

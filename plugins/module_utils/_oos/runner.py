@@ -115,6 +115,8 @@ class Runner:
         self._intents = {}
         self._fresh = False
         self._listed = set()       # the executions the last round's listings showed
+        self.hooked = {}           # execution id -> {instance id: child view}: our ended batches the spec saw
+        self.hook_failed = 0       # instances the spec's after-batch step failed (they count in the budget)
 
     # --- entry points ---------------------------------------------------------------------
     def preview(self, work):
@@ -152,8 +154,9 @@ class Runner:
             mine = [b for b in self.batches if b.started and b.mine and not b.done]
             cancelled = self._cancel(mine, deadline)
         warnings = []
-        children = {}
-        readable = [b for b in self.batches if b.started and b.execution_id and (b.done or self.wait)]
+        children = dict(self.hooked)
+        readable = [b for b in self.batches if b.started and b.execution_id and (b.done or self.wait)
+                    and b.execution_id not in children]
         for outcome in run_bounded(lambda b: child_executions(self.api_for(b.region), b.execution_id, deadline),
                                    readable, self.workers):
             batch = outcome.item
@@ -368,8 +371,8 @@ class Runner:
 
     def failed_count(self):
         """Instances that failed so far in the executions of this run (their ``Counters``)."""
-        return sum(int(((b.execution or {}).get("counters") or {}).get("Failed") or 0)
-                   for b in self.batches if b.started)
+        return self.hook_failed + sum(int(((b.execution or {}).get("counters") or {}).get("Failed") or 0)
+                                      for b in self.batches if b.started)
 
     def _window_cancel(self):
         """With a window that cancels at its end: once it ended, cancel our executions that still run."""
@@ -398,6 +401,49 @@ class Runner:
                     batch.canary = True
                     return
 
+    # --- the spec's steps around our own executions (a patch round's hooks) ----------------------------
+    def _before_start(self, chosen):
+        """``spec.before_start(batches, deadline)`` (if the spec has it) runs right before the chosen batches start
+        and names the instances that must not be acted on ({instance id: why}); those end ``skipped`` and the
+        batches are made again without them."""
+        step = getattr(self.spec, "before_start", None)
+        if step is None or not chosen:
+            return chosen
+        dropped = step(chosen, self.deadline) or {}
+        if not dropped:
+            return chosen
+        kept = []
+        for batch in chosen:
+            for instance_id in batch.instance_ids:
+                if instance_id in dropped:
+                    self.work[instance_id].state, self.work[instance_id].outcome = FINAL, ("skipped", dropped[instance_id])
+            ids = [i for i in batch.instance_ids if i not in dropped]
+            if ids:
+                kept.append(Batch(batch.region, batch.action, ids, *self.spec.batch(batch.region, batch.action, ids)))
+        return kept
+
+    def _hooks_due(self):
+        return [b for b in self.batches if b.mine and b.started and b.done and b.execution_id not in self.cancelled
+                and b.execution_id not in self.hooked] if hasattr(self.spec, "after_batch") else []
+
+    def _after_batches(self):
+        """``spec.after_batch(batch, children, deadline)`` once for each of our executions that ended (not one that
+        gave way in a tie-break), with its child executions by instance; it returns how many instances it failed.
+        A read of the children that fails transiently is tried again next round."""
+        for batch in self._hooks_due():
+            if self.clock() >= self.deadline:
+                return
+            try:
+                children = {instance_of(c): c for c in child_executions(self.api_for(batch.region),
+                                                                        batch.execution_id, self.deadline)}
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                if not transient(exc):
+                    raise
+                self.transient_errors.append(describe(exc)[0])
+                continue
+            self.hooked[batch.execution_id] = children
+            self.hook_failed += int(self.spec.after_batch(batch, children, self.deadline) or 0)
+
     def _start(self, batch):
         loop_mode = "FirstBatchPause" if batch.canary else None
         return start_execution(self.api_for(batch.region), self.template, batch.parameters, batch.token_content,
@@ -405,6 +451,9 @@ class Runner:
 
     def _start_and_verify(self, unbounded=False):
         chosen = self._ready_batches(unbounded)
+        if not chosen:
+            return
+        chosen = self._before_start(chosen)
         if not chosen:
             return
         if not self.gate_open:
@@ -492,6 +541,7 @@ class Runner:
             self._refresh(sorted({w.region for w in self.work.values() if w.state != FINAL}))
         self._fresh = False
         self._resolve_conflicts()
+        self._after_batches()
         self._window_cancel()
         self._judge_canary()
         self._retake_cancelled_adoptions()
@@ -517,6 +567,8 @@ class Runner:
 
     def _finished(self, _value=None):
         if any(w.state in (QUEUED, BLOCKED) for w in self.work.values()):
+            return False
+        if self._hooks_due():
             return False
         return all(b.done for b in self.batches if b.started)
 

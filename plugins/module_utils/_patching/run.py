@@ -8,6 +8,7 @@ after the run."""
 from __future__ import annotations
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.executions import run_options
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.hooks import hook_problems
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.policy import policy_options
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.states import installed_total, verdict
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._targets import normalise_targets
@@ -55,7 +56,7 @@ def run_entry(instance_id, region, before, zone=""):
     compliant, reboot, status = verdict(before)
     return dict(instance_id=instance_id, region=region, zone=zone, result="", message="", execution_id="",
                 child_execution_id="", before=before, after=before, patches_installed=None, reboot_required=reboot,
-                compliant=compliant, compliance=status, snapshot_ids=[], adopted=False, waited_for=[])
+                compliant=compliant, compliance=status, snapshot_ids=[], adopted=False, waited_for=[], hooks={})
 
 
 def plan_entry(entry, action):
@@ -102,7 +103,7 @@ def finish_entry(entry, action, child, after, parent):
 
 def run_summary(entries):
     summary = dict(total=len(entries), succeeded=0, failed=0, unreachable=0, unchanged=0, cancelled=0, busy=0, pending=0,
-                   planned=0, deferred=0, compliant=0, non_compliant=0, never_scanned=0, reboot_required=0, patches_installed=0,
+                   planned=0, deferred=0, skipped=0, compliant=0, non_compliant=0, never_scanned=0, reboot_required=0, patches_installed=0,
                    snapshots=0)
     for entry in entries:
         summary[entry["result"]] = summary.get(entry["result"], 0) + 1
@@ -127,6 +128,12 @@ def validate_run_options(p, region):
     if not 1 <= p["snapshot_retention_days"] <= MAX_RETENTION_DAYS:
         problems.append("snapshot_retention_days must be from 1 to %d, got %d"
                         % (MAX_RETENTION_DAYS, p["snapshot_retention_days"]))
+    for name in ("pre_hook", "post_hook"):
+        if p.get(name) is not None and p["action"] != "install":
+            problems.append("%s only applies to action=install" % name)
+        if p.get(name) is not None and not p["wait"]:
+            problems.append("%s needs wait=true (it runs around each batch while the task waits)" % name)
+        problems.extend(hook_problems(name, p.get(name)))
     if p["canary"] and not p["wait"]:
         problems.append("canary needs wait=true (the first batch is checked before the rest is approved)")
     run_problems, normalised = run_options(p, MAX_EXECUTIONS)

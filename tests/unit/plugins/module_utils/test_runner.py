@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos import runner as rn
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.rollout import Guards
 from unit_helpers import FakeClock
 
 EPOCH = datetime(2026, 11, 28, 12, 0, 0)
@@ -525,3 +526,54 @@ def test_an_execution_that_started_and_ended_during_our_start_makes_ours_give_wa
     assert [api.executions[e]["ids"] for e in ours[1:]] == [["i-2"]]
     assert run.work["i-1"].outcome[0] == "unchanged"
     assert ["i-1"] in spec.replanned or ["i-1", "i-2"] in spec.replanned
+
+
+class HookedSpec(Spec):
+    """A spec with the patch round's steps: ``refuse`` instances fail the step before the start; ``after`` records
+    each ended batch with its children, and fails ``break_after`` instances."""
+
+    def __init__(self, refuse=(), break_after=()):
+        super().__init__()
+        self.refuse, self.break_after = set(refuse), set(break_after)
+        self.before, self.after = [], []
+
+    def before_start(self, batches, deadline):
+        self.before.append([list(b.instance_ids) for b in batches])
+        return {i: "refused" for b in batches for i in b.instance_ids if i in self.refuse}
+
+    def after_batch(self, batch, children, deadline):
+        self.after.append((batch.execution_id, sorted(children)))
+        return len(self.break_after & set(batch.instance_ids))
+
+
+def test_the_step_before_a_start_drops_refused_instances_from_the_batch(clock):
+    api = FakeOos(clock)
+    spec = HookedSpec(refuse={"i-2"})
+    run = runner(api, clock, spec, max_running=1).run(work("i-1", "i-2", "i-3"))
+    assert not run.timed_out
+    assert run.work["i-2"].outcome == ("skipped", "refused") and run.work["i-2"].batch is None
+    assert [covered(api, e) for e in api.executions] == [["i-1"], ["i-3"]]
+    assert spec.before == [[["i-1", "i-2"]], [["i-3"]]]      # once per start round, right before it
+    # The step after each batch ran once per ended execution of ours, with its children.
+    assert spec.after == [(e, covered(api, e)) for e in api.executions]
+
+
+def test_failures_of_the_step_after_a_batch_count_in_the_failure_budget(clock):
+    api = FakeOos(clock)
+    spec = HookedSpec(break_after={"i-1"})
+    run = runner(api, clock, spec, max_running=1, guards=Guards(failure_allowance=0))
+    run.run(work("i-1", "i-2", "i-3", "i-4"))
+    assert run.hook_failed == 1 and run.failed_count() == 1
+    assert run.stop_kind == "failure_budget"
+    assert [covered(api, e) for e in api.executions] == [["i-1", "i-2"]]
+
+
+def test_the_run_is_not_finished_before_the_step_after_its_last_batch(clock):
+    api = FakeOos(clock)
+    spec = HookedSpec()
+    run = runner(api, clock, spec).run(work("i-1"))
+    assert not run.timed_out and spec.after == [("exec-001", ["i-1"])]
+    children, _cancelled, _warnings = run.finish()
+    assert list(children["exec-001"]) == ["i-1"]
+    reads = [p for a, p in api.calls if a == "ListExecutions" and p.get("ParentExecutionId")]
+    assert len(reads) == 1, "finish() reuses the children the step after the batch read"
