@@ -24,6 +24,7 @@ from ansible.errors import AnsibleFilterError
 HOST_VARIABLE = "extension_rollout_extensions"
 CHANGE_ACTIONS = ("install", "update", "uninstall", "patch", "reboot", "snapshot")
 FAILED = ("failed", "cancelled", "pending")
+HOOK_OUTPUT_SHOWN = 500     # characters of a hook's output in a report row (the module keeps 2 KB)
 SKIPPED = ("skipped", "busy", "unreachable", "unsupported", "not_run", "blocked", "deferred", "not_opted_in")
 ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"
 WOULD_PRUNE = "not_opted_in"   # a prune the role would make with extension_rollout_prune: true
@@ -267,6 +268,20 @@ def _patch_row(instance_id, entry, action, item, result, message):
                 action=action, item=item, result=result, message=message)
 
 
+def _hook_rows(instance_id, entry, stage):
+    """A row for what oos_patch_run's ``stage`` hook did on the instance (none if it did not run there): its exit
+    code, and the reason and the end of its output as the message."""
+    verdict = (entry.get("hooks") or {}).get(stage)
+    if not verdict:
+        return []
+    item = "exit code %s" % verdict["exit_code"] if verdict.get("exit_code") is not None else (
+        verdict.get("status") or "no result")
+    output = (verdict.get("output") or "").strip()
+    message = "; ".join(x for x in (verdict.get("reason") or "", output[-HOOK_OUTPUT_SHOWN:]) if x)
+    return [_patch_row(instance_id, entry, stage + "-hook", item, "succeeded" if verdict.get("passed") else "failed",
+                       message)]
+
+
 def _patch_rows_of(instance_id, entry, create_snapshot, reboot):
     result = entry.get("result") or ""
     missing = entry.get("missing_patches")
@@ -276,7 +291,9 @@ def _patch_rows_of(instance_id, entry, create_snapshot, reboot):
         item = "%d patch(es) installed" % entry["patches_installed"]
     else:
         item = "approved missing patches"
-    rows = [_patch_row(instance_id, entry, "patch", item, result, entry.get("message") or "")]
+    rows = _hook_rows(instance_id, entry, "pre")
+    rows.append(_patch_row(instance_id, entry, "patch", item, result, entry.get("message") or ""))
+    rows.extend(_hook_rows(instance_id, entry, "post"))
     if result == "planned" and create_snapshot:
         rows.append(_patch_row(instance_id, entry, "snapshot", "system disk", result,
                                "the install template snapshots the system disk first"))

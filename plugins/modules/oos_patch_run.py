@@ -199,7 +199,7 @@ options:
         example to drain the instance from a load balancer or stop a service). Only with O(action=install), and only
         around executions this task starts (an adopted execution already runs).
       - An instance where the script does not exit 0 (non-zero exit code, its timeout, not delivered, no result
-        before O(wait_timeout)) is not patched: its result is C(skipped) with the reason and the end of the output in
+        before O(wait_timeout)) is not patched; its result is C(skipped) with the reason and the end of the output in
         RV(instances.hooks.pre). Skipped instances do not fail the task (the task warns about them).
       - The batch's execution starts as soon as the script finished on all of its instances, so the time between
         the hook and the install is short; the hook runs once per batch, never for all targets at once.
@@ -207,8 +207,11 @@ options:
     suboptions:
       command:
         description:
-          - The script. At most 24 KB after Base64 encoding. It is sent as it is, without parameters, so put no
-            secret in it: it is visible in the Cloud Assistant invocation records.
+          - The script, at most 24 KB after Base64 encoding. It takes no parameters of its own; built-in
+            parameters such as C({{ACS::InstanceId}}) and references to OOS parameters (C({{oos:NAME}}),
+            C({{oos-secret:NAME}})) are resolved by Cloud Assistant on the instance.
+          - The script is visible in the Cloud Assistant invocation records, so put no secret in it; refer to an OOS
+            encrypted parameter as C({{oos-secret:NAME}}) instead.
         type: str
         required: true
       type:
@@ -228,7 +231,7 @@ options:
   post_hook:
     description:
       - A script run through Cloud Assistant on the instances of each batch whose patching succeeded, right after the
-        batch's execution ended, so after its reboot when one was needed (O(reboot=if_required)): a health check,
+        batch's execution ended, so after its reboot when one was needed (O(reboot=if_required)), for example a health check,
         starting a service again, putting the instance back into a load balancer. Same suboptions as O(pre_hook).
       - An instance where the script does not exit 0 becomes C(failed) (its patches stay installed) with the reason
         and the output in RV(instances.hooks.post); it counts in O(max_failure_percent). Instances whose patching
@@ -416,7 +419,7 @@ instances:
     hooks:
       description:
         - What O(pre_hook) and O(post_hook) did on the instance, under C(pre) and C(post) (absent when the hook did
-          not run there): C(passed), C(reason) (empty when passed), C(exit_code) (null when it did not finish),
+          not run there), each with C(passed), C(reason) (empty when passed), C(exit_code) (null when it did not finish),
           C(status) (the Cloud Assistant invocation status), C(invoke_id), C(output) (its last 2 KB) and
           C(output_truncated).
       type: dict

@@ -245,3 +245,27 @@ def test_the_report_header_says_when_where_and_what_ran_it():
 def test_a_target_given_twice_is_in_each_change_once():
     changes = ecs_extension_changes(targets("i-1", "i-1", "i-2"), default=[NGINX, NODE22])
     assert [[t["instance_id"] for t in c["targets"]] for c in changes] == [["i-1", "i-2"], ["i-1", "i-2"]]
+
+
+def test_patch_rows_show_each_hook_that_ran_around_the_patch():
+    passed = dict(passed=True, reason="", exit_code=0, status="Success", output="drained\n")
+    unhealthy = dict(passed, passed=False, reason="exit code 1", exit_code=1, output="x" * 600 + "unhealthy")
+    install = dict(instances={
+        "i-1": dict(region="r", result="succeeded", message="install finished", patches_installed=1,
+                    hooks=dict(pre=passed, post=unhealthy)),
+        "i-2": dict(region="r", result="skipped", message="not patched: the pre-hook failed: Timeout",
+                    hooks=dict(pre=dict(passed=False, reason="Timeout (ExecutionTimeout)", exit_code=None,
+                                        status="Timeout", output=""))),
+        "i-3": dict(region="r", result="unchanged", message="compliant")})
+    rows = ecs_patch_rows(install)
+    assert [(r["instance_id"], r["action"], r["item"], r["result"]) for r in rows] == [
+        ("i-1", "pre-hook", "exit code 0", "succeeded"), ("i-1", "patch", "1 patch(es) installed", "succeeded"),
+        ("i-1", "post-hook", "exit code 1", "failed"),
+        ("i-2", "pre-hook", "Timeout", "failed"), ("i-2", "patch", "approved missing patches", "skipped"),
+        ("i-3", "patch", "approved missing patches", "unchanged")]
+    assert rows[0]["message"] == "drained"
+    assert rows[2]["message"].startswith("exit code 1; x") and rows[2]["message"].endswith("unhealthy")
+    assert len(rows[2]["message"]) == len("exit code 1; ") + 500
+    assert rows[3]["message"] == "Timeout (ExecutionTimeout)"
+    suite = ElementTree.fromstring(ecs_junit(rows)).find("testsuite")
+    assert [c.get("name") for c in suite.findall("testcase") if c.find("failure") is not None] == ["post-hook", "pre-hook"]
