@@ -200,7 +200,7 @@ options:
         around executions this task starts (an adopted execution already runs).
       - An instance where the script does not exit 0 (non-zero exit code, its timeout, not delivered, no result
         before O(wait_timeout)) is not patched; its result is C(skipped) with the reason and the end of the output in
-        RV(instances.hooks.pre). Skipped instances do not fail the task (the task warns about them).
+        RV(instances.hooks) (C(pre)). Skipped instances do not fail the task (the task warns about them).
       - The batch's execution starts as soon as the script finished on all of its instances, so the time between
         the hook and the install is short; the hook runs once per batch, never for all targets at once.
     type: dict
@@ -234,7 +234,7 @@ options:
         batch's execution ended, so after its reboot when one was needed (O(reboot=if_required)), for example a health check,
         starting a service again, putting the instance back into a load balancer. Same suboptions as O(pre_hook).
       - An instance where the script does not exit 0 becomes C(failed) (its patches stay installed) with the reason
-        and the output in RV(instances.hooks.post); it counts in O(max_failure_percent). Instances whose patching
+        and the output in RV(instances.hooks) (C(post)); it counts in O(max_failure_percent). Instances whose patching
         failed get no post-hook, so an instance drained by the pre-hook stays out of service until someone looks.
     type: dict
     suboptions:
