@@ -93,6 +93,8 @@ def test_a_scheduled_round_with_window_hooks_and_budgets(sim):
         cases = {(c.get("classname").split(".")[-1], c.get("name")): c for c in suite.findall("testcase")}
         assert cases[(refused, "pre-hook")].find("failure") is not None
         assert cases[(patched[0], "post-hook")].find("failure") is None
+        assert report["hosts"][refused]["name"] == "g-2" and "Alibaba Cloud Linux" in report["hosts"][refused]["os_name"]
+        assert "<br>g-2<br><span class=\"muted\">Alibaba Cloud Linux" in html
 
         # The zone budget held: never two instances of a zone in running executions at once.
         events = []
