@@ -1,4 +1,4 @@
-"""R11 the pre and post hooks of a patch round, against the simulator (which runs the Linux hook scripts for
+"""R12 the pre and post hooks of a patch round, against the simulator (which runs the Linux hook scripts for
 real): each batch's pre-hook runs on exactly its instances right before its execution starts, its post-hook
 on the instances it patched after the execution ended; a failing pre-hook skips its instance (never patched),
 a failing post-hook marks it failed (patched, counted in the failure budget); a second round changes nothing

@@ -1,4 +1,4 @@
-"""R12 a scheduled patch round through the patch_management role, as an unattended AWX job runs it at night:
+"""R13 a scheduled patch round through the patch_management role, as an unattended AWX job runs it at night:
 inside tonight's maintenance window, a pre-hook that drains and a post-hook that checks health around each
 batch, a disruption budget of one instance per zone, snapshots, and a failure budget. One instance refuses
 its pre-hook (skipped, never patched), one fails its patch (failed, within the budget, no post-hook); every
