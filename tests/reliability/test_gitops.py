@@ -274,3 +274,21 @@ def test_patch_management_plan_apply_plan(sim, tmp_path):
     proc = patch_round(sim, tmp_path, ids, check=True)
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert json.loads((tmp_path / "patch-plan.json").read_text())["empty"] is True
+
+
+def test_a_round_the_patch_gate_stops_still_gives_the_pipeline_its_junit(sim, tmp_path):
+    """A real (not check-mode) round whose scan exceeds a threshold: the gate fails the run before anything is
+    installed, and the JUnit file is there for the pipeline, with the scan and every blocked instance."""
+    sim.reset(FLEET, time_scale=0.01)
+    ids = names_to_ids(sim)
+    mark = sim.mark()
+    proc = patch_round(sim, tmp_path / "out", ids, check=False, patch_management_plan_fail_on_changes=False,
+                       patch_management_max_missing_critical=0, patch_management_max_missing_important=0)
+    assert proc.returncode != 0 and "Gate: thresholds exceeded" in proc.stdout, proc.stdout[-3000:]
+    assert not [c for c in sim.mutating_calls(mark) if c["action"] == "StartExecution"
+                and '"install"' in c["params"].get("Parameters", "")], "the gate let an install start"
+    suite = junit_suite(tmp_path / "out" / "patch-report.junit.xml")
+    blocked = [c for c in suite.findall("testcase") if c.get("name") == "patch" and c.find("skipped") is not None]
+    assert sorted(c.get("classname").split(".")[-1] for c in blocked) == sorted([ids["web-1"], ids["web-2"],
+                                                                                  ids["api-spare"]])
+    assert any(c.find("skipped").get("message").startswith("blocked: thresholds exceeded") for c in blocked)
