@@ -289,6 +289,6 @@ def test_a_round_the_patch_gate_stops_still_gives_the_pipeline_its_junit(sim, tm
                 and '"install"' in c["params"].get("Parameters", "")], "the gate let an install start"
     suite = junit_suite(tmp_path / "out" / "patch-report.junit.xml")
     blocked = [c for c in suite.findall("testcase") if c.get("name") == "patch" and c.find("skipped") is not None]
-    assert sorted(c.get("classname").split(".")[-1] for c in blocked) == sorted([ids["web-1"], ids["web-2"],
-                                                                                  ids["api-spare"]])
+    expected = sorted([ids["web-1"], ids["web-2"], ids["api-spare"]])
+    assert sorted(c.get("classname").split(".")[-1] for c in blocked) == expected
     assert any(c.find("skipped").get("message").startswith("blocked: thresholds exceeded") for c in blocked)
