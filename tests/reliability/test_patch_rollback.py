@@ -85,7 +85,7 @@ def test_a_failed_instance_is_rolled_back_once(sim):
 
 def test_a_stop_that_outlasts_wait_timeout_fails_at_the_deadline(sim):
     sim.reset({"regions": {R: {"instances": [group("node", 2), group("slow", 1, durations={
-        "patch_install": 100, "snapshot": 10, "stop": 100000})]}}})
+        "patch_install": 100, "snapshot": 10, "instance_stop": 100000})]}}})
     names = names_to_ids(sim)
     ids = [names["node-1"], names["node-2"], names["slow"]]
     sim.instance(names["node-2"], fail=["patch"])

@@ -51,17 +51,17 @@ class Fleet:
         self.add(sim.fleet)
 
     def stop(self, inst, t):
-        """StopInstance: ``Stopping`` for ``durations.stop`` seconds, then ``Stopped`` (``advance``)."""
+        """StopInstance: ``Stopping`` for ``durations.instance_stop`` seconds, then ``Stopped`` (``advance``)."""
         inst.status = "Stopping"
-        self._stopping[inst.id] = t + inst.duration("stop", self.sim)
+        self._stopping[inst.id] = t + inst.duration("instance_stop", self.sim)
         self._notify(inst, {"status": "Stopping"})
 
     def start(self, inst, t):
-        """StartInstance: ``Starting`` for ``durations.start`` seconds (agent offline), then ``Running`` with a new
+        """StartInstance: ``Starting`` for ``durations.instance_start`` seconds (agent offline), then ``Running`` with a new
         start time and boot id, as after a reboot."""
         if inst.down_until is not None:
             return
-        inst.down_until = t + inst.duration("start", self.sim)
+        inst.down_until = t + inst.duration("instance_start", self.sim)
         inst.start_reboot()
         self._rebooting.add(inst.id)
 

@@ -1,7 +1,7 @@
 """ECS DescribeInstances, RebootInstance, StopInstance and StartInstance.
 
-StopInstance takes a ``Running`` instance to ``Stopping`` and, ``durations.stop`` seconds later, ``Stopped``;
-StartInstance takes a ``Stopped`` one to ``Starting`` and, ``durations.start`` seconds later, ``Running``. Any
+StopInstance takes a ``Running`` instance to ``Stopping`` and, ``durations.instance_stop`` seconds later, ``Stopped``;
+StartInstance takes a ``Stopped`` one to ``Starting`` and, ``durations.instance_start`` seconds later, ``Running``. Any
 other status is ``IncorrectInstanceStatus`` (403), as the API reference says for both."""
 
 import re
