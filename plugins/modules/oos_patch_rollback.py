@@ -249,10 +249,13 @@ def read_region(module, region, instance_ids, pinned, start_after):
 
 def roll_back(module, entries, deadline):
     todo = [e for e in entries if e["steps"]]
+    if todo:
+        module.progress.say("rollback: %d instance(s) to roll back, at most %d at a time" % (
+            len(todo), module.params["max_concurrent"]))
 
     def one(entry):
         return execute(module.api("ecs", entry["region"]), entry["instance_id"], entry["disk_id"], entry["snapshot_id"],
-                       entry["steps"], deadline, module.params["poll_interval"])
+                       entry["steps"], deadline, module.params["poll_interval"], module.progress.say)
 
     for outcome in run_bounded(one, todo, module.params["max_concurrent"]):
         entry = outcome.item

@@ -10,6 +10,8 @@ an instance the round never patched has ``no_snapshot``; and an instance that ta
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 
 from harness import names_to_ids, run_module
@@ -65,7 +67,13 @@ def test_a_failed_instance_is_rolled_back_once(sim):
     assert sim.state()["instances"][broken]["status"] == "Running"
 
     mark = sim.mark()
-    rc, done, _out, err = run_module(sim, "oos_patch_rollback", args)
+    with tempfile.TemporaryDirectory() as tmp:
+        progress = os.path.join(tmp, "progress")
+        rc, done, _out, err = run_module(sim, "oos_patch_rollback", args, env={"ECS_OPS_PROGRESS_FILE": progress})
+        with open(progress, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    assert lines[0] == "rollback: 1 instance(s) to roll back, at most 10 at a time"
+    assert "rollback %s: start done (4 of 4 steps)" % broken in lines
     assert rc == 0 and done["changed"], (done.get("msg"), err[-2000:])
     entry = done["instances"][broken]
     assert entry["result"] == "succeeded" and entry["snapshot_id"] == snapshot[0] and entry["disk_id"].startswith("d-")

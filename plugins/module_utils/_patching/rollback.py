@@ -147,8 +147,9 @@ def system_disk(ecs, instance_id):
     return disks[0].get("DiskId", "") if disks else ""
 
 
-def execute(ecs, instance_id, disk_id, snapshot_id, steps, deadline, interval):
-    """Run ``steps`` in order, each waited for; returns the steps done. Raises StepFailed naming the step."""
+def execute(ecs, instance_id, disk_id, snapshot_id, steps, deadline, interval, say=None):
+    """Run ``steps`` in order, each waited for; returns the steps done. Raises StepFailed naming the step.
+    ``say(text)`` gets a progress line after each step."""
     done = []
     actions = {
         "stop": lambda: (ecs.call("StopInstance", {"InstanceId": instance_id, "StoppedMode": STOPPED_MODE},
@@ -173,6 +174,8 @@ def execute(ecs, instance_id, disk_id, snapshot_id, steps, deadline, interval):
         except Exception as exc:  # pylint: disable=broad-exception-caught
             raise StepFailed("%s: %s (done: %s)" % (step, describe(exc)[0], ", ".join(done) or "nothing")) from None
         done.append(step)
+        if say:
+            say("rollback %s: %s done (%d of %d steps)" % (instance_id, step, len(done), len(steps)))
     return done
 
 
