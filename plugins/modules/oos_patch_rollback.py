@@ -10,7 +10,7 @@ module: oos_patch_rollback
 short_description: Roll instances back to the system-disk snapshot a patch run took before installing
 version_added: 0.1.0
 description:
-  - Opt-in rollback after a patch round: for each instance, finds the newest system-disk snapshot that
+  - Opt-in rollback after a patch round. For each instance, finds the newest system-disk snapshot that
     M(alibabacloud.ecs_ops.oos_patch_run) with O(alibabacloud.ecs_ops.oos_patch_run#module:create_snapshot=true) took
     of it, stops the instance, resets its system disk to that snapshot, tags it, and starts it again.
   - A snapshot is used only when the collection can show it took it, by the same rules as
@@ -286,8 +286,8 @@ def main():
         module.fail_api(exc, instances={e["instance_id"]: e for e in entries})
     if module.check_mode:
         for entry in (e for e in entries if e["steps"]):
-            entry.update(result="planned", message="would " + describe_steps(entry["steps"], entry["disk_id"],
-                                                                            entry["snapshot_id"]))
+            steps = describe_steps(entry["steps"], entry["disk_id"], entry["snapshot_id"])
+            entry.update(result="planned", message="would " + steps)
     else:
         roll_back(module, entries, deadline)
     instances = {e.pop("instance_id"): e for e in entries}

@@ -36,9 +36,9 @@ def patch_round(sim, ids):
     rc, scan, _out, err = run_module(sim, "oos_patch_run", dict(FAST, action="scan", instance_ids=ids))
     assert rc == 0, (scan.get("msg"), err[-2000:])
     before = {i: patch_state(sim, i) for i in ids}
-    rc, install, _out, err = run_module(sim, "oos_patch_run", dict(FAST, action="install", instance_ids=ids,
-                                                                    create_snapshot=True,
-                                                                    rate_control={"max_errors": "100%"}))
+    install_args = dict(FAST, action="install", instance_ids=ids, create_snapshot=True,
+                        rate_control={"max_errors": "100%"})
+    rc, install, _out, err = run_module(sim, "oos_patch_run", install_args)
     assert rc == 1 and install["summary"]["failed"] == 1, (install.get("msg"), err[-2000:])
     return before, install
 

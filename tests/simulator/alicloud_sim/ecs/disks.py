@@ -50,8 +50,9 @@ class DiskStore:
             "Portable": False, "DeleteWithInstance": True, "DeleteAutoSnapshot": True, "Encrypted": False,
             "EnableAutoSnapshot": False, "DiskChargeType": "PostPaid", "SourceSnapshotId": "",
             "ImageId": "", "CreationTime": iso(inst.creation_time), "AttachedTime": iso(inst.creation_time),
-            "Tags": {"Tag": []}, "Attachments": {"Attachment": [{"InstanceId": inst.id, "Device": "/dev/xvda",
-                                                                   "AttachedTime": iso(inst.creation_time)}]},
+            "Tags": {"Tag": []},
+            "Attachments": {"Attachment": [{"InstanceId": inst.id, "Device": "/dev/xvda",
+                                            "AttachedTime": iso(inst.creation_time)}]},
         }
 
 
