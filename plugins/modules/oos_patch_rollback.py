@@ -275,7 +275,7 @@ def describe_done(entry, steps):
 
 def main():
     module = AlicloudModule(argument_spec=ARGUMENT_SPEC, region_required=False, supports_check_mode=True)
-    targets, _ = module.validated(validate, module.params, module.region)
+    targets = module.validated(validate, module.params, module.region)[0]
     deadline = time.monotonic() + module.params["wait_timeout"]
     pinned, start_after = module.params["execution_id"], module.params["start_after"]
     entries = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -24,8 +25,9 @@ TAGS = {"ecs-ops-patch-run": "oos_patch_run"}
 DISK = "d-bp1disk"
 
 
-def parent(execution_id, tags=TAGS, template="ACS-ECS-BulkyApplyPatchBaseline"):
-    return dict(execution_id=execution_id, template_name=template, tags=tags, parent_execution_id="", parameters={})
+def parent(execution_id, tags=None, template="ACS-ECS-BulkyApplyPatchBaseline"):
+    return dict(execution_id=execution_id, template_name=template, tags=TAGS if tags is None else tags,
+                parent_execution_id="", parameters={})
 
 
 def child(execution_id, parent_id, instance_id="i-bp1"):
@@ -126,15 +128,17 @@ def test_wait_ends_at_the_deadline_and_survives_throttling():
             raise value
         return value
 
-    import time
     with pytest.raises(StepFailed) as info:
         _wait(poll, "Stopped", "the instance", time.monotonic() + 0.5, 0.1)
     assert str(info.value).startswith("wait_timeout passed while waiting for the instance to be Stopped (it is Stopping")
     assert "1 read(s) failed with transient errors" in str(info.value)
     answers = iter(["Stopping", "Stopped"])
     _wait(lambda: next(answers), "Stopped", "the instance", time.monotonic() + 5, 0.05)
+    def denied():
+        raise ValueError("denied")
+
     with pytest.raises(ValueError):
-        _wait(lambda: (_ for _ in ()).throw(ValueError("denied")), "Stopped", "x", time.monotonic() + 5, 0.05)
+        _wait(denied, "Stopped", "x", time.monotonic() + 5, 0.05)
 
 
 @pytest.mark.parametrize("changes, problem", [
