@@ -17,6 +17,7 @@ import time
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import ErrorInfo, describe
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.executions import report_deadline
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.snapshots import parse_time, provenance
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
 
@@ -159,9 +160,10 @@ def execute(ecs, instance_id, disk_id, snapshot_id, steps, deadline, interval, s
         "reset": lambda: (ecs.call("ResetDisk", {"DiskId": disk_id, "SnapshotId": snapshot_id}, deadline=deadline),
                           _wait(lambda: disk_status(ecs, disk_id, deadline), "In_use", "system disk %s" % disk_id,
                                 deadline, interval)),
+        # a reset that ended right at the deadline is still recorded (a short grace), so a re-run does not repeat it
         "tag": lambda: ecs.call("TagResources", {"ResourceType": "instance", "ResourceId": [instance_id],
                                                  "Tag": [{"Key": ROLLED_BACK_TAG, "Value": snapshot_id}]},
-                                deadline=deadline),
+                                deadline=report_deadline(deadline)),
         "start": lambda: (ecs.call("StartInstance", {"InstanceId": instance_id}, deadline=deadline),
                           _wait(lambda: instance_status(ecs, instance_id, deadline), "Running", "the instance",
                                 deadline, interval)),
