@@ -134,6 +134,7 @@ def test_wait_ends_at_the_deadline_and_survives_throttling():
     assert "1 read(s) failed with transient errors" in str(info.value)
     answers = iter(["Stopping", "Stopped"])
     _wait(lambda: next(answers), "Stopped", "the instance", time.monotonic() + 5, 0.05)
+
     def denied():
         raise ValueError("denied")
 
