@@ -89,3 +89,20 @@ def test_two_rounds_append_two_records_and_the_html_shows_the_trend(sim):
     assert "0 → 3" in rows[1] and "(100.0 %)" in rows[1] and "3 → 0" in rows[1] and "4711" in rows[1]
     assert "<script" not in html and "http://" not in section and "https://" not in section
     assert 'id="compliance-over-time"' not in after_off
+
+
+def test_a_round_the_gate_stops_is_recorded_with_the_scan_counts(sim):
+    sim.reset({"regions": {R: {"instances": [dict(name="db", count=2, os_type="linux", patches=PATCHES,
+                                                  os_name="Alibaba Cloud Linux 3.2104 LTS 64 bit")]}}})
+    ids = instance_ids(sim)
+    with tempfile.TemporaryDirectory() as tmp:
+        variables = dict(patch_management_region=R, patch_management_instance_ids=ids, patch_management_mode="install",
+                         patch_management_approved=True, patch_management_max_missing_critical=1,
+                         patch_management_poll_interval=0.3, patch_management_report_dir=tmp,
+                         patch_management_history_file=os.path.join(tmp, "kept", "history.jsonl"))
+        proc = run_playbook(sim, PLAY, extra_vars=variables)
+        assert proc.returncode != 0 and "Gate: thresholds exceeded (2 missing critical > 1)" in proc.stdout, proc.stdout[-3000:]
+        lines, (record,) = records(os.path.join(tmp, "kept", "history.jsonl"))
+    assert len(lines) == 1 and record["stage"] == "scanned" and record["decision"].startswith("thresholds exceeded")
+    assert record["before"]["missing_critical"] == 2 and record["after"] == record["before"] and not record["verified"]
+    assert record["round"]["installed"] == 0 and record["awx_job_id"] == ""
