@@ -161,8 +161,9 @@ def _chart(rounds):
     step = width / len(rounds)
     peak = max([r["after"]["missing_critical"] for r in rounds] + [1])
     label = "compliance over %d round(s): " % len(rounds) + "; ".join(
-        "%s %s compliant, %d missing critical" % (r["time"], "n/a" if r["share_after"] is None else "%s %%" % r["share_after"],
-                                                   r["after"]["missing_critical"]) for r in rounds)
+        "%s %s compliant, %d missing critical" % (
+            r["time"], "n/a" if r["share_after"] is None else "%s %%" % r["share_after"], r["after"]["missing_critical"])
+        for r in rounds)
     parts = ['<svg class="trend" viewBox="0 0 %d %d" role="img" aria-label="%s">' % (CHART_WIDTH, CHART_HEIGHT, escape(label))]
     for percent in (0, 50, 100):
         y = bottom - height * percent / 100.0
@@ -187,7 +188,7 @@ def _chart(rounds):
             y = bottom - height * entry["share_after"] / 100.0
             points.append("%.1f,%.1f" % (centre, y))
             dots.append('<circle class="share" cx="%.1f" cy="%.1f" r="4" fill="#1a7f37"><title>%s: %s %% compliant</title></circle>'
-                         % (centre, y, escape(entry["time"]), entry["share_after"]))
+                        % (centre, y, escape(entry["time"]), entry["share_after"]))
         parts.append('<text x="%.1f" y="%d" text-anchor="middle" font-size="10" font-family="sans-serif" fill="#59636e">%s</text>'
                      % (centre, bottom + 14, escape(entry["time"][5:16].replace("T", " "))))
     if len(points) > 1:
