@@ -25,7 +25,8 @@ VERSION = 1
 COMPLIANCE_COUNTS = ("targets", "compliant", "non_compliant", "never_scanned", "missing_critical", "missing_important")
 ROUND_COUNTS = ("installed", "failed", "deferred", "reboot_pending", "skipped")
 SKIPPED_SHOWN = 5       # skipped lines named in the warning; the rest are counted
-CHART_WIDTH, CHART_HEIGHT = 720, 200
+CHART_WIDTH = 720
+CHART_HEIGHT = 200
 PLOT = dict(left=48, right=48, top=14, bottom=34)
 
 display = Display()
