@@ -114,6 +114,22 @@ def _share(counts):
     return round(100.0 * counts["compliant"] / counts["targets"], 1) if counts["targets"] else None
 
 
+def _shown(record):
+    """A record as the report shows it: every field present with its type (a hand-written or older line may lack the
+    optional ones), and the compliant share before and after."""
+    duration = record.get("duration_seconds")
+    counts = record["round"]
+    entry = dict(record, duration_seconds=duration if type(duration) is int else None,
+                 round={k: _int(counts.get(k)) for k in ROUND_COUNTS},
+                 share_before=_share(record["before"]), share_after=_share(record["after"]))
+    for key in ("started", "awx_job_id", "mode", "stage", "decision"):
+        entry[key] = record[key] if isinstance(record.get(key), str) else ""
+    for key in ("regions", "baselines"):
+        entry[key] = [str(v) for v in record[key]] if isinstance(record.get(key), list) else []
+    entry["verified"] = bool(record.get("verified"))
+    return entry
+
+
 def ecs_compliance_trend(data, rounds=10, source="compliance history"):
     """The last ``rounds`` records of a compliance history, oldest first, with the compliant share after each round,
     the number of records read and the lines skipped (empty lines are ignored; any other line that is not a
@@ -143,11 +159,7 @@ def ecs_compliance_trend(data, rounds=10, source="compliance history"):
         named = "; ".join("line %d: %s" % (s["line"], s["reason"]) for s in skipped[:SKIPPED_SHOWN])
         more = " and %d more" % (len(skipped) - SKIPPED_SHOWN) if len(skipped) > SKIPPED_SHOWN else ""
         display.warning("%s: skipped %d line(s) that are not compliance records (%s%s)" % (source, len(skipped), named, more))
-    shown = []
-    for record in records[-rounds:]:
-        entry = dict(record)
-        entry["share_before"], entry["share_after"] = _share(record["before"]), _share(record["after"])
-        shown.append(entry)
+    shown = [_shown(record) for record in records[-rounds:]]
     return dict(records=len(records), rounds=shown, skipped=skipped, svg=_chart(shown))
 
 

@@ -131,6 +131,20 @@ def test_the_trend_reads_a_slurp_result_even_with_bytes_that_are_not_utf8(monkey
     assert trend["records"] == 1 and trend["skipped"] == [dict(line=2, reason="not JSON")]
 
 
+def test_a_minimal_record_gets_every_field_the_report_reads():
+    minimal = dict(kind=KIND, version=1, time="2026-11-01T22:00:00Z", round={"installed": "3", "failed": None},
+                   duration_seconds="long", regions="cn-hangzhou",
+                   before=dict(targets=2, compliant=1, non_compliant=1, never_scanned=0, missing_critical=1,
+                               missing_important=0),
+                   after=dict(targets=2, compliant=2, non_compliant=0, never_scanned=0, missing_critical=0,
+                              missing_important=0))
+    (entry,) = ecs_compliance_trend([json.dumps(minimal)])["rounds"]
+    assert entry["round"] == dict(installed=3, failed=0, deferred=0, reboot_pending=0, skipped=0)
+    assert entry["duration_seconds"] is None and entry["awx_job_id"] == "" and entry["mode"] == ""
+    assert entry["regions"] == [] and entry["baselines"] == [] and entry["verified"] is False
+    assert (entry["share_before"], entry["share_after"]) == (50.0, 100.0)
+
+
 def test_an_empty_history_has_no_rounds_and_no_chart():
     assert ecs_compliance_trend("") == dict(records=0, rounds=[], skipped=[], svg="")
     assert ecs_compliance_trend(None)["rounds"] == []
