@@ -72,6 +72,11 @@ def ecs_compliance_record(report):
                            skipped=_int(counts.get("skipped"))))
 
 
+def _is_count(value):
+    """A whole number >= 0 (JSON true/false are not counts)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _problem(record):
     """Why a parsed line is not a record this filter can show (None: it is one)."""
     if not isinstance(record, dict):
@@ -84,7 +89,7 @@ def _problem(record):
         return "no time"
     for side in ("before", "after"):
         counts = record.get(side)
-        if not isinstance(counts, dict) or any(type(counts.get(k)) is not int or counts[k] < 0 for k in COMPLIANCE_COUNTS):
+        if not isinstance(counts, dict) or not all(_is_count(counts.get(k)) for k in COMPLIANCE_COUNTS):
             return "%s counts missing or not numbers" % side
     if not isinstance(record.get("round"), dict):
         return "round counts missing"
@@ -119,7 +124,7 @@ def _shown(record):
     optional ones), and the compliant share before and after."""
     duration = record.get("duration_seconds")
     counts = record["round"]
-    entry = dict(record, duration_seconds=duration if type(duration) is int else None,
+    entry = dict(record, duration_seconds=duration if _is_count(duration) else None,
                  round={k: _int(counts.get(k)) for k in ROUND_COUNTS},
                  share_before=_share(record["before"]), share_after=_share(record["after"]))
     for key in ("started", "awx_job_id", "mode", "stage", "decision"):
@@ -192,11 +197,11 @@ def _chart(rounds):
     for index, entry in enumerate(rounds):
         centre = PLOT["left"] + step * (index + 0.5)
         critical = entry["after"]["missing_critical"]
-        bar = height * critical / float(peak)
+        bar_height = height * critical / float(peak)
         bar_width = min(step * 0.5, 28)
         parts.append('<rect class="critical" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#cf222e" fill-opacity="0.35">'
                      '<title>%s: %d missing critical</title></rect>'
-                     % (centre - bar_width / 2, bottom - bar, bar_width, bar, escape(entry["time"]), critical))
+                     % (centre - bar_width / 2, bottom - bar_height, bar_width, bar_height, escape(entry["time"]), critical))
         if entry["share_after"] is not None:
             y = bottom - height * entry["share_after"] / 100.0
             points.append("%.1f,%.1f" % (centre, y))

@@ -214,3 +214,12 @@ def test_concurrent_appenders_each_add_whole_lines(tmp_path):
     assert len(lines) == writers * per_writer
     seen = sorted((json.loads(x)["w"], json.loads(x)["n"]) for x in lines)
     assert seen == sorted((str(w), n) for w in range(writers) for n in range(per_writer))
+
+
+@pytest.mark.parametrize("value", [True, -1, 2.5, None])
+def test_counts_must_be_whole_numbers_not_booleans(monkeypatch, value):
+    monkeypatch.setattr(ecs_compliance.display, "warning", lambda msg: None)
+    record = json.loads(history(2)[0])
+    record["before"]["targets"] = value
+    trend = ecs_compliance_trend([json.dumps(record)])
+    assert trend["records"] == 0 and trend["skipped"] == [dict(line=1, reason="before counts missing or not numbers")]
