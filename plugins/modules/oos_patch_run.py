@@ -577,7 +577,10 @@ class PatchRun:
         self.runner = Runner(self.oos, PATCH_TEMPLATE, self, p["max_concurrent_executions"], p["wait_timeout"],
                              p["poll_interval"], wait=p["wait"], canary=p["canary"], on_busy=p["busy"],
                              user_token=p["client_token"], tags=dict(p["tags"] or {}, **dict([PATCH_RUN_TAG])),
-                             progress=module.progress.say)
+                             progress=module.progress.say,
+                             # the steps around each batch exist only with a hook (without, the reads stay as they were)
+                             before_start=self.before_start if p["pre_hook"] else None,
+                             after_batch=self.after_batch if p["post_hook"] else None)
 
     @property
     def window_open(self):
@@ -652,8 +655,6 @@ class PatchRun:
 
     def before_start(self, batches, deadline):
         """The pre-hook on the instances of the batches about to start: {instance id: why it is not patched}."""
-        if not self.p["pre_hook"]:
-            return {}
         verdicts = self._hook("pre", [i for b in batches for i in b.instance_ids], deadline)
         failed = {i: "not patched: the pre-hook failed: %s" % v["reason"] for i, v in verdicts.items() if not v["passed"]}
         if failed:
@@ -662,8 +663,6 @@ class PatchRun:
 
     def after_batch(self, batch, children, deadline):
         """The post-hook on the instances the ended batch patched: how many it failed."""
-        if not self.p["post_hook"]:
-            return 0
         patched = [i for i in batch.instance_ids if (children.get(i) or {}).get("status") == "Success"]
         verdicts = self._hook("post", patched, deadline) if patched else {}
         return sum(1 for v in verdicts.values() if not v["passed"])

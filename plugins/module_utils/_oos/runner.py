@@ -77,7 +77,8 @@ class Runner:
 
     def __init__(self, api_for, template_name, spec, max_running, timeout, poll_interval, wait=True, canary=False,
                  on_busy="wait", user_token=None, tags=None, description=None, secret_names=(), workers=8,
-                 sleep=time.sleep, clock=time.monotonic, now=utc_now, progress=None, guards=None, planned_at=None):
+                 sleep=time.sleep, clock=time.monotonic, now=utc_now, progress=None, guards=None, planned_at=None,
+                 before_start=None, after_batch=None):
         self.api_for = api_for
         self.template = template_name
         self.spec = spec
@@ -94,6 +95,8 @@ class Runner:
         self.sleep, self.clock, self.now = sleep, clock, now
         # When the module began reading the state it planned from (UTC); by default, now.
         self.planned_at = planned_at if planned_at is not None else now()
+        self.before_start = before_start   # optional steps around our own executions (see _before_start)
+        self.after_batch = after_batch
         self.say = progress or (lambda text, every=None: None)
         self.work = {}
         self.batches = []
@@ -403,13 +406,12 @@ class Runner:
 
     # --- the spec's steps around our own executions (a patch round's hooks) ----------------------------
     def _before_start(self, chosen):
-        """``spec.before_start(batches, deadline)`` (if the spec has it) runs right before the chosen batches start
+        """``before_start(batches, deadline)`` (a step given to the runner) runs right before the chosen batches start
         and names the instances that must not be acted on ({instance id: why}); those end ``skipped`` and the
         batches are made again without them."""
-        step = getattr(self.spec, "before_start", None)
-        if step is None or not chosen:
+        if self.before_start is None or not chosen:
             return chosen
-        dropped = step(chosen, self.deadline) or {}
+        dropped = self.before_start(chosen, self.deadline) or {}
         if not dropped:
             return chosen
         kept = []
@@ -423,11 +425,15 @@ class Runner:
         return kept
 
     def _hooks_due(self):
-        return [b for b in self.batches if b.mine and b.started and b.done and b.execution_id not in self.cancelled
-                and b.execution_id not in self.hooked] if hasattr(self.spec, "after_batch") else []
+        """Our ended executions still waiting for the ``after_batch`` step (none without one; not those that gave
+        way, nor those whose reads failed for good: their children are read, or not, by ``finish``)."""
+        if self.after_batch is None:
+            return []
+        return [b for b in self.batches if b.mine and b.started and b.done and not b.error
+                and b.execution_id not in self.cancelled and b.execution_id not in self.hooked]
 
     def _after_batches(self):
-        """``spec.after_batch(batch, children, deadline)`` once for each of our executions that ended (not one that
+        """``after_batch(batch, children, deadline)`` (a step given to the runner) once for each of our executions that ended (not one that
         gave way in a tie-break), with its child executions by instance; it returns how many instances it failed.
         A read of the children that fails transiently is tried again next round."""
         for batch in self._hooks_due():
@@ -437,12 +443,13 @@ class Runner:
                 children = {instance_of(c): c for c in child_executions(self.api_for(batch.region),
                                                                         batch.execution_id, self.deadline)}
             except Exception as exc:  # pylint: disable=broad-exception-caught
-                if not transient(exc):
-                    raise
-                self.transient_errors.append(describe(exc)[0])
+                if transient(exc):
+                    self.transient_errors.append(describe(exc)[0])
+                else:
+                    batch.error = describe(exc)   # the step cannot run; its instances say why
                 continue
             self.hooked[batch.execution_id] = children
-            self.hook_failed += int(self.spec.after_batch(batch, children, self.deadline) or 0)
+            self.hook_failed += int(self.after_batch(batch, children, self.deadline) or 0)
 
     def _start(self, batch):
         loop_mode = "FirstBatchPause" if batch.canary else None

@@ -529,8 +529,9 @@ def test_an_execution_that_started_and_ended_during_our_start_makes_ours_give_wa
 
 
 class HookedSpec(Spec):
-    """A spec with the patch round's steps: ``refuse`` instances fail the step before the start; ``after`` records
-    each ended batch with its children, and fails ``break_after`` instances."""
+    """A spec with the patch round's steps (given to the runner as ``before_start`` and ``after_batch``): ``refuse``
+    instances fail the step before the start; ``after`` records each ended batch with its children, and fails
+    ``break_after`` instances."""
 
     def __init__(self, refuse=(), break_after=()):
         super().__init__()
@@ -545,11 +546,14 @@ class HookedSpec(Spec):
         self.after.append((batch.execution_id, sorted(children)))
         return len(self.break_after & set(batch.instance_ids))
 
+    def steps(self):
+        return dict(before_start=self.before_start, after_batch=self.after_batch)
+
 
 def test_the_step_before_a_start_drops_refused_instances_from_the_batch(clock):
     api = FakeOos(clock)
     spec = HookedSpec(refuse={"i-2"})
-    run = runner(api, clock, spec, max_running=1).run(work("i-1", "i-2", "i-3"))
+    run = runner(api, clock, spec, max_running=1, **spec.steps()).run(work("i-1", "i-2", "i-3"))
     assert not run.timed_out
     assert run.work["i-2"].outcome == ("skipped", "refused") and run.work["i-2"].batch is None
     assert [covered(api, e) for e in api.executions] == [["i-1"], ["i-3"]]
@@ -561,7 +565,7 @@ def test_the_step_before_a_start_drops_refused_instances_from_the_batch(clock):
 def test_failures_of_the_step_after_a_batch_count_in_the_failure_budget(clock):
     api = FakeOos(clock)
     spec = HookedSpec(break_after={"i-1"})
-    run = runner(api, clock, spec, max_running=1, guards=Guards(failure_allowance=0))
+    run = runner(api, clock, spec, max_running=1, guards=Guards(failure_allowance=0), **spec.steps())
     run.run(work("i-1", "i-2", "i-3", "i-4"))
     assert run.hook_failed == 1 and run.failed_count() == 1
     assert run.stop_kind == "failure_budget"
@@ -571,9 +575,36 @@ def test_failures_of_the_step_after_a_batch_count_in_the_failure_budget(clock):
 def test_the_run_is_not_finished_before_the_step_after_its_last_batch(clock):
     api = FakeOos(clock)
     spec = HookedSpec()
-    run = runner(api, clock, spec).run(work("i-1"))
+    run = runner(api, clock, spec, **spec.steps()).run(work("i-1"))
     assert not run.timed_out and spec.after == [("exec-001", ["i-1"])]
     children, _cancelled, _warnings = run.finish()
     assert list(children["exec-001"]) == ["i-1"]
     reads = [p for a, p in api.calls if a == "ListExecutions" and p.get("ParentExecutionId")]
     assert len(reads) == 1, "finish() reuses the children the step after the batch read"
+
+
+def test_without_steps_the_runner_reads_children_only_at_the_end(clock):
+    """A spec may have the methods, but only the steps given to the runner run."""
+    api = FakeOos(clock)
+    spec = HookedSpec(refuse={"i-1"})
+    run = runner(api, clock, spec).run(work("i-1"))
+    assert spec.before == [] and spec.after == [] and run.work["i-1"].batch is not None
+    assert not [p for a, p in api.calls if a == "ListExecutions" and p.get("ParentExecutionId")]
+
+
+def test_a_permission_error_reading_an_ended_batch_does_not_end_the_run(clock):
+    """The step after a batch needs its children; a read that will not work (403) leaves the step out, the batch
+    says why, and the run still finishes."""
+    api = FakeOos(clock)
+    spec = HookedSpec()
+    original = api.ListExecutions
+
+    def children_forbidden(p):
+        if p.get("ParentExecutionId"):
+            raise ApiError("Forbidden.RAM", 403)
+        return original(p)
+
+    api.ListExecutions = children_forbidden
+    run = runner(api, clock, spec, **spec.steps()).run(work("i-1"))
+    assert not run.timed_out and run._finished() and spec.after == []
+    assert run.batches[0].error and "Forbidden.RAM" in run.batches[0].error[0]
