@@ -356,6 +356,13 @@ MODULE_CASES = [
     case("oos_patch_snapshot_cleanup", {"retention_days": 7, "regions": ["cn-hangzhou", "shanghai"]},
          "regions must be a region id such as cn-hangzhou, got 'shanghai'", "snapcleanup-bad-region"),
 
+    # --- oos_patch_rollback ------------------------------------------------------------------------------
+    case("oos_patch_rollback", {"instance_ids": ["@web-1"], "execution_id": "42"},
+         "execution_id must look like exec-<letters and digits>, got '42'", "rollback-bad-execution-id"),
+    case("oos_patch_rollback", {"instance_ids": {"cn-hangzhou": "@web-1"}, "wait_timeout": 0},
+         "wait_timeout must be at least 1 second; instance_ids['cn-hangzhou'] must be a list of instance ids",
+         "rollback-timeout-and-targets"),
+
     # --- oos_patch_run -----------------------------------------------------------------------------------
     case("oos_patch_run", {"action": "upgrade", "instance_ids": ["@web-1"]},
          "value of action must be one of: scan, install",

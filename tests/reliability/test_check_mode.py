@@ -157,6 +157,12 @@ def expect_snapshots_would_go(r, ids):
     assert {e["instance_id"] for e in r["snapshots"]} == {ids["web-1"], ids["web-2"]}
 
 
+def expect_rollback_planned(r, ids):
+    web1, web3 = r["instances"][ids["web-1"]], r["instances"][ids["web-3"]]
+    assert web1["result"] == "planned" and web1["steps"] == ["stop", "reset", "tag", "start"], web1
+    assert web1["snapshot_id"].startswith("s-") and web3["result"] == "no_snapshot", web3
+
+
 def expect_info(key, check=None):
     def expect(r, ids):
         assert r.get(key), "empty %s: %s" % (key, r)
@@ -250,6 +256,8 @@ MODULE_SCENARIOS = [
              expect_patch_deferred, setup=[SCAN]),
     scenario("oos_patch_snapshot_cleanup", "oos_patch_snapshot_cleanup", {"retention_days": 7}, True,
              expect_snapshots_would_go, setup=[INSTALL_WITH_SNAPSHOTS, SNAPSHOTS_TEN_DAYS_OLD]),
+    scenario("oos_patch_rollback", "oos_patch_rollback", dict(FAST, instance_ids=["@web-1", "@web-3"]), True,
+             expect_rollback_planned, setup=[INSTALL_WITH_SNAPSHOTS]),
 ]
 
 

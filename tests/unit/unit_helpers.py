@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._options import connection_argument_spec
@@ -127,3 +128,20 @@ def api_calls(server, action=None, since=0):
 def mutating(server, since=0):
     """The actions of the mutating calls after call ``since``."""
     return [c["action"] for c in api_calls(server, since=since) if c["mutating"]]
+
+
+def console_install(server, instance_id):
+    """An install with a snapshot started outside the collection (no ecs-ops-patch-run tag); its execution id."""
+    from alibabacloud_oos20190601 import models
+
+    oos = server.oos()
+    params = {"action": "install", "whetherCreateSnapshot": True, "retentionDays": 30,
+              "targets": {"Type": "ResourceIds", "ResourceIds": [instance_id], "RegionId": "cn-hangzhou"}}
+    execution_id = oos.start_execution(models.StartExecutionRequest(
+        template_name="ACS-ECS-BulkyApplyPatchBaseline", parameters=json.dumps(params))).body.execution.execution_id
+    for _attempt in range(200):
+        found = oos.list_executions(models.ListExecutionsRequest(execution_id=execution_id)).body.executions
+        if found and found[0].status in ("Success", "Failed", "Cancelled"):
+            return execution_id
+        time.sleep(0.05)
+    raise AssertionError("the console install did not finish")

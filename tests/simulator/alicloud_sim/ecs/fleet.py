@@ -47,7 +47,28 @@ class Fleet:
         self.sim = sim
         self._instances = {}
         self._rebooting = set()
+        self._stopping = {}      # instance id -> simulated time its stop ends
         self.add(sim.fleet)
+
+    def stop(self, inst, t):
+        """StopInstance: ``Stopping`` for ``durations.instance_stop`` seconds, then ``Stopped`` (``advance``)."""
+        inst.status = "Stopping"
+        self._stopping[inst.id] = t + inst.duration("instance_stop", self.sim)
+        self._notify(inst, {"status": "Stopping"})
+
+    def start(self, inst, t):
+        """StartInstance: ``Starting`` for ``durations.instance_start`` seconds (agent offline), then ``Running`` with a new
+        start time and boot id, as after a reboot."""
+        if inst.down_until is not None:
+            return
+        inst.down_until = t + inst.duration("instance_start", self.sim)
+        inst.start_reboot()
+        self._rebooting.add(inst.id)
+
+    def _notify(self, inst, changes):
+        for comp in self.sim.components.values():
+            if comp is not self and hasattr(comp, "instance_changed"):
+                comp.instance_changed(inst, changes)
 
     def reboot(self, inst, t, guest=False):
         """A reboot begins at simulated time ``t``; it ends ``durations.reboot`` seconds later (``advance``). An API
@@ -61,6 +82,14 @@ class Fleet:
         self._rebooting.add(inst.id)
 
     def advance(self, now):
+        for instance_id, until in sorted(self._stopping.items()):
+            inst = self._instances[instance_id]
+            if now < until:
+                continue
+            del self._stopping[instance_id]
+            if inst.status == "Stopping":
+                inst.status = "Stopped"
+                self._notify(inst, {"status": "Stopped"})
         for instance_id in sorted(self._rebooting):
             inst = self._instances[instance_id]
             if inst.down_until is None or now < inst.down_until:
@@ -71,9 +100,7 @@ class Fleet:
                 inst.finish_reboot(ended)
             else:
                 inst.boots += 1
-            for comp in self.sim.components.values():
-                if comp is not self and hasattr(comp, "instance_changed"):
-                    comp.instance_changed(inst, {"rebooted": True})
+            self._notify(inst, {"rebooted": True})
 
     def add(self, document):
         """Add the instances of a fleet document; returns them. Raises ValueError on a bad document."""

@@ -1,4 +1,8 @@
-"""ECS DescribeInstances and RebootInstance."""
+"""ECS DescribeInstances, RebootInstance, StopInstance and StartInstance.
+
+StopInstance takes a ``Running`` instance to ``Stopping`` and, ``durations.instance_stop`` seconds later, ``Stopped``;
+StartInstance takes a ``Stopped`` one to ``Starting`` and, ``durations.instance_start`` seconds later, ``Running``. Any
+other status is ``IncorrectInstanceStatus`` (403), as the API reference says for both."""
 
 import re
 
@@ -82,4 +86,45 @@ def reboot_instance(sim, req):
         raise ApiError("DryRunOperation", "Request validation has been passed with DryRun flag set.")
     p.bool("ForceStop")
     fleet(sim).reboot(inst, sim.clock.now())
+    return {}
+
+
+def _own_instance(sim, req):
+    """The instance of ``InstanceId`` in the endpoint's region (the actions have no RegionId)."""
+    inst = fleet(sim).get(req.params.str("InstanceId", required=True))
+    if inst is None or inst.released or inst.region != req.region:
+        raise ApiError("InvalidInstanceId.NotFound", "The specified InstanceId does not exist.", 404)
+    return inst
+
+
+def _incorrect_status():
+    return ApiError("IncorrectInstanceStatus", "The current status of the resource does not support this operation.",
+                    403)
+
+
+@action("ecs", "StopInstance", mutating=True)
+def stop_instance(sim, req):
+    p = req.params
+    inst = _own_instance(sim, req)
+    p.bool("ForceStop")
+    p.bool("ConfirmStop")
+    p.str("StoppedMode", allowed=("StopCharging", "KeepCharging", "Not-applicable"))
+    if inst.status != "Running" or inst.down_until is not None:
+        raise _incorrect_status()
+    if p.bool("DryRun"):
+        raise ApiError("DryRunOperation", "Request validation has been passed with DryRun flag set.")
+    fleet(sim).stop(inst, sim.clock.now())
+    return {}
+
+
+@action("ecs", "StartInstance", mutating=True)
+def start_instance(sim, req):
+    p = req.params
+    inst = _own_instance(sim, req)
+    p.bool("InitLocalDisk")
+    if inst.status != "Stopped":
+        raise _incorrect_status()
+    if p.bool("DryRun"):
+        raise ApiError("DryRunOperation", "Request validation has been passed with DryRun flag set.")
+    fleet(sim).start(inst, sim.clock.now())
     return {}

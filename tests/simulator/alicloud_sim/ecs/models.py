@@ -37,6 +37,9 @@ LOCAL_NAMES_ZH = {
 DURATIONS = {
     "snapshot": 10,
     "reboot": 30,
+    "instance_stop": 15,  # StopInstance: Stopping, then Stopped
+    "instance_start": 30,  # StartInstance: Starting, then Running
+    "disk_reset": 10,     # ResetDisk: the disk is ReIniting
     "command": 1,         # Windows (simulated) Cloud Assistant scripts
     "delivery": 1,        # Cloud Assistant delivery before a script starts
 }

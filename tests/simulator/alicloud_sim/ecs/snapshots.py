@@ -4,7 +4,14 @@ Component ``snapshots``.
 A snapshot is released automatically once its ``RetentionDays`` have passed (ECS does so); DeleteSnapshot
 of an id that does not exist is ignored, and deleting a snapshot still being created cancels its creation
 (both as the API reference says). The simulator creates no images or disks from snapshots, so the errors of a
-snapshot in use (``SnapshotCreatedImage``, ``Force``) never arise; inject them as faults."""
+snapshot in use (``SnapshotCreatedImage``, ``Force``) never arise; inject them as faults.
+
+A snapshot records what the system disk held when it was taken (``capture_guest``): the extensions in
+``Instance.packages`` and whatever a component keeps per instance on the disk (a component with
+``disk_state(inst)`` and ``restore_disk_state(inst, saved)``, such as the patch state). ResetDisk puts it
+back (``restore_guest``), so a rolled-back instance shows its missing patches again."""
+
+import copy
 
 from ..core.errors import invalid_parameter
 from ..core.params import page
@@ -29,8 +36,13 @@ class SnapshotStore:
         snapshot_id = "s-" + inst.id[2:4] + hex_digest(f"snap/{inst.id}/{len(self._items)}/{t}", 18)
         self._items.append({"id": snapshot_id, "name": name, "instance_id": inst.id, "region": inst.region,
                             "disk_id": system_disk_id(inst), "retention_days": int(retention_days),
-                            "start": t, "seconds": float(seconds), "description": description})
+                            "start": t, "seconds": float(seconds), "description": description,
+                            "guest": capture_guest(self.sim, inst)})
         return snapshot_id
+
+    def get(self, region, snapshot_id):
+        """The snapshot (not released) with that id in ``region``, or None."""
+        return next((s for s in self.all(region) if s["id"] == snapshot_id), None)
 
     def all(self, region):
         """The snapshots of ``region`` not yet released (their retention not passed)."""
@@ -61,6 +73,22 @@ class SnapshotStore:
     def snapshot(self):
         return {s["id"]: {"name": s["name"], "instance_id": s["instance_id"], "status": self.view(s)["Status"]}
                 for s in self._items if not self._expired(s)}
+
+
+def capture_guest(sim, inst):
+    """What the instance's system disk holds now, for a snapshot."""
+    saved = {"packages": copy.deepcopy(inst.packages), "components": {}}
+    for name, comp in sim.components.items():
+        if hasattr(comp, "disk_state"):
+            saved["components"][name] = comp.disk_state(inst)
+    return saved
+
+
+def restore_guest(sim, inst, saved):
+    """Put back what ``capture_guest`` recorded (a ResetDisk of the system disk)."""
+    inst.packages = copy.deepcopy(saved["packages"])
+    for name, state in saved["components"].items():
+        sim.components[name].restore_disk_state(inst, state)
 
 
 def _matches(snap, view, p, ids):

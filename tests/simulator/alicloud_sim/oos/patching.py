@@ -1,6 +1,7 @@
 """Patch baselines (Create/Get/Update/Delete/List, RegisterDefaultPatchBaseline) and the per-instance
 patch data behind ListInstancePatches / ListInstancePatchStates. Component ``patching``."""
 
+import copy
 import hashlib
 import json
 import re
@@ -193,6 +194,18 @@ class PatchStore:
         if changes.get("rebooted"):
             for patch in self._patches.get(inst.id, ()):
                 patch["pending_reboot"] = False
+
+    def disk_state(self, inst):
+        """The instance's patches and last patch operation, as a system-disk snapshot records them."""
+        return copy.deepcopy({"patches": self._patches.get(inst.id), "state": self.states.get(inst.id)})
+
+    def restore_disk_state(self, inst, saved):
+        """A reset of the system disk to a snapshot: the patches and the patch state it recorded are back."""
+        for store, value in ((self._patches, saved["patches"]), (self.states, saved["state"])):
+            if value is None:
+                store.pop(inst.id, None)
+            else:
+                store[inst.id] = copy.deepcopy(value)
 
     def snapshot(self):
         return {"baselines": {r: sorted(b) for r, b in self._baselines.items()},

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import time
-
 import pytest
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.modules import oos_patch_run
 from ansible_collections.alibabacloud.ecs_ops.plugins.modules import oos_patch_snapshot_cleanup as module
-from unit_helpers import mutating, sim_args
+from unit_helpers import console_install, mutating, sim_args
 
 FLEET = {"regions": {"cn-hangzhou": {"instances": [
     {"name": "web", "count": 4, "os_type": "linux", "os_name": "Alibaba Cloud Linux 3.2104 LTS 64 bit",
@@ -23,23 +20,6 @@ def last_seq(server):
 
 def names(result, action=None):
     return sorted(e["snapshot_name"] for e in result["snapshots"] if action is None or e["action"] == action)
-
-
-def console_install(server, instance_id):
-    """An install with a snapshot started outside the collection (no ecs-ops-patch-run tag); its execution id."""
-    from alibabacloud_oos20190601 import models
-
-    oos = server.oos()
-    params = {"action": "install", "whetherCreateSnapshot": True, "retentionDays": 30,
-              "targets": {"Type": "ResourceIds", "ResourceIds": [instance_id], "RegionId": "cn-hangzhou"}}
-    execution_id = oos.start_execution(models.StartExecutionRequest(
-        template_name="ACS-ECS-BulkyApplyPatchBaseline", parameters=json.dumps(params))).body.execution.execution_id
-    for _attempt in range(200):
-        found = oos.list_executions(models.ListExecutionsRequest(execution_id=execution_id)).body.executions
-        if found and found[0].status in ("Success", "Failed", "Cancelled"):
-            return execution_id
-        time.sleep(0.05)
-    raise AssertionError("the console install did not finish")
 
 
 @pytest.fixture

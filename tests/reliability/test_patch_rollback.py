@@ -1,0 +1,111 @@
+"""R: a failed instance of a patch round is rolled back to the snapshot the round took before installing on it.
+
+A round installs with snapshots on four instances, one of which fails its install. ``oos_patch_rollback`` in
+check mode plans without a mutating call; for real it stops the failed instance, resets its system disk to that
+snapshot, tags it and starts it, after which the instance shows its missing patches again (the simulator's
+ResetDisk restores the patch state the snapshot recorded). A second run is ``unchanged`` with no mutating call;
+an instance the round never patched has ``no_snapshot``; and an instance that takes longer to stop than
+``wait_timeout`` fails at the deadline instead of holding the task.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+
+from harness import names_to_ids, run_module
+
+R = "cn-hangzhou"
+PATCHES = [dict(kb_id="openssl-libs.x86_64", classification="Security", severity="Important")]
+FAST = dict(region=R, poll_interval=0.2, wait_timeout=300)
+ROLLBACK_CALLS = ["StopInstance", "ResetDisk", "TagResources", "StartInstance"]
+
+
+def group(name, count, **extra):
+    return dict(dict(name=name, count=count, os_type="linux", os_name="Alibaba Cloud Linux 3.2104 LTS 64 bit",
+                     patches=PATCHES, durations={"patch_install": 100, "snapshot": 10}), **extra)
+
+
+def patch_state(sim, instance_id):
+    return sim.state()["patching"]["patch_states"][instance_id]
+
+
+def patch_round(sim, ids):
+    """Scan, then install with snapshots; returns (patch states after the scan, the install's result)."""
+    rc, scan, _out, err = run_module(sim, "oos_patch_run", dict(FAST, action="scan", instance_ids=ids))
+    assert rc == 0, (scan.get("msg"), err[-2000:])
+    before = {i: patch_state(sim, i) for i in ids}
+    install_args = dict(FAST, action="install", instance_ids=ids, create_snapshot=True,
+                        rate_control={"max_errors": "100%"})
+    rc, install, _out, err = run_module(sim, "oos_patch_run", install_args)
+    assert rc == 1 and install["summary"]["failed"] == 1, (install.get("msg"), err[-2000:])
+    return before, install
+
+
+def test_a_failed_instance_is_rolled_back_once(sim):
+    sim.reset({"regions": {R: {"instances": [group("node", 3), group("fresh", 1)]}}})
+    names = names_to_ids(sim)
+    patched = [names["node-1"], names["node-2"], names["node-3"]]
+    broken, fresh = names["node-2"], names["fresh"]
+    sim.instance(broken, fail=["patch"])
+    before, install = patch_round(sim, patched)
+    assert install["instances"][broken]["result"] == "failed"
+    assert patch_state(sim, broken) != before[broken]
+    snapshot = [s for s, v in sim.state()["snapshots"].items() if v["instance_id"] == broken]
+    assert len(snapshot) == 1
+
+    args = dict(FAST, instance_ids=[broken, fresh])
+    mark = sim.mark()
+    rc, planned, _out, err = run_module(sim, "oos_patch_rollback", args, check=True)
+    assert rc == 0 and planned["changed"], (planned.get("msg"), err[-2000:])
+    assert sim.mutating_calls(since=mark) == []
+    entry = planned["instances"][broken]
+    assert entry["result"] == "planned" and entry["snapshot_id"] == snapshot[0]
+    assert entry["steps"] == ["stop", "reset", "tag", "start"] and entry["message"].startswith("would stop it")
+    assert planned["instances"][fresh]["result"] == "no_snapshot"
+    assert sim.state()["instances"][broken]["status"] == "Running"
+
+    mark = sim.mark()
+    with tempfile.TemporaryDirectory() as tmp:
+        progress = os.path.join(tmp, "progress")
+        rc, done, _out, err = run_module(sim, "oos_patch_rollback", args, env={"ECS_OPS_PROGRESS_FILE": progress})
+        with open(progress, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    assert lines[0] == "rollback: 1 instance(s) to roll back, at most 10 at a time"
+    assert "rollback %s: start done (4 of 4 steps)" % broken in lines
+    assert rc == 0 and done["changed"], (done.get("msg"), err[-2000:])
+    entry = done["instances"][broken]
+    assert entry["result"] == "succeeded" and entry["snapshot_id"] == snapshot[0] and entry["disk_id"].startswith("d-")
+    assert [c["action"] for c in sim.mutating_calls(since=mark)] == ROLLBACK_CALLS
+    state = sim.state()["instances"][broken]
+    assert state["status"] == "Running" and state["tags"]["ecs-ops-rolled-back"] == snapshot[0]
+    assert patch_state(sim, broken) == before[broken], "the reset brings back the patch state before the install"
+    assert before[broken]["counts"]["Missing"] == 1
+    assert done["summary"] == dict(total=2, succeeded=1, failed=0, unchanged=0, no_snapshot=1, planned=0)
+
+    mark = sim.mark()
+    rc, again, _out, err = run_module(sim, "oos_patch_rollback", args)
+    assert rc == 0 and not again["changed"], (again.get("msg"), err[-2000:])
+    assert again["instances"][broken]["result"] == "unchanged"
+    assert sim.mutating_calls(since=mark) == []
+
+
+def test_a_stop_that_outlasts_wait_timeout_fails_at_the_deadline(sim):
+    sim.reset({"regions": {R: {"instances": [group("node", 2), group("slow", 1, durations={
+        "patch_install": 100, "snapshot": 10, "instance_stop": 100000})]}}})
+    names = names_to_ids(sim)
+    ids = [names["node-1"], names["node-2"], names["slow"]]
+    sim.instance(names["node-2"], fail=["patch"])
+    patch_round(sim, ids)
+
+    slow = names["slow"]
+    started = time.monotonic()
+    rc, result, _out, err = run_module(sim, "oos_patch_rollback", dict(FAST, instance_ids=[slow], wait_timeout=4))
+    elapsed = time.monotonic() - started
+    assert rc == 1 and result["instances"][slow]["result"] == "failed", (result.get("msg"), err[-2000:])
+    message = result["instances"][slow]["message"]
+    assert message.startswith("stop: wait_timeout passed") and "Stopping" in message, message
+    assert elapsed < 4 + 15, elapsed
+    assert [c["action"] for c in sim.mutating_calls()][-1:] == ["StopInstance"]
+    assert "ecs-ops-rolled-back" not in sim.state()["instances"][slow]["tags"]
