@@ -1,10 +1,11 @@
 """R13 a scheduled patch round through the patch_management role, as an unattended AWX job runs it at night:
 inside tonight's maintenance window, a pre-hook that drains and a post-hook that checks health around each
 batch, a disruption budget of one instance per zone, snapshots, and a failure budget. One instance refuses
-its pre-hook (skipped, never patched), one fails its patch (failed, within the budget, no post-hook); every
-other one is patched once with both hooks, and the reports and JUnit results show the hooks. The next round
-the same night touches nothing that was patched: no execution and no hook on those instances (it tries the two
-left again, and the broken one exceeds the failure budget of that smaller round)."""
+its pre-hook (skipped, never patched); one fails its patch (failed, within the budget, no post-hook) and is
+rolled back to the snapshot the round took of it (opt-in); every other one is patched once with both hooks,
+and the reports and JUnit results show the hooks and the rollback. The next round the same night touches
+nothing that was patched: no execution and no hook on those instances (it tries the two left again, and the
+broken one exceeds the failure budget of that smaller round)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,7 @@ def run_round(sim, report_dir, ids, record, refuse):
                      patch_management_max_concurrent_executions=4, patch_management_zone_disruption_budget=1,
                      patch_management_window=open_window(), patch_management_max_failure_percent=40,
                      patch_management_create_snapshot=True, patch_management_reboot="if_required",
+                     patch_management_rollback_failed=True,
                      patch_management_poll_interval=0.3, patch_management_wait_timeout=300,
                      patch_management_report_dir=report_dir)
     return run_playbook(sim, PLAY.replace("RECORD", record).replace("REFUSED", refuse), extra_vars=variables)
@@ -82,6 +84,13 @@ def test_a_scheduled_round_with_window_hooks_and_budgets(sim):
         results = report["install_results"]
         assert results[refused]["result"] == "skipped" and "pre-hook failed: exit code 4" in results[refused]["message"]
         assert results[broken]["result"] == "failed" and "post" not in results[broken]["hooks"]
+        # The failed instance went back to the snapshot the round took of it, and only that one.
+        back = report["rollback"]["instances"]
+        assert list(back) == [broken] and back[broken]["result"] == "succeeded", back
+        assert back[broken]["snapshot_id"] in results[broken]["snapshot_ids"]
+        assert "rollback: succeeded</span> to %s" % back[broken]["snapshot_id"] in html
+        resets = [c for c in sim.calls() if c["action"] == "ResetDisk"]
+        assert [c["params"]["SnapshotId"] for c in resets] == [back[broken]["snapshot_id"]]
         patched = sorted(set(ids.values()) - {refused, broken})
         for instance_id in patched:
             assert results[instance_id]["result"] == "succeeded", results[instance_id]
