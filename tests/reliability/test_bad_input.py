@@ -482,6 +482,13 @@ ROLE_CASES = [
     role_case("patch_management", {"patch_management_mode": "install", "patch_management_approved": True,
                                    "patch_management_snapshot_retention_days": 0},
               "patch_management_snapshot_retention_days must be from 1 to 65536", "patch-role-retention-0-before-scan"),
+    role_case("patch_management", {"patch_management_mode": "install", "patch_management_approved": True,
+                                   "patch_management_rollback_failed": True, "patch_management_create_snapshot": False},
+              "patch_management_rollback_failed=true needs patch_management_create_snapshot=true",
+              "patch-role-rollback-without-snapshots"),
+    role_case("patch_management", {"patch_management_mode": "install", "patch_management_approved": True,
+                                   "patch_management_pre_hook": {"timeout": 60}},
+              "patch_management_pre_hook must be empty or a mapping with a non-empty command", "patch-role-hook-no-command"),
 ]
 
 ROLE_DEFAULTS = {
