@@ -276,7 +276,8 @@ class ApiClient:
         pacer = self._pacers.get(self.product, self.region, action)
 
         def once():
-            if not pacer.wait(deadline):
+            sent = pacer.wait(deadline)
+            if sent is False:
                 raise PacedPastDeadline(action)
             if attempts is not None:
                 attempts.append(action)
@@ -285,7 +286,7 @@ class ApiClient:
             except Exception as exc:
                 info = ErrorInfo(exc)
                 if info.code and "Throttling" in info.code:
-                    pacer.throttled(float(info.retry_after_ms) / 1000 if info.retry_after_ms else None)
+                    pacer.throttled(float(info.retry_after_ms) / 1000 if info.retry_after_ms else None, sent)
                 raise
             pacer.succeeded()
             return response
