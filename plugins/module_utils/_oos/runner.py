@@ -146,7 +146,7 @@ class Runner:
         warnings = []
         children = {}
         readable = [b for b in self.batches if b.started and b.execution_id and (b.done or self.wait)]
-        for outcome in run_bounded(lambda b: child_executions(self.api_for(b.region), b.execution_id, deadline),
+        for outcome in run_bounded(lambda b: child_executions(self.api_for(b.region), b.execution_id, deadline, True),
                                    readable, self.workers):
             batch = outcome.item
             if outcome.ok:
@@ -208,7 +208,7 @@ class Runner:
         if not unknown or not any(w.region == region and w.state in (QUEUED, BLOCKED) for w in self.work.values()):
             return
         api = self.api_for(region)
-        for outcome in run_bounded(lambda v: child_executions(api, v["execution_id"], self.deadline), unknown,
+        for outcome in run_bounded(lambda v: child_executions(api, v["execution_id"], self.deadline, True), unknown,
                                    self.workers):
             if outcome.ok:
                 self.coverage[outcome.item["execution_id"]] = {instance_of(c) for c in outcome.value}
@@ -599,7 +599,7 @@ class Runner:
             return
         api = self.api_for(batch.region)
         try:
-            children = child_executions(api, batch.execution_id, self.deadline)
+            children = child_executions(api, batch.execution_id, self.deadline, True)
             bad = [c for c in children if c["status"] in ("Failed", "Cancelled")]
             if bad or view["status"] not in ("Waiting", "Success"):
                 self.say("the canary failed on %d instance(s): cancelling %s, starting nothing more" % (
