@@ -76,5 +76,6 @@ def test_the_quota_bound_ideal_comes_from_the_published_quotas():
     assert work == 2 * 300                              # 200 executions of 5 waves, 100 at a time
     ideal, bound = bench.quota_ideal(work, calls)
     assert bound["api_s"] == 400 and bound["api_calls"] == 2000 and ideal == 600   # 2,000 reads a region at 5/s
+    assert bench.quota_ideal(work, calls, bench.state_calls(counts))[1]["read_then_act_s"] == 400 + 600
     assert bench.quota_ideal(0.0, bench.state_calls(counts))[0] == 400             # the no-op re-run
     assert bench.quota_ideal(21, bench.command_calls(counts, 18)[1])[0] == 21      # the command: its work
