@@ -35,11 +35,10 @@ from __future__ import annotations
 
 import argparse
 import heapq
+import itertools
 import json
-import multiprocessing
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -380,25 +379,26 @@ def measured(sim, func):
     return value, time.monotonic() - started, sim.calls(since=mark)
 
 
-def _module_child(sim, name, args, sender):
-    rc, result, _stdout, stderr = run_module(sim, name, args)
-    sender.send((rc, result, stderr[-2000:], resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+PEAK_RSS_SITE = ROOT / "tools" / "bench_rss"
 
 
 def run_module_rss(sim, name, args):
-    """``run_module`` in a forked child, whose only child is the module: (rc, result, stderr, peak RSS MiB)."""
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_module_child, args=(sim, name, args, sender))
-    child.start()
-    sender.close()
-    try:
-        rc, result, stderr, rss_kib = receiver.recv()
-    except EOFError:
-        raise ScenarioError("the module runner died (exit code %s)" % child.exitcode) from None
-    finally:
-        child.join()
-    return rc, result, stderr, rss_kib / 1024.0
+    """``run_module`` with the module's own peak RSS: (rc, result, stderr, peak RSS MiB).
+
+    The module writes its ``VmHWM`` at exit (tools/bench_rss/sitecustomize.py). ``ru_maxrss`` of a child would not
+    do: Linux carries the peak of the process that forked it over the exec, so the benchmark's own size (hundreds
+    of MiB of call log after a large scenario) would be counted as the module's.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        peak_file = Path(tmp) / "peak"
+        env = dict(BENCH_RSS_FILE=str(peak_file), PYTHONPATH=os.pathsep.join(
+            p for p in (str(PEAK_RSS_SITE), sim.env.get("PYTHONPATH", "")) if p))
+        rc, result, _stdout, stderr = run_module(sim, name, args, env=env)
+        try:
+            peak_kib = int(peak_file.read_text())
+        except (OSError, ValueError):
+            raise ScenarioError("%s did not report its peak RSS (rc %s): %s" % (name, rc, stderr[-500:])) from None
+    return rc, result, stderr[-2000:], peak_kib / 1024.0
 
 
 def module_run(sim, name, args, expect):
@@ -899,8 +899,9 @@ class NaiveClient:
 
 
 def naive_rollout(client, pool, targets, time_scale):
-    """What oos_extension_install does, the simple way: every read at once from the pool, then batches of 50
-    started up to QUOTA_SLOTS at a time, each polled by id every poll interval, then their children listed."""
+    """What oos_extension_install does, the simple way: every read at once from the pool (the regions interleaved),
+    then batches of 50 started up to QUOTA_SLOTS at a time, each polled by id every poll interval, then their
+    children listed."""
     def submit(product, action, **query):
         return pool.submit(client.call, product, action, query)
 
@@ -911,8 +912,11 @@ def naive_rollout(client, pool, targets, time_scale):
                          MaxResults=INSTANCE_PAGE) for n in range(0, len(ids), INSTANCE_PAGE)]
         reads += [submit("ecs", "DescribeCloudAssistantStatus", RegionId=region, InstanceId=ids[n:n + AGENT_PAGE])
                   for n in range(0, len(ids), AGENT_PAGE)]
+    # The regions' reads interleaved, as the module reads its regions at once: each region's quota is busy.
+    queues = [[(region, i) for i in ids] for region, ids in targets.items()]
+    interleaved = [pair for row in itertools.zip_longest(*queues) for pair in row if pair]
     states = {(region, i): submit("oos", "ListInstancePackageStates", RegionId=region, InstanceId=i,
-                                  TemplateNames=json.dumps([EXTENSION])) for region, ids in targets.items() for i in ids}
+                                  TemplateNames=json.dumps([EXTENSION])) for region, i in interleaved}
     for future in reads:
         future.result()
     queue = []
