@@ -153,7 +153,6 @@ def test_instance_reads_keep_only_the_fields_the_view_needs():
     assert [i["InstanceId"] for i in slim] == ["i-0", "i-1", "i-2"] and "VpcAttributes" not in slim[0]
     full = _fleet.describe_instances(Pages(raw, ("Instances", "Instance")), None)
     assert full == raw
-    view = _fleet.instance_view("i-0", "cn-hangzhou", slim[0], {"CloudAssistantStatus": "true",
-                                                                 "CloudAssistantVersion": "2.2"})
-    assert view == _fleet.instance_view("i-0", "cn-hangzhou", raw[0], {"CloudAssistantStatus": "true",
-                                                                        "CloudAssistantVersion": "2.2"})
+    agent = {"CloudAssistantStatus": "true", "CloudAssistantVersion": "2.2"}
+    assert _fleet.instance_view("i-0", "cn-hangzhou", slim[0], agent) == _fleet.instance_view(
+        "i-0", "cn-hangzhou", raw[0], agent)
