@@ -90,7 +90,7 @@ SEED_POLL = 20.0
 
 # Real seconds per simulated second, per scenario (docs/performance.md, "Time").
 TIME_SCALES = {"P1": 0.2, "P1b": 0.01, "P1c": 0.05, "P2": 1.0, "P3": 1.0, "P4": 1.0, "P5": 0.2, "P9": 1.0, "P10": 1.0,
-               "P6": 0.1, "P6b": 0.002, "P6n": 0.1, "P7": 1.0, "P8": 0.05}
+               "P6": 0.1, "P6b": 0.002, "P6n": 0.1, "P7": 1.0, "P8s": 0.1, "P8i": 0.05}
 SCENARIOS = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10")
 INVENTORY_REGIONS = ("cn-hangzhou", "cn-shanghai", "cn-beijing", "cn-shenzhen", "cn-zhangjiakou")
 
@@ -979,12 +979,14 @@ def p7_command(sim, sizes):
 
 def p8_patch_round(sim, sizes):
     """P8: a patch scan, then an install with a canary, on the patch fleet under the quotas."""
-    ts = TIME_SCALES["P8"] * sizes.speed
     total = sizes.quota_patch
     counts = spread(total, QUOTA_REGIONS)
-    targets = reset(sim, counts, ts, {"patch_scan": SCAN, "patch_install": PATCH_INSTALL}, quotas=True)
+    targets = reset(sim, counts, TIME_SCALES["P8s"] * sizes.speed, {"patch_scan": SCAN, "patch_install": PATCH_INSTALL},
+                    quotas=True)
     rows = []
     for action, canary, duration in (("scan", False, SCAN), ("install", True, PATCH_INSTALL)):
+        ts = TIME_SCALES["P8" + action[0]] * sizes.speed
+        sim.admin("clock", {"time_scale": ts})      # the same fleet: the install follows its scan
         log("P8 patch %s under quotas: %d instances, time scale %g" % (action, total, ts))
         args = dict(action=action, instance_ids=targets, canary=canary, rate_control=dict(concurrency=CONCURRENCY),
                     max_concurrent_executions=PATCH_SLOTS, poll_interval=poll_option(OOS_POLL, ts))
