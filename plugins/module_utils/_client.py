@@ -276,8 +276,7 @@ class ApiClient:
         pacer = self._pacers.get(self.product, self.region, action)
 
         def once():
-            sent = pacer.wait(deadline)
-            if sent is False:
+            if not pacer.wait(deadline):
                 raise PacedPastDeadline(action)
             if attempts is not None:
                 attempts.append(action)
@@ -286,7 +285,7 @@ class ApiClient:
             except Exception as exc:
                 info = ErrorInfo(exc)
                 if info.code and "Throttling" in info.code:
-                    pacer.throttled(float(info.retry_after_ms) / 1000 if info.retry_after_ms else None, sent)
+                    pacer.throttled(float(info.retry_after_ms) / 1000 if info.retry_after_ms else None)
                 raise
             pacer.succeeded()
             return response

@@ -1,9 +1,9 @@
 """A deterministic model of a task's threads calling one API under a quota, for the pacing tests.
 
-Each worker stands for one thread of a task: it reserves a turn with its task's pacer (``Pacer.reserve``),
-wakes at that instant (``Pacer.go``: a turn taken before a cut is taken again), its call reaches the server,
-the answer comes ``latency`` later and goes to ``succeeded`` or ``throttled(sent=...)``; a throttled call is
-tried again after ``retry_delay`` (about the retry policy's first delay). Events run in time order on a virtual
+Each worker stands for one thread of a task: it reserves a turn with its task's pacer (``Pacer.reserve``, what
+``Pacer.wait`` does before it sleeps), its call reaches the server at that instant, the answer comes ``latency``
+later and goes to ``succeeded`` or ``throttled``; a throttled call is tried again after ``retry_delay`` (about
+the retry policy's first delay). Events run in time order on a virtual
 clock, so a run of thousands of calls takes milliseconds and always gives the same result.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import random
 
 
 class TokenBucket:
@@ -46,6 +47,17 @@ class MinuteWindow:
         return False
 
 
+class RandomFaults:
+    """No quota: each call is refused at random with probability ``share`` (the reliability suite's injected
+    throttling, R1)."""
+
+    def __init__(self, share, seed=11):
+        self.share, self.rng = share, random.Random(seed)
+
+    def take(self, now):
+        return self.rng.random() >= self.share
+
+
 class Run:
     """``workers`` threads of one task making ``calls`` successful calls through ``pacer`` against ``server``."""
 
@@ -54,7 +66,6 @@ class Run:
         self.pacer = pacer_factory(clock=self.clock, sleep=self._sleep)
         self.server, self.workers, self.latency, self.retry_delay = server, workers, latency, retry_delay
         self.ok = self.throttled = 0
-        self.sent = {}
         self.done_at = None
 
     def clock(self):
@@ -62,7 +73,7 @@ class Run:
 
     @staticmethod
     def _sleep(seconds):
-        raise AssertionError("the model drives reserve and go; nothing sleeps (%s s asked)" % seconds)
+        raise AssertionError("the model drives reserve; nothing sleeps (%s s asked)" % seconds)
 
     def run(self, calls, events=None, until=None):
         """Simulate until ``calls`` successes (or ``until``); returns self. ``events`` is a shared queue when
@@ -76,18 +87,13 @@ class Run:
             drive(events, until)
         return self
 
-    def step(self, now, kind, turn, events, worker):
+    def step(self, now, kind, events, worker):
         self.now = now
         if self.ok >= self.target:
             return
         if kind == "ask":
-            start, turn = self.pacer.reserve()
-            push(events, start, self, worker, "wake", turn)
-        elif kind == "wake":
-            if not self.pacer.go(turn):
-                push(events, now, self, worker, "ask")
-                return
-            self.sent[worker] = now
+            push(events, self.pacer.reserve(), self, worker, "send")
+        elif kind == "send":
             accepted = self.server.take(now)
             push(events, now + self.latency, self, worker, "ok" if accepted else "refused")
         elif kind == "ok":
@@ -99,7 +105,7 @@ class Run:
             push(events, now, self, worker, "ask")
         else:
             self.throttled += 1
-            self.pacer.throttled(sent=self.sent[worker])
+            self.pacer.throttled()
             push(events, now + self.retry_delay, self, worker, "ask")
 
     @property
@@ -110,16 +116,16 @@ class Run:
 SEQUENCE = itertools.count()
 
 
-def push(events, when, run, worker, kind, turn=None):
-    heapq.heappush(events, (when, next(SEQUENCE), run, worker, kind, turn))
+def push(events, when, run, worker, kind):
+    heapq.heappush(events, (when, next(SEQUENCE), run, worker, kind))
 
 
 def drive(events, until=None):
     while events:
-        now, _order, run, worker, kind, turn = heapq.heappop(events)
+        now, _order, run, worker, kind = heapq.heappop(events)
         if until is not None and now > until:
             break
-        run.step(now, kind, turn, events, worker)
+        run.step(now, kind, events, worker)
 
 
 def together(runs, calls, until=None):
