@@ -754,7 +754,8 @@ DELIVERY_LATENCY = 0.2
 
 
 def connection_run(sim, inventory, play):
-    """(real seconds, calls, bytes of command content sent) of one ansible-playbook run."""
+    """(real seconds, calls, Base64 characters sent: command content and SendFile content) of one
+    ansible-playbook run."""
     mark = sim.mark()
     started = time.monotonic()
     proc = subprocess.run([str(BIN / "ansible-playbook"), str(play), "-i", str(inventory), "-f", "50",
@@ -764,7 +765,8 @@ def connection_run(sim, inventory, play):
     if proc.returncode != 0:
         raise ScenarioError("P10: ansible-playbook rc %s: %s" % (proc.returncode, proc.stdout[-800:]))
     calls = sim.calls(since=mark)
-    sent = sum(len(c["params"].get("CommandContent", "")) for c in calls if c["action"] == "RunCommand")
+    sent = sum(len(c["params"].get("CommandContent" if c["action"] == "RunCommand" else "Content", ""))
+               for c in calls if c["action"] in ("RunCommand", "SendFile"))
     return wall, calls, sent
 
 
@@ -797,6 +799,8 @@ def p10_connection(sim, sizes):
                              calls_per_host_task=round(len(calls) / host_tasks, 2),
                              runs_per_host_task=round(sum(1 for c in calls if c["action"] == "RunCommand")
                                                       / host_tasks, 2),
+                             sendfile_per_host_task=round(sum(1 for c in calls if c["action"] == "SendFile")
+                                                          / host_tasks, 2),
                              kib_sent_per_host_task=round(sent / 1024.0 / host_tasks, 1),
                              wall_per_task_s=round(wall / CONNECTION_TASKS, 2), local_wall_s=round(local_wall, 2)))
     return rows

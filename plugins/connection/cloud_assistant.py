@@ -19,7 +19,17 @@ description:
     wrapper around the module's code, which is the same for every task and host that uses that module; the code
     is uploaded once per instance into a private cache directory and each later task sends only its wrapper, in
     one command.
-  - Files move in checksummed parts of 16 KB of compressed data, several at once, in both directions.
+  - The small commands an action runs around its module (where is home, create and remove a temporary directory,
+    C(chmod) and files in it) cost no round trip of their own; the plugin answers them and runs them at the start
+    of the next command. A step that fails there fails that command, naming the step.
+  - Files and module code move checksummed, compressed, in parts sent at once, by C(SendFile) (24 KB a call, see
+    O(send_file)), or by commands (12 KB each) where C(SendFile) is not allowed; a small file travels with the next
+    command. Files come back in parts of 22 KB (Base64 of their gzip).
+  - Results are first read when most of the run's recent commands in the region had ended, the next after 40% of
+    that (at least O(poll_interval)), growing.
+  - C(ansible.builtin.reboot) works. After a reset (between its attempts, and before every attempt when the
+    module's C(connect_timeout) is set, which becomes this plugin's O(connect_timeout)) the plugin waits for the
+    instance and its agent to be back (C(DescribeCloudAssistantStatus)) before it sends a command.
   - Credentials, endpoints and retries resolve exactly as for the collection's modules.
   - Linux instances only for now; the instance needs C(sh), C(base64), C(gzip), C(mktemp) and C(sha256sum),
     which every supported Linux image has.
@@ -56,7 +66,9 @@ options:
       - Seconds a command may wait for the agent to take it. When the agent has not started a command by then, the
         plugin asks C(DescribeCloudAssistantStatus) and fails with the reason (agent offline, instance not
         running), or keeps waiting while the agent is online, up to O(command_timeout).
-      - While an instance reboots, this is how long each attempt of C(ansible.builtin.reboot) waits.
+      - While an instance reboots, this is how long each attempt of C(ansible.builtin.reboot) waits for the agent
+        to be back (the module's own C(connect_timeout) sets it).
+      - Also how long a command waits for the parts of an upload that C(SendFile) delivers.
     type: int
     default: 60
     vars:
@@ -76,7 +88,9 @@ options:
       - name: ANSIBLE_CLOUD_ASSISTANT_COMMAND_TIMEOUT
   poll_interval:
     description:
-      - Seconds between the first reads of a command's result; the interval grows to eight times this.
+      - The shortest time between two reads of a command's result. The first read comes when 80% of the run's
+        recent commands had ended (1.5 seconds before any has, 8 at most), the next after 40% of that, and each
+        later one half as long again as the one before, up to eight times this interval.
     type: float
     default: 0.3
     vars:
@@ -111,6 +125,17 @@ options:
     default: 8
     vars:
       - name: ansible_cloud_assistant_transfer_workers
+  send_file:
+    description:
+      - Upload module code and files with C(SendFile) (24 KB a call, nothing to read back) rather than with commands
+        (12 KB a command, and its result reads).
+      - When C(SendFile) is refused for lack of permission (C(ecs:SendFile)), or the files it sends to an instance
+        never arrive (an agent older than 1.0.2.569), the plugin warns once and uploads by commands for the rest of
+        the run.
+    type: bool
+    default: true
+    vars:
+      - name: ansible_cloud_assistant_send_file
   pipelining:
     description:
       - Send the module on stdin of its command, without a temporary file on the instance first.
@@ -122,10 +147,16 @@ options:
     env:
       - name: ANSIBLE_PIPELINING
 notes:
-  - Each task costs one C(RunCommand) and one or more C(DescribeInvocationResults) (the first read comes after
-    O(poll_interval)); the first use of a module on an instance costs about one C(RunCommand) per 16 KB of its
-    compressed code more. RAM actions are C(ecs:RunCommand), C(ecs:DescribeInvocationResults),
-    C(ecs:StopInvocation) and C(ecs:DescribeCloudAssistantStatus).
+  - A task whose module is cached costs one C(RunCommand) and usually one C(DescribeInvocationResults); an action
+    that copies a file (C(copy), C(template)) costs three commands (its C(stat), its module, and the removal of
+    its temporary directory, which is not waited for). The first use of a module on an instance costs one
+    C(SendFile) per 24 KB of its compressed code more (one more command and read for the first module of a run
+    on an instance, which finds out what the instance has cached).
+  - RAM actions are C(ecs:RunCommand), C(ecs:DescribeInvocationResults), C(ecs:StopInvocation),
+    C(ecs:DescribeCloudAssistantStatus) and C(ecs:DescribeInstances), plus C(ecs:SendFile) and
+    C(ecs:DescribeSendFileResults) for uploads by C(SendFile) (without them uploads go by commands).
+  - The plugin keeps notes on each instance for the run (home directory, cached modules, command durations) in
+    Ansible's local temporary directory of the run; they hold no secret and go when the run ends.
   - C(become) with a password is not supported (Cloud Assistant has no terminal); use O(run_as), or sudo rules
     without a password.
   - Windows instances are not supported yet.
@@ -158,34 +189,28 @@ EXAMPLES = r"""
 
 import hashlib
 import os
-import time
-import uuid
 
+from ansible import constants as C
 from ansible.errors import AnsibleConnectionFailure, AnsibleError, AnsibleFileNotFound
 from ansible.plugins.connection import ConnectionBase
+from ansible.utils.display import Display
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import Clients
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assistant.content import (
-    MIN_TIMEOUT,
-    decode_output,
-    encode_content,
-)
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assistant.invocations import (
-    TERMINAL,
-    fetch_results,
-)
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._credentials import (
     CredentialError,
     resolve_credential_source,
 )
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import ErrorInfo, describe
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._options import connection_argument_spec
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
+from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils import _ca_shortcuts as shortcuts
 from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils import _ca_transport as transport
+from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils._ca_session import Session
+from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils._ca_state import HostState
+
+display = Display()
 
 INSTANCE_PREFIX = "i-"
+INLINE_MAX = 8 * 1024      # Base64 characters of a file small enough to travel with the next command
+STATE_DIR = "alibabacloud.ecs_ops-cloud_assistant"
 
 
 class Connection(ConnectionBase):
@@ -197,9 +222,10 @@ class Connection(ConnectionBase):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._api = None
-        self._instance_id = None
-        self._region = None
+        self._session = None
+        self._notes = None
+        self._deferred = shortcuts.Deferred()
+        self._after_reset = False
 
     # --- connecting --------------------------------------------------------------------------------------
     def _connect(self):
@@ -224,126 +250,152 @@ class Connection(ConnectionBase):
             clients = Clients(params, resolve_credential_source(params))
         except CredentialError as exc:
             raise AnsibleConnectionFailure("%s: %s" % (self.transport, exc)) from None
-        self._api = clients.ecs(region)
-        self._instance_id, self._region = instance_id, region
+        notes = os.path.join(C.DEFAULT_LOCAL_TMP, STATE_DIR) if C.DEFAULT_LOCAL_TMP else None
+        self._notes = HostState(notes, instance_id, self.get_option("run_as"))
+        self._session = Session(clients.ecs(region), region, instance_id, self.get_option, self._notes,
+                                HostState(notes, "region-" + region, None))
+        if self._after_reset:
+            self._session.wait_for_agent()
+            self._after_reset = False
         self._connected = True
         return self
 
     def close(self):
+        """The end of a task: what is still deferred (a temporary directory kept after the task) runs now."""
+        if self._connected and self._deferred:
+            try:
+                self._flush()
+            except AnsibleError as exc:
+                display.warning(str(exc))
         self._connected = False
 
+    def set_option(self, option, value):
+        """``ansible.builtin.reboot`` sets its ``connect_timeout`` as ``connection_timeout`` (or ``timeout``): here it
+        is ``connect_timeout``, how long each attempt waits for the agent."""
+        super().set_option("connect_timeout" if option in ("connection_timeout", "timeout") else option, value)
+
     def reset(self):
-        """After a reboot Ansible resets the connection: the next command waits for the agent again."""
+        """Ansible resets the connection after a reboot (and between the attempts of ``ansible.builtin.reboot``): the
+        next command first waits, connect_timeout at most, until the instance runs and its agent is online."""
         self.close()
+        self._after_reset = True
 
-    # --- one script --------------------------------------------------------------------------------------
-    def _failure(self, action, exc):
-        return AnsibleConnectionFailure("%s: %s on %s: %s" % (self.transport, action, self._instance_id,
-                                                              describe(exc)[0]))
-
-    def _run(self, script):
-        """Run ``script`` on the instance; its output (text). Raises AnsibleConnectionFailure when the agent did
-        not take it within connect_timeout, or the command did not finish within command_timeout.
-
-        Reads of the result that still fail after their retries with an error retrying may fix (throttling,
-        5xx, transport) do not end the wait; the deadline does."""
-        timeout = max(MIN_TIMEOUT, int(self.get_option("command_timeout")))
-        connect_timeout = max(1, int(self.get_option("connect_timeout")))
-        if len(script.encode("utf-8")) > transport.SCRIPT_LIMIT:
-            raise AnsibleError("%s: internal: a script of %d bytes is over the limit" % (
-                self.transport, len(script)))
-        request = {"Type": "RunShellScript", "CommandContent": encode_content(script), "ContentEncoding": "Base64",
-                   "InstanceId": [self._instance_id], "Timeout": timeout, "ClientToken": uuid.uuid4().hex}
-        if self.get_option("run_as"):
-            request["Username"] = self.get_option("run_as")
-        started = time.monotonic()
-        deadline = started + timeout + connect_timeout
-        try:
-            invocation = {"invoke_id": self._api.call("RunCommand", request).get("InvokeId", "")}
-        except Exception as exc:  # pylint: disable=broad-exception-caught
-            raise self._failure("RunCommand", exc) from None
-        seen = {"row": {}, "agent_checked": False}
-
-        def poll():
+    # --- deferred steps ----------------------------------------------------------------------------------
+    def _carrying(self, steps, send):
+        """``send(snippets)``: run a script that starts with the ``steps``' snippets and return its parsed answer.
+        A step that fails and can recover (parts sent by SendFile that never arrived: uploaded again by commands)
+        is replaced, and the script is sent again with it and the steps that had not run."""
+        while True:
             try:
-                seen["row"] = fetch_results(self._api, invocation, deadline).get(self._instance_id, {})
-            except Exception as exc:  # pylint: disable=broad-exception-caught
-                if not ErrorInfo(exc).retryable:
-                    raise self._failure("DescribeInvocationResults", exc) from None
-                return seen["row"]
-            status = seen["row"].get("InvocationStatus") or "Pending"
-            if status == "Pending" and not seen["agent_checked"] and time.monotonic() - started > connect_timeout:
-                seen["agent_checked"] = True
-                reason = self._agent_problem()
-                if reason:
-                    self._stop(invocation["invoke_id"])
-                    raise AnsibleConnectionFailure("%s: %s did not take the command within %ds: %s" % (
-                        self.transport, self._instance_id, connect_timeout, reason))
-            return seen["row"]
+                return send([step[1] for step in steps])
+            except transport.StepFailed as exc:
+                failed = steps[exc.index] if 0 <= exc.index < len(steps) else None
+                if failed is None or failed[2] is None:
+                    raise AnsibleError("%s: %s on %s failed: %s" % (
+                        self.transport, failed[0] if failed else "a deferred step", self._session.instance_id,
+                        exc.message or "no message")) from None
+                steps = [(failed[0], failed[2](exc.message), None)] + steps[exc.index + 1:]
+            except transport.ProtocolError as exc:
+                raise AnsibleConnectionFailure("%s: %s" % (self.transport, exc)) from None
 
-        interval = float(self.get_option("poll_interval"))
-        waited = wait_for(poll, lambda row: row.get("InvocationStatus") in TERMINAL, deadline - time.monotonic(),
-                          interval=interval, max_interval=interval * 8, initial_delay=interval)
-        if waited.timed_out:
-            self._stop(invocation["invoke_id"])
-            raise AnsibleConnectionFailure("%s: the command on %s did not finish within %ds (command_timeout) plus "
-                                           "%ds (connect_timeout); stopped" % (
-                                               self.transport, self._instance_id, timeout, connect_timeout))
-        return self._finished(waited.value, waited.value["InvocationStatus"], timeout)
+    def _flush(self, extra=()):
+        """Run what is deferred (and the ``extra`` steps) now, in one command."""
+        steps = self._deferred.take() + list(extra)
+        if steps:
+            cache = self.get_option("cache_dir")
+            self._carrying(steps, lambda snippets: transport.parse_simple(
+                self._session.run(transport.steps_script(cache, snippets)), "ECSOPS-OK"))
 
-    def _finished(self, row, status, timeout):
-        output = decode_output(row.get("Output"))
-        if status == "Success":
-            return output
-        code = row.get("ErrorCode") or ""
-        if status == "Timeout" or code == "ExecutionTimeout":
-            raise AnsibleConnectionFailure("%s: the command on %s outlived command_timeout (%ds) and was stopped" % (
-                self.transport, self._instance_id, timeout))
-        raise AnsibleConnectionFailure("%s: the command on %s ended %s%s%s" % (
-            self.transport, self._instance_id, status, " (%s)" % code if code else "",
-            ": %s" % row.get("ErrorInfo") if row.get("ErrorInfo") else ""))
-
-    def _agent_problem(self):
-        """Why the agent cannot take commands now, or "" when it is online."""
-        try:
-            view = read_instances(self._api, self._region, [self._instance_id])[self._instance_id]
-        except Exception as exc:  # pylint: disable=broad-exception-caught
-            raise self._failure("DescribeCloudAssistantStatus", exc) from None
-        return "" if view["ready"] else view["reason"]
-
-    def _stop(self, invoke_id):
-        try:
-            self._api.call("StopInvocation", {"InvokeId": invoke_id, "InstanceId": [self._instance_id]})
-        except Exception:  # pylint: disable=broad-exception-caught
-            pass   # the error that made us stop is the one to report
+    def _shortcut(self, cmd):
+        """(rc, stdout, stderr) for a housekeeping command answered without a round trip of its own, else None."""
+        found = shortcuts.classify(cmd)
+        kind = found[0] if found else None
+        if kind == "home":
+            env = self._notes.load().get("env") or {}
+            home = env.get("home") if not found[1] else env.get("user_home") if found[1] == env.get("user") else None
+            return (0, (home + "\n").encode("utf-8"), b"") if home else None
+        if kind == "mkdtemp":
+            self._deferred.create(found[1], transport.ansible_step(cmd))
+            return 0, found[2].encode("utf-8"), b""
+        if kind == "chmod" and self._deferred.holds(found[1]):
+            self._deferred.add(found[1][0], ("chmod of %s" % " ".join(found[1]), transport.ansible_step(cmd), None))
+            return 0, b"", b""
+        if kind == "rm" and found[1] in self._deferred.directories:
+            if not self._deferred.remove(found[1]):
+                self._session.send(cmd + "\n")    # its result would only ever be a warning: not waited for
+            return 0, b"", b""
+        return None
 
     # --- Ansible's interface -----------------------------------------------------------------------------
     def exec_command(self, cmd, in_data=None, sudoable=True):
         super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
         self._connect()
-        blob, blob_hash, script = self._plan(cmd, in_data)
-        answer = transport.parse_task_answer(self._run(script))
+        answer = None if in_data is not None else self._shortcut(cmd)
+        display.vvv("EXEC %s%s" % (cmd, " (answered without a command of its own)" if answer else ""),
+                    host=self._session.instance_id)
+        if answer is not None:
+            return answer
+        blob, blob_hash, stdin = self._plan(cmd, in_data)
+        known = self._notes.load().get("blobs")
+        if blob_hash and known is not None and blob_hash not in known:
+            self._deferred.add(None, self._upload_blob(blob, blob_hash))
+        answer = self._task(cmd, stdin, blob_hash, report_blobs=known is None)
         if answer[0] == "miss":
-            self._upload_blob(blob, blob_hash)
-            answer = transport.parse_task_answer(self._run(script))
+            self._deferred.add(None, self._upload_blob(blob, blob_hash))
+            answer = self._task(cmd, stdin, blob_hash)
             if answer[0] == "miss":
                 raise AnsibleConnectionFailure("%s: the module code uploaded to %s is gone again" % (
-                    self.transport, self._instance_id))
+                    self.transport, self._session.instance_id))
         if answer[0] == "spool":
             _kind, rc, directory, out_size, err_size = answer
             out_path, err_path = transport.spooled_files(directory)
             try:
-                stdout = transport.unpack(self._read_remote(out_path, out_size))
-                stderr = transport.unpack(self._read_remote(err_path, err_size))
+                stdout = transport.unpack(self._session.read_remote(out_path, out_size))
+                stderr = transport.unpack(self._session.read_remote(err_path, err_size))
             finally:
-                self._run(transport.cleanup_script(directory))
+                self._session.send(transport.cleanup_script(directory))
             return rc, stdout, stderr
         _kind, rc, stdout, stderr = answer
         return rc, stdout, stderr
 
+    def _task(self, cmd, stdin, blob_hash, report_blobs=False):
+        """Run one task's script, with what is deferred when it fits; its parsed answer."""
+        cache, age = self.get_option("cache_dir"), self.get_option("cache_max_age")
+        steps = self._deferred.take()
+        script = transport.task_script(cmd, cache, stdin, blob_hash, age, [s[1] for s in steps], report_blobs)
+        if len(script.encode("utf-8")) > transport.SCRIPT_LIMIT:
+            self._flush(steps)
+            steps = []
+
+        def send(snippets):
+            # a command that waits for uploaded parts says nothing about how long the next ones take
+            output = self._session.run(transport.task_script(cmd, cache, stdin, blob_hash, age, snippets,
+                                                             report_blobs), learn=not snippets)
+            self._learn(output, blob_hash)
+            return transport.parse_task_answer(output)
+
+        return self._carrying(steps, send)
+
+    def _learn(self, output, blob_hash):
+        """Keep what the answer says about the instance for the run's next tasks."""
+        env = transport.parse_environment(output)
+        notes = self._notes.load()
+        changes = {}
+        if env:
+            changes["env"] = {k: env[k] for k in ("user", "home", "user_home")}
+            if env["blobs"] is not None:
+                changes["blobs"] = env["blobs"]
+        blobs = changes.get("blobs", notes.get("blobs"))
+        if blob_hash and blobs is not None:
+            missing = "ECSOPS-MISS %s" % blob_hash in output
+            blobs = sorted(set(blobs) - {blob_hash}) if missing else sorted(set(blobs) | {blob_hash})
+            changes["blobs"] = blobs
+        if changes:
+            self._notes.update(**changes)
+
     def _plan(self, cmd, in_data):
-        """(blob, its hash, the task's script): the first of stdin inline, stdin around its module code kept in
-        the instance's cache, or the whole stdin kept there, whose script fits RunCommand."""
+        """(blob, its hash, stdin for task_script): stdin inline, stdin around its module code kept in the
+        instance's cache, or the whole stdin kept there; the first whose script fits RunCommand."""
         cache, age = self.get_option("cache_dir"), self.get_option("cache_max_age")
         if in_data is None:
             plans = [(None, None)]
@@ -354,43 +406,14 @@ class Connection(ConnectionBase):
             plans.append(((b"", b""), in_data))
         for stdin, blob in plans:
             blob_hash = transport.sha256(blob) if blob is not None else None
-            script = transport.task_script(cmd, cache, stdin, blob_hash, age)
-            if len(script.encode("utf-8")) <= transport.SCRIPT_LIMIT:
-                return blob, blob_hash, script
+            if len(transport.task_script(cmd, cache, stdin, blob_hash, age).encode("utf-8")) <= transport.SCRIPT_LIMIT:
+                return blob, blob_hash, stdin
         raise AnsibleError("%s: the command alone is over Cloud Assistant's limit (%d bytes)" % (
             self.transport, len(cmd)))
 
-    def _read_remote(self, path, size):
-        """``size`` characters of ``path`` on the instance, read in parts at once."""
-        offsets = list(range(0, size, transport.READ_CHUNK))
-        outcomes = run_bounded(lambda o: self._run(transport.read_script(path, o, transport.READ_CHUNK)).strip(),
-                               offsets, workers=int(self.get_option("transfer_workers")))
-        for outcome in outcomes:
-            if not outcome.ok:
-                raise outcome.error
-        text = "".join(o.value for o in outcomes)
-        if len(text) != size:
-            raise AnsibleConnectionFailure("%s: read %d of %d characters of %s on %s" % (
-                self.transport, len(text), size, path, self._instance_id))
-        return text
-
-    def _upload(self, data, finish):
-        name = uuid.uuid4().hex
-        _up, scripts, parts = transport.upload_plan(data, self.get_option("cache_dir"), name)
-        outcomes = run_bounded(lambda s: transport.parse_simple(self._run(s), "ECSOPS-PART"), scripts,
-                               workers=int(self.get_option("transfer_workers")))
-        for outcome in outcomes:
-            if not outcome.ok:
-                raise outcome.error
-        try:
-            transport.parse_simple(self._run(finish(name, parts)), "ECSOPS-OK")
-        except transport.ProtocolError as exc:
-            raise AnsibleConnectionFailure("%s: the upload to %s failed its check: %s" % (
-                self.transport, self._instance_id, exc)) from None
-
     def _upload_blob(self, blob, blob_hash):
-        cache = self.get_option("cache_dir")
-        self._upload(blob, lambda name, parts: transport.finish_blob_script(cache, name, blob_hash, parts))
+        return self._session.upload(blob, ("blob", blob_hash), blob_hash, "caching the module code",
+                                    base64_text=transport.is_base64(blob))
 
     def put_file(self, in_path, out_path):
         super().put_file(in_path, out_path)
@@ -399,26 +422,32 @@ class Connection(ConnectionBase):
             raise AnsibleFileNotFound("file or module does not exist: %s" % in_path)
         with open(in_path, "rb") as handle:
             data = handle.read()
-        digest = hashlib.sha256(data).hexdigest()
-        cache = self.get_option("cache_dir")
-        self._upload(data, lambda name, parts: transport.finish_file_script(cache, name, digest, parts, out_path))
+        what = "putting %s" % out_path
+        if len(data) <= 4 * INLINE_MAX and len(transport.pack(data)) <= INLINE_MAX:
+            step = (what, transport.inline_file_step(data, out_path), None)
+        else:
+            step = self._session.upload(data, ("file", out_path), hashlib.sha256(data).hexdigest(), what)
+        if self._deferred.holds([out_path]):
+            self._deferred.add(out_path, step)    # Ansible's temporary directory: used by a later command
+        else:
+            self._flush([step])
 
     def fetch_file(self, in_path, out_path):
         super().fetch_file(in_path, out_path)
         self._connect()
-        cache = self.get_option("cache_dir")
+        self._flush()
         try:
-            directory, size, digest = transport.parse_simple(
-                self._run(transport.fetch_prepare_script(cache, in_path)), "ECSOPS-FILE")
+            directory, size, digest = transport.parse_simple(self._session.run(transport.fetch_prepare_script(
+                self.get_option("cache_dir"), in_path)), "ECSOPS-FILE")
         except transport.ProtocolError as exc:
             raise AnsibleFileNotFound("%s: cannot read %s on %s: %s" % (
-                self.transport, in_path, self._instance_id, exc)) from None
+                self.transport, in_path, self._session.instance_id, exc)) from None
         try:
-            data = transport.unpack(self._read_remote(directory + "/file.b64", int(size)))
+            data = transport.unpack(self._session.read_remote(directory + "/file.b64", int(size)))
         finally:
-            self._run(transport.cleanup_script(directory))
+            self._session.send(transport.cleanup_script(directory))
         if hashlib.sha256(data).hexdigest() != digest:
             raise AnsibleConnectionFailure("%s: %s from %s failed its checksum" % (
-                self.transport, in_path, self._instance_id))
+                self.transport, in_path, self._session.instance_id))
         with open(out_path, "wb") as handle:
             handle.write(data)

@@ -18,7 +18,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation i
 
 DESCRIBE_INSTANCES_BATCH = 100   # InstanceIds takes at most 100 ids
 AGENT_STATUS_BATCH = 50          # DescribeCloudAssistantStatus takes at most 50 InstanceId.N
-VIEW_FIELDS = ("InstanceId", "InstanceName", "Status", "OSType", "OSNameEn", "OSName", "Tags")  # instance_view's
+VIEW_FIELDS = ("InstanceId", "InstanceName", "Status", "ZoneId", "OSType", "OSNameEn", "OSName", "Tags")  # instance_view's
 
 
 def _gather(func, batches, workers):
@@ -79,6 +79,7 @@ def instance_view(instance_id, region, instance, agent):
     return dict(
         instance_id=instance_id,
         region=region,
+        zone=instance.get("ZoneId", ""),
         exists=exists,
         name=instance.get("InstanceName", ""),
         status=status,

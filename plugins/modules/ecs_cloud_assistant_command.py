@@ -502,13 +502,14 @@ status:
 import re
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assistant import content as ca
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assistant.commands import resolve_command
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assistant import frequency as freq
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assistant import invocations as inv
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import first_error, run_bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import REGION_REQUIRED, AlicloudModule
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._targets import normalise_targets
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import token_problems
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import (
@@ -518,11 +519,9 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation i
     tag_problems,
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._window import utc_now
 
 INVOKE_ID_RE = re.compile(r"^t-[a-z0-9]{4,64}$")
-AT_RE = re.compile(r"^at\(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}( \S+)?\)$")
-CRON_FIELD_RE = re.compile(r"^[0-9A-Za-z*?/,#-]+$")
-LENGTH_LIMITS = dict(working_dir=200, username=255, launcher=1024, container_id=128, container_name=128)
 ACTIVE_INVOCATION = ("Pending", "Running", "Scheduled")
 TOKEN_TAG_PREFIX = "ecs-ops-"
 
@@ -560,27 +559,6 @@ ARGUMENT_SPEC = dict(
 
 
 # --- input ----------------------------------------------------------------------------------
-def _parameter_values(params, problems):
-    values = {}
-    for option in ("parameters", "secret_parameters"):
-        for key, value in (params[option] or {}).items():
-            if not ca.PARAMETER_NAME_RE.match(str(key)):
-                problems.append("%s: %r is not a parameter name (letters, digits, _ and -, up to 64)" % (option, key))
-            elif str(key).lower() in (k.lower() for k in values):
-                problems.append("%s: parameter %s is given twice" % (option, key))
-            elif isinstance(value, (dict, list)):
-                problems.append("%s: the value of %s must be a string, number or boolean" % (option, key))
-            else:
-                values[str(key)] = str(value).lower() if isinstance(value, bool) else str(value)
-    return values
-
-
-def _is_cron(frequency):
-    """A cron expression: six fields (seconds to day of week), then an optional year and time zone."""
-    fields = frequency.split()
-    return 6 <= len(fields) <= 8 and all(CRON_FIELD_RE.match(f) for f in fields[:6])
-
-
 def _check_options(params, problems):
     mode = params["repeat_mode"] or ("Period" if params["frequency"] else "Once")
     timeout = params["timeout"]
@@ -595,17 +573,9 @@ def _check_options(params, problems):
         problems.append("repeat_mode=Period needs frequency")
     if frequency and mode != "Period":
         problems.append("frequency is only used with repeat_mode=Period, not %s" % mode)
-    period = ca.rate_seconds(frequency)
-    if frequency.startswith("rate(") and period is None:
-        problems.append("frequency %r is not rate(N<s|m|h|d>)" % frequency)
-    elif frequency and period is None and not AT_RE.match(frequency) and not _is_cron(frequency):
-        problems.append("frequency %r is not rate(N<s|m|h|d>), at(YYYY-MM-DD hh:mm:ss [time zone]) or a cron "
-                        "expression (6 or 7 fields, then an optional time zone)" % frequency)
-    elif period is not None and not max(60, timeout or 60) <= period <= 7 * 86400:
-        problems.append("frequency %s must be between 60 seconds (and the timeout) and 7 days" % frequency)
-    for name, limit in LENGTH_LIMITS.items():
-        if params[name] is not None and len(params[name]) > limit:
-            problems.append("%s is longer than %d characters" % (name, limit))
+    if frequency:
+        problems.extend(freq.frequency_problems(frequency, timeout, utc_now().year))
+    problems.extend(ca.length_problems(params))
     problems.extend(resource_tag_problems(params["tags"], max_key=64))
     reserved = sorted(k for k in (params["tags"] or {}) if str(k).startswith(TOKEN_TAG_PREFIX))
     if reserved:
@@ -659,7 +629,7 @@ def validate(params, region):
                         % (" (got both)" if given_targets else ""))
     if params["invoke_id"] is not None:
         problems.append("invoke_id is only used with state=absent")
-    values = _parameter_values(params, problems)
+    values = ca.parameter_values(params, ("parameters", "secret_parameters"), problems)
     enable = params["parameters"] is not None or bool(params["secret_parameters"])
     if params["command"] is not None:
         problems.extend(ca.check_content(params["command"], enable, values, params["keep_command"]))
@@ -671,44 +641,6 @@ def validate(params, region):
 
 
 # --- reading --------------------------------------------------------------------------------
-def _describe_commands(api, query):
-    return list_all(lambda q: api.call("DescribeCommands", q), dict(query, MaxResults=50), ("Commands", "Command"))
-
-
-def find_commands(api, command_id=None, name=None):
-    """The commands matching ``command_id`` or ``name``: the region's own, else the public ones.
-
-    A ``command_id`` that does not start with ``c-`` is the name of a public command. Public commands are
-    looked up by name with ``Latest=true``: without it every version of a public command is listed.
-    """
-    if command_id and not command_id.startswith("c-"):
-        command_id, name, own = None, command_id, []
-    else:
-        own = _describe_commands(api, {"CommandId": command_id} if command_id else {"Name": name})
-    if own:
-        return own
-    if command_id:
-        return [c for c in _describe_commands(api, {"CommandId": command_id, "Provider": "AlibabaCloud"})
-                if c.get("CommandId") == command_id]
-    return [c for c in _describe_commands(api, {"Name": name, "Provider": "AlibabaCloud", "Latest": True})
-            if c.get("Name") == name]
-
-
-def resolve_command(api, command_id=None, name=None):
-    """The existing command (private first, then public) as a dict, or None if it does not exist."""
-    found = find_commands(api, command_id, name)
-    if not found:
-        return None
-    if len(found) > 1:
-        option = "command_id" if command_id else "command_name"
-        raise ValidationError("%s %s matches %d commands (%s); use command_id with one of their ids" % (
-            option, command_id or name, len(found), ", ".join(c["CommandId"] for c in found)))
-    cmd = found[0]
-    return dict(command_id=cmd["CommandId"], name=cmd.get("Name", ""), type=cmd.get("Type", ""),
-                content=cmd.get("CommandContent") or "", enable_parameter=bool(cmd.get("EnableParameter")),
-                parameter_names=((cmd.get("ParameterNames") or {}).get("ParameterName") or []))
-
-
 def read_region(module, region, ids):
     params = module.params
     api = module.api("ecs", region)
@@ -871,7 +803,7 @@ def run_present(module, facts, targets):
     if not params["wait"]:
         module.exit_json(**report(module, results, batches, True, rows={}))
 
-    first_run = facts["repeat_mode"] == "Period" and ca.rate_seconds(params["frequency"]) is not None
+    first_run = facts["repeat_mode"] == "Period" and freq.rate_seconds(params["frequency"]) is not None
     rows, timed_out, error, passing = inv.wait_for_results(
         lambda region: module.api("ecs", region), batches, params["wait_timeout"], params["poll_interval"], first_run,
         progress=module.progress.say)

@@ -96,6 +96,10 @@ instances:
       description: The region of the instance.
       type: str
       sample: cn-hangzhou
+    zone:
+      description: The zone of the instance (empty when it does not exist).
+      type: str
+      sample: cn-hangzhou-g
     exists:
       description: Whether the instance exists in the region.
       type: bool

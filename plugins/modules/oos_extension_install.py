@@ -405,6 +405,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.t
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._options import oos_run_argument_spec
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.batches import utc_now
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.runner import BusyError, Runner
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._secrets import secret_tags
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import MAX_TAGS, ValidationError
@@ -442,6 +443,7 @@ class Installer:
         self.batch_size = self.p["batch_size"]
         self.entries = {}
         self.views = {}
+        self.planned_at = None     # when the reads the plan rests on began (UTC)
 
     def oos(self, region):
         return self.module.api("oos", region)
@@ -497,6 +499,7 @@ class Installer:
 
     def read_fleet(self):
         """Every instance's view and installed version (regions read concurrently), and the plan per instance."""
+        self.planned_at = utc_now()
         read = run_all(self.read_region, list(self.targets))
         for region, (found, installed) in zip(self.targets, read):
             self.views.update(found)
@@ -551,7 +554,7 @@ class Installer:
         return Runner(self.oos, BULKY_TEMPLATE, self, p["max_concurrent_executions"], p["wait_timeout"],
                       p["poll_interval"], wait=p["wait"], on_busy=p["busy"], user_token=p["client_token"],
                       tags=p["tags"], description=p["description"], secret_names=self.secret_names,
-                      progress=self.module.progress.say)
+                      progress=self.module.progress.say, planned_at=self.planned_at)
 
     def work(self):
         return {i: (e["region"], e["action"]) for i, e in self.entries.items() if e["action"] in MUTATING_ACTIONS}

@@ -51,10 +51,27 @@ options:
         or a dict of region to a list of instance ids. Duplicates are dropped with a warning.
     type: raw
     required: true
+  reboot:
+    description:
+      - What happens to instances whose installed patches need a reboot. The template offers one switch,
+        C(rebootIfNeed), so this is what OOS can do.
+      - V(if_required) has each execution reboot such an instance right after installing, inside the batch (so
+        within the window and the zone budget), then scan it again; it becomes compliant.
+      - V(never) leaves those patches C(InstalledPendingReboot); the instance reports RV(instances.reboot_required)
+        and is not compliant. A later install with V(never) or V(later) does not start on an instance whose only
+        issue is the pending reboot (C(unchanged)); one with V(if_required) reboots it.
+      - V(later) is V(never) for OOS, for a reboot done by a separate step (the role's hooks, a later window with
+        V(if_required), or your own playbook); the instances to reboot are in RV(reboot_pending).
+      - Default V(never), or V(if_required) with O(reboot_if_need=true).
+      - A reboot of every patched instance whether it needs one or not (C(always)) is not something the template
+        can do; the module does not offer it (see the role's hooks).
+    type: str
+    choices: [if_required, never, later]
   reboot_if_need:
-    description: Reboot instances whose installed patches need it. Without it those patches stay C(InstalledPendingReboot).
+    description:
+      - The older form of O(reboot) (V(true) is O(reboot=if_required), V(false) is O(reboot=never)); not together
+        with O(reboot).
     type: bool
-    default: false
   create_snapshot:
     description: Snapshot the system disk of each instance before installing.
     type: bool
@@ -97,12 +114,93 @@ options:
         reported C(cancelled) with the reason.
     type: int
     default: 3600
+  window:
+    description:
+      - A maintenance window. Outside it (or in its last O(window_margin)) the task starts nothing and changes
+        nothing; every instance with work is C(deferred) and RV(msg) says when the next window opens. Inside it,
+        batches start until O(window_margin) before its end; instances whose batch could not start by then are
+        C(deferred) (not a failure; the next run in the next window picks them up). What runs then is handled
+        as O(window_end) says.
+      - The window is judged against the real current time (UTC) of the host running the module, once, when the
+        task starts; the last start time is then kept on a monotonic clock, so a clock change during the run
+        does not move it.
+      - In check mode the result says whether the window is open now and, per instance, what the run would do in
+        the window (C(deferred) with the plan in its message when it is closed now).
+    type: dict
+    suboptions:
+      start:
+        description:
+          - The local time the window opens, C(HH:MM) (24-hour clock) in O(window.timezone).
+          - A start that does not exist on a day (the clocks jump over it in spring) opens the window at the
+            instant it would have been, which the clock shows one hour later; a start that happens twice (autumn)
+            opens it at the first.
+        type: str
+        required: true
+      duration:
+        description:
+          - How long the window stays open, in elapsed time, with a unit, for example C(4h), C(90m), C(1h30m),
+            C(2d) (1m to 7d). A window may cross midnight; it belongs to the day it opens. On the night the clocks
+            change, a C(4h) window lasts four real hours (the clock shows three or five).
+        type: str
+        required: true
+      days:
+        description:
+          - The days the window opens on, in O(window.timezone). C(mon) ... C(sun), full names, or ranges such as
+            C(mon-fri) or C(fri-mon). Default every day.
+        type: list
+        elements: str
+      timezone:
+        description:
+          - An IANA time zone name such as C(Asia/Shanghai) (needs Python 3.9+ and a time zone database on the
+            host running the module, the system one or the C(tzdata) Python package), C(UTC), or a fixed offset
+            such as C(+08:00).
+        type: str
+        default: UTC
+  window_margin:
+    description:
+      - No batch starts within this time of the window's end (a duration such as C(15m), C(1h), C(0)). Set it to
+        about the time one batch takes, so that batches end inside the window. Must be shorter than
+        O(window.duration).
+    type: str
+    default: 15m
+  window_end:
+    description:
+      - What happens to the executions still running when the window ends.
+      - V(finish) lets them finish after the end.
+      - V(cancel) cancels the executions this task started (never adopted ones) at the end; instances they had
+        not reached are C(deferred); instances they were patching are C(cancelled) (their patches may be partly
+        installed) and fail the task. Needs O(wait=true).
+    type: str
+    choices: [finish, cancel]
+    default: finish
+  max_failure_percent:
+    description:
+      - The failure budget of the whole run, across batches, in percent (0 to 100) of the instances it starts
+        on. Once more instances failed than that (rounded down, 10% of 25 allows 2), no further batch starts
+        (running ones finish); the instances not started are C(cancelled) with the reason and the task fails
+        with C(Failure budget exceeded). Failures within the budget do not fail the task.
+      - Failures are counted from the executions' counters while they run. O(rate_control.max_errors) still
+        stops a single execution; set it (for example to C(100%)) to let an execution go on past a failure and
+        leave the decision to this budget. Default no budget (any failure fails the task). Needs O(wait=true).
+    type: float
+  zone_disruption_budget:
+    description:
+      - The disruption budget per zone (the C(ZoneId) of each instance), at most this many of a zone's
+        instances in running batches at once, as a number (C(2)) or a percentage of the zone's reachable
+        instances in O(instance_ids) (C(25%), rounded down, at least 1).
+      - Batches are formed and started so that no zone exceeds it. An instance counts from the start of its
+        batch until the whole batch ended, so the budget holds even while a batch reboots its instances;
+        instances of zones at their budget wait for running batches to end. Instances in executions of other
+        jobs are not counted. Needs O(wait=true).
+    type: raw
 notes:
   - Executions the task started keep running in OOS if the task is killed; the next run adopts them.
     O(cancel_on_timeout) cancels only executions this task started, never adopted ones. Two tasks that start a
     batch with exactly the same content share one execution through the C(ClientToken); both then report it
     as started by them.
-  - The task fails if any instance failed. C(max_errors) applies per execution.
+  - The task fails if any instance failed or was cancelled (with O(max_failure_percent), if the budget was
+    exceeded or any instance was cancelled). C(max_errors) applies per execution. Instances C(deferred) by the
+    window do not fail the task.
   - An install reports C(changed=true) when it started an execution (which may snapshot and reboot instances),
     or an adopted one installed patches. A re-run on a fleet the latest scan shows compliant starts nothing and
     reports no change. For an instance that was never scanned, the number of patches installed is unknown
@@ -110,6 +208,8 @@ notes:
   - The RAM actions needed are C(oos:StartExecution), C(oos:ListExecutions), C(oos:NotifyExecution),
     C(oos:CancelExecution), C(oos:ListInstancePatchStates), C(oos:ListInstancePatches), C(ecs:DescribeInstances),
     C(ecs:DescribeCloudAssistantStatus) and C(ecs:DescribeSnapshots).
+  - Each execution this module starts carries the tag C(ecs-ops-patch-run=oos_patch_run), which
+    M(alibabacloud.ecs_ops.oos_patch_snapshot_cleanup) uses to know the snapshots it took.
 seealso:
   - module: alibabacloud.ecs_ops.oos_patch_baseline
   - module: alibabacloud.ecs_ops.oos_patch_compliance_info
@@ -143,7 +243,33 @@ EXAMPLES = r"""
 
 - name: Instances that still need a reboot
   ansible.builtin.debug:
-    msg: "{{ install.instances | dict2items | selectattr('value.reboot_required') | map(attribute='key') | list }}"
+    msg: "{{ install.reboot_pending }}"
+
+- name: Nightly round in a change window, at most a quarter of each zone at once, stop after 5% failures
+  alibabacloud.ecs_ops.oos_patch_run:
+    region: cn-hangzhou
+    action: install
+    instance_ids: "{{ web_ids }}"
+    create_snapshot: true
+    reboot: if_required
+    window:
+      start: "22:00"
+      duration: 4h
+      days: [mon-thu]
+      timezone: Asia/Shanghai
+    window_margin: 30m
+    window_end: finish
+    zone_disruption_budget: 25%
+    max_failure_percent: 5
+    rate_control:
+      concurrency: 5
+      max_errors: 100%
+    wait_timeout: 18000
+  register: nightly
+
+- name: Say what was left for the next window
+  ansible.builtin.debug:
+    msg: "{{ nightly.summary.deferred }} instance(s) deferred; window {{ nightly.window.start_local }} to {{ nightly.window.end_local }}"
 
 - name: Two regions, skipping stopped instances
   alibabacloud.ecs_ops.oos_patch_run:
@@ -167,13 +293,19 @@ instances:
     region:
       description: Its region.
       type: str
+    zone:
+      description: Its zone (what O(zone_disruption_budget) counts); empty if it does not exist.
+      type: str
+      sample: cn-hangzhou-g
     result:
       description:
         - C(succeeded), C(unchanged) (install with nothing to install), C(failed) (the patch command failed on the
           instance), C(cancelled) (cancelled, or not started because the execution ended first, for example after a
-          failed canary wave, or because the deadline passed; the message says why), C(unreachable) (missing, not
-          running or no online agent, with O(unreachable=skip)), C(busy) (another execution works on it, with O(busy=skip), O(busy=fail) or
-          O(wait=false)), C(pending) (not finished, O(wait=false) or timeout), C(planned) (check mode).
+          failed canary wave, because the failure budget was exceeded, or because the deadline passed; the message
+          says why), C(unreachable) (missing, not running or no online agent, with O(unreachable=skip)), C(busy)
+          (another execution works on it, with O(busy=skip), O(busy=fail) or O(wait=false)), C(pending) (not
+          finished, O(wait=false) or timeout), C(planned) (check mode), C(deferred) (not started because the
+          maintenance window is closed or closed during the run; the next window's run picks it up).
       type: str
       sample: succeeded
     adopted:
@@ -237,12 +369,60 @@ summary:
   returned: always
   type: dict
   sample: {total: 80, succeeded: 78, failed: 0, unreachable: 2, unchanged: 0, cancelled: 0, busy: 0, pending: 0, planned: 0,
-           compliant: 40, non_compliant: 38, never_scanned: 0, reboot_required: 38, patches_installed: 412, snapshots: 78}
+           deferred: 0, compliant: 40, non_compliant: 38, never_scanned: 0, reboot_required: 38, patches_installed: 412,
+           snapshots: 78}
 timed_out:
   description: Whether O(wait_timeout) passed.
   returned: always
   type: bool
+reboot_pending:
+  description:
+    - The instances whose installed patches still wait for a reboot after the run, by region (sorted); what a
+      reboot step after O(reboot=later) works on, and what O(instance_ids) of a later run takes as it is.
+  returned: always
+  type: dict
+  sample: {cn-hangzhou: [i-bp1g6zv0ce8oghu7****]}
+window:
+  description: The maintenance window as the task judged it when it started; null without O(window).
+  returned: always
+  type: dict
+  contains:
+    open:
+      description: Whether batches could start when the task started (inside the window and before its margin).
+      type: bool
+    start:
+      description: Start (UTC) of the opening the task was in, else of the next one.
+      type: str
+      sample: "2026-12-01T14:00:00Z"
+    end:
+      description: Its end (UTC).
+      type: str
+    stop_starting_at:
+      description: The last moment a batch may start (UTC), RV(window.end) minus O(window_margin).
+      type: str
+    start_local:
+      description: RV(window.start) in the window's time zone.
+      type: str
+      sample: "2026-12-01 22:00 CST"
+    end_local:
+      description: RV(window.end) in the window's time zone.
+      type: str
+    stop_starting_at_local:
+      description: RV(window.stop_starting_at) in the window's time zone.
+      type: str
+    timezone:
+      description: The window's time zone.
+      type: str
+    margin:
+      description: O(window_margin).
+      type: str
+msg:
+  description: Why nothing was started, when the task ran outside the window.
+  returned: outside the window
+  type: str
 """
+
+import time
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe
@@ -252,6 +432,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._options impo
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.run import (
+    PATCH_RUN_TAG,
     PATCH_TEMPLATE,
     batch_parameters,
     finish_entry,
@@ -262,7 +443,17 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.run
     run_summary,
     validate_run_options,
 )
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.policy import (
+    budget_verdict,
+    deferred_entry,
+    guards,
+    outside_window_message,
+    reboot_pending,
+    window_cancelled_entry,
+    window_summary,
+)
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.states import read_patch_states, read_patches
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._window import utc_now, window_state
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.runner import BusyError, Runner
 
 
@@ -271,7 +462,8 @@ def argument_spec():
         oos_run_argument_spec(),
         action=dict(type="str", required=True, choices=["scan", "install"]),
         instance_ids=dict(type="raw", required=True),
-        reboot_if_need=dict(type="bool", default=False),
+        reboot=dict(type="str", choices=["if_required", "never", "later"]),
+        reboot_if_need=dict(type="bool"),
         create_snapshot=dict(type="bool", default=False),
         snapshot_retention_days=dict(type="int", default=7),
         max_concurrent_executions=dict(type="int", default=5),
@@ -279,6 +471,16 @@ def argument_spec():
         force=dict(type="bool", default=False),
         unreachable=dict(type="str", default="fail", choices=["fail", "skip"]),
         wait_timeout=dict(type="int", default=3600),
+        window=dict(type="dict", options=dict(
+            start=dict(type="str", required=True),
+            duration=dict(type="str", required=True),
+            days=dict(type="list", elements="str"),
+            timezone=dict(type="str", default="UTC"),
+        )),
+        window_margin=dict(type="str", default="15m"),
+        window_end=dict(type="str", default="finish", choices=["finish", "cancel"]),
+        max_failure_percent=dict(type="float"),
+        zone_disruption_budget=dict(type="raw"),
     )
 
 
@@ -292,9 +494,17 @@ class PatchRun:
         self.entries = {}
         self.batch_size = self.p["batch_size"]
         p = self.p
+        # The window is judged once, against the real time, and carried on the runner's monotonic clock.
+        self.window = window_state(p["window"], p["window_margin"], utc_now()) if p["window"] else None
+        self.judged_at = time.monotonic()
         self.runner = Runner(self.oos, PATCH_TEMPLATE, self, p["max_concurrent_executions"], p["wait_timeout"],
                              p["poll_interval"], wait=p["wait"], canary=p["canary"], on_busy=p["busy"],
-                             user_token=p["client_token"], tags=p["tags"], progress=module.progress.say)
+                             user_token=p["client_token"], tags=dict(p["tags"] or {}, **dict([PATCH_RUN_TAG])),
+                             progress=module.progress.say)
+
+    @property
+    def window_open(self):
+        return self.window is None or self.window["open"]
 
     def oos(self, region):
         return self.module.api("oos", region)
@@ -312,10 +522,11 @@ class PatchRun:
             unreachable.update({i: views[i]["reason"] for i in ids if not views[i]["ready"]})
             states = read_patch_states(self.oos(region), ready) if ready else {}
             for instance_id in ids:
-                self.entries[instance_id] = run_entry(instance_id, region, states.get(instance_id))
+                self.entries[instance_id] = run_entry(instance_id, region, states.get(instance_id),
+                                                      views[instance_id]["zone"])
         for instance_id, reason in unreachable.items():
             self.entries[instance_id].update(result="unreachable", message=reason)
-        if unreachable and self.p["unreachable"] == "fail":
+        if unreachable and self.p["unreachable"] == "fail" and self.window_open:
             for entry in self.entries.values():
                 if entry["result"] != "unreachable":
                     entry.update(result="planned", message="not started: %d other instance(s) cannot be patched now"
@@ -332,7 +543,7 @@ class PatchRun:
         for instance_id, entry in self.entries.items():
             if entry["result"] == "unreachable":
                 continue
-            idle = install_needless(entry["before"], self.p["reboot_if_need"]) if self.action == "install" else ""
+            idle = install_needless(entry["before"], self.p["reboot"]) if self.action == "install" else ""
             if idle and not self.p["force"]:
                 entry.update(result="unchanged", message="%s; force=true patches it anyway" % idle)
                 continue
@@ -355,7 +566,9 @@ class PatchRun:
     def plan(self):
         work = self.work()
         for instance_id in work:
-            plan_entry(self.entries[instance_id], self.action)
+            entry = plan_entry(self.entries[instance_id], self.action)
+            if not self.window_open and entry["result"] == "planned":
+                deferred_entry(entry, self.window, entry["message"])
         if not work:
             return
         self.runner.preview(work)
@@ -377,9 +590,17 @@ class PatchRun:
                 self.entries[instance_id]["missing_patches"] = patches.get(instance_id, [])
 
     # --- act ----------------------------------------------------------------------------------
+    def defer(self):
+        """Outside the window: nothing starts; every instance that has work is deferred to the next window."""
+        for instance_id in self.work():
+            deferred_entry(self.entries[instance_id], self.window)
+
     def run(self):
+        work = self.work()
+        zone_of = {i: self.entries[i]["zone"] for i in self.entries if self.entries[i]["result"] != "unreachable"}
+        self.runner.guards = guards(self.p, self.window, self.judged_at, zone_of, len(work))
         try:
-            self.runner.run(self.work())
+            self.runner.run(work)
         except BusyError as exc:
             for instance_id, ids in exc.busy.items():
                 self.entries[instance_id].update(result="busy", message="busy with %s; nothing was started"
@@ -417,6 +638,8 @@ class PatchRun:
                 finish_entry(entry, self.action, child, states.get(instance_id, entry["before"]), batch.execution)
                 if batch.error and entry["result"] == "pending":
                     entry["message"] = "could not read execution %s: %s" % (batch.execution_id, batch.error[0])
+            if batch is not None and batch.execution_id in self.runner.window_cancelled:
+                window_cancelled_entry(entry, batch.execution_id)
             if batch is not None and batch.adopted:
                 entry["message"] += " (adopted %s, which was already doing this)" % batch.execution_id
             for note in work.notes:
@@ -460,9 +683,11 @@ class PatchRun:
                            status_message=(b.execution or {}).get("status_message", ""),
                            adopted=b.adopted, canary=b.canary, superseded_by=b.superseded_by)
                       for b in self.runner.executions() if b.started]
-        return dict(changed=self.changed(), instances=self.entries, summary=run_summary(list(self.entries.values())),
+        entries = list(self.entries.values())
+        return dict(changed=self.changed(), instances=self.entries, summary=run_summary(entries),
                     execution_ids=[e["execution_id"] for e in executions], executions=executions,
-                    timed_out=self.runner.timed_out)
+                    timed_out=self.runner.timed_out, window=window_summary(self.window),
+                    reboot_pending=reboot_pending(entries))
 
     def canary_failure(self):
         children = self.runner.canary_children
@@ -484,6 +709,9 @@ def main():
         if module.check_mode:
             run.plan()
             module.exit_json(**run.result())
+        if not run.window_open:
+            run.defer()
+            module.exit_json(msg="Nothing was started: %s" % outside_window_message(run.window), **run.result())
         run.run()
     except Exception as exc:  # pylint: disable=broad-exception-caught
         module.fail_api(exc, **run.result())
@@ -504,7 +732,12 @@ def main():
         module.fail_json(msg="Timed out after %ds; %d instance(s) not finished%s" % (
             module.params["wait_timeout"], result["summary"]["pending"] + result["summary"]["cancelled"],
             " (cancelled)" if module.params["cancel_on_timeout"] else ""), **result)
-    failed = [e for e in run.entries.values() if e["result"] in ("failed", "cancelled")]
+    budget = budget_verdict(list(run.entries.values()), run.p, len(run.runner.work),
+                            run.runner.stop_kind == "failure_budget")
+    if budget:
+        module.fail_json(msg=budget, **result)
+    failing = ("cancelled",) if run.p["max_failure_percent"] is not None else ("failed", "cancelled")
+    failed = [e for e in run.entries.values() if e["result"] in failing]
     if failed:
         shown = "; ".join("%s: %s" % (e["instance_id"], e["message"]) for e in failed[:10])
         module.fail_json(msg="Patch %s failed on %d instance(s): %s" % (run.action, len(failed), shown), **result)

@@ -9,14 +9,19 @@ the 24 KB limit of ``RunCommand``, and whose answer fits the 24 KB the agent kee
 
 - a task: the command's stdout and stderr go to files of their own, and the script prints one frame
   ``ECSOPS1 <rc> <stdout b64> <stderr b64>`` (each gzip then Base64) when both fit, or
-  ``ECSOPS-SPOOL <rc> <dir> <stdout size> <stderr size>`` and the plugin reads the spooled files in chunks;
+  ``ECSOPS-SPOOL <rc> <dir> <stdout size> <stderr size>`` and the plugin reads the spooled files in chunks.
+  Before it, ``ECSOPS-ENV`` tells the user, what ``~`` expands to and, when asked, which module code is cached;
+- deferred steps: commands whose answer the plugin could give without a round trip (Ansible's temporary
+  directory, ``chmod`` in it, a file put there) run at the start of the next script; a step that fails answers
+  ``ECSOPS-PRE <n> <stderr>`` and nothing after it runs;
 - stdin (pipelining): sent inline (gzip, Base64) when small; an AnsiballZ payload is a small wrapper around
   one long Base64 literal, the module and its module_utils, identical for every task and host that uses the
   same module: that literal (the *blob*) is kept on the instance in a content-addressed cache
   (``<cache>/blob-<sha256>``) and each task sends only the wrapper. A task whose blob is missing answers
   ``ECSOPS-MISS``; the plugin uploads the blob (checksummed) and sends the task again;
-- files: uploaded in numbered parts (gzip, Base64), joined and checked by SHA-256 on the instance; fetched the
-  same way in reverse.
+- files and blobs: uploaded gzip-compressed in numbered parts, by commands (Base64 text in ``up.<name>/``) or by
+  ``SendFile`` (the bytes, as ``up.<name>.<n>`` in the cache), then joined and checked by SHA-256 on the
+  instance; fetched the same way in reverse.
 """
 
 from __future__ import annotations
@@ -31,8 +36,9 @@ import shlex
 import zipfile
 
 SCRIPT_LIMIT = 24 * 1024 * 3 // 4 - 512   # raw script bytes whose Base64 fits RunCommand's 24 KB, with a margin
-OUTPUT_BUDGET = 23 * 1024                  # the frame's bytes must stay under the 24 KB the agent keeps
+OUTPUT_BUDGET = 23 * 1024                  # the answer's bytes must stay under the 24 KB the agent keeps
 CHUNK = 16 * 1024                          # Base64 characters of data in one upload script
+SEND_CHUNK = 24 * 1024                     # bytes in one SendFile (32 KB of Content after Base64)
 READ_CHUNK = 22 * 1024                     # characters read back in one script
 BLOB_MIN = 4096                            # a Base64 run at least this long in stdin is worth caching
 BLOB_RE = re.compile(rb"[A-Za-z0-9+/=]{%d,}" % BLOB_MIN)
@@ -40,6 +46,14 @@ BLOB_RE = re.compile(rb"[A-Za-z0-9+/=]{%d,}" % BLOB_MIN)
 
 class ProtocolError(Exception):
     """An answer the plugin cannot read (a script that did not run as sent)."""
+
+
+class StepFailed(Exception):
+    """A deferred step failed on the instance: ``index`` of the step, ``message`` its stderr."""
+
+    def __init__(self, index, message):
+        super().__init__(message)
+        self.index, self.message = index, message
 
 
 def pack(data):
@@ -66,6 +80,14 @@ def split_stdin(in_data):
     return in_data[:longest.start()], in_data[longest.start():longest.end()], in_data[longest.end():]
 
 
+def is_base64(data):
+    """True when ``data`` is canonical Base64 text (what ``base64.b64encode`` gives back for what it decodes to)."""
+    try:
+        return base64.b64encode(base64.b64decode(data, validate=True)) == data
+    except (binascii.Error, ValueError):
+        return False
+
+
 def stable_blob(blob):
     """``blob`` with the same meaning and stable bytes: when it is a Base64 zip archive (an AnsiballZ payload's
     module code), the archive again with every entry dated 1980-01-01, so the same module built by two
@@ -86,13 +108,55 @@ def stable_blob(blob):
 
 
 def _prologue(cache):
-    return ('umask 077\nD="$HOME/%s"\nmkdir -p "$D" || exit 0\n' % cache.strip("/"))
+    """Every script starts here: ``$U`` keeps the agent's umask for what Ansible runs, the plugin's own files are
+    private (umask 077) in ``$D``, the cache directory."""
+    return 'U=$(umask)\numask 077\nD="$HOME/%s"\nmkdir -p "$D" || exit 0\n' % cache.strip("/")
 
 
-def task_script(cmd, cache, stdin=None, blob_hash=None, max_age_days=7):
+def _steps(steps):
+    """Shell for the deferred ``steps`` (each a snippet that fails with a message on stderr): the first one that
+    fails answers ``ECSOPS-PRE <n> <its stderr, Base64>`` and the script stops there."""
+    return "".join('e=$( { %s\n} 2>&1 >/dev/null ) || { printf "ECSOPS-PRE %d %%s\\n" "$(printf "%%s" "$e" | '
+                   'tail -c 2000 | base64 | tr -d "\\n")"; exit 0; }\n' % (step, n) for n, step in enumerate(steps))
+
+
+def ansible_step(cmd):
+    """A command Ansible sent, as a deferred step: run as it would have run (the agent's umask), output dropped."""
+    return "umask $U; %s" % cmd
+
+
+def _environment(report_blobs):
+    """Print ``ECSOPS-ENV <Base64>``: the user, what ``~`` and ``~user`` expand to and, with ``report_blobs``,
+    the hashes of the module code in the cache (else ``-``)."""
+    blobs = '"$(ls "$D" | sed -n "s/^blob-//p" | head -n 200 | tr "\\n" " ")"' if report_blobs else "-"
+    return ('u=$(id -un 2>/dev/null); h=$(echo ~); uh=\n'
+            'case "$u" in ""|*[!A-Za-z0-9_.-]*) ;; *) uh=$(eval "echo ~$u") ;; esac\n'
+            'echo "ECSOPS-ENV $(printf "%%s\\n%%s\\n%%s\\n%%s" "$u" "$h" "$uh" %s | base64 | tr -d "\\n")"\n'
+            % blobs)
+
+
+def parse_environment(output):
+    """{"user", "home", "user_home", "blobs"} from an answer (``blobs`` a list, or None when not reported), or
+    None when the answer has none."""
+    for line in output.splitlines():
+        if not line.startswith("ECSOPS-ENV "):
+            continue
+        try:
+            fields = base64.b64decode(line.split(" ", 1)[1], validate=True).decode("utf-8").split("\n")
+        except (binascii.Error, ValueError):
+            return None
+        if len(fields) != 4:
+            return None
+        user, home, user_home, blobs = fields
+        return {"user": user, "home": home, "user_home": user_home,
+                "blobs": None if blobs == "-" else blobs.split()}
+    return None
+
+
+def task_script(cmd, cache, stdin=None, blob_hash=None, max_age_days=7, steps=(), report_blobs=False):
     """The script of one task. ``stdin`` is (prefix, suffix) around the cached blob ``blob_hash``, or the whole
-    stdin as (data, b"") without a blob, or None for no stdin."""
-    lines = [_prologue(cache)]
+    stdin as (data, b"") without a blob, or None for no stdin; ``steps`` run first."""
+    lines = [_prologue(cache), _steps(steps), _environment(report_blobs)]
     if blob_hash:
         lines.append('B="$D/blob-%s"\n[ -f "$B" ] || { echo "ECSOPS-MISS %s"; exit 0; }\ntouch "$B"\n'
                      % (blob_hash, blob_hash))
@@ -108,7 +172,7 @@ def task_script(cmd, cache, stdin=None, blob_hash=None, max_age_days=7):
             lines.append("printf '%%s' '%s' | base64 -d | gunzip >> \"$W/in\"\n" % pack(suffix))
     lines.append("printf '%%s' '%s' | base64 -d | gunzip > \"$W/cmd\"\n" % pack(cmd.encode("utf-8")))
     lines.append(
-        '/bin/sh -c "$(cat "$W/cmd")" < "$W/in" > "$W/out" 2> "$W/err"\nrc=$?\n'
+        '(umask "$U"; exec /bin/sh -c "$(cat "$W/cmd")") < "$W/in" > "$W/out" 2> "$W/err"\nrc=$?\n'
         'gzip -c "$W/out" | base64 | tr -d "\\n" > "$W/out.b64"\n'
         'gzip -c "$W/err" | base64 | tr -d "\\n" > "$W/err.b64"\n'
         'o=$(wc -c < "$W/out.b64"); e=$(wc -c < "$W/err.b64")\n'
@@ -117,16 +181,37 @@ def task_script(cmd, cache, stdin=None, blob_hash=None, max_age_days=7):
         '  rm -rf "$W"\n'
         'else\n'
         '  echo "ECSOPS-SPOOL $rc $W $o $e"\n'
-        'fi\n' % (OUTPUT_BUDGET - 64))
+        'fi\n' % (OUTPUT_BUDGET - 2048))
     lines.append('find "$D" -maxdepth 1 \\( -name "blob-*" -o -name "run.*" -o -name "up.*" \\) -mtime +%d '
                  '-exec rm -rf {} + 2>/dev/null\nexit 0\n' % int(max_age_days))
     return "".join(lines)
 
 
-def parse_task_answer(output):
-    """("done", rc, stdout, stderr) | ("spool", rc, dir, stdout size, stderr size) | ("miss", hash)."""
+def steps_script(cache, steps):
+    """Run deferred ``steps`` on their own: answers ``ECSOPS-OK`` or ``ECSOPS-PRE``."""
+    return _prologue(cache) + _steps(steps) + "echo ECSOPS-OK\n"
+
+
+def _last_line(output):
     text = output.strip()
-    last = text.splitlines()[-1] if text else ""
+    return text, (text.splitlines()[-1] if text else "")
+
+
+def _check_steps(last):
+    parts = last.split(" ")
+    if parts[0] == "ECSOPS-PRE" and len(parts) in (2, 3):
+        try:
+            message = base64.b64decode(parts[2] if len(parts) == 3 else "").decode("utf-8", "replace").strip()
+        except (binascii.Error, ValueError):
+            message = ""
+        raise StepFailed(int(parts[1]), message)
+
+
+def parse_task_answer(output):
+    """("done", rc, stdout, stderr) | ("spool", rc, dir, stdout size, stderr size) | ("miss", hash); StepFailed
+    when a deferred step failed."""
+    text, last = _last_line(output)
+    _check_steps(last)
     parts = last.split(" ")
     if parts[0] == "ECSOPS1" and len(parts) in (2, 3, 4):
         parts += [""] * (4 - len(parts))
@@ -151,40 +236,71 @@ def cleanup_script(directory):
     return "rm -rf %s\n" % shlex.quote(directory)
 
 
-def upload_plan(data, cache, name):
-    """(the directory on the instance, [part scripts], the finishing script's body) for ``data`` in parts of
-    ``CHUNK`` Base64 characters of its gzip; parts may run in any order, at once."""
+def command_parts(data, cache, name):
+    """The scripts that upload ``data`` in parts of ``CHUNK`` Base64 characters of its gzip into ``up.<name>/`` of
+    the cache; they may run in any order, at once. The parts are joined by ``join_step(..., sent=False)``."""
     packed = pack(data)
     parts = [packed[i:i + CHUNK] for i in range(0, len(packed), CHUNK)] or [""]
     up = '"$D/up.%s"' % name
-    scripts = [_prologue(cache) + 'mkdir -p %s\nprintf "%%s" \'%s\' > %s/%06d\necho ECSOPS-PART %d\n'
-               % (up, part, up, n, n) for n, part in enumerate(parts)]
-    return up, scripts, len(parts)
+    return [_prologue(cache) + 'mkdir -p %s\nprintf "%%s" \'%s\' > %s/%06d\necho ECSOPS-PART %d\n'
+            % (up, part, up, n, n) for n, part in enumerate(parts)]
 
 
-def _join_and_check(cache, name, digest, parts):
-    """The start of a finishing script: the parts of upload ``name`` joined into ``<up>/joined`` and checked
-    against ``digest``; it answers ``ECSOPS-BAD <why>`` and stops when they are not all there or do not match."""
-    up = '"$D/up.%s"' % name
-    return up, (_prologue(cache) +
-                '[ "$(ls %s | wc -l)" -eq %d ] || { echo "ECSOPS-BAD parts"; exit 0; }\n'
-                'cat %s/* | base64 -d | gunzip > %s/joined || { echo "ECSOPS-BAD decode"; exit 0; }\n'
-                '[ "$(sha256sum < %s/joined | cut -d" " -f1)" = "%s" ] || { echo "ECSOPS-BAD checksum"; exit 0; }\n'
-                % (up, parts, up, up, up, digest))
+def send_parts(data, name, base64_text=False):
+    """([(file name, bytes)], SHA-256 of all of them, how to decode them: "gzip" or "base64") for SendFile into the
+    cache: ``data``'s gzip in parts of ``SEND_CHUNK`` bytes. With ``base64_text`` (``data`` is Base64 text, such as
+    module code), the bytes it encodes when they are smaller than its gzip: never more than ⌈len(data) / 32 KB⌉
+    parts."""
+    packed, kind = gzip.compress(data, 6, mtime=0), "gzip"
+    if base64_text:
+        raw = base64.b64decode(data)
+        if len(raw) <= len(packed):
+            packed, kind = raw, "base64"
+    parts = [("up.%s.%06d" % (name, n // SEND_CHUNK), packed[n:n + SEND_CHUNK])
+             for n in range(0, len(packed), SEND_CHUNK)] or [("up.%s.%06d" % (name, 0), b"")]
+    return parts, sha256(packed), kind
 
 
-def finish_blob_script(cache, name, blob_hash, parts):
-    """Join the parts of blob ``blob_hash``, check it and keep it in the cache."""
-    up, script = _join_and_check(cache, name, blob_hash, parts)
-    return script + 'mv %s/joined "$D/blob-%s" && rm -rf %s && echo ECSOPS-OK\n' % (up, blob_hash, up)
+def join_step(name, count, digest, target, sent=None, packed_digest=None, wait=0):
+    """A deferred step: join the ``count`` parts of upload ``name``, check the result against ``digest`` and put it
+    at ``target`` (``("blob", hash)`` into the cache, or ``("file", path)``, written with the agent's umask).
+    Parts sent by SendFile (``sent``: "gzip", or "base64" for ``send_parts(..., base64_text=True)``) are bytes that
+    may still be arriving: the step waits up to ``wait`` seconds until they hash to ``packed_digest``. The parts
+    are removed either way."""
+    if sent:
+        parts = '"$D/up.%s".[0-9]*' % name      # zero-padded numbers: the glob lists them in order
+        decode, clean = ("gunzip" if sent == "gzip" else 'base64 | tr -d "\\n"'), "rm -f %s" % parts
+        ready = ('t=$(( $(date +%%s) + %d ))\n'
+                 'until [ "$(ls %s 2>/dev/null | wc -l)" -eq %d ] && '
+                 '[ "$(cat %s 2>/dev/null | sha256sum | cut -c1-64)" = "%s" ]; do\n'
+                 '  [ "$(date +%%s)" -lt "$t" ] || { %s; echo "the parts sent by SendFile did not arrive within '
+                 '%ds" >&2; exit 1; }\n'
+                 '  sleep 0.2 2>/dev/null || sleep 1\n'
+                 'done\n' % (wait, parts, count, parts, packed_digest, clean, wait))
+    else:
+        up = '"$D/up.%s"' % name
+        parts, decode, clean = "%s/*" % up, "base64 -d | gunzip", "rm -rf %s" % up
+        ready = ('[ "$(ls %s | wc -l)" -eq %d ] || { %s; echo "%d parts expected, some are missing" >&2; exit 1; }\n'
+                 % (up, count, clean, count))
+    joined = '"$D/up.%s.joined"' % name
+    kind, where = target
+    if kind == "blob":
+        put = 'mv %s "$D/blob-%s"' % (joined, where)
+    else:
+        put = ('(umask "$U"; cat %s > %s) || { rm -f %s; echo "cannot write %s" >&2; exit 1; }\nrm -f %s'
+               % (joined, shlex.quote(where), joined, where.replace('"', ""), joined))
+    return ('(\n%s'
+            'cat %s | %s > %s || { %s; rm -f %s; echo "the parts do not decode" >&2; exit 1; }\n%s\n'
+            '[ "$(sha256sum < %s | cut -c1-64)" = "%s" ] || { rm -f %s; echo "checksum mismatch" >&2; exit 1; }\n'
+            '%s\n)' % (ready, parts, decode, joined, clean, joined, clean, joined, digest, joined, put))
 
 
-def finish_file_script(cache, name, digest, parts, dest):
-    """Join the parts of an uploaded file, check it and move it to ``dest``."""
-    up, script = _join_and_check(cache, name, digest, parts)
-    dest = shlex.quote(dest)
-    return script + ('umask 022\ncat %s/joined > %s || { echo "ECSOPS-BAD write"; rm -rf %s; exit 0; }\n'
-                     'rm -rf %s && echo ECSOPS-OK\n' % (up, dest, up, up))
+def inline_file_step(data, dest):
+    """A deferred step that writes the small file ``data`` to ``dest`` (the agent's umask) and checks it."""
+    quoted = shlex.quote(dest)
+    return ("(umask \"$U\"; printf '%%s' '%s' | base64 -d | gunzip > %s) || exit 1\n"
+            '[ "$(sha256sum < %s | cut -c1-64)" = "%s" ] || { rm -f %s; echo "checksum mismatch" >&2; exit 1; }'
+            % (pack(data), quoted, quoted, sha256(data), quoted))
 
 
 def fetch_prepare_script(cache, path):
@@ -199,9 +315,10 @@ def fetch_prepare_script(cache, path):
 
 
 def parse_simple(output, expected):
-    """The words of the last line of an answer that starts with ``expected``; ProtocolError otherwise."""
-    text = output.strip()
-    last = text.splitlines()[-1] if text else ""
+    """The words of the last line of an answer that starts with ``expected``; StepFailed when a deferred step
+    failed, ProtocolError for anything else."""
+    _text, last = _last_line(output)
+    _check_steps(last)
     words = last.split(" ")
     if words[0] != expected:
         raise ProtocolError(last[-300:] or "no answer")

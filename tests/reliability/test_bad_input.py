@@ -68,6 +68,15 @@ MODULE_CASES = [
     case("ecs_cloud_assistant_info", {"instance_ids": ["@web-1"], "instance_tags": {"role": "web"}},
          "mutually exclusive", "info-ids-and-tags"),
 
+    # --- ecs_cloud_assistant_schedule(_info) ----------------------------------------------------------------
+    case("ecs_cloud_assistant_schedule", {"name": "nightly", "command": "id", "instance_ids": ["@web-1"],
+                                          "frequency": "rate(5m)", "timezone": "Asia/Shanghai"},
+         "timezone is not used with a rate() frequency", "sched-rate-with-timezone"),
+    case("ecs_cloud_assistant_schedule", {"name": "night ly", "command": "id", "command_name": "x",
+                                          "instance_ids": ["@web-1"], "frequency": "0 0 25 * * ?x"},
+         "name 'night ly' must be", "sched-every-problem-at-once"),
+    case("ecs_cloud_assistant_schedule_info", {"region": "Hangzhou"}, "region must be a region id",
+         "schedinfo-bad-region"),
     # --- ecs_cloud_assistant_command ---------------------------------------------------------------------
     case("ecs_cloud_assistant_command", {"instance_ids": ["@web-1"]},
          "give exactly one of command, command_id and command_name", "cmd-no-command"),
@@ -341,6 +350,12 @@ MODULE_CASES = [
     case("oos_patch_compliance_info", {}, "it is needed when instance_ids is not set",
          "compliance-no-region-no-ids", env={"ALIBABA_CLOUD_REGION_ID": ""}),
 
+    # --- oos_patch_snapshot_cleanup -----------------------------------------------------------------------
+    case("oos_patch_snapshot_cleanup", {"retention_days": 0}, "retention_days must be from 1 to 65536, got 0",
+         "snapcleanup-retention-0"),
+    case("oos_patch_snapshot_cleanup", {"retention_days": 7, "regions": ["cn-hangzhou", "shanghai"]},
+         "regions must be a region id such as cn-hangzhou, got 'shanghai'", "snapcleanup-bad-region"),
+
     # --- oos_patch_run -----------------------------------------------------------------------------------
     case("oos_patch_run", {"action": "upgrade", "instance_ids": ["@web-1"]},
          "value of action must be one of: scan, install",
@@ -366,6 +381,25 @@ MODULE_CASES = [
          "wait_timeout must be at least 1 second", "patch-negative-wait-timeout"),
     case("oos_patch_run", {"action": "install", "instance_ids": ["@web-1", "@stopped"]},
          "1 instance(s) cannot be patched now (nothing was started", "patch-stopped-instance"),
+    case("oos_patch_run", {"action": "install", "instance_ids": ["@web-1"],
+                           "window": {"start": "10pm", "duration": "4 hours", "timezone": "Asia/Shangai"}},
+         "window.start must be a local time HH:MM (00:00 to 23:59), got '10pm'; window.duration must be a duration "
+         "with a unit such as 4h, 90m, 1h30m or 45s, got '4 hours'; window.timezone 'Asia/Shangai' is not a known "
+         "time zone", "patch-window-typos"),
+    case("oos_patch_run", {"action": "install", "instance_ids": ["@web-1"],
+                           "window": {"start": "22:00", "duration": "4h", "days": ["Mo", "Tu"]}},
+         "window.days: 'Mo' is not a day", "patch-window-bad-days"),
+    case("oos_patch_run", {"action": "install", "instance_ids": ["@web-1"],
+                           "window": {"start": "22:00", "duration": "1h"}, "window_margin": "2h"},
+         "window_margin (2h) must be shorter than window.duration (1h)", "patch-window-margin-too-long"),
+    case("oos_patch_run", {"action": "install", "instance_ids": ["@web-1"], "window_end": "cancel"},
+         "window_end=cancel needs a window", "patch-window-end-without-window"),
+    case("oos_patch_run", {"action": "install", "instance_ids": ["@web-1"], "max_failure_percent": 150},
+         "max_failure_percent must be from 0 to 100, got 150", "patch-failure-budget-over-100"),
+    case("oos_patch_run", {"action": "install", "instance_ids": ["@web-1"], "zone_disruption_budget": "-1"},
+         "zone_disruption_budget must be a number >= 1 or a percentage from 1% to 100%", "patch-zone-budget-negative"),
+    case("oos_patch_run", {"action": "install", "instance_ids": ["@web-1"], "reboot": "always"},
+         "value of reboot must be one of: if_required, never, later", "patch-reboot-always"),
     case("oos_patch_run", {"action": "install", "instance_ids": ["@web-1"], "client_token": "x" * 65},
          "client_token must be 1 to 64 printable ASCII characters", "patch-client-token-too-long"),
 ]
@@ -399,6 +433,10 @@ ROLE_CASES = [
     # Bug: a negative canary size is accepted; the canary becomes all targets but the last ones, and it runs.
     role_case("extension_rollout", {"extension_rollout_extensions": _EXT, "extension_rollout_canary_size": -1},
               "extension_rollout_canary_size must be 0 (no canary) or more", "rollout-negative-canary-size"),
+    role_case("extension_rollout", {"extension_rollout_extensions": _EXT, "extension_rollout_prune_history": 0},
+              "extension_rollout_prune_history must be from 1 to 1000, got 0", "rollout-prune-history-0"),
+    role_case("extension_rollout", {"extension_rollout_extensions": _EXT, "extension_rollout_prune": "perhaps"},
+              "extension_rollout_prune", "rollout-prune-not-bool"),
     # --- extension_rollout: checks of the module it calls -------------------------------------------------
     role_case("extension_rollout", {"extension_rollout_extensions": _EXT, "extension_rollout_batch_size": 500},
               "batch_size must be between 1 and 50, got 500", "rollout-oversized-batch"),
@@ -415,6 +453,8 @@ ROLE_CASES = [
               "patch_management_reboot_if_need", "patch-role-bad-reboot-policy"),
     role_case("patch_management", {"patch_management_report_formats": ["pdf"]},
               "patch_management_report_formats", "patch-role-unknown-report-format"),
+    role_case("patch_management", {"patch_management_plan_fail_on_changes": "if any"},
+              "patch_management_plan_fail_on_changes", "patch-role-plan-fail-not-bool"),
     # --- patch_management: its own checks ------------------------------------------------------------------
     role_case("patch_management", {"patch_management_max_failure_percent": 150},
               "Invalid patch_management_* variable", "patch-role-failure-percent-150"),

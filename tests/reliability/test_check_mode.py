@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -30,6 +31,8 @@ ROLES_PATH = str(ROOT / "roles")
 NODE = "ACS-Extension-node-1853370294850618"
 NGINX = "ACS-Extension-nginx-1853370294850618"
 FAST = {"poll_interval": 0.2}
+# A window that opens in two hours (judged against the real time, as the module does).
+CLOSED_WINDOW = {"start": (datetime.now(timezone.utc) + timedelta(hours=2)).strftime("%H:%M"), "duration": "1h"}
 RULES = [{"classifications": ["Security", "Bugfix"], "severities": ["Critical", "Important"]}]
 
 
@@ -56,6 +59,9 @@ def cloud_state(sim, skip=()):
 
 def setup_real(sim, ids, steps):
     for module, args in steps:
+        if module == "admin":      # a simulator test hook: (path, body)
+            sim.admin(*args)
+            continue
         rc, result, _out, err = run_module(sim, module, resolve(args, ids))
         assert rc == 0 and not result.get("failed"), "setup %s failed: %s %s" % (module, result.get("msg"), err[-800:])
 
@@ -140,6 +146,17 @@ def expect_patch_scan_planned(r, ids):
     assert r["instances"][ids["web-1"]]["result"] == "planned" and r["execution_ids"] == []
 
 
+def expect_patch_deferred(r, ids):
+    entry = r["instances"][ids["web-1"]]
+    assert entry["result"] == "deferred" and "in that window: would install" in entry["message"], entry
+    assert r["window"]["open"] is False and r["execution_ids"] == []
+
+
+def expect_snapshots_would_go(r, ids):
+    assert r["summary"]["would_delete"] == 2 and r["summary"]["deleted"] == 0, r["summary"]
+    assert {e["instance_id"] for e in r["snapshots"]} == {ids["web-1"], ids["web-2"]}
+
+
 def expect_info(key, check=None):
     def expect(r, ids):
         assert r.get(key), "empty %s: %s" % (key, r)
@@ -153,10 +170,21 @@ INSTALL_NGINX = ("oos_extension_install", dict(FAST, name="nginx", instance_ids=
 CREATE_BASELINE = ("oos_patch_baseline", {"name": "r2-base", "operation_system": "AliyunLinux", "description": "old",
                                           "approval_rules": [{"severities": ["Critical"]}]})
 SCAN = ("oos_patch_run", dict(FAST, action="scan", instance_ids=["@web-1", "@web-2"]))
+INSTALL_WITH_SNAPSHOTS = ("oos_patch_run", dict(FAST, action="install", instance_ids=["@web-1", "@web-2"],
+                                                create_snapshot=True, snapshot_retention_days=30))
+SNAPSHOTS_TEN_DAYS_OLD = ("admin", ("snapshots/backdate", {"days": 10}))
 PERIODIC = ("ecs_cloud_assistant_command", dict(FAST, command="true", instance_ids=["@web-1"],
                                                 repeat_mode="Period", frequency="rate(1h)"))
 KEPT_COMMAND = ("ecs_cloud_assistant_command", dict(FAST, command="echo kept", instance_ids=["@web-1"],
                                                     keep_command=True))
+
+
+SCHEDULE = ("ecs_cloud_assistant_schedule", dict(name="r2-nightly", command="true", instance_ids=["@web-1"],
+                                                 frequency="rate(1h)"))
+
+
+def _expect(ok, result):
+    assert ok, result
 
 
 def scenario(id, module, args, changed, expect, setup=(), diff=False, skip_state=()):  # noqa: A002
@@ -176,6 +204,15 @@ MODULE_SCENARIOS = [
     scenario("ecs_cloud_assistant_command-stop", "ecs_cloud_assistant_command",
              {"state": "absent", "invoke_id": "@invoke"}, True, expect_stop_would_happen, setup=[PERIODIC],
              skip_state=("commands",)),
+    scenario("ecs_cloud_assistant_schedule-create", "ecs_cloud_assistant_schedule",
+             {"name": "r2-nightly", "command": "true", "instance_ids": ["@web-1"], "frequency": "rate(1h)"}, True,
+             lambda r, ids: _expect(r["action"] == "created" and r["schedule"]["invoke_id"] == "", r), diff=True),
+    scenario("ecs_cloud_assistant_schedule-stop", "ecs_cloud_assistant_schedule",
+             {"name": "r2-nightly", "state": "absent"}, True,
+             lambda r, ids: _expect(r["action"] == "stopped" and len(r["stopped_invoke_ids"]) == 1, r),
+             setup=[SCHEDULE], skip_state=("commands",)),
+    scenario("ecs_cloud_assistant_schedule_info", "ecs_cloud_assistant_schedule_info", {}, False,
+             expect_info("schedules"), setup=[SCHEDULE]),
     scenario("oos_extension_info", "oos_extension_info", {"search": "node", "include_parameters": True}, False,
              expect_info("extensions")),
     scenario("oos_extension_install-install", "oos_extension_install",
@@ -208,6 +245,11 @@ MODULE_SCENARIOS = [
              True, expect_patch_install_planned, setup=[SCAN]),
     scenario("oos_patch_run-scan", "oos_patch_run", dict(FAST, action="scan", instance_ids=["@web-1"]), False,
              expect_patch_scan_planned),
+    scenario("oos_patch_run-outside-window", "oos_patch_run",
+             dict(FAST, action="install", instance_ids=["@web-1"], window=CLOSED_WINDOW), False,
+             expect_patch_deferred, setup=[SCAN]),
+    scenario("oos_patch_snapshot_cleanup", "oos_patch_snapshot_cleanup", {"retention_days": 7}, True,
+             expect_snapshots_would_go, setup=[INSTALL_WITH_SNAPSHOTS, SNAPSHOTS_TEN_DAYS_OLD]),
 ]
 
 
@@ -364,6 +406,33 @@ def test_patch_management_role_in_check_mode(sim, tmp_path):
     setup_real(sim, ids, [SCAN])
     proc, _calls = run_checked(sim, include_role_play("patch_management", patch_vars(ids, tmp_path)))
     check_patch_output(proc)
+    # The plan for a pull request: both instances would be snapshotted and patched; nothing is blocked.
+    plan = json.loads((tmp_path / "patch-plan.json").read_text())
+    assert plan["kind"] == "patch_management" and not plan["empty"]
+    assert plan["summary"]["by_action"] == {"patch": 2, "snapshot": 2}
+    assert sorted(e["instance_id"] for e in plan["instances"]) == sorted([ids["web-1"], ids["web-2"]])
+    assert (tmp_path / "patch-plan.md").read_text().startswith("### Patch plan: 4 change(s)")
+    # With patch_management_plan_fail_on_changes the same plan is the distinct "Plan not empty" failure.
+    proc = run_playbook(sim, include_role_play("patch_management", dict(
+        patch_vars(ids, tmp_path), patch_management_plan_fail_on_changes=True)), check=True,
+        env={"ANSIBLE_ROLES_PATH": ROLES_PATH})
+    assert proc.returncode != 0 and "Plan not empty: 4 change(s) on 2 instance(s)" in proc.stdout
+
+
+def test_a_closed_maintenance_window_defers_the_role_install(sim, tmp_path):
+    """The role passes its window to the install: outside the window nothing starts, the instances are reported
+    deferred, and the round does not fail."""
+    ids = names_to_ids(sim)
+    setup_real(sim, ids, [SCAN])
+    mark = sim.mark()
+    closed = {"start": "%02d:00" % ((datetime.now(timezone.utc).hour + 6) % 24), "duration": "1h", "timezone": "UTC"}
+    proc = run_playbook(sim, include_role_play("patch_management", dict(
+        patch_vars(ids, tmp_path), patch_management_window=closed)), env={"ANSIBLE_ROLES_PATH": ROLES_PATH})
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert not [c for c in sim.mutating_calls(mark) if c["action"] == "StartExecution"
+                and "install" in c["params"].get("Parameters", "")], "an install started outside the window"
+    report = json.loads((tmp_path / "patch-report.json").read_text())
+    assert report["counts"]["deferred"] == 2 and report["install"]["window"]
 
 
 def test_run_command_playbook_in_check_mode(sim):

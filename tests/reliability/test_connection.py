@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import BIN, ROOT, ansible_env, plain, run_module, run_playbook
+from harness import BIN, ROOT, ansible_env, plain, run_module, run_playbook, wait_until
 
 CONNECTION = "alibabacloud.ecs_ops.cloud_assistant"
 FLEET = {"regions": {"cn-hangzhou": {"instances": [
@@ -96,13 +96,26 @@ PLAY = """
         src: "{{ base }}/app.conf"
       register: conf
 
+    - name: A file and a directory without a mode take the umask, as over SSH
+      ansible.builtin.file:
+        path: "{{ base }}/{{ item.name }}"
+        state: "{{ item.state }}"
+      loop: [{name: plain, state: touch}, {name: plain.d, state: directory}]
+
+    - name: Their modes
+      ansible.builtin.stat:
+        path: "{{ base }}/{{ item }}"
+      loop: [plain, plain.d]
+      register: plain
+
     - name: Keep what the tasks said
       ansible.builtin.copy:
         content: "{{ {'made': made.changed, 'failing': [failing.rc, failing.stdout, failing.stderr],
                      'big': [big.stdout | length, big.stdout[:3], big.stderr], 'copied': copied.checksum,
                      'stated': stated.stat.checksum, 'templated': templated.changed,
                      'lines': [line1.changed, line2.changed], 'conf': conf.content | b64decode,
-                     'python': ansible_python.version.major, 'system': ansible_system} | to_json }}"
+                     'python': ansible_python.version.major, 'system': ansible_system,
+                     'modes': plain.results | map(attribute='stat.mode') | list} | to_json }}"
         dest: "{{ out }}/{{ inventory_hostname }}.json"
         mode: "0644"
       delegate_to: localhost
@@ -162,19 +175,23 @@ def test_a_play_of_everyday_modules_matches_the_local_reference(sim, fleet):
             assert got["lines"] == [True, False] == ref["lines"]
             assert (got["made"], got["templated"], got["python"], got["system"]) == (
                 ref["made"], ref["templated"], ref["python"], ref["system"])
+            assert got["modes"] == ref["modes"] == ["0644", "0755"], "the agent's umask, not the plugin's"
             on_disk = on_instance(sim, fleet[host], "sha256sum ~/ca-test/payload.bin")
             assert on_disk.split()[0] == digest, "the file is where the task put it"
+            wait_until(lambda h=host: not on_instance(sim, fleet[h], "ls -A ~/.ansible/tmp"), 30,
+                       what="Ansible's temporary directories removed (their removal is not waited for)")
         actions = {c["action"] for c in calls}
         assert actions <= {"DescribeInstances", "DescribeCloudAssistantStatus", "RunCommand",
-                           "DescribeInvocationResults"}, "the inventory's reads, then commands and their results"
+                           "DescribeInvocationResults", "SendFile"}, \
+            "the inventory's reads, then commands, their results and files"
         failed = [c for c in calls if c["http_status"] != 200]
         assert all(c["error_code"] == "Throttling.User" for c in failed), \
             "no call failed, except over the account's API quota (the simulator enforces it; they were retried)"
 
 
 def test_module_code_is_cached_per_instance(sim, fleet):
-    """The second task with a module sends one command per host; a module cached on web-1 is uploaded again to
-    web-2 (each instance's cache is its own)."""
+    """The second task with a module sends one command per host, and so does every task of a later run; a module
+    cached on web-1 is uploaded again to web-2 (each instance's cache is its own)."""
     for name in ("web-1", "web-2"):   # instance directories outlive a fleet reset: start from an empty cache
         on_instance(sim, fleet[name], "rm -rf ~/.cache/alibabacloud.ecs_ops")
     with tempfile.TemporaryDirectory() as tmp:
@@ -184,20 +201,21 @@ def test_module_code_is_cached_per_instance(sim, fleet):
         first = sim.mark()
         proc = run_playbook(sim, play, inventory=str(inventory), extra_vars=dict(target="web-1"))
         assert proc.returncode == 0, proc.stdout[-3000:]
-        runs_web1 = [c for c in sim.calls(since=first) if c["action"] == "RunCommand"]
+        sent_web1 = [c["action"] for c in sim.calls(since=first) if c["action"] in ("RunCommand", "SendFile")]
         blobs = on_instance(sim, fleet["web-1"], "ls ~/.cache/alibabacloud.ecs_ops | grep '^blob-'").split()
         assert len(blobs) == 1, "one module, one cached blob"
         second = sim.mark()
         proc = run_playbook(sim, play, inventory=str(inventory), extra_vars=dict(target="web-1"))
         assert proc.returncode == 0, proc.stdout[-3000:]
-        cached_runs = [c for c in sim.calls(since=second) if c["action"] == "RunCommand"]
-        assert len(cached_runs) == 2, "two tasks, one command each, once the module is cached"
-        assert len(runs_web1) > 2 + 5, "the first use uploaded the module in parts"
+        cached = [c["action"] for c in sim.calls(since=second) if c["action"] in ("RunCommand", "SendFile")]
+        assert cached == ["RunCommand", "RunCommand"], "two tasks, one command each, once the module is cached"
+        assert sent_web1.count("SendFile") >= 3, "the first use uploaded the module in parts"
+        assert sent_web1.count("RunCommand") == 3, "a task that found it missing, then the two tasks"
         third = sim.mark()
         proc = run_playbook(sim, play, inventory=str(inventory), extra_vars=dict(target="web-2"))
         assert proc.returncode == 0, proc.stdout[-3000:]
-        runs_web2 = [c for c in sim.calls(since=third) if c["action"] == "RunCommand"]
-        assert len(runs_web2) == len(runs_web1), "web-2 had no copy of web-1's cache"
+        sent_web2 = [c["action"] for c in sim.calls(since=third) if c["action"] in ("RunCommand", "SendFile")]
+        assert sorted(sent_web2) == sorted(sent_web1), "web-2 had no copy of web-1's cache"
 
 
 def adhoc(sim, inventory, pattern, module, args="", extra=(), timeout=300):
@@ -288,3 +306,175 @@ def test_result_reads_failing_beyond_the_retry_budget_do_not_end_the_wait(sim, f
     reads = [c for c in sim.calls(since=mark) if c["action"] == "DescribeInvocationResults"]
     assert len([c for c in reads if c["error_code"] == "Throttling.User"]) == 8
     assert len([c for c in sim.calls(since=mark) if c["action"] == "RunCommand"]) == 1, "no command run twice"
+
+
+REBOOT_PLAY = """
+- name: ansible.builtin.reboot over Cloud Assistant
+  hosts: web-1
+  gather_facts: false
+  tasks:
+    - name: Reboot (the simulator models the reboot its script asks for; nothing reboots this host)
+      ansible.builtin.reboot:
+        reboot_command: /usr/bin/touch "$ALICLOUD_SIM_REBOOT"
+        boot_time_command: echo "$ALICLOUD_SIM_BOOT_ID"
+        reboot_timeout: 120
+        connect_timeout: "{{ wait | default(omit) }}"
+      register: rebooted
+
+    - name: The next task runs on the rebooted instance
+      ansible.builtin.command: echo "$ALICLOUD_SIM_BOOT_ID"
+      register: after
+      changed_when: false
+
+    - name: Keep what the tasks said
+      ansible.builtin.copy:
+        content: "{{ {'rebooted': rebooted.rebooted, 'changed': rebooted.changed, 'after': after.stdout} | to_json }}"
+        dest: "{{ out }}"
+        mode: "0644"
+      delegate_to: localhost
+"""
+
+
+def reboot_play(sim, tmp, web, **extra):
+    """Run REBOOT_PLAY; (what it kept, the calls, the statuses of the invocations it started, its output)."""
+    out = Path(tmp) / "out.json"
+    mark, before = sim.mark(), set(sim.state()["commands"]["invocations"])
+    proc = run_playbook(sim, REBOOT_PLAY, inventory=str(Path(tmp) / "hosts.yml"), extra_vars=dict(extra, out=str(out)))
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    invocations = sim.state()["commands"]["invocations"]
+    statuses = [i["instances"][web] for n, i in invocations.items() if n not in before]
+    return json.loads(out.read_text()), sim.calls(since=mark), statuses, proc.stdout
+
+
+def test_ansible_builtin_reboot_reconnects_after_the_reboot(sim):
+    """The instance's agent is offline for 5 real seconds after each reboot. With the reboot module's
+    connect_timeout, every attempt first waits for the agent (Cloud Assistant status), so no command is sent into the
+    reboot; ansible.builtin.reboot sees a new boot id, and the next task runs on the rebooted instance. Without it, a
+    command sent during the reboot fails and the module tries again until the instance is back."""
+    sim.reset({"durations": {"reboot": 500}, "regions": {"cn-hangzhou": {"instances": [
+        {"name": "web", "count": 1, "os_type": "linux"}]}}})
+    web = next(iter(sim.state()["instances"].values()))
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "hosts.yml").write_text(
+            "all:\n  hosts:\n    web-1:\n      ansible_connection: %s\n      ecs_instance_id: %s\n"
+            "      ecs_region: cn-hangzhou\n      ansible_cloud_assistant_poll_interval: 0.05\n"
+            % (CONNECTION, web["id"]))
+        result, calls, statuses, output = reboot_play(sim, tmp, web["id"], wait=30)
+        assert "does not allow the connection timeout" not in output, "connect_timeout reaches the plugin"
+        booted = sim.admin("instances/%s" % web["id"])
+        assert result["rebooted"] is True and result["changed"] is True
+        assert result["after"] == booted["boot_id"] != web["boot_id"], "the task after ran on the new boot"
+        assert booted["status"] == "Running" and not booted["rebooting"]
+        assert len([c for c in calls if c["action"] == "DescribeCloudAssistantStatus"]) >= 2, \
+            "it waited for the agent: offline, then online"
+        assert set(statuses) == {"Success"}, "no command was sent into the reboot: %s" % statuses
+        result, _calls, _statuses, _output = reboot_play(sim, tmp, web["id"])
+    assert result["rebooted"] is True and result["after"] == sim.admin("instances/%s" % web["id"])["boot_id"]
+    assert result["after"] != booted["boot_id"]
+
+
+COST_PLAY = """
+- hosts: web-1
+  gather_facts: false
+  tasks:
+    - ansible.builtin.ping: {}
+    - ansible.builtin.set_fact: {after_ping: "{{ now().timestamp() }}"}
+    - ansible.builtin.stat: {path: /}
+    - ansible.builtin.set_fact: {after_stat: "{{ now().timestamp() }}"}
+    - ansible.builtin.copy:
+        content: "{{ {'after_ping': after_ping | float, 'after_stat': after_stat | float} | to_json }}"
+        dest: "{{ out }}"
+        mode: "0644"
+      delegate_to: localhost
+"""
+
+
+def blob_sizes(sim, instance_id):
+    """Sizes of the cached module code on the instance, the most recently used first."""
+    listing = on_instance(sim, instance_id, "cd ~/.cache/alibabacloud.ecs_ops && ls -t blob-* | xargs wc -c")
+    return [int(line.split()[0]) for line in listing.splitlines() if "blob-" in line]
+
+
+def test_the_first_use_of_a_module_costs_its_sendfile_parts_and_one_command(sim, fleet):
+    """A module the instance does not have yet is sent in ⌈code / 32 KB⌉ SendFile calls (24 KB of compressed code
+    each), then one command runs the task with it; the very first module of a run on an instance costs one more
+    command and read, which finds out what the instance has cached."""
+    on_instance(sim, fleet["web-1"], "rm -rf ~/.cache/alibabacloud.ecs_ops")
+    with tempfile.TemporaryDirectory() as tmp:
+        inventory = write_inventory(tmp)
+        out = Path(tmp) / "times.json"
+        mark = sim.mark()
+        proc = run_playbook(sim, COST_PLAY, inventory=str(inventory), extra_vars=dict(out=str(out)))
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        times = json.loads(out.read_text())
+    calls = [c for c in sim.calls(since=mark)
+             if c["action"] in ("RunCommand", "SendFile", "DescribeInvocationResults", "DescribeSendFileResults")]
+    ping = [c for c in calls if c["time"] < times["after_ping"]]
+    stat = [c for c in calls if times["after_ping"] < c["time"] < times["after_stat"]]
+    stat_blob, ping_blob = blob_sizes(sim, fleet["web-1"])
+    for task, blob, extra in ((stat, stat_blob, 3), (ping, ping_blob, 4)):
+        parts = [c for c in task if c["action"] == "SendFile"]
+        assert len(parts) <= -(-blob // (32 * 1024)), "at most ⌈code / 32 KB⌉ SendFile calls"
+        assert all(len(c["params"]["Content"]) <= 32 * 1024 for c in parts)
+        assert len(task) <= len(parts) + extra, "\n".join(
+            "%s %.2f" % (c["action"], c["time"] - task[0]["time"]) for c in task)
+    assert [c["action"] for c in ping].count("RunCommand") == 2 and [c["action"] for c in stat].count("RunCommand") == 1
+
+
+def test_uploads_fall_back_to_commands_when_sendfile_is_refused_or_never_arrives(sim):
+    """SendFile denied by RAM (a fault here): one warning, then files and module code go by commands, intact. An
+    agent too old for SendFile accepts the calls but never writes the files: after connect_timeout the plugin
+    finds out why, warns, and uploads by commands."""
+    sim.reset({"regions": {"cn-hangzhou": {"instances": [
+        {"name": "web", "count": 1, "os_type": "linux"},
+        {"name": "old", "count": 1, "os_type": "linux", "agent_version": "1.0.2.500"}]}}})
+    ids = {i["name"]: i["id"] for i in sim.state()["instances"].values()}
+    play = ("- hosts: \"{{ target }}\"\n  gather_facts: false\n  tasks:\n"
+            "    - ansible.builtin.copy: {src: \"{{ payload }}\", dest: ~/payload.bin, mode: \"0600\"}\n"
+            "    - ansible.builtin.stat: {path: ~/payload.bin, checksum_algorithm: sha256}\n      register: st\n"
+            "    - ansible.builtin.assert: {that: [st.stat.checksum == digest]}\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        payload = Path(tmp) / "payload.bin"
+        payload.write_bytes(os.urandom(300 * 1024))
+        digest = hashlib.sha256(payload.read_bytes()).hexdigest()
+        (Path(tmp) / "hosts.yml").write_text("all:\n  hosts:\n" + "".join(
+            "    %s:\n      ansible_connection: %s\n      ecs_instance_id: %s\n      ecs_region: cn-hangzhou\n"
+            "      ansible_cloud_assistant_poll_interval: 0.05\n      ansible_cloud_assistant_connect_timeout: 3\n"
+            % (name, CONNECTION, ids[name]) for name in ("web", "old")))
+        extra = dict(payload=str(payload), digest=digest)
+        mark = sim.mark()
+        sim.faults({"action": "SendFile", "product": "ecs", "code": "Forbidden.RAM", "http_status": 403, "count": 1000})
+        proc = run_playbook(sim, play, inventory=str(Path(tmp) / "hosts.yml"), extra_vars=dict(extra, target="web"))
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+        assert (proc.stdout + proc.stderr).count("SendFile is not allowed in cn-hangzhou") == 1, "warned once"
+        refused = [c for c in sim.calls(since=mark) if c["action"] == "SendFile"]
+        assert refused and all(c["error_code"] == "Forbidden.RAM" for c in refused)
+        assert len(refused) <= 8, "refused once: later uploads of the run go straight to commands"
+        sim.clear_faults()
+        mark = sim.mark()
+        proc = run_playbook(sim, play, inventory=str(Path(tmp) / "hosts.yml"), extra_vars=dict(extra, target="old"))
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+        assert "did not arrive (Failed ClientNeedUpgrade)" in proc.stdout + proc.stderr
+        sent = [c for c in sim.calls(since=mark) if c["action"] == "SendFile"]
+        assert sent and len(sent) <= 8, "tried once on that instance, then commands for the rest of the run"
+    for name in ("web", "old"):
+        assert on_instance(sim, ids[name], "sha256sum ~/payload.bin").split()[0] == digest
+
+
+def test_a_deferred_step_that_fails_fails_its_task_and_says_which(sim, fleet):
+    """Ansible's temporary directory is created by the next command: when it cannot be (a file is in the way), the
+    task fails with the step and the instance's own message, and nothing of the task ran."""
+    on_instance(sim, fleet["web-1"],
+                "rm -rf ~/.ansible/tmp ~/blocked.txt && mkdir -p ~/.ansible && touch ~/.ansible/tmp")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            inventory = write_inventory(tmp)
+            proc, _seconds = adhoc(sim, inventory, "web-1", "ansible.builtin.copy",
+                                   "content=x dest=~/blocked.txt mode=0600")
+        assert proc.returncode != 0
+        assert "creating the temporary directory" in proc.stdout and "failed" in proc.stdout, proc.stdout[-2000:]
+        assert "File exists" in proc.stdout or "Not a directory" in proc.stdout, proc.stdout[-2000:]
+        left = on_instance(sim, fleet["web-1"], "test -e ~/blocked.txt && echo there || echo absent")
+        assert left.strip() == "absent", "nothing of the task ran"
+    finally:
+        on_instance(sim, fleet["web-1"], "rm -f ~/.ansible/tmp")

@@ -279,7 +279,7 @@ def test_no_secret_in_any_output_of_modules_and_role(secret_sim, tmp_path):
     assert any(c.get("error_code") == "SignatureDoesNotMatch" for c in calls)
     assert any(c.get("fault") for c in calls if c["action"] == "RunCommand"), "the RunCommand throttling did not fire"
     assert "retry" in proc.stdout + proc.stderr, "no retry warning at -vvvv"
-    assert sorted(p.suffix for p in report_dir.iterdir()) == [".html", ".json", ".md"]
+    assert sorted(p.suffix for p in report_dir.iterdir()) == [".html", ".json", ".md", ".xml"]
     assert (out_dir / "ansible.log").stat().st_size > 0
 
     assert_no_leak("ansible-playbook stdout", proc.stdout, SECRETS)

@@ -24,13 +24,12 @@ MAX_PLACEHOLDERS = 20
 MIN_TIMEOUT = 10                 # Timeout of RunCommand / InvokeCommand
 MAX_TIMEOUT = 86400
 OUTPUT_LIMIT = 24 * 1024
+LENGTH_LIMITS = dict(working_dir=200, username=255, launcher=1024, container_id=128, container_name=128)
 
 
 PLACEHOLDER_RE = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
 NOT_CUSTOM = ("acs::", "oos:", "oos-secret:")
 PARAMETER_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-RATE_RE = re.compile(r"^rate\((\d+)([smhd])\)$")
-RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def encode_content(text):
@@ -60,10 +59,27 @@ def placeholders(text):
     return names
 
 
-def rate_seconds(frequency):
-    """The period of a ``rate(N<unit>)`` frequency in seconds, or None for ``at()``/cron."""
-    match = RATE_RE.match((frequency or "").strip())
-    return int(match.group(1)) * RATE_UNITS[match.group(2)] if match else None
+def length_problems(params):
+    """Problems of the options of ``params`` that LENGTH_LIMITS bounds (those present in ``params``)."""
+    return ["%s is longer than %d characters" % (name, limit) for name, limit in LENGTH_LIMITS.items()
+            if params.get(name) is not None and len(params[name]) > limit]
+
+
+def parameter_values(params, options, problems):
+    """{name: value as text} from the dict options ``options`` of ``params``; appends a problem for a bad name,
+    a name given twice (in any case, across the options) or a value that is not a scalar."""
+    values = {}
+    for option in options:
+        for key, value in (params[option] or {}).items():
+            if not PARAMETER_NAME_RE.match(str(key)):
+                problems.append("%s: %r is not a parameter name (letters, digits, _ and -, up to 64)" % (option, key))
+            elif str(key).lower() in (k.lower() for k in values):
+                problems.append("%s: parameter %s is given twice" % (option, key))
+            elif isinstance(value, (dict, list)):
+                problems.append("%s: the value of %s must be a string, number or boolean" % (option, key))
+            else:
+                values[str(key)] = str(value).lower() if isinstance(value, bool) else str(value)
+    return values
 
 
 def check_parameters(values, names, where_names):

@@ -13,8 +13,10 @@ execution is cancelled and its instances wait for the older one. Both jobs apply
 so exactly one execution survives. The ClientToken of each start stays as a second guard.
 
 The runner starts at most ``max_running`` of its own executions at once, optionally the first as
-a canary (paused after its first wave, judged, then approved or cancelled), and polls until every
-instance has an outcome or the deadline passes. Failures of a poll that retrying would fix
+a canary (paused after its first wave, judged, then approved or cancelled), within the guard rails
+of ``guards`` (``_oos.rollout.Guards``: a window's last start time and end, a failure budget across
+batches, a disruption budget per zone), and polls until every instance has an outcome or the deadline
+passes. Failures of a poll that retrying would fix
 (throttling, 5xx, dropped connections, timeouts) never end the wait: only the deadline, or an
 error that will not go away, does. Every call after the wait starts is bounded by the deadline.
 """
@@ -37,6 +39,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.batches 
     Work,
     gives_way,
     iso,
+    parse_iso,
     targets_of,
     transient,
     utc_now,
@@ -53,9 +56,9 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.executio
     report_deadline,
     start_execution,
 )
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.rollout import Guards, in_flight_by_zone, plan_batches
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._secrets import secret_tags, tagged_names
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import chunked
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
 
 LONG_LIVED = ("Running", "Waiting")  # unfinished statuses listed without a time bound (documented filter values)
@@ -74,7 +77,7 @@ class Runner:
 
     def __init__(self, api_for, template_name, spec, max_running, timeout, poll_interval, wait=True, canary=False,
                  on_busy="wait", user_token=None, tags=None, description=None, secret_names=(), workers=8,
-                 sleep=time.sleep, clock=time.monotonic, now=utc_now, progress=None):
+                 sleep=time.sleep, clock=time.monotonic, now=utc_now, progress=None, guards=None, planned_at=None):
         self.api_for = api_for
         self.template = template_name
         self.spec = spec
@@ -89,6 +92,8 @@ class Runner:
         self.secret_names = tuple(secret_names)
         self.workers = workers
         self.sleep, self.clock, self.now = sleep, clock, now
+        # When the module began reading the state it planned from (UTC); by default, now.
+        self.planned_at = planned_at if planned_at is not None else now()
         self.say = progress or (lambda text, every=None: None)
         self.work = {}
         self.batches = []
@@ -98,6 +103,9 @@ class Runner:
         self.cancelled = set()     # ids of our executions cancelled because an older one overlaps
         self.settled = set()       # executions already finished at the lookup (the plan was read after them)
         self.stopped = None        # why no more batches start
+        self.stop_kind = None      # canary, start_error, window, failure_budget, judge_error
+        self.guards = guards or Guards()
+        self.window_cancelled = set()   # our executions cancelled because the window ended
         self.gate_open = not canary
         self.canary = None
         self.canary_children = []
@@ -172,7 +180,11 @@ class Runner:
                 raise outcome.error
             for item in outcome.value:
                 self._see(outcome.item, item)
-        self.settled = {i for i, v in self.views.items() if v["done"]}
+        # An execution that ended before the plan was read is in the plan. One that ended later, or whose end
+        # cannot be placed before it (the client clock may be up to CLOCK_SKEW off the server's), is not: its
+        # instances are read and planned again before anything starts on them.
+        cutoff = self.planned_at - timedelta(seconds=CLOCK_SKEW)
+        self.settled = {i for i, v in self.views.items() if v["done"] and _ended_before(v, cutoff)}
         for region in regions:
             self._cover(region, strict=True)
 
@@ -316,7 +328,7 @@ class Runner:
         return sum(1 for b in self.batches if b.started and b.mine and not b.done)
 
     def _ready_batches(self, unbounded):
-        if self.stopped or self.clock() >= self.deadline:
+        if self.stopped or self.clock() >= self.deadline or not self._guard_starts():
             return []
         now = self.clock()
         ready = [w for w in self.work.values() if w.state == QUEUED and w.not_before <= now]
@@ -327,15 +339,55 @@ class Runner:
         groups = {}
         for work in ready:
             groups.setdefault((work.region, work.action), []).append(work.instance_id)
-        chosen = []
         room = len(ready) if unbounded else self.max_running - self._running_count()
-        for (region, action), ids in groups.items():
-            for chunk in chunked(ids, self.spec.batch_size):
-                if len(chosen) >= room or (not self.gate_open and chosen):
-                    return chosen
-                parameters, content = self.spec.batch(region, action, chunk)
-                chosen.append(Batch(region, action, chunk, parameters, content))
-        return chosen
+        if not self.gate_open:
+            room = min(room, 1)
+        running = [i for b in self.batches if b.started and not b.done for i in b.instance_ids]
+        plan = plan_batches(list(groups.items()), self.spec.batch_size, room, self.guards.zone_of,
+                            self.guards.zone_limits, in_flight_by_zone(running, self.guards.zone_of))
+        return [Batch(region, action, ids, *self.spec.batch(region, action, ids)) for (region, action), ids in plan]
+
+    def _guard_starts(self):
+        """False (and no more starts) once the window's last start time passed or failures exceed the budget,
+        while instances still wait to start."""
+        guards = self.guards
+        if not any(w.state in (QUEUED, BLOCKED) for w in self.work.values()):
+            return True
+        if self._past_last_start():
+            self._stop(guards.start_note, kind="window", result="deferred")
+            return False
+        allowance = guards.failure_allowance
+        if allowance is not None and self.failed_count() > allowance:
+            self._stop("%d instance(s) failed, more than the failure budget allows (%d%s)" % (
+                self.failed_count(), allowance, guards.failure_note), kind="failure_budget")
+            return False
+        return True
+
+    def _past_last_start(self):
+        return self.guards.start_until is not None and self.clock() >= self.guards.start_until
+
+    def failed_count(self):
+        """Instances that failed so far in the executions of this run (their ``Counters``)."""
+        return sum(int(((b.execution or {}).get("counters") or {}).get("Failed") or 0)
+                   for b in self.batches if b.started)
+
+    def _window_cancel(self):
+        """With a window that cancels at its end: once it ended, cancel our executions that still run."""
+        if self.guards.cancel_at is None or self.clock() < self.guards.cancel_at:
+            return
+        mine = [b for b in self.batches if b.started and b.mine and not b.done
+                and b.execution_id not in self.window_cancelled]
+        self._stop(self.guards.start_note, kind="window", result="deferred")
+        if not mine:
+            return
+        errors = self._cancel(mine, self.deadline)
+        for batch in mine:
+            if errors.get(batch.execution_id):
+                self.transient_errors.append(errors[batch.execution_id])
+            else:
+                self.window_cancelled.add(batch.execution_id)
+        self.say("the maintenance window ended: cancelled %d execution(s) still running" % len(
+            [b for b in mine if b.execution_id in self.window_cancelled]))
 
     def _pick_adopted_canary(self):
         """A paused canary of an earlier run of the same change becomes this run's canary."""
@@ -396,12 +448,15 @@ class Runner:
             self.work[instance_id].batch = batch
         self._stop("an earlier batch could not be started")
 
-    def _stop(self, reason):
+    def _stop(self, reason, kind=None, result="cancelled"):
         if self.stopped is None:
-            self.stopped = reason
+            self.stopped, self.stop_kind = reason, kind
+            if kind in ("window", "failure_budget"):
+                left = sum(1 for w in self.work.values() if w.state in (QUEUED, BLOCKED))
+                self.say("no more batches start: %s; %d instance(s) not started" % (reason, left))
         for work in self.work.values():
             if work.state in (QUEUED, BLOCKED):
-                work.state, work.outcome = FINAL, ("cancelled", "not started: %s" % reason)
+                work.state, work.outcome = FINAL, (result, "not started: %s" % reason)
 
     # --- polling ----------------------------------------------------------------------------------
     def _say_lookup(self):
@@ -437,6 +492,7 @@ class Runner:
             self._refresh(sorted({w.region for w in self.work.values() if w.state != FINAL}))
         self._fresh = False
         self._resolve_conflicts()
+        self._window_cancel()
         self._judge_canary()
         self._retake_cancelled_adoptions()
         self._release_blocked()
@@ -530,16 +586,15 @@ class Runner:
         Its instances are decided again: they adopt the winner if it makes the same change, else wait for what
         runs on them; a new start comes only after a random pause."""
         losers = []
+        own = {b.execution_id for b in self.batches} | self.cancelled
         for batch in self.batches:
             if not batch.mine or not batch.started or batch.done or batch.execution_id in self.cancelled:
                 continue
             verifying = not batch.verified
             if batch.execution_id in self._listed:
                 batch.verified = True
-            mine = set(batch.instance_ids)
-            rivals = [v for v in self.views.values() if v["region"] == batch.region and not v["done"]
-                      and v["execution_id"] != batch.execution_id and gives_way(batch.execution, v, verifying)
-                      and mine & self.coverage.get(v["execution_id"], set())]
+            rivals = [v for v in self.views.values() if v["region"] == batch.region and v["execution_id"] not in own
+                      and self._overlaps(batch, v) and gives_way(batch.execution, v, verifying)]
             if rivals:
                 batch.superseded_by = rivals[0]["execution_id"]
                 losers.append(batch)
@@ -569,6 +624,17 @@ class Runner:
                     self._adopt(work, same[0])
             if batch is self.canary:
                 self.canary = None
+
+    def _overlaps(self, batch, view):
+        """Whether ``view`` works, or worked since this run's plan, on an instance of our ``batch``: an unfinished
+        execution on one of them, or one that ended after the plan was read (it started after our lookup, and
+        finished before our start was seen) on one whose plan does not know of it yet."""
+        covered = self.coverage.get(view["execution_id"], set())
+        if not view["done"]:
+            return bool(covered & set(batch.instance_ids))
+        if view["execution_id"] in self.settled:
+            return False
+        return any(view["execution_id"] not in self.work[i].accounted for i in batch.instance_ids if i in covered)
 
     def _cancel(self, batches, deadline):
         by_region = {}
@@ -609,7 +675,17 @@ class Runner:
                 if not view["done"]:
                     self._cancel([batch], self.deadline)
                 return
-            if view["status"] == "Waiting":
+            if view["status"] == "Waiting" and self._past_last_start():
+                # Approving would start the rest of the canary's batch after the window's last start time.
+                self._stop(self.guards.start_note, kind="window", result="deferred")
+                error = self._cancel([batch], self.deadline).get(batch.execution_id)
+                if error:
+                    self.transient_errors.append(error)
+                    return   # cancelled at the next round
+                self.window_cancelled.add(batch.execution_id)
+                self.say("the canary's first wave succeeded, but no batch may start any more in the window: "
+                         "cancelled %s instead of approving it" % batch.execution_id)
+            elif view["status"] == "Waiting":
                 notify_execution(api, batch.execution_id, "Approve", deadline=self.deadline,
                                  NotifyNote="canary batch succeeded")
                 self.say("the canary's first wave succeeded on %d instance(s): approved %s" % (
@@ -652,3 +728,8 @@ class Runner:
     def executions(self):
         """The executions this run started or adopted, in order."""
         return [b for b in self.batches if b.started or b.error]
+
+
+def _ended_before(view, moment):
+    ended = parse_iso(view.get("end_date"))
+    return ended is not None and ended < moment

@@ -8,11 +8,13 @@ after the run."""
 from __future__ import annotations
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.executions import run_options
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.policy import policy_options
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.states import installed_total, verdict
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._targets import normalise_targets
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError
 
 PATCH_TEMPLATE = "ACS-ECS-BulkyApplyPatchBaseline"
+PATCH_RUN_TAG = ("ecs-ops-patch-run", "oos_patch_run")   # on every execution oos_patch_run starts
 MAX_EXECUTIONS = 20
 MAX_RETENTION_DAYS = 65536
 
@@ -24,7 +26,7 @@ def batch_parameters(action, region, instance_ids, p):
               "rateControl": {"Mode": "Concurrency", "Concurrency": p["rate_control"]["concurrency"],
                               "MaxErrors": p["rate_control"]["max_errors"]}}
     if action == "install":
-        params.update(whetherCreateSnapshot=bool(p["create_snapshot"]), rebootIfNeed=bool(p["reboot_if_need"]))
+        params.update(whetherCreateSnapshot=bool(p["create_snapshot"]), rebootIfNeed=p["reboot"] == "if_required")
         if p["create_snapshot"]:
             params["retentionDays"] = p["snapshot_retention_days"]
     return params
@@ -37,21 +39,21 @@ def patch_intent(parameters, secret_names):
     return ("patch", action) if action in ("scan", "install") else None
 
 
-def install_needless(before, reboot_if_need):
+def install_needless(before, reboot):
     """Why an install has nothing to do on an instance with the patch state ``before``, or "" if it has: a
-    missing or failed patch, a pending reboot it may do, or no scan at all."""
+    missing or failed patch, a pending reboot it may do (``reboot=if_required``), or no scan at all."""
     if before is None or before["missing"] or before["failed"]:
         return ""
     when = "%s at %s" % (before["operation_type"] or "scan", before["operation_end_time"] or "an unknown time")
     if before["installed_pending_reboot"]:
-        return "" if reboot_if_need else "no missing patch at the last %s, a reboot is pending (reboot_if_need=true " \
-                                         "reboots it)" % when
+        return "" if reboot == "if_required" else "no missing patch at the last %s, a reboot is pending " \
+                                                  "(reboot=if_required reboots it)" % when
     return "compliant at the last %s: nothing to install" % when
 
 
-def run_entry(instance_id, region, before):
+def run_entry(instance_id, region, before, zone=""):
     compliant, reboot, status = verdict(before)
-    return dict(instance_id=instance_id, region=region, result="", message="", execution_id="",
+    return dict(instance_id=instance_id, region=region, zone=zone, result="", message="", execution_id="",
                 child_execution_id="", before=before, after=before, patches_installed=None, reboot_required=reboot,
                 compliant=compliant, compliance=status, snapshot_ids=[], adopted=False, waited_for=[])
 
@@ -100,7 +102,7 @@ def finish_entry(entry, action, child, after, parent):
 
 def run_summary(entries):
     summary = dict(total=len(entries), succeeded=0, failed=0, unreachable=0, unchanged=0, cancelled=0, busy=0, pending=0,
-                   planned=0, compliant=0, non_compliant=0, never_scanned=0, reboot_required=0, patches_installed=0,
+                   planned=0, deferred=0, compliant=0, non_compliant=0, never_scanned=0, reboot_required=0, patches_installed=0,
                    snapshots=0)
     for entry in entries:
         summary[entry["result"]] = summary.get(entry["result"], 0) + 1
@@ -120,9 +122,8 @@ def validate_run_options(p, region):
         targets, warnings = normalise_targets(p["instance_ids"], region)
     except ValidationError as exc:
         problems.extend(exc.problems)
-    if p["action"] == "scan":
-        problems.extend("%s only applies to action=install" % name
-                        for name in ("create_snapshot", "reboot_if_need") if p[name])
+    if p["action"] == "scan" and p["create_snapshot"]:
+        problems.append("create_snapshot only applies to action=install")
     if not 1 <= p["snapshot_retention_days"] <= MAX_RETENTION_DAYS:
         problems.append("snapshot_retention_days must be from 1 to %d, got %d"
                         % (MAX_RETENTION_DAYS, p["snapshot_retention_days"]))
@@ -130,6 +131,8 @@ def validate_run_options(p, region):
         problems.append("canary needs wait=true (the first batch is checked before the rest is approved)")
     run_problems, normalised = run_options(p, MAX_EXECUTIONS)
     problems.extend(run_problems)
+    policy_problems, policy = policy_options(p)
+    problems.extend(policy_problems)
     if problems:
         raise ValidationError(problems)
-    return targets, warnings, dict(p, **normalised)
+    return targets, warnings, dict(p, **dict(normalised, **policy))

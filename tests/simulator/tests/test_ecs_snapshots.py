@@ -69,3 +69,30 @@ def test_errors(ecs):
     err = ecs.error("DescribeSnapshots", product="ecs", RegionId=REGION, SnapshotIds=too_many)
     assert (err.code, err.status) == ("InvalidParameter", 400)
     assert ecs.error("DescribeSnapshots", product="ecs", RegionId=REGION, PageSize=500).code == "InvalidParameter"
+
+
+def test_delete(ecs):
+    ecs("DeleteSnapshot", product="ecs", RegionId=REGION, SnapshotId=ecs.ids[0])
+    assert ecs.ids[0] not in describe(ecs)[1] and len(describe(ecs)[1]) == 4
+    # An id that does not exist (or no longer does, or is in another region) is ignored, as the reference says.
+    ecs("DeleteSnapshot", product="ecs", RegionId=REGION, SnapshotId=ecs.ids[0])
+    ecs("DeleteSnapshot", product="ecs", RegionId=REGION, SnapshotId=ecs.ids[5], Force=True)
+    assert describe(ecs, region_id="cn-shanghai", region="cn-shanghai")[1] == [ecs.ids[5]]
+    assert ecs.error("DeleteSnapshot", product="ecs", RegionId=REGION).code == "MissingParameter"
+
+
+def test_released_after_retention(ecs):
+    ecs.advance(7 * 86400 - 100)
+    assert len(describe(ecs)[1]) == 5
+    ecs.advance(102.5)
+    assert describe(ecs)[1] == [ecs.ids[4], ecs.ids[3]]   # created at now + 3 and now + 4
+
+
+def test_backdate_hook(ecs):
+    store = ecs.sim.components["snapshots"]
+    assert store.admin_backdate({"snapshot_ids": [ecs.ids[1], "s-none"], "days": 3}) == {"backdated": [ecs.ids[1]]}
+    created = {s["SnapshotId"]: s["CreationTime"] for s in describe(ecs)[0]["Snapshots"]["Snapshot"]}
+    assert created[ecs.ids[1]] < created[ecs.ids[0]]
+    ecs.advance(4 * 86400 + 10)
+    assert ecs.ids[1] not in describe(ecs)[1] and ecs.ids[0] in describe(ecs)[1]
+    assert len(store.admin_backdate({"days": 1})["backdated"]) == 6     # without ids: every snapshot

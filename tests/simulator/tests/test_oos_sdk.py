@@ -243,6 +243,11 @@ def test_patch_run_states_and_snapshots(sim):
     by_id = ecs.describe_snapshots(ecs_models.DescribeSnapshotsRequest(
         region_id=REGION, snapshot_ids=json.dumps([snap["SnapshotId"]]))).body
     assert by_id.snapshots.snapshot[0].snapshot_id == snap["SnapshotId"]
+    deleted = ecs.delete_snapshot(ecs_models.DeleteSnapshotRequest(snapshot_id=snap["SnapshotId"], force=False)).body
+    assert deleted.request_id
+    ecs.delete_snapshot(ecs_models.DeleteSnapshotRequest(snapshot_id=snap["SnapshotId"]))   # gone: ignored
+    left = ecs.describe_snapshots(ecs_models.DescribeSnapshotsRequest(region_id=REGION)).body.snapshots.snapshot
+    assert len(left) == 1 and left[0].snapshot_id != snap["SnapshotId"]    # the other instance's snapshot
 
 
 def test_list_executions_takes_the_documented_status_filters_only(sim):

@@ -26,5 +26,5 @@ def test_the_call_log_flag_comes_from_the_registration(sim_server):
 
 def test_components_go_product_by_product(sim_server):
     # advance() and instance_changed() visit them in this order: Cloud Assistant settles before OOS looks
-    assert list(sim_server.sim.components) == ["instances", "commands", "snapshots", "secret_parameters",
+    assert list(sim_server.sim.components) == ["instances", "commands", "files", "snapshots", "secret_parameters",
                                                "templates", "executions", "patching"]

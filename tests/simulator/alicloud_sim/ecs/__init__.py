@@ -14,4 +14,4 @@ PRODUCT = register_product(Product(
     name="ecs", version="2014-05-26", host=endpoint, regions=REGIONS, unknown_region=_unknown_region,
     recommend="Ecs", default_fleet=DEFAULT_FLEET, durations=DURATIONS, check_fleet=check_fleet))
 
-from . import agent, cloud_assistant, fleet, instances, regions, snapshots  # noqa: E402,F401  pylint: disable=unused-import,wrong-import-position
+from . import agent, cloud_assistant, fleet, instances, regions, send_file, snapshots  # noqa: E402,F401  pylint: disable=unused-import,wrong-import-position

@@ -6,10 +6,10 @@ leaves the agent ``offline`` until the instance is rebooted or started again (ad
 the real installation needs a reboot.
 """
 
-from ..core.errors import ApiError, missing_parameter
+from ..core.errors import ApiError
 from ..core.registry import action
 from .common import require_region
-from .fleet import fleet
+from .fleet import fleet, listed_instances
 from .models import AGENT_VERSION
 from .paging import ecs_page
 from .views import OS_TYPES, agent_status_view
@@ -43,14 +43,7 @@ def describe_cloud_assistant_status(sim, req):
 @action("ecs", "InstallCloudAssistant", mutating=True)
 def install_cloud_assistant(sim, req):
     region = require_region(req)
-    ids = list(dict.fromkeys(req.params.repeat("InstanceId")))
-    if not ids:
-        raise missing_parameter("InstanceId")
-    if len(ids) > 50:
-        raise ApiError("InstanceIds.ExceedLimit", "The number of instance IDs exceeds the upper limit.", 403)
-    instances = [fleet(sim).get(i) for i in ids]
-    if any(i is None or i.released or i.region != region for i in instances):
-        raise ApiError("InvalidInstance.NotFound", "The specified instance does not exist.", 404)
+    instances = listed_instances(sim, region, req.params)
     for inst in instances:
         if inst.status != "Running":
             raise ApiError("IncorrectInstanceStatus",

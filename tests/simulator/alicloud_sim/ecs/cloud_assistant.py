@@ -1,13 +1,15 @@
 """ECS Cloud Assistant command actions."""
 
+import dataclasses
 import json
 
 from ..core.errors import ApiError
 from ..core.registry import action
-from .command_input import (OS_OF_TYPE, check_content_size, client_token, command_content, command_type,
-                            descriptive_fields, invocation_parameters, parameter_names, resource_tags, schedule,
-                            target_instances, timeout)
+from .command_input import (OS_OF_TYPE, check_content_size, check_eligible, client_token, command_content,
+                            command_type, descriptive_fields, frequency_schedule, invocation_parameters,
+                            parameter_names, resource_tags, schedule, target_instances, timeout)
 from .common import encoding, require_region, tag_filters, tags_match
+from .fleet import fleet
 from .invocations import Command, overall_status
 from .paging import ecs_page
 from .views import INVOKE_STATUS, command_view, invocation_view, result_view
@@ -162,6 +164,12 @@ def delete_command(sim, req):
     return {}
 
 
+def will_run(inv):
+    """DescribeInvocations' ``Timed`` filter: true for an invocation of RepeatMode Period, NextRebootOnly or
+    EveryReboot that has not been stopped or completed; false for Once and for what was stopped or completed."""
+    return inv.schedule.kind != "once" and overall_status(inv) in ("Pending", "Running", "Scheduled")
+
+
 def _invocation(sim, region, invoke_id):
     inv = _ca(sim).invocations.get(invoke_id)
     if inv is None or inv.region != region:
@@ -183,7 +191,7 @@ def describe_invocations(sim, req):
         if value:
             invs = [inv for inv in invs if check(inv, value)]
     if "Timed" in p:
-        invs = [inv for inv in invs if (inv.schedule.kind != "once") == p.bool("Timed")]
+        invs = [inv for inv in invs if will_run(inv) == p.bool("Timed")]
     filters = tag_filters(p)
     invs = [inv for inv in invs if tags_match(inv.tags, filters)]
     chunk, fields = ecs_page(p, invs)
@@ -232,3 +240,38 @@ def stop_invocation(sim, req):
         raise ApiError("InvalidInstanceId.NotFound", "The specified instance is not part of the invocation.", 404)
     _ca(sim).stop(inv, ids, sim.clock.now())
     return {}
+
+
+@action("ecs", "ModifyInvocationAttribute", mutating=True)
+def modify_invocation_attribute(sim, req):
+    """Changes a scheduled invocation in place: its command content, parameters and frequency (Period only), and
+    adds instances (InstanceId.N); its tags, id and creation time stay. A rate's next run keeps to the creation
+    time."""
+    p = req.params
+    region = require_region(req)
+    inv = _invocation(sim, region, p.str("InvokeId", required=True))
+
+    def build():
+        cmd = inv.command
+        enabled = p.bool("EnableParameter") if "EnableParameter" in p else cmd.enable_parameter
+        if p.str("CommandContent") is not None:
+            content = command_content(p, "PlainText", cmd.keep)
+            cmd = dataclasses.replace(cmd, content=content, enable_parameter=enabled,
+                                      parameter_names=parameter_names(content, enabled))
+        values = invocation_parameters(p, cmd.parameter_names, enabled) if "Parameters" in p else None
+        check_content_size(cmd.content, inv.parameters if values is None else values, cmd.keep)
+        now = sim.clock.now()
+        sched = None
+        if p.str("Frequency") and inv.schedule.repeat_mode == "Period":
+            sched = frequency_schedule(p.str("Frequency").strip(), inv.timeout, now)
+        added = []
+        for instance_id in dict.fromkeys(p.repeat("InstanceId")):
+            inst = fleet(sim).get(instance_id)
+            if inst is None or inst.released or inst.region != region:
+                raise ApiError("InvalidInstance.NotFound", "The specified instance does not exist.", 404)
+            check_eligible(inst, cmd.type)
+            added.append(inst)
+        _ca(sim).modify(inv, cmd, values, sched, added, now)
+        return {}
+
+    return _idempotent(sim, req, region, build)

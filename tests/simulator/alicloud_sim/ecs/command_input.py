@@ -3,7 +3,7 @@
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..core.errors import ApiError
@@ -21,6 +21,8 @@ MIN_TIMEOUT = 10
 MAX_TIMEOUT = 86400
 MAX_INSTANCES = 100
 RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+GMT_ZONE = re.compile(r"^GMT([+-])([1-9]\d?|0):([0-5]\d)$")
+CRON_YEAR = re.compile(r"^[0-9*,/-]+$")
 
 
 @dataclass
@@ -148,10 +150,11 @@ def schedule(params, timeout_seconds, now):
         return Schedule(mode)
     if not frequency:
         raise ApiError("MissingParam.Frequency", "Frequency is required when RepeatMode is Period.")
-    return _frequency(mode, frequency.strip(), timeout_seconds, now)
+    return frequency_schedule(frequency.strip(), timeout_seconds, now)
 
 
-def _frequency(mode, frequency, timeout_seconds, now):
+def frequency_schedule(frequency, timeout_seconds, now, mode="Period"):
+    """The Schedule of a Period ``frequency``; InvalidParam.Frequency for anything RunCommand does not take."""
     bad = ApiError("InvalidParam.Frequency", f"The specified Frequency {frequency} is not valid.")
     rate = re.fullmatch(r"rate\((\d+)([smhd])\)", frequency)
     if rate:
@@ -161,17 +164,40 @@ def _frequency(mode, frequency, timeout_seconds, now):
         return Schedule(mode, frequency, kind="rate", period=float(period))
     at = re.fullmatch(r"at\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})(?:\s+(\S+))?\)", frequency)
     if at:
+        zone = time_zone(at.group(2) or "UTC")
+        if zone is None:
+            raise bad
         try:
-            zone = ZoneInfo(at.group(2) or "UTC")
             when = datetime.strptime(at.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=zone).timestamp()
-        except (ValueError, ZoneInfoNotFoundError):
+        except ValueError:
             raise bad from None
         if when <= now:
             raise bad
         return Schedule(mode, frequency, kind="at", at=when)
-    if 6 <= len(frequency.split()) <= 8:
+    fields = frequency.split()
+    if 6 <= len(fields) <= 8:
+        if (len(fields) == 8 or (len(fields) == 7 and not CRON_YEAR.match(fields[6]))) and \
+                time_zone(fields[-1]) is None:
+            raise bad
         return Schedule(mode, frequency, kind="cron")
     raise bad
+
+
+def time_zone(text):
+    """The tzinfo of a Frequency's time zone - an IANA name, GMT+H:MM (no leading zero in the hour) or UTC (the
+    three forms RunCommand documents) - or None."""
+    if text == "UTC":
+        return timezone.utc
+    gmt = GMT_ZONE.match(text)
+    if gmt:
+        delta = timedelta(hours=int(gmt.group(2)), minutes=int(gmt.group(3)))
+        return timezone(-delta if gmt.group(1) == "-" else delta)
+    if "/" not in text:
+        return None
+    try:
+        return ZoneInfo(text)
+    except (ValueError, ZoneInfoNotFoundError):
+        return None
 
 
 def client_token(params):
@@ -219,14 +245,14 @@ def target_instances(sim, region, params, cmd_type):
     return instances
 
 
-def check_eligible(inst, cmd_type):
-    """Request-level checks: Running, Cloud Assistant installed, OS matching the command type."""
+def check_eligible(inst, cmd_type=None):
+    """Request-level checks: Running, Cloud Assistant installed, OS matching the command type (if one is given)."""
     if inst.status != "Running":
         raise ApiError("InvalidInstance.NotMatch", f"The specified instance {inst.id} is not in the Running state.")
     if not inst.agent_installed:
         raise ApiError("InvalidInstance.NoClient",
                        "The specified instances have no cloud assistant client installed.")
-    if OS_OF_TYPE[cmd_type] != inst.os_type:
+    if cmd_type and OS_OF_TYPE[cmd_type] != inst.os_type:
         raise ApiError("InvalidInstance.NotMatch",
                        f"The command type {cmd_type} does not match the OS type of instance {inst.id}.")
 

@@ -8,13 +8,16 @@ The instances are ECS state; other products reach them only through this interfa
   ``platform``, ``status``, ``agent``, ``agent_online``, ``agent_installed``, ``tags``, ``fail``, ...);
   ``duration(kind, sim)`` is the simulated time a kind of work takes on it;
 - what a product changes on an instance: ``packages`` (the extensions the guest holds) and a reboot
-  (``start_reboot()`` then ``finish_reboot(t)``);
+  (``start_reboot()`` then ``finish_reboot(t)`` when the product times it itself, or ``fleet(sim).reboot(inst,
+  t, guest)``: ``durations.reboot`` seconds during which the agent is offline, the instance ``Starting`` unless
+  the guest rebooted itself, after which it runs with a new boot id);
 - a component of any product may define ``instance_changed(instance, changes)``: it is called, in
   component order, after the admin API changed an instance; ``changes`` holds the fields that changed
   plus ``"rebooted": True`` when the instance was rebooted or started again.
 """
 
 from ..core.admin import AdminError
+from ..core.errors import ApiError, missing_parameter
 from ..core.registry import component
 from .models import AGENT_STATES, INSTANCE_STATUSES, check_fleet, expand_fleet
 from .views import instance_view
@@ -25,12 +28,52 @@ def fleet(sim):
     return sim.components["instances"]
 
 
+def listed_instances(sim, region, params, limit=50):
+    """The instances of ``InstanceId.N`` (required, at most ``limit``), every one existing in ``region``."""
+    ids = list(dict.fromkeys(params.repeat("InstanceId")))
+    if not ids:
+        raise missing_parameter("InstanceId")
+    if len(ids) > limit:
+        raise ApiError("InstanceIds.ExceedLimit", "The number of instance IDs exceeds the upper limit.", 403)
+    instances = [fleet(sim).get(i) for i in ids]
+    if any(i is None or i.released or i.region != region for i in instances):
+        raise ApiError("InvalidInstance.NotFound", "The specified instance does not exist.", 404)
+    return instances
+
+
 @component("ecs", "instances")
 class Fleet:
     def __init__(self, sim):
         self.sim = sim
         self._instances = {}
+        self._rebooting = set()
         self.add(sim.fleet)
+
+    def reboot(self, inst, t, guest=False):
+        """A reboot begins at simulated time ``t``; it ends ``durations.reboot`` seconds later (``advance``). An API
+        reboot (RebootInstance) makes the instance ``Starting``; a reboot from inside the guest (a script that asked
+        for one) leaves it ``Running`` while its agent is offline."""
+        if inst.down_until is not None:
+            return
+        inst.down_until = t + inst.duration("reboot", self.sim)
+        if not guest:
+            inst.start_reboot()
+        self._rebooting.add(inst.id)
+
+    def advance(self, now):
+        for instance_id in sorted(self._rebooting):
+            inst = self._instances[instance_id]
+            if inst.down_until is None or now < inst.down_until:
+                continue
+            self._rebooting.discard(instance_id)
+            ended, inst.down_until = inst.down_until, None
+            if inst.status == "Starting":
+                inst.finish_reboot(ended)
+            else:
+                inst.boots += 1
+            for comp in self.sim.components.values():
+                if comp is not self and hasattr(comp, "instance_changed"):
+                    comp.instance_changed(inst, {"rebooted": True})
 
     def add(self, document):
         """Add the instances of a fleet document; returns them. Raises ValueError on a bad document."""
@@ -82,6 +125,7 @@ class Fleet:
                     raise ValueError(f"status must be one of {sorted(INSTANCE_STATUSES)}")
                 if data["status"] == "Running" and inst.status != "Running":
                     inst.start_time = sim.clock.now()
+                    inst.boots += 1
                     changes["rebooted"] = True
                 changes["status"] = inst.status = data["status"]
             if "agent" in data:
@@ -97,6 +141,7 @@ class Fleet:
                 changes["fail"] = sorted(inst.fail)
             if data.get("reboot"):
                 inst.start_time = sim.clock.now()
+                inst.boots += 1
                 changes["rebooted"] = True
             for comp in sim.components.values():
                 if hasattr(comp, "instance_changed"):

@@ -1,4 +1,4 @@
-"""ECS DescribeInstances."""
+"""ECS DescribeInstances and RebootInstance."""
 
 import re
 
@@ -64,3 +64,22 @@ def describe_instances(sim, req):
     items = [i for i in items if tags_match(i.tags, filters)]
     chunk, fields = ecs_page(p, items, default=10, maximum=100, clamp=True)
     return {**fields, "Instances": {"Instance": [instance_fields(i) for i in chunk]}}
+
+
+@action("ecs", "RebootInstance", mutating=True)
+def reboot_instance(sim, req):
+    """A Running instance goes Starting for ``durations.reboot`` seconds (its agent offline), then runs again with a
+    new start time and boot id; commands pending or running on it end as for a stop."""
+    p = req.params
+    region = req.region      # the action has no RegionId: the endpoint's region
+    inst = fleet(sim).get(p.str("InstanceId", required=True))
+    if inst is None or inst.released or inst.region != region:
+        raise ApiError("InvalidInstanceId.NotFound", "The specified InstanceId does not exist.", 404)
+    if inst.status != "Running" or inst.down_until is not None:
+        raise ApiError("IncorrectInstanceStatus", "The current status of the resource does not support this "
+                       "operation.", 403)
+    if p.bool("DryRun"):
+        raise ApiError("DryRunOperation", "Request validation has been passed with DryRun flag set.")
+    p.bool("ForceStop")
+    fleet(sim).reboot(inst, sim.clock.now())
+    return {}

@@ -89,6 +89,30 @@ class CloudAssistant:
         self.active[inv.id] = inv
         return inv
 
+    def modify(self, inv, command, parameters, sched, instances, now):
+        """ModifyInvocationAttribute: a new command (content), parameters, schedule; ``instances`` join it."""
+        inv.command = command
+        if parameters is not None:
+            inv.parameters = parameters
+        if sched is not None:
+            inv.schedule = sched
+            for item in inv.items.values():
+                if item.status == "Scheduled":
+                    item.due = self._next_due(inv, now)
+        for inst in instances:
+            if inst.id not in inv.items:
+                inv.items[inst.id] = Item(instance_id=inst.id, created=now, update_time=now, status="Scheduled",
+                                          due=self._next_due(inv, now))
+        self.active[inv.id] = inv
+
+    @staticmethod
+    def _next_due(inv, now):
+        """When a scheduled item runs next: a rate on the next multiple of its period after the creation time."""
+        sched = inv.schedule
+        if sched.kind == "rate":
+            return inv.creation_time + (math.floor((now - inv.creation_time) / sched.period) + 1) * sched.period
+        return sched.at if sched.kind == "at" else math.inf
+
     def stop(self, inv, instance_ids, now):
         if not instance_ids:
             inv.stopped = True
@@ -184,6 +208,9 @@ class CloudAssistant:
         if now < finish:
             return False
         self._record(inv, item, result, finish)
+        inst = fleet(self.sim).get(item.instance_id)
+        if result is not None and result.reboot and inst is not None:
+            fleet(self.sim).reboot(inst, finish, guest=True)
         return True
 
     def _scheduled(self, inv, item, inst, down, now):
@@ -227,7 +254,7 @@ class CloudAssistant:
         if "command" in inst.fail:
             result = RunResult(exit_code=1, output=b"", dropped=0, elapsed=0.0)
         elif inst.os_type == "linux" and self.run_scripts and inv.command.type == "RunShellScript":
-            item.handle = self.runner.submit(inst.id, text, inv.working_dir or "/root", inv.timeout)
+            item.handle = self.runner.submit(inst.id, text, inv.working_dir or "/root", inv.timeout, inst.boot_id)
             return
         else:
             result = simulate_script(text, "\r\n" if inst.os_type == "windows" else "\n")

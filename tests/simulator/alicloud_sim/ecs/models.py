@@ -1,6 +1,7 @@
 """The ECS model: regions, instances and the fleet document that describes them."""
 
 import hashlib
+import uuid
 from dataclasses import dataclass, field
 
 REGIONS = {
@@ -90,6 +91,8 @@ class Instance:
     creation_time: float = 0.0
     start_time: float = 0.0
     released: bool = False
+    boots: int = 0                    # boots since the fleet was made: the boot id changes with each
+    down_until: float = None          # a reboot in progress ends then (the agent is offline until it ends)
 
     def duration(self, kind, sim):
         """Simulated seconds of ``kind`` work on this instance: its own override, else the simulator's."""
@@ -101,7 +104,12 @@ class Instance:
 
     @property
     def agent_online(self):
-        return self.agent == "online" and self.status == "Running"
+        return self.agent == "online" and self.status == "Running" and self.down_until is None
+
+    @property
+    def boot_id(self):
+        """What ``/proc/sys/kernel/random/boot_id`` would say: new after every boot."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, "boot/%s/%d" % (self.id, self.boots)))
 
     def start_reboot(self):
         """A reboot begins: the instance is Starting until :meth:`finish_reboot`."""
@@ -112,6 +120,7 @@ class Instance:
         self.status = "Running"
         if t is not None:
             self.start_time = t
+            self.boots += 1
 
 
 def system_disk_id(inst):

@@ -5,6 +5,10 @@ directory ``<workdir>/instances/<instance id>/`` (``WorkingDir`` maps inside it;
 ``root/``), with a minimal environment. Output (stdout and stderr merged, as the agent reports
 it) goes to a file; the first 24 KB are kept and the rest is counted as ``Dropped``. At the
 timeout, and after the script exits, the whole process group is killed (no strays).
+
+The scripts run on this host, so nothing may reboot it: a script asks for a reboot of *its instance* by
+creating the file named by ``$ALICLOUD_SIM_REBOOT`` (the reboot begins when the script has ended, as after
+``shutdown -r``), and reads the instance's boot id in ``$ALICLOUD_SIM_BOOT_ID``.
 """
 
 import itertools
@@ -35,6 +39,7 @@ class RunResult:
     elapsed: float
     timed_out: bool = False
     invalid: tuple = None        # (ErrorCode, ErrorInfo): the script never ran (a reference did not resolve)
+    reboot: bool = False         # the script asked for a reboot of its instance (see ScriptRunner)
 
 
 def cap_output(data):
@@ -90,12 +95,13 @@ class ScriptRunner:
         self._handles = set()
         self._lock = threading.Lock()
 
-    def submit(self, instance_id, script, working_dir, timeout):
+    def submit(self, instance_id, script, working_dir, timeout, boot_id=""):
         handle = RunHandle()
         run_id = next(self._ids)
         with self._lock:
             self._handles.add(handle)
-        handle.future = self.pool.submit(self._run, handle, run_id, instance_id, script, working_dir, timeout)
+        handle.future = self.pool.submit(self._run, handle, run_id, instance_id, script, working_dir, timeout,
+                                         boot_id)
         handle.future.add_done_callback(lambda _f: self._forget(handle))
         return handle
 
@@ -110,21 +116,22 @@ class ScriptRunner:
             handle.kill()
         self.pool.shutdown(wait=True, cancel_futures=True)   # killed runs end at once
 
-    def _run(self, handle, run_id, instance_id, script, working_dir, timeout):
+    def _run(self, handle, run_id, instance_id, script, working_dir, timeout,  # pylint: disable=too-many-locals
+             boot_id):
         base = os.path.join(self.root, instance_id)
         home = os.path.join(base, "root")
-        cwd = os.path.normpath(os.path.join(base, (working_dir or "/root").lstrip("/\\")))
-        if not cwd.startswith(base):
-            cwd = home
+        cwd = instance_path(self.root, instance_id, working_dir or "/root")
         spool = os.path.join(base, ".acs")
         for path in (home, cwd, spool, os.path.join(base, "tmp")):
             os.makedirs(path, exist_ok=True)
         script_path = os.path.join(spool, f"run-{run_id}.sh")
         out_path = os.path.join(spool, f"run-{run_id}.out")
+        reboot_path = os.path.join(spool, f"run-{run_id}.reboot")
         with open(script_path, "w", encoding="utf-8") as f:
             f.write(script)
         env = {"PATH": ENV_PATH, "HOME": home, "USER": "root", "LOGNAME": "root", "SHELL": SHELL,
-               "LANG": "C.UTF-8", "TMPDIR": os.path.join(base, "tmp")}
+               "LANG": "C.UTF-8", "TMPDIR": os.path.join(base, "tmp"),
+               "ALICLOUD_SIM_REBOOT": reboot_path, "ALICLOUD_SIM_BOOT_ID": boot_id}
         started = time.monotonic()
         timed_out = False
         with open(out_path, "wb") as out:
@@ -145,10 +152,24 @@ class ScriptRunner:
         with open(out_path, "rb") as f:
             kept = f.read(OUTPUT_LIMIT)
         dropped = max(0, os.path.getsize(out_path) - OUTPUT_LIMIT)
-        for path in (script_path, out_path):
-            os.unlink(path)
+        reboot = os.path.lexists(reboot_path) and not timed_out and not handle.killed
+        for path in (script_path, out_path, reboot_path):
+            if os.path.lexists(path):
+                os.unlink(path)
         return RunResult(exit_code=code if code >= 0 else KILLED_EXIT_CODE, output=kept, dropped=dropped,
-                         elapsed=elapsed, timed_out=timed_out)
+                         elapsed=elapsed, timed_out=timed_out, reboot=reboot)
+
+
+def instance_path(root, instance_id, path):
+    """Where ``path`` (a path on the instance) is in the instance's directory ``<root>/<instance id>``: a path its
+    scripts see (they run on this host, so HOME is ``<root>/<id>/root``) stays as it is, any other absolute path
+    goes under the directory, and nothing leaves it (``..`` included)."""
+    base = os.path.join(root, instance_id)
+    normal = os.path.normpath(path)
+    if normal == base or normal.startswith(base + os.sep):
+        return normal
+    inside = os.path.normpath(os.path.join(base, normal.lstrip("/\\")))
+    return inside if inside == base or inside.startswith(base + os.sep) else os.path.join(base, "root")
 
 
 def _killpg(proc):

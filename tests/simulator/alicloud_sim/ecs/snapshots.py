@@ -1,5 +1,10 @@
-"""ECS DescribeSnapshots and the system-disk snapshots patch executions create.
-Component ``snapshots``."""
+"""ECS DescribeSnapshots and DeleteSnapshot over the system-disk snapshots patch executions create.
+Component ``snapshots``.
+
+A snapshot is released automatically once its ``RetentionDays`` have passed (ECS does so); DeleteSnapshot
+of an id that does not exist is ignored, and deleting a snapshot still being created cancels its creation
+(both as the API reference says). The simulator creates no images or disks from snapshots, so the errors of a
+snapshot in use (``SnapshotCreatedImage``, ``Force``) never arise; inject them as faults."""
 
 from ..core.errors import invalid_parameter
 from ..core.params import page
@@ -28,14 +33,34 @@ class SnapshotStore:
         return snapshot_id
 
     def all(self, region):
-        return [s for s in self._items if s["region"] == region]
+        """The snapshots of ``region`` not yet released (their retention not passed)."""
+        return [s for s in self._items if s["region"] == region and not self._expired(s)]
+
+    def _expired(self, snap):
+        return self.now >= snap["start"] + snap["retention_days"] * 86400
+
+    def delete(self, region, snapshot_id):
+        """Remove the snapshot (a snapshot being created has its creation cancelled); True if it existed."""
+        before = len(self._items)
+        self._items = [s for s in self._items if not (s["id"] == snapshot_id and s["region"] == region)]
+        return len(self._items) < before
+
+    def admin_backdate(self, body):
+        """Test hook: ``{"snapshot_ids": [...], "days": n}`` moves those snapshots' (without ``snapshot_ids``:
+        every snapshot's) creation ``days`` earlier, their retention with it, so a test can have old snapshots
+        without running the clock for days."""
+        ids, days = body.get("snapshot_ids"), float(body.get("days") or 0)
+        moved = [s for s in self._items if ids is None or s["id"] in ids]
+        for snap in moved:
+            snap["start"] -= days * 86400
+        return {"backdated": [s["id"] for s in moved]}
 
     def view(self, snap):
         return snapshot_view(snap, self.now)
 
     def snapshot(self):
         return {s["id"]: {"name": s["name"], "instance_id": s["instance_id"], "status": self.view(s)["Status"]}
-                for s in self._items}
+                for s in self._items if not self._expired(s)}
 
 
 def _matches(snap, view, p, ids):
@@ -76,3 +101,12 @@ def describe_snapshots(sim, req):
         result.update({"NextToken": "", "PageNumber": number, "PageSize": size})
     result["Snapshots"] = {"Snapshot": chunk}
     return result
+
+
+@action("ecs", "DeleteSnapshot", mutating=True)
+def delete_snapshot(sim, req):
+    p = req.params
+    snapshot_id = p.str("SnapshotId", required=True)
+    p.bool("Force")
+    sim.components["snapshots"].delete(req.region, snapshot_id)
+    return {}

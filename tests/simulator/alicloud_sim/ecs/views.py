@@ -34,7 +34,8 @@ def instance_view(inst):
     return {
         "id": inst.id, "region": inst.region, "name": inst.name, "os_type": inst.os_type,
         "os_name": inst.os_name, "platform": inst.platform, "status": inst.status,
-        "agent": inst.agent, "tags": dict(inst.tags), "released": inst.released,
+        "agent": inst.agent, "tags": dict(inst.tags), "released": inst.released, "boot_id": inst.boot_id,
+        "rebooting": inst.down_until is not None,
         "packages": {k: {"version": v["version"], "parameters": v["parameters"]}
                      for k, v in inst.packages.items()},
     }

@@ -111,11 +111,6 @@ def test_kept_commands_and_parameter_values_have_the_18_kb_limit():
         "command c-1 and parameter values: 18436 bytes")
 
 
-def test_rate_seconds():
-    assert ca.rate_seconds("rate(5m)") == 300 and ca.rate_seconds(" rate(2h) ") == 7200
-    assert ca.rate_seconds("at(2026-01-01 00:00:00)") is None and ca.rate_seconds("0 */20 * * * ?") is None
-
-
 ROW = {"InvokeId": "t-1", "InstanceId": "i-1", "InvocationStatus": "Failed", "ExitCode": 2,
        "Output": base64.b64encode("fé\nline2\n".encode()).decode(), "Dropped": 5, "ErrorCode": "ExitCodeNonzero",
        "ErrorInfo": "exit code is not zero", "Repeats": 1, "StartTime": "2026-01-01T00:00:00Z",

@@ -145,8 +145,9 @@ def test_brief_child_views_keep_what_a_run_reports_per_instance():
 def test_instance_reads_keep_only_the_fields_the_view_needs():
     from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils import _fleet
 
-    raw = [{"InstanceId": "i-%d" % n, "Status": "Running", "InstanceName": "web", "OSType": "linux",
-            "OSNameEn": "Alibaba Cloud Linux 3", "Tags": {"Tag": []}, "VpcAttributes": {"big": "x" * 1000}}
+    raw = [{"InstanceId": "i-%d" % n, "Status": "Running", "InstanceName": "web", "ZoneId": "cn-hangzhou-h",
+            "OSType": "linux", "OSNameEn": "Alibaba Cloud Linux 3", "OSName": "Alibaba Cloud Linux 3",
+            "Tags": {"Tag": [{"TagKey": "env", "TagValue": "prod"}]}, "VpcAttributes": {"big": "x" * 1000}}
            for n in range(3)]
     api = Pages(raw, ("Instances", "Instance"))
     slim = _fleet.describe_instances(api, None, fields=_fleet.VIEW_FIELDS)
@@ -156,3 +157,27 @@ def test_instance_reads_keep_only_the_fields_the_view_needs():
     agent = {"CloudAssistantStatus": "true", "CloudAssistantVersion": "2.2"}
     assert _fleet.instance_view("i-0", "cn-hangzhou", slim[0], agent) == _fleet.instance_view(
         "i-0", "cn-hangzhou", raw[0], agent)
+
+
+class Reads(dict):
+    """A DescribeInstances item that records every key read from it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.read = set()
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+
+def test_the_view_reads_no_field_that_the_slim_read_drops():
+    from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils import _fleet
+
+    item = Reads(InstanceId="i-0", Status="Running")
+    _fleet.instance_view("i-0", "cn-hangzhou", item, {})
+    assert item.read and item.read <= set(_fleet.VIEW_FIELDS), item.read - set(_fleet.VIEW_FIELDS)

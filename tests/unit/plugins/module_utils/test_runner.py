@@ -71,8 +71,11 @@ class FakeOos:
 
     def row(self, e):
         created = EPOCH + timedelta(seconds=e["start"])
-        return {"ExecutionId": e["id"], "TemplateName": e["template"], "Status": self.status(e),
+        status = self.status(e)
+        ended = EPOCH + timedelta(seconds=min(self.clock.now, e["start"] + 1 + e["duration"]))
+        return {"ExecutionId": e["id"], "TemplateName": e["template"], "Status": status,
                 "CreateDate": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "EndDate": ended.strftime("%Y-%m-%dT%H:%M:%SZ") if status in ("Success", "Failed", "Cancelled") else "",
                 "StartDate": created.strftime("%Y-%m-%dT%H:%M:%SZ"), "LoopMode": e["loop_mode"],
                 "Tags": e["tags"],
                 "Parameters": {"action": e["action"],
@@ -461,3 +464,64 @@ def test_secret_names_are_recorded_in_tags_and_excluded_from_the_intent(clock):
     other.add(["i-2"], tags={"ecs-ops-secret-parameters": "token"})
     runner(other, clock, Intent(), secret_names=["password"]).run(work("i-2"))
     assert ["password", "token"] in seen
+
+
+def test_an_execution_that_ended_long_before_the_plan_is_in_it(clock):
+    """Another job's execution on i-1 ended well before this run read its plan (more than the clock skew OOS
+    allows): the plan already saw its effect, so i-1 is not read again."""
+    api = FakeOos(clock)
+    spec = Spec()
+    api.add(["i-1"], age=rn.CLOCK_SKEW + 60, duration=2)
+    run = runner(api, clock, spec).run(work("i-1", "i-2"))
+    assert not run.timed_out and spec.replanned == []
+    assert [api.executions[e]["ids"] for e in api.executions][1:] == [["i-1", "i-2"]]
+
+
+def test_an_execution_that_ended_while_the_plan_was_read_makes_its_instances_planned_again(clock):
+    """The sequential double change: job A's execution on i-1 ends after job B read i-1 (not yet changed) but
+    before B lists what runs, so B's listing shows it finished. B reads i-1 again instead of trusting its plan,
+    finds nothing left to do and changes only i-2."""
+    api = FakeOos(clock)
+    spec = Spec()
+    planned_at = EPOCH + timedelta(seconds=clock.now)
+    api.add(["i-1"], age=0.0, duration=0.0)
+    clock.sleep(5)      # A's execution ends while B is still reading its plan
+    spec.done.add("i-1")
+    run = runner(api, clock, spec, planned_at=planned_at).run(work("i-1", "i-2"))
+    assert not run.timed_out
+    assert spec.replanned == [["i-1"]]
+    assert run.work["i-1"].outcome[0] == "unchanged" and run.work["i-1"].batch is None
+    assert [api.executions[e]["ids"] for e in api.executions][1:] == [["i-2"]]
+
+
+def test_a_finished_execution_without_an_end_time_counts_as_recent(clock):
+    """An end time that cannot be read cannot be placed before the plan: the instance is read again."""
+    api = FakeOos(clock)
+    spec = Spec()
+    execution_id = api.add(["i-1"], age=rn.CLOCK_SKEW + 60, duration=2)
+    original = api.row
+    api.row = lambda e: dict(original(e), EndDate="") if e["id"] == execution_id else original(e)
+    runner(api, clock, spec).run(work("i-1"))
+    assert spec.replanned == [["i-1"]]
+
+
+def test_an_execution_that_started_and_ended_during_our_start_makes_ours_give_way(clock):
+    """Job A starts on i-1 after our lookup and finishes while our (throttled) start is on its way: the listing
+    right after our start shows it finished, not running. Ours is cancelled anyway, i-1 is read again (nothing
+    left to do) and only i-2 is started again; i-1 is reported with what happened, not changed twice."""
+    api = FakeOos(clock)
+    spec = Spec()
+
+    def other_job():
+        api.add(["i-1"], age=0.0, duration=0.0, execution_id="exec-a")
+        clock.sleep(3)
+        spec.done.add("i-1")
+
+    api.before_start = other_job
+    run = runner(api, clock, spec).run(work("i-1", "i-2"))
+    assert not run.timed_out
+    ours = [e for e in api.executions if e != "exec-a"]
+    assert api.executions[ours[0]]["forced"] == "Cancelled"
+    assert [api.executions[e]["ids"] for e in ours[1:]] == [["i-2"]]
+    assert run.work["i-1"].outcome[0] == "unchanged"
+    assert ["i-1"] in spec.replanned or ["i-1", "i-2"] in spec.replanned

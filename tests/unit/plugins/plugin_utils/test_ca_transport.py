@@ -69,8 +69,8 @@ def test_every_script_fits_runcommand():
     big_cmd = "x" * 2000
     stdin = (os.urandom(9000), b"")
     assert len(t.task_script(big_cmd, ".cache/x", stdin, None).encode()) < t.SCRIPT_LIMIT
-    _up, scripts, parts = t.upload_plan(os.urandom(200000), ".cache/x", "n1")
-    assert parts == len(scripts) > 10
+    scripts = t.command_parts(os.urandom(200000), ".cache/x", "n1")
+    assert len(scripts) > 10
     assert max(len(s.encode()) for s in scripts) < t.SCRIPT_LIMIT
     assert len(base64.b64encode(scripts[0].encode())) <= 24 * 1024, "24 KB after Base64"
 
@@ -85,20 +85,24 @@ def test_the_scripts_work_in_a_real_shell(tmp_path):
     digest = t.sha256(blob)
     script = t.task_script("wc -c", cache, (b"<", b">"), digest)
     assert t.parse_task_answer(run_sh(script, tmp_path)) == ("miss", digest)
-    _up, parts, count = t.upload_plan(blob, cache, "u1")
+    parts = t.command_parts(blob, cache, "u1")
     for part in reversed(parts):
         assert t.parse_simple(run_sh(part, tmp_path), "ECSOPS-PART")
-    assert t.parse_simple(run_sh(t.finish_blob_script(cache, "u1", digest, count), tmp_path), "ECSOPS-OK") == []
+    join = t.join_step("u1", len(parts), digest, ("blob", digest))
+    assert t.parse_simple(run_sh(t.steps_script(cache, [join]), tmp_path), "ECSOPS-OK") == []
     answer = t.parse_task_answer(run_sh(script, tmp_path))
     assert answer[:2] == ("done", 0) and int(answer[2]) == len(blob) + 2
     assert oct((tmp_path / cache).stat().st_mode & 0o777) == "0o700", "the cache is private"
-    # a corrupted upload is refused
-    _up, parts, count = t.upload_plan(b"data", cache, "u2")
+    assert not [p for p in (tmp_path / cache).iterdir() if p.name.startswith("up.")], "the parts are gone"
+    # a corrupted upload is refused, names the step that failed, and leaves nothing behind
+    parts = t.command_parts(b"data", cache, "u2")
     run_sh(parts[0], tmp_path)
-    with pytest.raises(t.ProtocolError, match="checksum"):
-        t.parse_simple(run_sh(t.finish_file_script(cache, "u2", "0" * 64, count, str(tmp_path / "f")), tmp_path),
-                       "ECSOPS-OK")
+    join = t.join_step("u2", len(parts), "0" * 64, ("file", str(tmp_path / "f")))
+    with pytest.raises(t.StepFailed, match="checksum mismatch") as failed:
+        t.parse_simple(run_sh(t.steps_script(cache, ["true", join]), tmp_path), "ECSOPS-OK")
+    assert failed.value.index == 1
     assert not (tmp_path / "f").exists()
+    assert not [p for p in (tmp_path / cache).iterdir() if p.name.startswith("up.")]
     # output too large for one answer is spooled, then read back in parts
     script = t.task_script("head -c 200000 /dev/urandom | base64", cache, None, None)
     kind, rc, directory, out_size, err_size = t.parse_task_answer(run_sh(script, tmp_path))
@@ -115,3 +119,95 @@ def test_the_scripts_work_in_a_real_shell(tmp_path):
                                                     tmp_path), "ECSOPS-FILE")
     text = run_sh(t.read_script(directory + "/file.b64", 0, int(size)), tmp_path)
     assert t.sha256(t.unpack(text)) == digest == t.sha256((tmp_path / "src.bin").read_bytes())
+
+
+def test_the_command_runs_with_the_agents_umask_while_the_cache_stays_private(tmp_path):
+    cache = ".cache/alibabacloud.ecs_ops"
+    target = tmp_path / "made"
+    script = "umask 022\n" + t.task_script("mkdir %s && touch %s/f" % (target, target), cache)
+    assert t.parse_task_answer(run_sh(script, tmp_path))[:2] == ("done", 0)
+    assert oct(target.stat().st_mode & 0o777) == "0o755", "as over SSH: the agent's umask, not the plugin's"
+    assert oct((target / "f").stat().st_mode & 0o777) == "0o644"
+    assert oct((tmp_path / cache).stat().st_mode & 0o777) == "0o700"
+
+
+def test_deferred_steps_run_first_and_a_failing_one_stops_the_script(tmp_path):
+    cache = ".cache/x"
+    steps = ["echo one > %s/1" % tmp_path, "echo no such thing >&2; false", "echo three > %s/3" % tmp_path]
+    with pytest.raises(t.StepFailed) as failed:
+        t.parse_task_answer(run_sh(t.task_script("touch %s/cmd" % tmp_path, cache, steps=steps), tmp_path))
+    assert (failed.value.index, failed.value.message) == (1, "no such thing")
+    assert (tmp_path / "1").exists() and not (tmp_path / "3").exists() and not (tmp_path / "cmd").exists()
+    answer = run_sh(t.task_script("cat %s/1" % tmp_path, cache, steps=[steps[0]]), tmp_path)
+    assert t.parse_task_answer(answer) == ("done", 0, b"one\n", b""), "steps print nothing into the answer"
+
+
+def test_the_answer_reports_the_user_and_home_and_the_cached_module_code_when_asked(tmp_path):
+    cache = ".cache/x"
+    env = t.parse_environment(run_sh(t.task_script("true", cache), tmp_path))
+    user = subprocess.run(["id", "-un"], capture_output=True, text=True, check=True).stdout.strip()
+    assert env == {"user": user, "home": str(tmp_path), "user_home": os.path.expanduser("~" + user), "blobs": None}
+    (tmp_path / cache / ("blob-" + "a" * 64)).write_text("x")
+    env = t.parse_environment(run_sh(t.task_script("true", cache, report_blobs=True), tmp_path))
+    assert env["blobs"] == ["a" * 64]
+    assert t.parse_environment("ECSOPS1 0\n") is None
+
+
+def test_a_small_file_travels_inline_and_is_checked(tmp_path):
+    data = os.urandom(3000)
+    dest = tmp_path / "dir with space" / "f.bin"
+    dest.parent.mkdir()
+    assert t.parse_simple(run_sh("umask 022\n" + t.steps_script(".c", [t.inline_file_step(data, str(dest))]),
+                                 tmp_path), "ECSOPS-OK") == []
+    assert dest.read_bytes() == data and oct(dest.stat().st_mode & 0o777) == "0o644"
+
+
+def test_parts_sent_by_sendfile_are_awaited_checked_and_removed(tmp_path):
+    cache = ".cache/x"
+    data = os.urandom(60000)
+    parts, packed, kind = t.send_parts(data, "s1")
+    assert kind == "gzip"
+    assert len(parts) == 3 and all(len(base64.b64encode(p)) <= 32 * 1024 for _n, p in parts)
+    directory = tmp_path / cache
+    directory.mkdir(parents=True)
+    dest = tmp_path / "out.bin"
+    step = t.join_step("s1", len(parts), t.sha256(data), ("file", str(dest)), sent="gzip", packed_digest=packed,
+                       wait=20)
+    (directory / parts[0][0]).write_bytes(parts[0][1])
+    late = subprocess.Popen(["/bin/sh", "-c", "sleep 1; cat > '%s'" % (directory / parts[1][0])],
+                            stdin=subprocess.PIPE)
+    late.stdin.write(parts[1][1])
+    late.stdin.close()
+    (directory / parts[2][0]).write_bytes(parts[2][1])
+    assert t.parse_simple(run_sh(t.steps_script(cache, [step]), tmp_path), "ECSOPS-OK") == []
+    late.wait(10)
+    assert dest.read_bytes() == data
+    assert sorted(p.name for p in directory.iterdir()) == [], "the parts are removed"
+    # a part that never arrives: the step gives up after its wait and says why
+    step = t.join_step("s2", 2, t.sha256(data), ("file", str(dest) + "2"), sent="gzip", packed_digest=packed, wait=1)
+    with pytest.raises(t.StepFailed, match="did not arrive within 1s"):
+        t.parse_simple(run_sh(t.steps_script(cache, [step]), tmp_path), "ECSOPS-OK")
+
+
+def test_the_step_that_joins_many_parts_stays_small():
+    parts, packed, _kind = t.send_parts(os.urandom(5 * 1024 * 1024), "big")
+    assert len(parts) > 200
+    step = t.join_step("big", len(parts), "0" * 64, ("file", "/tmp/x"), sent="gzip", packed_digest=packed, wait=60)
+    assert len(step) < 2048, "the parts are found by a pattern, not listed"
+    assert len(t.join_step("big", 400, "0" * 64, ("blob", "0" * 64))) < 2048
+
+
+def test_module_code_goes_as_the_bytes_it_encodes_and_is_cached_as_the_same_text(tmp_path):
+    cache = ".cache/x"
+    blob = base64.b64encode(os.urandom(70000))
+    assert t.is_base64(blob) and not t.is_base64(b"not base64!") and not t.is_base64(b"QQ")
+    digest = t.sha256(blob)
+    parts, packed, kind = t.send_parts(blob, "m1", base64_text=True)
+    assert kind == "base64" and len(parts) == -(-len(blob) // (32 * 1024)), "⌈code / 32 KB⌉ parts"
+    assert t.send_parts(base64.b64encode(b"a" * 90000), "m2", base64_text=True)[2] == "gzip", "gzip when smaller"
+    for file_name, chunk in parts:
+        (tmp_path / cache).mkdir(parents=True, exist_ok=True)
+        (tmp_path / cache / file_name).write_bytes(chunk)
+    step = t.join_step("m1", len(parts), digest, ("blob", digest), sent=kind, packed_digest=packed, wait=5)
+    assert t.parse_simple(run_sh(t.steps_script(cache, [step]), tmp_path), "ECSOPS-OK") == []
+    assert (tmp_path / cache / ("blob-" + digest)).read_bytes() == blob
