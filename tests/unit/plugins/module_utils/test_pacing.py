@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils import _pacing
-from quota_model import RandomFaults, Run, TokenBucket
+from quota_model import MinuteWindow, RandomFaults, Run, TokenBucket, together
 from unit_helpers import FakeClock
 
 
@@ -145,6 +145,22 @@ def test_random_throttling_without_a_quota_does_not_stall_the_task():
     collapse (a pacer that 'measured' the quota from the successes slowed to 0.01 calls a second there)."""
     run = Run(model_pacer, RandomFaults(0.2), latency=0.2).run(1000)
     assert run.done_at <= 300 and run.pacer.rate >= 2
+
+
+def test_two_tasks_share_one_quota_and_both_keep_it_busy():
+    """Two tasks with a pacer each against one 50 calls/s quota: neither starves, the quota stays busy."""
+    quota = TokenBucket(50, 1)
+    first, second = together([Run(model_pacer, quota, latency=0.01), Run(model_pacer, quota, latency=0.01)], 5000)
+    assert max(first.done_at, second.done_at) <= 1.15 * 10000 / 50.0
+    assert first.share <= 0.05 and second.share <= 0.05
+
+
+@pytest.mark.parametrize("quota", [TokenBucket(5, 1), MinuteWindow(300, 60)], ids=["token bucket", "minute windows"])
+def test_at_the_published_oos_figure_the_wall_stays_quota_bound(quota):
+    """The known limit (docs/architecture.md, "Pacing"): at 5 calls a second many calls are throttled, but a
+    refused call takes no token, so the task still finishes at about the calls divided by the quota."""
+    run = Run(model_pacer, quota, latency=0.01).run(1500)
+    assert run.done_at <= 1.15 * 1500 / 5.0
 
 
 class _Freed(TokenBucket):
