@@ -98,7 +98,7 @@ changelog-lint: setup
 demo: setup
 	$(BIN)/python tools/demo.py
 
-# Fleet benchmarks P1-P5 (tools/bench.py: a Markdown table, bench-results.json, docs/performance.md),
+# Fleet benchmarks P1-P10 (tools/bench.py: a Markdown table, bench-results.json, docs/performance.md),
 # then the reliability suite at full size.
 bench: setup
 	$(BIN)/python tools/bench.py
