@@ -1,4 +1,4 @@
-"""`make bench`: the fleet benchmarks P1-P5 against the bundled simulator, side by side in one run.
+"""`make bench`: the fleet benchmarks P1-P10 against the bundled simulator, side by side in one run.
 
     python tools/bench.py [--only P1,P3] [--quick]
 
@@ -13,6 +13,12 @@ Scenarios (docs/performance.md explains each one, and how its ideal and minimum 
 - P3  the no-op re-run of P1's rollout on 1,000 converged instances;
 - P4  a Cloud Assistant command fanned out to 1,000 instances;
 - P5  a patch round on 500 instances: scan, then install with a canary;
+- P6  under the API quotas (the simulator's published figures, per region, on the simulated clock): an
+      extension rollout to 10,000 instances in 5 regions and its no-op re-run, against the seed workflow
+      (extrapolated from one region) and a naive client (the same reads and starts from a thread pool, no
+      pacing, retrying each throttled call);
+- P7  under the quotas: a Cloud Assistant command on 10,000 instances in 5 regions;
+- P8  under the quotas: a patch scan, then an install with a canary, on 5,000 instances in 5 regions;
 - P9  the ecs inventory plugin on 5,000 instances in 5 regions: the first read (calls against the minimum)
       and the cached read (wall against ansible-inventory on a static YAML inventory of the same hosts);
 - P10 the cloud_assistant connection plugin: a play of 10 tasks on 20 hosts with 0.2 s of agent delivery,
@@ -29,11 +35,10 @@ from __future__ import annotations
 
 import argparse
 import heapq
+import itertools
 import json
-import multiprocessing
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -42,6 +47,7 @@ import threading
 import time
 import traceback
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -50,6 +56,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "reliability"))
 
 from harness import BIN, fleet, instance_ids, plain, run_module, run_playbook, start_sim  # noqa: E402
+from alicloud_sim.core.quotas import QuotaBook, parse_quota  # noqa: E402
 from sim_session import ansible_env  # noqa: E402
 
 RESULTS = ROOT / "bench-results.json"
@@ -82,9 +89,19 @@ CA_POLL, CA_POLL_GROWTH, CA_POLL_CAP = 3.0, 6, 60.0
 SEED_POLL = 20.0
 
 # Real seconds per simulated second, per scenario (docs/performance.md, "Time").
-TIME_SCALES = {"P1": 0.2, "P1b": 0.01, "P1c": 0.05, "P2": 1.0, "P3": 1.0, "P4": 1.0, "P5": 0.2, "P9": 1.0, "P10": 1.0}
-SCENARIOS = ("P1", "P2", "P3", "P4", "P5", "P9", "P10")
+TIME_SCALES = {"P1": 0.2, "P1b": 0.01, "P1c": 0.05, "P2": 1.0, "P3": 1.0, "P4": 1.0, "P5": 0.2, "P9": 1.0, "P10": 1.0,
+               "P6": 0.1, "P6b": 0.002, "P6n": 0.1, "P7": 1.0, "P8s": 0.1, "P8i": 0.05}
+SCENARIOS = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10")
 INVENTORY_REGIONS = ("cn-hangzhou", "cn-shanghai", "cn-beijing", "cn-shenzhen", "cn-zhangjiakou")
+
+# P6-P8 run under the simulator's default quotas (the published figures), counted per region as Alibaba
+# counts them, on the simulated clock so that they scale with the time scale like the work does.
+QUOTAS = {"enabled": True, "per_region": True, "clock": "simulated"}
+QUOTA_REGIONS = INVENTORY_REGIONS
+QUOTA_SLOTS = 100           # max_concurrent_executions of P6: the most oos_extension_install allows
+NAIVE_THREADS = 16          # the naive client's pool (the module reads package states with 16 threads)
+NAIVE_RETRY = 1.0           # simulated seconds a naive thread sleeps after a throttled answer
+NAIVE_ATTEMPTS = 2000       # a naive call that is still throttled after this many attempts fails the scenario
 
 
 @dataclass(frozen=True)
@@ -97,12 +114,14 @@ class Sizes:
     inventory: int = 5000
     inventory_runs: int = 3
     connection_hosts: int = 20
+    quota_fleet: int = 10000    # P6, P7
+    quota_patch: int = 5000     # P8
     throughput_seconds: float = 3.0
     speed: float = 1.0          # multiplies every time scale
 
 
 QUICK = Sizes(rollout=60, loop_sample=2, command=60, patch=40, adhoc_runs=3, throughput_seconds=1.0, speed=0.25,
-              inventory=100, inventory_runs=1, connection_hosts=3)
+              inventory=100, inventory_runs=1, connection_hosts=3, quota_fleet=500, quota_patch=250)
 
 
 class ScenarioError(RuntimeError):
@@ -226,6 +245,111 @@ def patch_model(counts, slots, interval, duration, canary, concurrency=CONCURREN
     return max(ends), minimum
 
 
+# --- the quota-bound ideal and the minimum per API (pure) ------------------------------------
+def quota_rate(product, action):
+    """Calls a second that the simulator's default quota of ``action`` allows (per region); None: no limit."""
+    quota = parse_quota(QuotaBook({"enabled": True}).quota_of(product, action))
+    return quota[0] / quota[1] if quota else None
+
+
+def quota_bound(calls):
+    """(seconds, (region, product, action)) of the API whose minimum calls take longest at its quota's rate."""
+    best = (0.0, None)
+    for key, count in calls.items():
+        rate = quota_rate(key[1], key[2])
+        if rate and count / rate > best[0]:
+            best = (count / rate, key)
+    return best
+
+
+def by_action(calls):
+    """{action: calls} over every region, busiest first."""
+    total = Counter()
+    for (_region, _product, action), count in calls.items():
+        total[action] += count
+    return dict(total.most_common())
+
+
+def state_calls(counts, package_reads=True):
+    """{(region, product, action): calls} of what oos_extension_install reads before it acts."""
+    calls = Counter()
+    for region, count in counts.items():
+        calls[(region, "ecs", "DescribeInstances")] += pages(count, INSTANCE_PAGE)
+        calls[(region, "ecs", "DescribeCloudAssistantStatus")] += pages(count, AGENT_PAGE)
+        calls[(region, "oos", "GetTemplate")] += 1
+        if package_reads:
+            calls[(region, "oos", "ListInstancePackageStates")] += count
+    calls[(next(iter(counts)), "oos", "ListTemplates")] += 1
+    return calls
+
+
+def execution_calls(calls, plan, ends, durations, interval, offset=0.0):
+    """Adds, per region, the StartExecution calls and the ListExecutions listings (the three lookups, one
+    tie-break listing per start moment, the necessary polls, one child listing per execution)."""
+    for region in dict.fromkeys(r for r, _size in plan):
+        mine = [n for n, (r, _size) in enumerate(plan) if r == region]
+        moments = {round(ends[n] - durations[n], 3) for n in mine}
+        span = max(ends[n] for n in mine) - offset
+        calls[(region, "oos", "StartExecution")] += len(mine)
+        calls[(region, "oos", "ListExecutions")] += (3 + len(moments) + len(mine)
+                                                     + poll_rounds(span, interval) * pages(len(mine), EXECUTION_PAGE))
+    return calls
+
+
+def rollout_calls(counts, slots, interval, duration=INSTALL, concurrency=CONCURRENCY):
+    """(work ideal, {(region, product, action): minimum calls}) of an extension rollout; the same figures as
+    ``rollout_model``, per region and API, for the quota bound."""
+    plan = batch_plan(counts)
+    durations = [pages(size, concurrency) * duration for _region, size in plan]
+    ends = schedule(durations, slots)
+    return max(ends), execution_calls(state_calls(counts), plan, ends, durations, interval)
+
+
+def command_calls(counts, interval, duration=DELIVERY + COMMAND):
+    """(work ideal, minimum calls per region and API) of one command (``command_model`` per API)."""
+    calls = Counter()
+    for region, count in counts.items():
+        invocations = batch_plan({region: count}, COMMAND_BATCH)
+        calls[(region, "ecs", "DescribeInstances")] += pages(count, INSTANCE_PAGE)
+        calls[(region, "ecs", "DescribeCloudAssistantStatus")] += pages(count, AGENT_PAGE)
+        calls[(region, "ecs", "RunCommand")] += len(invocations)
+        calls[(region, "ecs", "DescribeInvocationResults")] += poll_rounds(duration, interval) * sum(
+            pages(size, RESULT_PAGE) for _region, size in invocations)
+    return duration, calls
+
+
+def patch_calls(counts, slots, interval, duration, canary, concurrency=CONCURRENCY):
+    """(work ideal, minimum calls per region and API) of oos_patch_run (``patch_model`` per API)."""
+    plan = batch_plan(counts)
+    work = [pages(size, concurrency) * duration for _region, size in plan]
+    calls = Counter()
+    for region, count in counts.items():
+        calls[(region, "ecs", "DescribeInstances")] += pages(count, INSTANCE_PAGE)
+        calls[(region, "ecs", "DescribeCloudAssistantStatus")] += pages(count, AGENT_PAGE)
+        calls[(region, "oos", "ListInstancePatchStates")] += 2 * pages(count, INSTANCE_PAGE)   # before and after
+    if not canary:
+        ends = schedule(work, slots)
+        return max(ends), execution_calls(calls, plan, ends, work, interval)
+    wave = float(duration)
+    ends = [work[0]] + [wave + end for end in schedule(work[1:], slots)]
+    execution_calls(calls, plan, ends, [work[0]] + [w + wave for w in work[1:]], interval, offset=wave)
+    first = plan[0][0]
+    calls[(first, "oos", "ListExecutions")] += poll_rounds(wave, interval) + 1   # the wait for the pause, its children
+    calls[(first, "oos", "NotifyExecution")] += 1
+    return max(ends), calls
+
+
+def quota_ideal(work, calls, reads=None):
+    """The quota-bound ideal: the work's own ideal or the busiest API's minimum calls at its quota's rate,
+    whichever is longer; and what bound it. With ``reads`` (the calls before anything starts), also the bound
+    of a client that reads everything before it acts: the reads at their quotas, then the work."""
+    seconds, key = quota_bound(calls)
+    return max(work, seconds), dict(work_s=round(work, 1), api=key and "%s %s (%s)" % (key[1], key[2], key[0]),
+                                    api_calls=key and calls[key], api_quota=key and QuotaBook(
+                                        {"enabled": True}).quota_of(key[1], key[2]), api_s=round(seconds, 1),
+                                    read_then_act_s=None if reads is None else round(quota_bound(reads)[0] + work, 1))
+
+
 # --- measuring ------------------------------------------------------------------------------
 def peak_rate(calls, window=1.0):
     """The most API calls within any ``window`` real seconds."""
@@ -255,25 +379,26 @@ def measured(sim, func):
     return value, time.monotonic() - started, sim.calls(since=mark)
 
 
-def _module_child(sim, name, args, sender):
-    rc, result, _stdout, stderr = run_module(sim, name, args)
-    sender.send((rc, result, stderr[-2000:], resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+PEAK_RSS_SITE = ROOT / "tools" / "bench_rss"
 
 
 def run_module_rss(sim, name, args):
-    """``run_module`` in a forked child, whose only child is the module: (rc, result, stderr, peak RSS MiB)."""
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_module_child, args=(sim, name, args, sender))
-    child.start()
-    sender.close()
-    try:
-        rc, result, stderr, rss_kib = receiver.recv()
-    except EOFError:
-        raise ScenarioError("the module runner died (exit code %s)" % child.exitcode) from None
-    finally:
-        child.join()
-    return rc, result, stderr, rss_kib / 1024.0
+    """``run_module`` with the module's own peak RSS: (rc, result, stderr, peak RSS MiB).
+
+    The module writes its ``VmHWM`` at exit (tools/bench_rss/sitecustomize.py). ``ru_maxrss`` of a child would not
+    do: Linux carries the peak of the process that forked it over the exec, so the benchmark's own size (hundreds
+    of MiB of call log after a large scenario) would be counted as the module's.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        peak_file = Path(tmp) / "peak"
+        env = dict(BENCH_RSS_FILE=str(peak_file), PYTHONPATH=os.pathsep.join(
+            p for p in (str(PEAK_RSS_SITE), sim.env.get("PYTHONPATH", "")) if p))
+        rc, result, _stdout, stderr = run_module(sim, name, args, env=env)
+        try:
+            peak_kib = int(peak_file.read_text())
+        except (OSError, ValueError):
+            raise ScenarioError("%s did not report its peak RSS (rc %s): %s" % (name, rc, stderr[-500:])) from None
+    return rc, result, stderr[-2000:], peak_kib / 1024.0
 
 
 def module_run(sim, name, args, expect):
@@ -286,8 +411,10 @@ def module_run(sim, name, args, expect):
 
 def scenario(key, name, instances, time_scale, wall, calls, ideal=None, minimum=None, **extra):
     """One measured row: wall real and simulated, calls by action, the busiest second, ideal and minimum."""
+    throttled = sum(1 for c in calls if c.get("throttled"))
     return row(key, name, instances, time_scale, wall, wall / time_scale, Counter(c["action"] for c in calls),
-               peak_rate(calls), ideal, minimum, calls_per_second=per_second(calls), **extra)
+               peak_rate(calls), ideal, minimum, calls_per_second=per_second(calls), throttled=throttled,
+               throttled_share=round(throttled / len(calls), 4) if calls else 0.0, **extra)
 
 
 def row(key, name, instances, time_scale, wall_real, wall_sim, by_action, rate_peak, ideal=None, minimum=None,
@@ -324,12 +451,14 @@ class DirectClient:
 
 
 # --- set-up ---------------------------------------------------------------------------------
-def reset(sim, counts, time_scale, durations, **group):
-    """A fresh simulator with ``counts`` Linux instances per region; {region: [ids]}."""
+def reset(sim, counts, time_scale, durations, quotas=False, **group):
+    """A fresh simulator with ``counts`` Linux instances per region (and the quotas on); {region: [ids]}."""
     body = fleet(list(counts), 1, durations=durations, **group)
     for region, count in counts.items():
         body["regions"][region]["instances"][0]["count"] = count
     body["run_scripts"] = False
+    if quotas:
+        body["quotas"] = QUOTAS
     sim.reset(body, time_scale=time_scale)
     return {region: instance_ids(sim, region) for region in counts}
 
@@ -403,13 +532,17 @@ def p1_seed_workflow(sim, sizes):
                     calls, seed_ideal(counts))
 
 
-def run_one_execution(client, region, ids, ts):
+def start_query(region, ids):
+    """The StartExecution query of one rollout batch, as the seed workflow and the naive client send it."""
     parameters = {"regionId": region, "action": "install", "packageName": EXTENSION, "packageVersion": "",
                   "parameters": {}, "targets": {"Type": "ResourceIds", "ResourceIds": ids, "RegionId": region},
                   "rateControl": {"Mode": "Concurrency", "Concurrency": CONCURRENCY, "MaxErrors": 0},
                   "OOSAssumeRole": ""}
-    body = client.call("oos", "StartExecution", {"RegionId": region, "TemplateName": ROLLOUT_TEMPLATE,
-                                                 "Parameters": json.dumps(parameters)})
+    return {"RegionId": region, "TemplateName": ROLLOUT_TEMPLATE, "Parameters": json.dumps(parameters)}
+
+
+def run_one_execution(client, region, ids, ts):
+    body = client.call("oos", "StartExecution", start_query(region, ids))
     execution_id, started, polls = body["Execution"]["ExecutionId"], time.monotonic(), 0
     while True:
         polls += 1
@@ -692,6 +825,183 @@ def p5_patch_round(sim, sizes):
     return rows
 
 
+# --- P6-P8: under the API quotas -----------------------------------------------------------
+def quota_row(key, name, instances, time_scale, wall, calls, work, minimum_calls, rss=None, result=None, reads=None):
+    """A row judged against the quota-bound ideal, with the minimum calls per API."""
+    ideal, bound = quota_ideal(work, minimum_calls, reads)
+    summary = (result or {}).get("summary") or {}
+    return scenario(key, name, instances, time_scale, wall, calls, ideal, by_action(minimum_calls),
+                    peak_rss_mib=None if rss is None else round(rss, 1), quota_bound=bound,
+                    failed=None if result is None else summary.get("failed", 0) + summary.get("cancelled", 0))
+
+
+def p6_rollout(sim, sizes):
+    """P6: the rollout to the whole fleet under the quotas, then the same task again (nothing left to do)."""
+    ts = TIME_SCALES["P6"] * sizes.speed
+    total = sizes.quota_fleet
+    counts = spread(total, QUOTA_REGIONS)
+    targets = reset(sim, counts, ts, {"install": INSTALL}, quotas=True)
+    args = dict(name=EXTENSION, instance_ids=targets, rate_control=dict(concurrency=CONCURRENCY),
+                max_concurrent_executions=QUOTA_SLOTS, poll_interval=poll_option(OOS_POLL, ts))
+    log("P6 rollout under quotas: %d instances in %d regions, time scale %g" % (total, len(counts), ts))
+    result, wall, calls, rss = module_run(sim, "oos_extension_install", args,
+                                          lambda r: r["summary"]["succeeded"] == total)
+    work, minimum = rollout_calls(counts, QUOTA_SLOTS, OOS_POLL * OOS_POLL_GROWTH)
+    rows = [quota_row("P6", "P6 rollout under quotas, oos_extension_install", total, ts, wall, calls, work, minimum,
+                      rss, result, reads=state_calls(counts))]
+    log("P6 no-op re-run under quotas: %d converged instances" % total)
+    result, wall, calls, rss = module_run(sim, "oos_extension_install", args,
+                                          lambda r: not r["changed"] and r["summary"]["unchanged"] == total)
+    rows.append(quota_row("P6r", "P6 no-op re-run under quotas", total, ts, wall, calls, 0.0, state_calls(counts),
+                          rss, result))
+    return rows
+
+
+def p6_seed_workflow(sim, sizes):
+    """P6(b): the seed workflow on one region's share of the fleet, extrapolated to every region (it runs one
+    execution at a time, so the regions would simply follow each other)."""
+    ts = TIME_SCALES["P6b"] * sizes.speed
+    counts = spread(sizes.quota_fleet, QUOTA_REGIONS)
+    region = QUOTA_REGIONS[0]
+    ids = reset(sim, {region: counts[region]}, ts, {"install": INSTALL}, quotas=True)[region]
+    log("P6(b) seed workflow under quotas: %d instances of %s, time scale %g" % (len(ids), region, ts))
+    client = DirectClient(sim)
+
+    def run():
+        for start in range(0, len(ids), BATCH):
+            run_one_execution(client, region, ids[start:start + BATCH], ts)
+
+    _value, wall, calls = measured(sim, run)
+    factor = sizes.quota_fleet / len(ids)
+    actions = Counter({a: round(n * factor) for a, n in Counter(c["action"] for c in calls).items()})
+    name = "P6(b) seed workflow under quotas, extrapolated from %s (%d instances, %.0f s real)" % (
+        region, len(ids), wall)
+    return row("P6b", name, sizes.quota_fleet, ts, None, wall / ts * factor, actions, peak_rate(calls),
+               seed_ideal(counts), None, throttled=sum(1 for c in calls if c.get("throttled")),
+               throttled_share=round(sum(1 for c in calls if c.get("throttled")) / max(1, len(calls)), 4))
+
+
+class NaiveClient:
+    """The Tea generic client per thread, without pacing: a throttled call is retried after ``NAIVE_RETRY``
+    simulated seconds, again and again (a plain retry-on-Throttling loop)."""
+
+    def __init__(self, sim, time_scale):
+        self.sim, self.time_scale = sim, time_scale
+        self.local = threading.local()
+
+    def call(self, product, action, query):
+        if not hasattr(self.local, "client"):
+            self.local.client = DirectClient(self.sim)
+        for _attempt in range(NAIVE_ATTEMPTS):
+            try:
+                return self.local.client.call(product, action, query)
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                if "Throttling" not in str(getattr(exc, "code", "")):
+                    raise
+            time.sleep(NAIVE_RETRY * self.time_scale)
+        raise ScenarioError("naive client: %s still throttled after %d attempts" % (action, NAIVE_ATTEMPTS))
+
+
+def naive_rollout(client, pool, targets, time_scale):
+    """What oos_extension_install does, the simple way: every read at once from the pool (the regions interleaved),
+    then batches of 50 started up to QUOTA_SLOTS at a time, each polled by id every poll interval, then their
+    children listed."""
+    def submit(product, action, **query):
+        return pool.submit(client.call, product, action, query)
+
+    reads = [submit("oos", "ListTemplates", RegionId=next(iter(targets)), TemplateName=EXTENSION)]
+    for region, ids in targets.items():
+        reads.append(submit("oos", "GetTemplate", RegionId=region, TemplateName=EXTENSION))
+        reads += [submit("ecs", "DescribeInstances", RegionId=region, InstanceIds=json.dumps(ids[n:n + INSTANCE_PAGE]),
+                         MaxResults=INSTANCE_PAGE) for n in range(0, len(ids), INSTANCE_PAGE)]
+        reads += [submit("ecs", "DescribeCloudAssistantStatus", RegionId=region, InstanceId=ids[n:n + AGENT_PAGE])
+                  for n in range(0, len(ids), AGENT_PAGE)]
+    # The regions' reads interleaved, as the module reads its regions at once: each region's quota is busy.
+    queues = [[(region, i) for i in ids] for region, ids in targets.items()]
+    interleaved = [pair for row in itertools.zip_longest(*queues) for pair in row if pair]
+    states = {(region, i): submit("oos", "ListInstancePackageStates", RegionId=region, InstanceId=i,
+                                  TemplateNames=json.dumps([EXTENSION])) for region, i in interleaved}
+    for future in reads:
+        future.result()
+    queue = []
+    for region, ids in targets.items():
+        todo = [i for i in ids if not states[(region, i)].result().get("PackageStates")]
+        queue += [(region, todo[n:n + BATCH]) for n in range(0, len(todo), BATCH)]
+    running, finished = {}, []
+    while queue or running:
+        chosen, queue = queue[:QUOTA_SLOTS - len(running)], queue[QUOTA_SLOTS - len(running):]
+        starts = [(region, pool.submit(client.call, "oos", "StartExecution", start_query(region, ids)))
+                  for region, ids in chosen]
+        running.update((future.result()["Execution"]["ExecutionId"], region) for region, future in starts)
+        time.sleep(OOS_POLL * time_scale)
+        polled = [(execution_id, region, submit("oos", "ListExecutions", RegionId=region, ExecutionId=execution_id))
+                  for execution_id, region in running.items()]
+        for execution_id, region, future in polled:
+            status = future.result()["Executions"][0]["Status"]
+            if status in TERMINAL:
+                if status != "Success":
+                    raise ScenarioError("naive client: execution %s ended %s" % (execution_id, status))
+                finished.append((execution_id, running.pop(execution_id)))
+    for future in [submit("oos", "ListExecutions", RegionId=region, ParentExecutionId=execution_id, MaxResults=100)
+                   for execution_id, region in finished]:
+        future.result()
+
+
+def p6_naive_client(sim, sizes):
+    """P6(n): the same reads and starts as P6 from a pool of threads, without pacing, under the same quotas."""
+    ts = TIME_SCALES["P6n"] * sizes.speed
+    counts = spread(sizes.quota_fleet, QUOTA_REGIONS)
+    targets = reset(sim, counts, ts, {"install": INSTALL}, quotas=True)
+    log("P6(n) naive client under quotas: %d instances, %d threads, time scale %g" % (
+        sizes.quota_fleet, NAIVE_THREADS, ts))
+    client = NaiveClient(sim, ts)
+
+    def run():
+        with ThreadPoolExecutor(max_workers=NAIVE_THREADS) as pool:
+            naive_rollout(client, pool, targets, ts)
+
+    _value, wall, calls = measured(sim, run)
+    work, minimum = rollout_calls(counts, QUOTA_SLOTS, OOS_POLL * OOS_POLL_GROWTH)
+    return quota_row("P6n", "P6(n) naive client under quotas: %d threads, no pacing, retry on throttling"
+                     % NAIVE_THREADS, sizes.quota_fleet, ts, wall, calls, work, minimum, reads=state_calls(counts))
+
+
+def p7_command(sim, sizes):
+    """P7: one Cloud Assistant command on the whole fleet under the quotas."""
+    ts = TIME_SCALES["P7"] * sizes.speed
+    total = sizes.quota_fleet
+    counts = spread(total, QUOTA_REGIONS)
+    targets = reset(sim, counts, ts, {"command": COMMAND, "delivery": DELIVERY}, quotas=True)
+    log("P7 command under quotas: %d instances in %d regions, time scale %g" % (total, len(counts), ts))
+    args = dict(instance_ids=targets, command="echo benchmark", poll_interval=poll_option(CA_POLL, ts), wait_timeout=900)
+    result, wall, calls, rss = module_run(sim, "ecs_cloud_assistant_command", args,
+                                          lambda r: r["summary"]["succeeded"] == total)
+    work, minimum = command_calls(counts, min(CA_POLL_CAP, CA_POLL * CA_POLL_GROWTH))
+    return quota_row("P7", "P7 command under quotas, ecs_cloud_assistant_command", total, ts, wall, calls, work,
+                     minimum, rss, result)
+
+
+def p8_patch_round(sim, sizes):
+    """P8: a patch scan, then an install with a canary, on the patch fleet under the quotas."""
+    total = sizes.quota_patch
+    counts = spread(total, QUOTA_REGIONS)
+    targets = reset(sim, counts, TIME_SCALES["P8s"] * sizes.speed, {"patch_scan": SCAN, "patch_install": PATCH_INSTALL},
+                    quotas=True)
+    rows = []
+    for action, canary, duration in (("scan", False, SCAN), ("install", True, PATCH_INSTALL)):
+        ts = TIME_SCALES["P8" + action[0]] * sizes.speed
+        sim.admin("clock", {"time_scale": ts})      # the same fleet: the install follows its scan
+        log("P8 patch %s under quotas: %d instances, time scale %g" % (action, total, ts))
+        args = dict(action=action, instance_ids=targets, canary=canary, rate_control=dict(concurrency=CONCURRENCY),
+                    max_concurrent_executions=PATCH_SLOTS, poll_interval=poll_option(OOS_POLL, ts))
+        result, wall, calls, rss = module_run(sim, "oos_patch_run", args, lambda r: sum(
+            r["summary"][k] for k in ("succeeded", "unchanged")) == total)
+        work, minimum = patch_calls(counts, PATCH_SLOTS, OOS_POLL * OOS_POLL_GROWTH, duration, canary)
+        name = "P8 patch %s%s under quotas, oos_patch_run" % (action, " with canary" if canary else "")
+        rows.append(quota_row("P8" + action[0], name, total, ts, wall, calls, work, minimum, rss, result))
+    return rows
+
+
 # --- targets and reports --------------------------------------------------------------------
 def target(name, value, limit, shown, limit_shown, at_least=False):
     """One target: PASS or MISS against ``limit``, or information only when ``limit`` is None."""
@@ -702,7 +1012,7 @@ def target(name, value, limit, shown, limit_shown, at_least=False):
 
 def ratio_target(name, value, base, limit):
     return target(name, value / base, limit, "%.2f× (%s / %s)" % (value / base, fmt(value), fmt(base)),
-                  "≤ %g×" % limit)
+                  "no target" if limit is None else "≤ %g×" % limit)
 
 
 def targets(rows, simulator):
@@ -747,6 +1057,7 @@ def targets(rows, simulator):
         shown = "%.2f (%.1f KiB sent per host-task)" % (first["calls_per_host_task"], first["kib_sent_per_host_task"])
         found.append(target("P10 API calls per host-task, first run (uploads)", first["calls_per_host_task"], None,
                             shown, "no target"))
+    found.extend(quota_targets(rows))
     capacity = max(r["requests_per_s"] for r in simulator["rows"])
     for r in rows.values():
         if r.get("calls_per_second") and r.get("ideal_sim_s"):
@@ -756,6 +1067,39 @@ def targets(rows, simulator):
             share = bound / max(r["wall_real_s"], 1.0)
             found.append(target("Simulator-bound share of the %s wall" % r["key"], share, 0.1,
                                 "%.0f%% (%d of %.0f s)" % (100 * share, bound, r["wall_real_s"]), "≤ 10%"))
+    return found
+
+
+QUOTA_KEYS = ("P6", "P6r", "P7", "P8s", "P8i")
+
+
+def quota_targets(rows):
+    """P6-P8: wall vs the quota-bound ideal, throttled share, calls vs the minimum, failed instances, peak RSS;
+    P6 against the seed workflow and the naive client."""
+    found = []
+    for key in (k for k in QUOTA_KEYS if k in rows):
+        r = rows[key]
+        found.append(ratio_target("%s wall vs the quota-bound ideal (simulated s)" % key, r["wall_sim_s"],
+                                  r["ideal_sim_s"], 1.15))
+        found.append(target("%s throttled calls" % key, r["throttled_share"], 0.05, "%.1f%% (%d of %s)" % (
+            100 * r["throttled_share"], r["throttled"], fmt(r["calls"])), "≤ 5%"))
+        found.append(ratio_target("%s API calls vs minimum" % key, r["calls"], r["minimum_calls"], 1.1))
+        found.append(target("%s failed instances" % key, r["failed"], 0, str(r["failed"]), "0"))
+        found.append(target("%s module peak RSS" % key, r["peak_rss_mib"], 150, "%.1f MiB" % r["peak_rss_mib"],
+                            "≤ 150 MiB"))
+    p6 = rows.get("P6")
+    for key, label, limit in (("P6b", "the seed workflow (b)", 20), ("P6n", "the naive client (n)", 2)):
+        if p6 and key in rows:
+            speedup = rows[key]["wall_sim_s"] / p6["wall_sim_s"]
+            found.append(target("P6 faster than %s" % label, speedup, limit, "%.1f×" % speedup, "≥ %d×" % limit,
+                                at_least=True))
+    if p6 and p6["quota_bound"].get("read_then_act_s"):
+        found.append(ratio_target("P6 wall vs reading everything, then acting (info)", p6["wall_sim_s"],
+                                  p6["quota_bound"]["read_then_act_s"], None))
+    if "P6n" in rows:
+        naive = rows["P6n"]
+        found.append(target("P6(n) naive client: throttled calls", naive["throttled_share"], None, "%.1f%% (%d of %s)"
+                            % (100 * naive["throttled_share"], naive["throttled"], fmt(naive["calls"])), "no target"))
     return found
 
 
@@ -777,18 +1121,35 @@ def verdict(passed):
 
 def scenario_table(rows):
     lines = ["| Scenario | Instances | Time scale | Wall, real s | Wall, simulated s | Ideal, simulated s | "
-             "Wall / ideal | API calls | Minimum calls | Calls / minimum | Busiest second, calls |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "Wall / ideal | API calls | Minimum calls | Calls / minimum | Throttled | Busiest second, calls | "
+             "Module peak RSS, MiB |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        lines.append("| %s | %s | %g | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        throttled = r.get("throttled_share")
+        lines.append("| %s | %s | %g | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             r["name"], fmt(r["instances"]), r["time_scale"], fmt(r["wall_real_s"], 1), fmt(r["wall_sim_s"], 1),
             fmt(r["ideal_sim_s"]), ratio(r["wall_sim_s"], r["ideal_sim_s"]), fmt(r["calls"]),
-            fmt(r["minimum_calls"]), ratio(r["calls"], r["minimum_calls"]), fmt(r["rate_peak"])))
+            fmt(r["minimum_calls"]), ratio(r["calls"], r["minimum_calls"]),
+            "—" if throttled is None else "%.1f%%" % (100 * throttled), fmt(r["rate_peak"]),
+            fmt(r.get("peak_rss_mib"), 1)))
+    return lines
+
+
+def quota_table(rows):
+    lines = ["| Scenario | Work ideal, s | Busiest API at its quota (region) | Its minimum calls | Quota | "
+             "Calls / quota, s | Quota-bound ideal, s | Wall / ideal | Reads, then work, s | Wall / that |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        b = r["quota_bound"]
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            r["key"], fmt(b["work_s"]), b["api"] or "—", fmt(b["api_calls"]), b["api_quota"] or "—", fmt(b["api_s"]),
+            fmt(r["ideal_sim_s"]), ratio(r["wall_sim_s"], r["ideal_sim_s"]), fmt(b["read_then_act_s"]),
+            ratio(r["wall_sim_s"], b["read_then_act_s"])))
     return lines
 
 
 def calls_table(rows):
-    lines = ["| Scenario | API calls by action | Minimum by kind |", "|---|---|---|"]
+    lines = ["| Scenario | API calls by action | Minimum by kind (P6-P8: by API) |", "|---|---|---|"]
     for r in rows:
         actions = " · ".join("%s %s" % (a, fmt(n)) for a, n in r["calls_by_action"].items())
         minimum = " · ".join("%s %s" % (k.replace("_", " "), fmt(n)) for k, n in (r["minimum"] or {}).items())
@@ -816,6 +1177,9 @@ def report(results):
                 "collection._", ""]
     if rows:
         out += ["### Scenarios", ""] + scenario_table(rows) + ["", "### API calls", ""] + calls_table(rows) + [""]
+    bound = [r for r in rows if r.get("quota_bound")]
+    if bound:
+        out += ["### The quota-bound ideal (P6-P8)", ""] + quota_table(bound) + [""]
     if p2:
         out += ["### P2 per-task cost", ""] + task_table(p2) + [""]
     out += ["### Targets", "", "| Target | Measured | Limit | Result |", "|---|---|---|---|"]
@@ -858,7 +1222,8 @@ def update_doc(text):
 
 # --- main -----------------------------------------------------------------------------------
 RUNNERS = {"P1": (p1_rollout, p1_seed_workflow, p1_instance_loop), "P2": (p2_task_cost,), "P3": (p3_noop,),
-           "P4": (p4_command,), "P5": (p5_patch_round,),
+           "P4": (p4_command,), "P5": (p5_patch_round,), "P6": (p6_rollout, p6_seed_workflow, p6_naive_client),
+           "P7": (p7_command,), "P8": (p8_patch_round,),
            "P9": (p9_inventory,), "P10": (p10_connection,)}
 
 

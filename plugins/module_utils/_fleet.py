@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all, paginate
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import chunked
 
 DESCRIBE_INSTANCES_BATCH = 100   # InstanceIds takes at most 100 ids
 AGENT_STATUS_BATCH = 50          # DescribeCloudAssistantStatus takes at most 50 InstanceId.N
+VIEW_FIELDS = ("InstanceId", "InstanceName", "Status", "ZoneId", "OSType", "OSNameEn", "OSName", "Tags")  # instance_view's
 
 
 def _gather(func, batches, workers):
@@ -29,21 +30,23 @@ def tag_filter(tags):
     return [dict(Key=k, Value=v) if v not in (None, "") else dict(Key=k) for k, v in tags.items()]
 
 
-def describe_instances(api, instance_ids=None, workers=8, tags=None):
+def describe_instances(api, instance_ids=None, workers=8, tags=None, fields=None):
     """DescribeInstances items for ``instance_ids`` (unknown ids are simply absent), for the instances
-    carrying every tag of ``tags``, or for the whole region."""
-    def page(params):
-        return api.call("DescribeInstances", params)
+    carrying every tag of ``tags``, or for the whole region. With ``fields``, each item keeps only those keys,
+    page by page: the full records of a large fleet (several KiB each) are never all in memory at once."""
+    def items(query):
+        pages = paginate(lambda params: api.call("DescribeInstances", params), query, ("Instances", "Instance"))
+        if fields is None:
+            return list(pages)
+        return [{k: item[k] for k in fields if k in item} for item in pages]
 
     if instance_ids is None:
         query = {"MaxResults": DESCRIBE_INSTANCES_BATCH}
         if tags:
             query["Tag"] = tag_filter(tags)
-        return list_all(page, query, ("Instances", "Instance"))
-    return _gather(
-        lambda batch: list_all(page, {"MaxResults": DESCRIBE_INSTANCES_BATCH, "InstanceIds": json_param(batch)},
-                               ("Instances", "Instance")),
-        chunked(instance_ids, DESCRIBE_INSTANCES_BATCH), workers)
+        return items(query)
+    return _gather(lambda batch: items({"MaxResults": DESCRIBE_INSTANCES_BATCH, "InstanceIds": json_param(batch)}),
+                   chunked(instance_ids, DESCRIBE_INSTANCES_BATCH), workers)
 
 
 def describe_agents(api, instance_ids, workers=8):
@@ -99,7 +102,7 @@ def instance_view(instance_id, region, instance, agent):
 def read_instances(api, region, instance_ids=None, workers=8, tags=None):
     """{instance id: instance_view} for ``instance_ids`` in input order, else for the instances carrying
     every tag of ``tags``, else for every instance in the region."""
-    instances = {i["InstanceId"]: i for i in describe_instances(api, instance_ids, workers, tags)}
+    instances = {i["InstanceId"]: i for i in describe_instances(api, instance_ids, workers, tags, VIEW_FIELDS)}
     targets = list(instances) if instance_ids is None else list(instance_ids)
     agents = {a["InstanceId"]: a for a in describe_agents(api, [i for i in targets if i in instances], workers)}
     return {i: instance_view(i, region, instances.get(i), agents.get(i)) for i in targets}

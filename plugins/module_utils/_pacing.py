@@ -48,19 +48,26 @@ class Pacer:
 
     def wait(self, deadline=None):
         """Block until this call may go (never past ``deadline``); False if the deadline came first."""
+        start = self.reserve(deadline)
+        if start is None:
+            return False
+        now = self.clock()
+        if start > now:
+            self.sleep(start - now)
+        return True
+
+    def reserve(self, deadline=None):
+        """The instant this call may go, its turn taken; None (and no turn) if that is after ``deadline``."""
         with self._lock:
-            now = self.clock()
-            start = max(now, self._next)
+            start = max(self.clock(), self._next)
             if deadline is not None and start > deadline:
-                return False
+                return None
             if self.rate:
                 self._next = start + 1.0 / self.rate
             self._sent.append(start)
             while self._sent and self._sent[0] < start - WINDOW:
                 self._sent.popleft()
-        if start > now:
-            self.sleep(start - now)
-        return True
+            return start
 
     def reached(self):
         """Calls a second over the last ``WINDOW`` seconds; None before there are two calls to measure."""

@@ -52,3 +52,30 @@ def test_the_command_and_patch_models():
 def test_the_busiest_second():
     calls = [{"time": t} for t in (0.0, 0.5, 0.9, 1.2, 5.0)]
     assert bench.peak_rate(calls) == 3
+
+
+def test_the_per_api_minimum_adds_up_to_the_minimum_by_kind():
+    work, calls = bench.rollout_calls(FLEET, slots=25, interval=20)
+    ideal, minimum = bench.rollout_model(FLEET, slots=25, interval=20)
+    assert work == ideal and sum(calls.values()) == sum(minimum.values())
+    assert calls[("cn-hangzhou", "oos", "ListInstancePackageStates")] == 334
+    assert sum(bench.command_calls(FLEET, 18)[1].values()) == sum(bench.command_model(FLEET, 18)[1].values())
+    counts = bench.spread(500)
+    for duration, canary in ((15, False), (60, True)):
+        work, calls = bench.patch_calls(counts, 20, 20, duration, canary)
+        ideal, minimum = bench.patch_model(counts, 20, 20, duration, canary)
+        assert work == ideal and sum(calls.values()) == sum(minimum.values())
+
+
+def test_the_quota_bound_ideal_comes_from_the_published_quotas():
+    assert bench.quota_rate("oos", "ListInstancePackageStates") == 5.0        # 300/60
+    assert bench.quota_rate("oos", "ListInstancePatchStates") == 20.0         # 20/1
+    assert bench.quota_rate("ecs", "RunCommand") == 500 / 60.0
+    counts = bench.spread(10000, bench.QUOTA_REGIONS)
+    work, calls = bench.rollout_calls(counts, bench.QUOTA_SLOTS, 20)
+    assert work == 2 * 300                              # 200 executions of 5 waves, 100 at a time
+    ideal, bound = bench.quota_ideal(work, calls)
+    assert bound["api_s"] == 400 and bound["api_calls"] == 2000 and ideal == 600   # 2,000 reads a region at 5/s
+    assert bench.quota_ideal(work, calls, bench.state_calls(counts))[1]["read_then_act_s"] == 400 + 600
+    assert bench.quota_ideal(0.0, bench.state_calls(counts))[0] == 400             # the no-op re-run
+    assert bench.quota_ideal(21, bench.command_calls(counts, 18)[1])[0] == 21      # the command: its work

@@ -19,7 +19,7 @@ import time
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all, run_bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe, has_error_code
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import paginate
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import client_token, token_problems
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import resource_tag_problems
 
@@ -182,11 +182,21 @@ def report_deadline(deadline):
     return max(deadline, time.monotonic()) + REPORT_GRACE
 
 
-def child_executions(api, parent_id, deadline=None):
-    """Views of the child executions of ``parent_id`` (one per instance for the bulky templates)."""
-    items = list_all(lambda p: api.call("ListExecutions", p, deadline=deadline),
+def child_executions(api, parent_id, deadline=None, brief=False):
+    """Views of the child executions of ``parent_id`` (one per instance for the bulky templates). ``brief``: only
+    what a run reports per instance (id, status, its message, the instance), page by page, so that 10,000
+    children do not keep 10,000 full views in memory."""
+    pages = paginate(lambda p: api.call("ListExecutions", p, deadline=deadline),
                      {"ParentExecutionId": parent_id, "MaxResults": LIST_PAGE}, ("Executions",))
-    return [execution_view(i) for i in items]
+    return [brief_view(i) if brief else execution_view(i) for i in pages]
+
+
+def brief_view(raw):
+    """A child execution as the runner reports it: ``execution_view``'s keys that a per-instance result reads."""
+    status = raw.get("Status", "")
+    return dict(execution_id=raw.get("ExecutionId", ""), status=status, done=status in TERMINAL,
+                status_message=raw.get("StatusMessage", "") or "", status_reason=raw.get("StatusReason", "") or "",
+                parameters={"instanceId": instance_of({"parameters": parse_json(raw.get("Parameters"))})})
 
 
 def instance_of(view):

@@ -160,7 +160,7 @@ class Runner:
         children = dict(self.hooked)
         readable = [b for b in self.batches if b.started and b.execution_id and (b.done or self.wait)
                     and b.execution_id not in children]
-        for outcome in run_bounded(lambda b: child_executions(self.api_for(b.region), b.execution_id, deadline),
+        for outcome in run_bounded(lambda b: child_executions(self.api_for(b.region), b.execution_id, deadline, True),
                                    readable, self.workers):
             batch = outcome.item
             if outcome.ok:
@@ -226,7 +226,7 @@ class Runner:
         if not unknown or not any(w.region == region and w.state in (QUEUED, BLOCKED) for w in self.work.values()):
             return
         api = self.api_for(region)
-        for outcome in run_bounded(lambda v: child_executions(api, v["execution_id"], self.deadline), unknown,
+        for outcome in run_bounded(lambda v: child_executions(api, v["execution_id"], self.deadline, True), unknown,
                                    self.workers):
             if outcome.ok:
                 self.coverage[outcome.item["execution_id"]] = {instance_of(c) for c in outcome.value}
@@ -441,7 +441,7 @@ class Runner:
                 return
             try:
                 children = {instance_of(c): c for c in child_executions(self.api_for(batch.region),
-                                                                        batch.execution_id, self.deadline)}
+                                                                        batch.execution_id, self.deadline, True)}
             except Exception as exc:  # pylint: disable=broad-exception-caught
                 if transient(exc):
                     self.transient_errors.append(describe(exc)[0])
@@ -724,7 +724,7 @@ class Runner:
             return
         api = self.api_for(batch.region)
         try:
-            children = child_executions(api, batch.execution_id, self.deadline)
+            children = child_executions(api, batch.execution_id, self.deadline, True)
             bad = [c for c in children if c["status"] in ("Failed", "Cancelled")]
             if bad or view["status"] not in ("Waiting", "Success"):
                 self.say("the canary failed on %d instance(s): cancelling %s, starting nothing more" % (

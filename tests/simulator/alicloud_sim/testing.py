@@ -92,11 +92,13 @@ class AdminClient:
         """The quota configuration and every bucket (tokens left, calls allowed and throttled)."""
         return self.request("GET", "quotas")
 
-    def set_quotas(self, enabled=None, default=None, actions=None, retry_after=None):
+    def set_quotas(self, enabled=None, default=None, actions=None, retry_after=None, per_region=None, clock=None):
         """Change the quotas now: ``enabled``, ``default`` (``"300/60"``), ``actions``
-        (``{"ecs": {"RunCommand": "10/1"}}``), ``retry_after``; the arguments left None stay as they are."""
+        (``{"ecs": {"RunCommand": "10/1"}}``), ``retry_after``, ``per_region``, ``clock`` (``"simulated"``);
+        the arguments left None stay as they are."""
         body = {k: v for k, v in (("enabled", enabled), ("default", default), ("actions", actions),
-                                  ("retry_after", retry_after)) if v is not None}
+                                  ("retry_after", retry_after), ("per_region", per_region), ("clock", clock))
+                if v is not None}
         return self.request("POST", "quotas", body)
 
     def refill_quotas(self):

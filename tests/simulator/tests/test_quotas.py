@@ -104,6 +104,39 @@ def test_tokens_come_back_at_the_quota_rate():
     assert [book.take("ak", "ecs", "RunCommand") is None for _ in range(3)] == [True, True, False]
 
 
+def test_per_region_buckets_and_the_simulated_clock():
+    real, simulated = FakeClock(), FakeClock()
+    book = QuotaBook({"enabled": True, "actions": {"ecs": {"RunCommand": "1/10"}}}, clock=real, sim_clock=simulated)
+    assert book.take("ak", "ecs", "RunCommand", "cn-hangzhou") is None
+    assert book.take("ak", "ecs", "RunCommand", "cn-shanghai") == pytest.approx(10)   # one bucket by default
+    book.update({"per_region": True, "clock": "simulated"})
+    assert book.take("ak", "ecs", "RunCommand", "cn-hangzhou") is None
+    assert book.take("ak", "ecs", "RunCommand", "cn-shanghai") is None                # a bucket per region
+    assert book.take("ak", "ecs", "RunCommand", "cn-hangzhou") == pytest.approx(10)
+    real.now += 60                      # real time does not refill a bucket on the simulated clock
+    assert book.take("ak", "ecs", "RunCommand", "cn-hangzhou") == pytest.approx(10)
+    simulated.now += 10
+    assert book.take("ak", "ecs", "RunCommand", "cn-hangzhou") is None
+    view = book.view()
+    assert view["per_region"] is True and view["clock"] == "simulated"
+    assert {b["region"] for b in view["buckets"]} == {"cn-hangzhou", "cn-shanghai"}
+    with pytest.raises(ValueError, match="quotas.clock"):
+        book.update({"clock": "wall"})
+
+
+def test_retry_after_is_in_real_milliseconds_on_the_simulated_clock(sim_server):
+    sim_server.client.set_quotas(enabled=True, retry_after=True, clock="simulated",
+                                 actions={"ecs": {"DescribeRegions": "1/100"}})
+    sim_server.client.clock(time_scale=0.01)
+    try:
+        regions(sim_server)
+        with pytest.raises(ThrottlingException) as info:
+            regions(sim_server)
+        assert 500 < int(info.value.retry_after) <= 1000     # 100 simulated s at 0.01 real s each
+    finally:
+        sim_server.client.clock(time_scale=1.0)
+
+
 def test_published_figures_are_the_defaults():
     book = QuotaBook({"enabled": True})
     assert book.quota_of("oos", "StartExecution") == PUBLISHED["oos"]["StartExecution"] == "300/60"

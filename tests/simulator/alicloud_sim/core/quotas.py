@@ -1,4 +1,5 @@
-"""API quotas (flow control): a token bucket per (access key, product, action).
+"""API quotas (flow control): a token bucket per (access key, product, action), or per (access key, region,
+product, action) with ``per_region``.
 
 A quota is written as Alibaba Cloud's documentation writes it, ``"<calls>/<seconds>"`` (``"300/60"``;
 ``"300/60s"`` and ``"300/60(s)"`` are read too): the bucket holds ``calls`` tokens and refills at
@@ -13,8 +14,12 @@ The configuration (``--quotas``, the fleet file's ``quotas`` key, ``POST /_sim/q
       ecs: {DescribeInstances: "10/1"}
       oos: {StartExecution: "300/60"}
     retry_after: false            # true: also send x-acs-retry-after (ms until a token is back)
+    per_region: false             # true: one bucket per region too, as Alibaba counts (per account, region, API)
+    clock: real                   # "simulated": buckets refill on the simulated clock (benchmarks at a time scale)
 
-Time is real (monotonic) time, not the simulated clock: quotas are about how fast a client calls.
+Time is real (monotonic) time by default: quotas are about how fast a client calls. With ``clock:
+simulated`` a quota of 300/60 means 300 calls per 60 *simulated* seconds, so a benchmark that runs the
+simulator at a time scale sees the quotas scaled with its work.
 """
 
 import re
@@ -48,7 +53,8 @@ FALLBACK_DEFAULT = "300/60"
 THROTTLING_CODE = "Throttling.User"
 THROTTLING_MESSAGE = "Request was denied due to user flow control."
 _QUOTA_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)\s*(?:s|\(s\))?\s*$")
-FIELDS = {"enabled", "default", "actions", "retry_after"}
+FIELDS = {"enabled", "default", "actions", "retry_after", "per_region", "clock"}
+CLOCKS = ("real", "simulated")
 
 
 def parse_quota(value):
@@ -78,7 +84,7 @@ def check_config(config):
     if isinstance(config, bool):
         return {"enabled": config}
     if not isinstance(config, dict):
-        raise ValueError("quotas is a mapping (enabled, default, actions, retry_after) or true/false")
+        raise ValueError("quotas is a mapping (enabled, default, actions, retry_after, per_region, clock) or true/false")
     unknown = set(config) - FIELDS
     if unknown:
         raise ValueError(f"unknown quotas fields: {', '.join(sorted(unknown))}")
@@ -87,8 +93,13 @@ def check_config(config):
         if not isinstance(config["enabled"], bool):
             raise ValueError("quotas.enabled is true or false")
         out["enabled"] = config["enabled"]
-    if "retry_after" in config:
-        out["retry_after"] = bool(config["retry_after"])
+    for flag in ("retry_after", "per_region"):
+        if flag in config:
+            out[flag] = bool(config[flag])
+    if "clock" in config:
+        if config["clock"] not in CLOCKS:
+            raise ValueError("quotas.clock is real or simulated, not %r" % (config["clock"],))
+        out["clock"] = config["clock"]
     if "default" in config:
         parse_quota(config["default"])
         out["default"] = config["default"]
@@ -130,8 +141,9 @@ class QuotaBook:
     """The quota configuration and the buckets. ``base`` (the command line) is kept across resets;
     a reset applies the fleet's ``quotas`` over it and empties the buckets."""
 
-    def __init__(self, base=None, clock=time.monotonic):
-        self.clock = clock
+    def __init__(self, base=None, clock=time.monotonic, sim_clock=None):
+        self.real_clock = clock
+        self.sim_clock = sim_clock or clock   # the simulated clock's now(), for ``clock: simulated``
         self._lock = threading.Lock()
         self.base = check_config(base)
         self.config = {}
@@ -149,9 +161,12 @@ class QuotaBook:
         """``POST /_sim/quotas``: change the configuration now; buckets of changed quotas start full."""
         changes = check_config(changes)
         with self._lock:
+            scope = (self.config.get("per_region"), self.config.get("clock"))
             self.config = _merge(self.config, changes)
+            if scope != (self.config.get("per_region"), self.config.get("clock")):
+                self.buckets = {}     # other buckets, or another clock: every bucket starts full
             self.buckets = {k: b for k, b in self.buckets.items()
-                            if (b.capacity, b.capacity / b.rate) == self._quota(k[1], k[2])}
+                            if (b.capacity, b.capacity / b.rate) == self._quota(k[2], k[3])}
             return self._view()
 
     def refill(self):
@@ -179,21 +194,25 @@ class QuotaBook:
         with self._lock:
             return quota_text(self._quota(product, action))
 
-    def take(self, access_key, product, action):
-        """None when the call may go on, else the seconds until the bucket has a token again."""
+    def take(self, access_key, product, action, region=None):
+        """None when the call may go on, else the seconds until the bucket has a token again (seconds of the
+        quota's clock: simulated seconds with ``clock: simulated``)."""
         with self._lock:
             if not self.config.get("enabled"):
                 return None
             quota = self._quota(product, action)
             if quota is None:
                 return None
-            key = (access_key, product, action)
+            key = (access_key, region if self.config.get("per_region") else None, product, action)
             now = self.clock()
             bucket = self.buckets.get(key)
             if bucket is None:
                 bucket = self.buckets[key] = _Bucket(quota, now)
             ok, wait = bucket.take(now)
             return None if ok else wait
+
+    def clock(self):
+        return self.sim_clock() if self.config.get("clock") == "simulated" else self.real_clock()
 
     def send_retry_after(self):
         return bool(self.config.get("retry_after"))
@@ -205,13 +224,15 @@ class QuotaBook:
     def _view(self):
         now = self.clock()
         buckets = []
-        for (access_key, product, action), b in sorted(self.buckets.items()):
+        for (access_key, region, product, action), b in sorted(self.buckets.items(), key=lambda kv: str(kv[0])):
             tokens = min(b.capacity, b.tokens + (now - b.stamp) * b.rate)
-            buckets.append({"access_key": access_key, "product": product, "action": action,
-                            "quota": quota_text((b.capacity, b.capacity / b.rate)),
-                            "tokens": round(tokens, 3), "allowed": b.allowed, "throttled": b.throttled})
+            buckets.append(dict({"access_key": access_key, "product": product, "action": action,
+                                 "quota": quota_text((b.capacity, b.capacity / b.rate)),
+                                 "tokens": round(tokens, 3), "allowed": b.allowed, "throttled": b.throttled},
+                                **({"region": region} if region else {})))
         return {"enabled": self.enabled, "default": self.config.get("default"),
                 "actions": self.config.get("actions") or {}, "retry_after": self.send_retry_after(),
+                "per_region": bool(self.config.get("per_region")), "clock": self.config.get("clock", "real"),
                 "published": PUBLISHED, "product_defaults": PRODUCT_DEFAULTS,
                 "throttled": sum(b["throttled"] for b in buckets), "buckets": buckets}
 

@@ -225,9 +225,11 @@ class ApiServer(ThreadingHTTPServer):
     def _check_quota(self, entry, product, action):
         """Raise the real throttling error when the caller's bucket for this action is empty."""
         quotas = self.sim.quotas
-        wait = quotas.take(entry["access_key"], product, action)
+        wait = quotas.take(entry["access_key"], product, action, entry["region"])
         if wait is None:
             return
+        if quotas.config.get("clock") == "simulated":
+            wait = self.sim.clock.real_seconds(wait)
         entry["throttled"] = True
         headers = {}
         if quotas.send_retry_after():

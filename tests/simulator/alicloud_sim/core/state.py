@@ -37,7 +37,7 @@ class Simulator:
         self.components = {}
         self.calls = []      # call log, appended by the server
         self.faults = []     # active fault rules, managed by the server's fault injector
-        self.quotas = QuotaBook(quotas)   # API flow control; ``quotas`` (e.g. --quotas) outlives resets
+        self.quotas = QuotaBook(quotas, sim_clock=self.clock.now)   # API flow control; ``quotas`` outlives resets
         try:
             self.reset(fleet)
         except Exception:

@@ -107,3 +107,77 @@ def test_views_parse_json_strings():
     assert view["done"] and view["outputs"] == {"a": [1]} and ex.instance_of(view) == "i-x"
     assert view["current_tasks"] == [dict(task_name="t", task_action="", task_execution_id="")]
     assert ex.parse_json("not json") == "not json" and ex.parse_json("") == {} and ex.parse_json(None, []) == []
+
+
+class Pages:
+    """ListExecutions(ParentExecutionId) in pages of two children, and DescribeInstances in pages of two."""
+
+    def __init__(self, items, path):
+        self.items, self.path, self.calls = items, path, []
+
+    def call(self, action, params=None, deadline=None, attempts=None):
+        self.calls.append((action, dict(params or {})))
+        start = int(params.get("NextToken") or 0)
+        body = {"NextToken": str(start + 2) if start + 2 < len(self.items) else ""}
+        node = body
+        for key in self.path[:-1]:
+            node = node.setdefault(key, {})
+        node[self.path[-1]] = self.items[start:start + 2]
+        return body
+
+
+CHILD = {"ExecutionId": "exec-c1", "Status": "Failed", "StatusMessage": "no space left", "StatusReason": "",
+         "Parameters": {"instanceId": "i-1", "action": "install", "parameters": {"big": "x" * 1000}},
+         "Outputs": '{"commandOutput": "..."}', "Counters": {"Total": 3}, "Tags": {"a": "b"}, "CurrentTasks": []}
+
+
+def test_brief_child_views_keep_what_a_run_reports_per_instance():
+    api = Pages([CHILD, dict(CHILD, ExecutionId="exec-c2", Status="Success", StatusMessage="",
+                             Parameters='{"instanceId": "i-2"}'), dict(CHILD, ExecutionId="exec-c3")], ("Executions",))
+    brief = ex.child_executions(api, "exec-p", brief=True)
+    assert [ex.instance_of(c) for c in brief] == ["i-1", "i-2", "i-1"] and len(api.calls) == 2
+    assert brief[0] == dict(execution_id="exec-c1", status="Failed", done=True, status_message="no space left",
+                            status_reason="", parameters={"instanceId": "i-1"})
+    full = ex.child_executions(api, "exec-p")
+    assert set(brief[0]) < set(full[0]) and all(brief[0][k] == full[0][k] for k in brief[0] if k != "parameters")
+
+
+def test_instance_reads_keep_only_the_fields_the_view_needs():
+    from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils import _fleet
+
+    raw = [{"InstanceId": "i-%d" % n, "Status": "Running", "InstanceName": "web", "ZoneId": "cn-hangzhou-h",
+            "OSType": "linux", "OSNameEn": "Alibaba Cloud Linux 3", "OSName": "Alibaba Cloud Linux 3",
+            "Tags": {"Tag": [{"TagKey": "env", "TagValue": "prod"}]}, "VpcAttributes": {"big": "x" * 1000}}
+           for n in range(3)]
+    api = Pages(raw, ("Instances", "Instance"))
+    slim = _fleet.describe_instances(api, None, fields=_fleet.VIEW_FIELDS)
+    assert [i["InstanceId"] for i in slim] == ["i-0", "i-1", "i-2"] and "VpcAttributes" not in slim[0]
+    full = _fleet.describe_instances(Pages(raw, ("Instances", "Instance")), None)
+    assert full == raw
+    agent = {"CloudAssistantStatus": "true", "CloudAssistantVersion": "2.2"}
+    assert _fleet.instance_view("i-0", "cn-hangzhou", slim[0], agent) == _fleet.instance_view(
+        "i-0", "cn-hangzhou", raw[0], agent)
+
+
+class Reads(dict):
+    """A DescribeInstances item that records every key read from it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.read = set()
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+
+def test_the_view_reads_no_field_that_the_slim_read_drops():
+    from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils import _fleet
+
+    item = Reads(InstanceId="i-0", Status="Running")
+    _fleet.instance_view("i-0", "cn-hangzhou", item, {})
+    assert item.read and item.read <= set(_fleet.VIEW_FIELDS), item.read - set(_fleet.VIEW_FIELDS)
