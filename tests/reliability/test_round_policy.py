@@ -20,8 +20,9 @@ from harness import instance_ids, run_module
 R = "cn-hangzhou"
 PATCHES = [dict(kb_id="openssl-libs.x86_64", classification="Security", severity="Important")]
 INSTALL = 300            # simulated seconds per install: 3 s at the suite's time scale
-LONG_INSTALL = 1200      # 12 s: longer than the time batches may start for
-OPEN_FOR = 8             # seconds after the task starts during which batches may start (reads are throttled)
+LONG_INSTALL = 3000      # 30 s: longer than the time batches may start for
+OPEN_FOR = 20            # seconds after the task starts during which batches may start (reads are throttled;
+                         # a loaded CI machine can take 10 s to read and start the first batches)
 
 
 def linux(name, count, **extra):
