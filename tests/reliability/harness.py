@@ -195,6 +195,18 @@ def run_playbook(sim, playbook, extra_vars=None, check=False, verbosity=0, env=N
                               timeout=timeout, cwd=ROOT, check=False)
 
 
+def role_play(role, name):
+    """The text of a play on localhost that includes the collection's ``role`` (as a user's playbook does)."""
+    return """- name: %s
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Run the role
+      ansible.builtin.include_role:
+        name: alibabacloud.ecs_ops.%s
+""" % (name, role)
+
+
 def plain(value):
     """``value`` without ansible-core's ``{"__ansible_unsafe": ...}`` wrapping: ``ansible-inventory --list`` marks
     every value that came from the cloud (names, tags) as not to be templated, which is what we want."""

@@ -11,19 +11,12 @@ import os
 import re
 import tempfile
 
-from harness import instance_ids, run_playbook
+from harness import instance_ids, role_play, run_playbook
 
 R = "cn-hangzhou"
 PATCHES = [dict(kb_id="openssl-libs.x86_64", classification="Security", severity="Critical"),
            dict(kb_id="kernel.x86_64", classification="Security", severity="Important")]
-PLAY = """- name: Patch round
-  hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: Patch management
-      ansible.builtin.include_role:
-        name: alibabacloud.ecs_ops.patch_management
-"""
+PLAY = role_play("patch_management", "Patch round")
 JUNK = ['{"broken json', '{"kind": "someone.else", "version": 1}']
 
 

@@ -17,7 +17,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from harness import ROOT, names_to_ids, run_module, run_playbook
+from harness import ROOT, names_to_ids, role_play, run_module, run_playbook
 
 R = "cn-hangzhou"
 NODE = "ACS-Extension-node-1853370294850618"
@@ -204,14 +204,7 @@ def test_removing_an_extension_prunes_only_with_the_opt_in_and_only_what_the_rol
     assert outcome["extensions"]["would_prune"] == 0
 
 
-PATCH_PLAY = """- name: Patch the web servers
-  hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: Patch management
-      ansible.builtin.include_role:
-        name: alibabacloud.ecs_ops.patch_management
-"""
+PATCH_PLAY = role_play("patch_management", "Patch the web servers")
 
 
 def patch_round(sim, tmp_path, ids, check, **extra):

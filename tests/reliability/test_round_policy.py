@@ -21,8 +21,9 @@ R = "cn-hangzhou"
 PATCHES = [dict(kb_id="openssl-libs.x86_64", classification="Security", severity="Important")]
 INSTALL = 300            # simulated seconds per install: 3 s at the suite's time scale
 LONG_INSTALL = 3000      # 30 s: longer than the time batches may start for
-OPEN_FOR = 20            # seconds after the task starts during which batches may start (reads are throttled;
-                         # a loaded CI machine can take 10 s to read and start the first batches)
+# Seconds after the task starts during which batches may start (reads are throttled; a loaded CI machine can take
+# 10 s to read and start the first batches).
+OPEN_FOR = 20
 
 
 def linux(name, count, **extra):
