@@ -433,8 +433,9 @@ class Runner:
                 and b.execution_id not in self.cancelled and b.execution_id not in self.hooked]
 
     def _after_batches(self):
-        """``after_batch(batch, children, deadline)`` (a step given to the runner) once for each of our executions that ended (not one that
-        gave way in a tie-break), with its child executions by instance; it returns how many instances it failed.
+        """``after_batch(batch, children, deadline)`` (a step given to the runner) once for each of our executions that
+        ended (not one that gave way in a tie-break), with its child executions by instance; it returns how many
+        instances it failed.
         A read of the children that fails transiently is tried again next round."""
         for batch in self._hooks_due():
             if self.clock() >= self.deadline:
@@ -645,7 +646,7 @@ class Runner:
         Its instances are decided again: they adopt the winner if it makes the same change, else wait for what
         runs on them; a new start comes only after a random pause."""
         losers = []
-        own = {b.execution_id for b in self.batches} | self.cancelled
+        own = {b.execution_id for b in self.batches if b.mine} | self.cancelled
         for batch in self.batches:
             if not batch.mine or not batch.started or batch.done or batch.execution_id in self.cancelled:
                 continue
