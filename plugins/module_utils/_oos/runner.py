@@ -134,6 +134,10 @@ class Runner:
         self._assign(initial=True)
         self._say_lookup()
         if not self.wait:
+            # Instances whose plan is stale only because an execution ended since it was read are read again now;
+            # those that wait for a running one stay busy (nothing waits with wait=false).
+            if self._release_blocked():
+                self._assign()
             self._start_and_verify(unbounded=True)
             self._settle("not started: it is busy with %s and wait=false", queued=self._not_started())
             return self
@@ -518,9 +522,11 @@ class Runner:
     # --- polling ----------------------------------------------------------------------------------
     def _say_lookup(self):
         adopted = sum(1 for w in self.work.values() if w.batch is not None)
-        blocked = sum(1 for w in self.work.values() if w.state == BLOCKED)
+        blocked = [w for w in self.work.values() if w.state == BLOCKED]
+        stale = sum(1 for w in blocked if all(self.views.get(i, {}).get("done", True) for i in w.blockers))
         self.say("%d instance(s) to change; %d already in executions doing the same (adopted), %d busy with other "
-                 "executions" % (len(self.work), adopted, blocked))
+                 "executions, %d to read again (an execution on them ended since they were read)" % (
+                     len(self.work), adopted, len(blocked) - stale, stale))
 
     def progress_line(self):
         """One line: executions running and finished, instances by outcome so far, and what waits."""

@@ -608,3 +608,17 @@ def test_a_permission_error_reading_an_ended_batch_does_not_end_the_run(clock):
     run = runner(api, clock, spec, **spec.steps()).run(work("i-1"))
     assert not run.timed_out and run._finished() and spec.after == []
     assert run.batches[0].error and "Forbidden.RAM" in run.batches[0].error[0]
+
+
+def test_without_waiting_a_stale_plan_is_read_again_and_started(clock):
+    """wait=false: an instance an execution changed since its plan was read (that execution has ended) is read
+    again and started now; nothing is left waiting."""
+    api = FakeOos(clock)
+    spec = Spec()
+    planned_at = EPOCH + timedelta(seconds=clock.now)
+    api.add(["i-1"], age=0.0, duration=0.0)
+    clock.sleep(5)
+    run = runner(api, clock, spec, planned_at=planned_at, wait=False).run(work("i-1", "i-2"))
+    assert spec.replanned == [["i-1"]]
+    assert sorted(i for e in list(api.executions)[1:] for i in covered(api, e)) == ["i-1", "i-2"]
+    assert run.work["i-1"].batch is not None and run.work["i-1"].outcome is None
