@@ -214,6 +214,20 @@ def _iso(moment):
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def parse_api_time(text):
+    """An API time (``2026-11-29T03:41:28Z``, with fractions of a second, or ``2026-11-20T02:00Z``) as an aware UTC
+    datetime; None for an empty or unreadable value."""
+    value = str(text or "").strip()
+    if value.endswith("Z"):
+        value = value[:-1]
+    for layout in ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M"):
+        try:
+            return datetime.strptime(value, layout).replace(tzinfo=timezone.utc)
+        except ValueError:
+            continue
+    return None
+
+
 def utc_now():
     """The real current time, aware, in UTC: what every window is judged against."""
     return datetime.now(timezone.utc)

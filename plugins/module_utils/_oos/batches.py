@@ -23,20 +23,6 @@ def iso(moment):
     return moment.strftime(ISO_SECONDS)
 
 
-def parse_iso(text):
-    """The naive UTC datetime of an OOS time such as ``2026-11-29T03:41:28Z`` (fractions of a second allowed);
-    None for an empty or unreadable value."""
-    value = str(text or "").strip()
-    if value.endswith("Z"):
-        value = value[:-1]
-    for layout in ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M"):
-        try:
-            return datetime.strptime(value, layout)
-        except ValueError:
-            continue
-    return None
-
-
 def transient(exc):
     """True for a failure that retrying may fix (throttling, 5xx, transport); False for one that will not go away."""
     return ErrorInfo(exc).retryable

@@ -39,7 +39,6 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.batches 
     Work,
     gives_way,
     iso,
-    parse_iso,
     targets_of,
     transient,
     utc_now,
@@ -60,6 +59,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.rollout 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._secrets import secret_tags, tagged_names
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._window import parse_api_time
 
 LONG_LIVED = ("Running", "Waiting")  # unfinished statuses listed without a time bound (documented filter values)
 RECENT = 24 * 3600     # Started and Queued executions (Queued has no filter value) come from a listing of the last day
@@ -797,5 +797,5 @@ class Runner:
 
 
 def _ended_before(view, moment):
-    ended = parse_iso(view.get("end_date"))
-    return ended is not None and ended < moment
+    ended = parse_api_time(view.get("end_date"))
+    return ended is not None and ended.replace(tzinfo=None) < moment     # the runner's times are naive UTC

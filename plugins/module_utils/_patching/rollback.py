@@ -18,8 +18,9 @@ import time
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import ErrorInfo, describe
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.executions import report_deadline
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.snapshots import parse_time, provenance
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.snapshots import provenance
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._window import parse_api_time
 
 ROLLED_BACK_TAG = "ecs-ops-rolled-back"
 STOPPED_MODE = "KeepCharging"     # keep the instance's resources while it is stopped, so it can start again
@@ -30,7 +31,7 @@ STEP_TEXT = {"stop": "stop it", "reset": "reset system disk %(disk_id)s to %(sna
 
 
 def _created(entry):
-    return parse_time(entry.get("creation_time")) if entry else None
+    return parse_api_time(entry.get("creation_time")) if entry else None
 
 
 def of_execution(entry, execution_id, views):

@@ -13,12 +13,12 @@ longer exists proves nothing either, so its snapshots are kept.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.executions import get_execution
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.run import PATCH_RUN_TAG, PATCH_TEMPLATE
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._window import parse_api_time
 
 SNAPSHOT_NAME_RE = re.compile(r"^Snapshot-(exec-[0-9A-Za-z]+)$")
 SNAPSHOT_PAGE = 100
@@ -30,18 +30,8 @@ def execution_of(name):
     return match.group(1) if match else None
 
 
-def parse_time(text):
-    """An API time (``2026-11-20T02:00Z`` or with seconds) as an aware UTC datetime, or None."""
-    for fmt in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%MZ"):
-        try:
-            return datetime.strptime(text or "", fmt).replace(tzinfo=timezone.utc)
-        except ValueError:
-            continue
-    return None
-
-
 def snapshot_entry(raw, region, now):
-    created = parse_time(raw.get("CreationTime"))
+    created = parse_api_time(raw.get("CreationTime"))
     return dict(snapshot_id=raw.get("SnapshotId", ""), snapshot_name=raw.get("SnapshotName", ""), region=region,
                 status=raw.get("Status", ""), creation_time=raw.get("CreationTime", ""),
                 age_days=round((now - created).total_seconds() / 86400, 2) if created else None,
