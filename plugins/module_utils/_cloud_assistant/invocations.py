@@ -159,7 +159,8 @@ def find_invocation(api, token):
     return found[0] if found else None
 
 
-def start_invocations(api_for, batches, common, user_token=None, secret_names=(), values=None, inline=True):
+def start_invocations(api_for, batches, common, user_token=None, secret_names=(), values=None, inline=True,
+                      deadline=None):
     """RunCommand (``inline``) or InvokeCommand for each batch ({region, type, instance_ids, command_id}) with the
     request ``common``; sets each batch's ``invoke_id``, ``command_id`` and ``adopted``. The first failed Outcome,
     or None.
@@ -168,6 +169,7 @@ def start_invocations(api_for, batches, common, user_token=None, secret_names=()
     logs; their names are enough). Without ``user_token`` it also hashes a random value, so only retries of one
     call are deduplicated. With it the token is the request's alone, the invocation carries the tag
     ``ecs-ops-client-token`` with it, and an invocation found with that tag is adopted instead of started.
+    ``deadline`` (monotonic), if given, bounds the retries of the calls.
     """
     nonce = None if user_token else uuid.uuid4().hex
     secret_names = sorted(secret_names)
@@ -190,7 +192,7 @@ def start_invocations(api_for, batches, common, user_token=None, secret_names=()
                 batch["adopted"] = True
                 return earlier
             request["Tag"] = list(request.get("Tag") or []) + [dict(Key=TOKEN_TAG, Value=request["ClientToken"])]
-        return api.call(action, request)
+        return api.call(action, request, deadline=deadline)
 
     outcomes = run_bounded(start, batches)
     for outcome in outcomes:

@@ -140,7 +140,7 @@ def run_hook(api_for, name, hook, views, deadline, poll_interval=5.0, progress=N
     for batch in batches:
         batch["command_id"] = ""
     say("running the %s-hook on %d instance(s)" % (name, sum(len(b["instance_ids"]) for b in batches)))
-    failed = start_invocations(api_for, batches, common)
+    failed = start_invocations(api_for, batches, common, deadline=deadline)
     started = [b for b in batches if b.get("invoke_id")]
     for batch in batches:
         if not batch.get("invoke_id"):

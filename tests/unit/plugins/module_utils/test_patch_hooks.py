@@ -72,3 +72,18 @@ def test_nothing_runs_after_the_deadline():
 
     verdicts = hooks.run_hook(api_for, "pre", hook(), views, deadline=10.0, clock=lambda: 11.0)
     assert verdicts["i-1"]["reason"] == "not run: the deadline passed" and not verdicts["i-1"]["passed"]
+
+
+def test_the_start_of_a_hook_is_bounded_by_the_deadline():
+    """RunCommand gets the task's deadline, so its retries end there; a start that fails says so per instance."""
+    views = {"i-1": dict(instance_id="i-1", region="r", exists=True, ready=True, os_type="linux")}
+    seen = []
+
+    class Api:
+        def call(self, action, params=None, deadline=None, attempts=None):
+            seen.append((action, deadline))
+            raise RuntimeError("Throttling.User")
+
+    verdicts = hooks.run_hook(lambda _region: Api(), "pre", hook(), views, deadline=50.0, clock=lambda: 11.0)
+    assert seen == [("RunCommand", 50.0)]
+    assert verdicts["i-1"]["reason"].startswith("could not start: ") and not verdicts["i-1"]["passed"]
