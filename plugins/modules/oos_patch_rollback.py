@@ -222,13 +222,13 @@ def validate(params, region):
     return targets, warnings, None
 
 
-def read_region(module, region, instance_ids, pinned, start_after):
+def read_region(module, region, instance_ids, pinned, start_after, deadline):
     """The per-instance entries of one region, each with its plan (``steps``)."""
     ecs = module.api("ecs", region)
     raw = {i["InstanceId"]: i for i in describe_instances(ecs, instance_ids)}
     views = {i: instance_view(i, region, raw.get(i), None) for i in instance_ids}
     existing = [i for i in instance_ids if views[i]["exists"]]
-    disks = dict(zip(existing, run_all(lambda i: system_disk(ecs, i), existing)))
+    disks = dict(zip(existing, run_all(lambda i: system_disk(ecs, i, deadline), existing)))
     snapshots = read_patch_snapshots(ecs, region, utc_now())
     wanted = set(disks.values())
     snapshots = [s for s in snapshots if s["source_disk_id"] in wanted]
@@ -281,7 +281,7 @@ def main():
     entries = []
     try:
         for region, instance_ids in targets.items():
-            entries.extend(read_region(module, region, instance_ids, pinned, start_after))
+            entries.extend(read_region(module, region, instance_ids, pinned, start_after, deadline))
     except Exception as exc:  # pylint: disable=broad-exception-caught
         module.fail_api(exc, instances={e["instance_id"]: e for e in entries})
     if module.check_mode:

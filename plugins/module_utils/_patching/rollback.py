@@ -142,9 +142,9 @@ def disk_status(ecs, disk_id, deadline):
     return found[0].get("Status", "") if found else ""
 
 
-def system_disk(ecs, instance_id):
+def system_disk(ecs, instance_id, deadline=None):
     """The id of the instance's system disk, or ""."""
-    body = ecs.call("DescribeDisks", {"InstanceId": instance_id, "DiskType": "system"})
+    body = ecs.call("DescribeDisks", {"InstanceId": instance_id, "DiskType": "system"}, deadline=deadline)
     disks = [d for d in (body.get("Disks") or {}).get("Disk") or [] if d.get("InstanceId", instance_id) == instance_id]
     return disks[0].get("DiskId", "") if disks else ""
 
