@@ -150,8 +150,10 @@ notes:
   - A task whose module is cached costs one C(RunCommand) and usually one C(DescribeInvocationResults); an action
     that copies a file (C(copy), C(template)) costs three commands (its C(stat), its module, and the removal of
     its temporary directory, which is not waited for). The first use of a module on an instance costs one
-    C(SendFile) per 24 KB of its compressed code more (one more command and read for the first module of a run
-    on an instance, which finds out what the instance has cached).
+    C(SendFile) per 24 KB of its compressed code more (the module and its module_utils compressed as a whole; one
+    more command and read for the first module of a run on an instance, which finds out what the instance has
+    cached). For Ansible's own modules, whose code compresses as a whole by 17-30%, that is at most
+    ceil(payload / 32 KB) + 3 calls in all.
   - RAM actions are C(ecs:RunCommand), C(ecs:DescribeInvocationResults), C(ecs:StopInvocation),
     C(ecs:DescribeCloudAssistantStatus) and C(ecs:DescribeInstances), plus C(ecs:SendFile) and
     C(ecs:DescribeSendFileResults) for uploads by C(SendFile) (without them uploads go by commands).

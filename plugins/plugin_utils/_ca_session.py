@@ -186,28 +186,28 @@ class Session:
 
         Parts go by SendFile (24 KB each, one call, nothing to read) when it may be used, else by commands (12 KB
         each, a command and its reads). ``base64_text``: ``data`` is Base64 text (module code), sent as the bytes
-        it encodes when they are smaller than its gzip. SendFile answers before the file is written, so the step waits for its parts (up to
-        connect_timeout); when they never arrive, ``recover`` finds out why, notes it, and uploads them again by
-        commands."""
+        it encodes, or their gzip, when smaller than the gzip of the text (``_ca_transport.packed_forms``).
+        SendFile answers before the file is written, so the step waits for its parts (up to connect_timeout);
+        when they never arrive, ``recover`` finds out why, notes it, and uploads them again by commands."""
         name = uuid.uuid4().hex
         where = self._send_file_target()
         sent = self._send_parts(data, name, base64_text, *where) if where else None
         if sent is None:
-            return what, self._command_parts(data, name, target, digest), None
+            return what, self._command_parts(data, name, target, digest, base64_text), None
         wait = max(1, int(self.option("connect_timeout")))
         snippet = transport.join_step(name, sent["count"], digest, target, sent=sent["kind"],
                                       packed_digest=sent["digest"], wait=wait)
 
         def recover(_message):
             self._send_file_failed(sent["invoke_ids"])
-            return self._command_parts(data, uuid.uuid4().hex, target, digest)
+            return self._command_parts(data, uuid.uuid4().hex, target, digest, base64_text)
 
         return what, snippet, recover
 
-    def _command_parts(self, data, name, target, digest):
-        scripts = transport.command_parts(data, self.option("cache_dir"), name)
+    def _command_parts(self, data, name, target, digest, base64_text=False):
+        scripts, kind = transport.command_parts(data, self.option("cache_dir"), name, base64_text)
         self._parallel(lambda s: transport.parse_simple(self.run(s), "ECSOPS-PART"), scripts)
-        return transport.join_step(name, len(scripts), digest, target)
+        return transport.join_step(name, len(scripts), digest, target, kind=kind)
 
     # --- SendFile ----------------------------------------------------------------------------------------
     def _send_file_target(self):

@@ -92,17 +92,20 @@ def stable_blob(blob):
     """``blob`` with the same meaning and stable bytes: when it is a Base64 zip archive (an AnsiballZ payload's
     module code), the archive again with every entry dated 1980-01-01, so the same module built by two
     controller runs (whose archives differ only in the build time of each entry) has one hash and one cached
-    copy. Anything else is returned as it is."""
+    copy. The entries are stored, not deflated (``ZIP_STORED``, which Ansible itself offers as
+    ``module_compression``): the archive is then compressed as a whole for the upload (``raw_parts``), which finds
+    what the files have in common and sends 20-30% fewer bytes than the archive's per-file compression.
+    Anything else is returned as it is."""
     try:
         source = zipfile.ZipFile(io.BytesIO(base64.b64decode(blob, validate=True)))
         entries = [(info, source.read(info)) for info in source.infolist()]
     except (binascii.Error, ValueError, zipfile.BadZipFile, OSError, RuntimeError, EOFError):
         return blob
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as target:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as target:
         for info, data in entries:
             stable = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            stable.compress_type, stable.external_attr = info.compress_type, info.external_attr
+            stable.compress_type, stable.external_attr = zipfile.ZIP_STORED, info.external_attr
             target.writestr(stable, data)
     return base64.b64encode(out.getvalue())
 
@@ -236,40 +239,52 @@ def cleanup_script(directory):
     return "rm -rf %s\n" % shlex.quote(directory)
 
 
-def command_parts(data, cache, name):
-    """The scripts that upload ``data`` in parts of ``CHUNK`` Base64 characters of its gzip into ``up.<name>/`` of
-    the cache; they may run in any order, at once. The parts are joined by ``join_step(..., sent=False)``."""
-    packed = pack(data)
+def packed_forms(data, base64_text=False):
+    """(bytes to move, how they decode back into ``data``) for an upload, the smallest first: ``data``'s gzip
+    ("gzip"); with ``base64_text`` (``data`` is Base64 text, such as module code) also the bytes it encodes
+    ("base64") and their gzip ("gzip-base64"), which compresses far better than the gzip of the text."""
+    forms = [(gzip.compress(data, 6, mtime=0), "gzip")]
+    if base64_text:
+        raw = base64.b64decode(data)
+        forms += [(raw, "base64"), (gzip.compress(raw, 6, mtime=0), "gzip-base64")]
+    return min(forms, key=lambda form: len(form[0]))
+
+
+# How each packed form decodes on the instance (shell tools only: gzip, base64).
+DECODE = {"gzip": "gunzip", "base64": 'base64 | tr -d "\\n"', "gzip-base64": 'gunzip | base64 | tr -d "\\n"'}
+
+
+def command_parts(data, cache, name, base64_text=False):
+    """(the scripts that upload ``data`` in parts of ``CHUNK`` Base64 characters of its packed form into
+    ``up.<name>/`` of the cache, the form's kind); they may run in any order, at once. The parts are joined by
+    ``join_step(..., kind=<the kind>)``."""
+    raw, kind = packed_forms(data, base64_text)
+    packed = base64.b64encode(raw).decode("ascii")
     parts = [packed[i:i + CHUNK] for i in range(0, len(packed), CHUNK)] or [""]
     up = '"$D/up.%s"' % name
     return [_prologue(cache) + 'mkdir -p %s\nprintf "%%s" \'%s\' > %s/%06d\necho ECSOPS-PART %d\n'
-            % (up, part, up, n, n) for n, part in enumerate(parts)]
+            % (up, part, up, n, n) for n, part in enumerate(parts)], kind
 
 
 def send_parts(data, name, base64_text=False):
-    """([(file name, bytes)], SHA-256 of all of them, how to decode them: "gzip" or "base64") for SendFile into the
-    cache: ``data``'s gzip in parts of ``SEND_CHUNK`` bytes. With ``base64_text`` (``data`` is Base64 text, such as
-    module code), the bytes it encodes when they are smaller than its gzip: never more than ⌈len(data) / 32 KB⌉
-    parts."""
-    packed, kind = gzip.compress(data, 6, mtime=0), "gzip"
-    if base64_text:
-        raw = base64.b64decode(data)
-        if len(raw) <= len(packed):
-            packed, kind = raw, "base64"
+    """([(file name, bytes)], SHA-256 of all of them, how they decode (``DECODE``)) for SendFile into the cache:
+    ``data``'s smallest packed form (``packed_forms``) in parts of ``SEND_CHUNK`` bytes. Module code (``base64_text``)
+    is never more than ⌈len(data) / 32 KB⌉ parts, and usually fewer: its stored archive compressed as a whole."""
+    packed, kind = packed_forms(data, base64_text)
     parts = [("up.%s.%06d" % (name, n // SEND_CHUNK), packed[n:n + SEND_CHUNK])
              for n in range(0, len(packed), SEND_CHUNK)] or [("up.%s.%06d" % (name, 0), b"")]
     return parts, sha256(packed), kind
 
 
-def join_step(name, count, digest, target, sent=None, packed_digest=None, wait=0):
+def join_step(name, count, digest, target, sent=None, packed_digest=None, wait=0, kind="gzip"):
     """A deferred step: join the ``count`` parts of upload ``name``, check the result against ``digest`` and put it
     at ``target`` (``("blob", hash)`` into the cache, or ``("file", path)``, written with the agent's umask).
-    Parts sent by SendFile (``sent``: "gzip", or "base64" for ``send_parts(..., base64_text=True)``) are bytes that
-    may still be arriving: the step waits up to ``wait`` seconds until they hash to ``packed_digest``. The parts
-    are removed either way."""
+    Parts sent by SendFile (``sent``: the kind ``send_parts`` returned) are bytes that may still be arriving: the
+    step waits up to ``wait`` seconds until they hash to ``packed_digest``. Parts uploaded by commands are Base64
+    text of the form ``kind`` (what ``command_parts`` returned). The parts are removed either way."""
     if sent:
         parts = '"$D/up.%s".[0-9]*' % name      # zero-padded numbers: the glob lists them in order
-        decode, clean = ("gunzip" if sent == "gzip" else 'base64 | tr -d "\\n"'), "rm -f %s" % parts
+        decode, clean = DECODE[sent], "rm -f %s" % parts
         ready = ('t=$(( $(date +%%s) + %d ))\n'
                  'until [ "$(ls %s 2>/dev/null | wc -l)" -eq %d ] && '
                  '[ "$(cat %s 2>/dev/null | sha256sum | cut -c1-64)" = "%s" ]; do\n'
@@ -279,7 +294,7 @@ def join_step(name, count, digest, target, sent=None, packed_digest=None, wait=0
                  'done\n' % (wait, parts, count, parts, packed_digest, clean, wait))
     else:
         up = '"$D/up.%s"' % name
-        parts, decode, clean = "%s/*" % up, "base64 -d | gunzip", "rm -rf %s" % up
+        parts, decode, clean = "%s/*" % up, "base64 -d | " + DECODE[kind], "rm -rf %s" % up
         ready = ('[ "$(ls %s | wc -l)" -eq %d ] || { %s; echo "%d parts expected, some are missing" >&2; exit 1; }\n'
                  % (up, count, clean, count))
     joined = '"$D/up.%s.joined"' % name

@@ -44,6 +44,7 @@ def test_the_same_module_built_twice_has_one_hash():
     assert t.stable_blob(first) == t.stable_blob(second)
     archive = zipfile.ZipFile(io.BytesIO(base64.b64decode(t.stable_blob(first))))
     assert {i.filename: archive.read(i) for i in archive.infolist()} == entries, "same content"
+    assert {i.compress_type for i in archive.infolist()} == {zipfile.ZIP_STORED}, "compressed as a whole when sent"
     not_a_zip = base64.b64encode(b"x" * 5000)
     assert t.stable_blob(not_a_zip) == not_a_zip
 
@@ -69,7 +70,7 @@ def test_every_script_fits_runcommand():
     big_cmd = "x" * 2000
     stdin = (os.urandom(9000), b"")
     assert len(t.task_script(big_cmd, ".cache/x", stdin, None).encode()) < t.SCRIPT_LIMIT
-    scripts = t.command_parts(os.urandom(200000), ".cache/x", "n1")
+    scripts, _kind = t.command_parts(os.urandom(200000), ".cache/x", "n1")
     assert len(scripts) > 10
     assert max(len(s.encode()) for s in scripts) < t.SCRIPT_LIMIT
     assert len(base64.b64encode(scripts[0].encode())) <= 24 * 1024, "24 KB after Base64"
@@ -85,17 +86,17 @@ def test_the_scripts_work_in_a_real_shell(tmp_path):
     digest = t.sha256(blob)
     script = t.task_script("wc -c", cache, (b"<", b">"), digest)
     assert t.parse_task_answer(run_sh(script, tmp_path)) == ("miss", digest)
-    parts = t.command_parts(blob, cache, "u1")
+    parts, kind = t.command_parts(blob, cache, "u1", base64_text=True)
     for part in reversed(parts):
         assert t.parse_simple(run_sh(part, tmp_path), "ECSOPS-PART")
-    join = t.join_step("u1", len(parts), digest, ("blob", digest))
+    join = t.join_step("u1", len(parts), digest, ("blob", digest), kind=kind)
     assert t.parse_simple(run_sh(t.steps_script(cache, [join]), tmp_path), "ECSOPS-OK") == []
     answer = t.parse_task_answer(run_sh(script, tmp_path))
     assert answer[:2] == ("done", 0) and int(answer[2]) == len(blob) + 2
     assert oct((tmp_path / cache).stat().st_mode & 0o777) == "0o700", "the cache is private"
     assert not [p for p in (tmp_path / cache).iterdir() if p.name.startswith("up.")], "the parts are gone"
     # a corrupted upload is refused, names the step that failed, and leaves nothing behind
-    parts = t.command_parts(b"data", cache, "u2")
+    parts, _kind = t.command_parts(b"data", cache, "u2")
     run_sh(parts[0], tmp_path)
     join = t.join_step("u2", len(parts), "0" * 64, ("file", str(tmp_path / "f")))
     with pytest.raises(t.StepFailed, match="checksum mismatch") as failed:
@@ -204,10 +205,50 @@ def test_module_code_goes_as_the_bytes_it_encodes_and_is_cached_as_the_same_text
     digest = t.sha256(blob)
     parts, packed, kind = t.send_parts(blob, "m1", base64_text=True)
     assert kind == "base64" and len(parts) == -(-len(blob) // (32 * 1024)), "⌈code / 32 KB⌉ parts"
-    assert t.send_parts(base64.b64encode(b"a" * 90000), "m2", base64_text=True)[2] == "gzip", "gzip when smaller"
+    assert t.send_parts(base64.b64encode(b"a" * 90000), "m2", base64_text=True)[2] == "gzip-base64", "gzip when smaller"
     for file_name, chunk in parts:
         (tmp_path / cache).mkdir(parents=True, exist_ok=True)
         (tmp_path / cache / file_name).write_bytes(chunk)
     step = t.join_step("m1", len(parts), digest, ("blob", digest), sent=kind, packed_digest=packed, wait=5)
     assert t.parse_simple(run_sh(t.steps_script(cache, [step]), tmp_path), "ECSOPS-OK") == []
     assert (tmp_path / cache / ("blob-" + digest)).read_bytes() == blob
+
+
+def module_archive(files=60):
+    """A Base64 zip like an AnsiballZ payload's module code: many Python files with much in common."""
+    entries = {"ansible/module_utils/m%02d.py" % n: (
+        "# -*- coding: utf-8 -*-\nfrom __future__ import annotations\n\nimport os\nimport sys\n\n\n"
+        + "".join("def helper_%d_%d(value, default=None):\n    \"\"\"Return value or default.\"\"\"\n"
+                  "    return default if value is None else value\n\n\n" % (n, k) for k in range(40))
+        + base64.b64encode(os.urandom(600)).decode() + "\n").encode() for n in range(files)}
+    return zip_b64(entries, (2026, 1, 1, 10, 0, 0)), entries
+
+
+@pytest.mark.parametrize("by", ["sendfile", "commands"])
+def test_module_code_is_compressed_as_a_whole_and_cached_as_the_stable_text(tmp_path, by):
+    """The stored archive compressed as a whole moves in fewer parts than the archive's own per-file compression
+    would, by SendFile and by commands, and the instance caches exactly the stable Base64 text the task needs."""
+    original, entries = module_archive()
+    blob = t.stable_blob(original)
+    digest = t.sha256(blob)
+    cache = ".cache/x"
+    (tmp_path / cache).mkdir(parents=True)
+    if by == "sendfile":
+        parts, packed, kind = t.send_parts(blob, "z1", base64_text=True)
+        assert kind == "gzip-base64"
+        assert len(parts) < -(-len(base64.b64decode(original)) // t.SEND_CHUNK), "fewer parts than the zip itself"
+        for file_name, chunk in parts:
+            (tmp_path / cache / file_name).write_bytes(chunk)
+        step = t.join_step("z1", len(parts), digest, ("blob", digest), sent=kind, packed_digest=packed, wait=5)
+    else:
+        scripts, kind = t.command_parts(blob, cache, "z2", base64_text=True)
+        assert kind == "gzip-base64"
+        assert len(scripts) < -(-len(t.pack(original)) // t.CHUNK), "fewer parts than the gzip of the zip as text"
+        for script in scripts:
+            assert t.parse_simple(run_sh(script, tmp_path), "ECSOPS-PART")
+        step = t.join_step("z2", len(scripts), digest, ("blob", digest), kind=kind)
+    assert t.parse_simple(run_sh(t.steps_script(cache, [step]), tmp_path), "ECSOPS-OK") == []
+    cached = (tmp_path / cache / ("blob-" + digest)).read_bytes()
+    assert cached == blob
+    archive = zipfile.ZipFile(io.BytesIO(base64.b64decode(cached)))
+    assert {i.filename: archive.read(i) for i in archive.infolist()} == entries
