@@ -121,6 +121,7 @@ class Runner:
         self.hooked = {}           # execution id -> {instance id: child view}: our ended batches the spec saw
         self.hook_failed = 0       # instances the spec's after-batch step failed (they count in the budget)
         self.forecast = EndForecast()   # when our running executions should end (when to poll next)
+        self._answered = {}             # id(batch) -> the moment its start was answered (set in a worker thread)
 
     # --- entry points ---------------------------------------------------------------------
     def preview(self, work):
@@ -459,8 +460,10 @@ class Runner:
 
     def _start(self, batch):
         loop_mode = "FirstBatchPause" if batch.canary else None
-        return start_execution(self.api_for(batch.region), self.template, batch.parameters, batch.token_content,
+        view = start_execution(self.api_for(batch.region), self.template, batch.parameters, batch.token_content,
                                loop_mode=loop_mode, deadline=self.deadline, **self.start_options)
+        self._answered[id(batch)] = self.clock()    # when this start was answered (the forecast's start moment)
+        return view
 
     def _start_and_verify(self, unbounded=False):
         chosen = self._ready_batches(unbounded)
@@ -495,8 +498,9 @@ class Runner:
             self.batches.append(batch)
             for instance_id in batch.instance_ids:
                 self.work[instance_id].batch = batch
+            answered = self._answered.pop(id(batch), self.clock())
             if not batch.adopted and not batch.canary:   # a canary's pause makes it unlike the others
-                self.forecast.started(batch.execution_id, (batch.action, len(batch.instance_ids)), self.clock())
+                self.forecast.started(batch.execution_id, (batch.action, len(batch.instance_ids)), answered)
             return
         if batch is self.canary:
             self.canary = None
@@ -574,8 +578,8 @@ class Runner:
         """The regions a round lists: those where an instance still waits to start, or an execution it is in
         (ours or adopted) has not been seen ended. A region where every instance has its outcome or an ended
         execution has nothing left that a listing decides (no start, no tie-break, no stale plan)."""
-        return sorted({w.region for w in self.work.values()
-                       if w.state in (QUEUED, BLOCKED) or (w.state == BATCHED and (w.batch is None or not w.batch.done))})
+        return sorted({w.region for w in self.work.values() if w.state in (QUEUED, BLOCKED)
+                       or (w.state == BATCHED and (w.batch is None or not w.batch.done))})
 
     def _retake_cancelled_adoptions(self):
         """An adopted execution that was cancelled (by its job, as the loser of a tie-break, or by a person) did
@@ -618,10 +622,10 @@ class Runner:
         """Tell the forecast what the listings of ``regions`` (sent and answered at those moments) showed of our
         executions; only those that succeeded tell how long the others take."""
         for batch in self.batches:
-            if batch.mine and batch.started and batch.region in regions:
+            if batch.mine and batch.started and (batch.region in regions or batch.error is not None):
                 status = (batch.execution or {}).get("status")
-                self.forecast.seen(batch.execution_id, batch.done, sent, answered,
-                                   usable=status == "Success" and batch.execution_id not in self.cancelled)
+                self.forecast.seen(batch.execution_id, batch.done, sent, answered, usable=batch.error is None
+                                   and status == "Success" and batch.execution_id not in self.cancelled)
 
     def _next_poll(self, _value, default):
         """The delay before the next round: just after the next predicted end of our executions while instances
