@@ -128,3 +128,23 @@ def test_a_region_where_everything_ended_is_not_listed_again():
     assert len(listings(apis["a"])) <= 3 + 1 + 6 + 2
     assert len(listings(apis["b"])) >= 3 + 1 + 60 / 4
     assert clock.now > a_end + 50
+
+
+def test_the_canary_and_adopted_executions_do_not_predict_the_others():
+    clock = FakeClock(start=100.0)
+    api = FakeOos(clock, duration=20.0)
+    adopted = api.add(["i-9"], age=5)
+    work_ = work("i-1", "i-2", "i-3", "i-4", "i-9")
+    run = runner(api, clock, canary=True).run(work_)
+    assert not run.timed_out and run.canary is not None
+    assert set(run.forecast._jobs) == {b.execution_id for b in run.batches if b.mine and not b.canary}
+    assert run.canary.execution_id not in run.forecast._jobs and adopted not in run.forecast._jobs
+
+
+def test_a_predicted_end_past_the_deadline_does_not_stretch_the_wait():
+    clock = FakeClock(start=100.0)
+    api = FakeOos(clock, duration=40.0)
+    run = runner(api, clock, max_running=1, poll_interval=5.0, timeout=100).run(work(*("i-%d" % n for n in range(6))))
+    assert run.timed_out                                # the third batch's predicted end lies past the deadline
+    assert clock.now <= 100.0 + 100 + 0.001
+    assert [b.done for b in run.batches] == [True, True, False]
