@@ -58,7 +58,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.executio
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.rollout import Guards, in_flight_by_zone, plan_batches
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._secrets import secret_tags, tagged_names
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import EndForecast, wait_for
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._window import parse_api_time
 
 LONG_LIVED = ("Running", "Waiting")  # unfinished statuses listed without a time bound (documented filter values)
@@ -120,6 +120,8 @@ class Runner:
         self._listed = set()       # the executions the last round's listings showed
         self.hooked = {}           # execution id -> {instance id: child view}: our ended batches the spec saw
         self.hook_failed = 0       # instances the spec's after-batch step failed (they count in the budget)
+        self.forecast = EndForecast()   # when our running executions should end (when to poll next)
+        self._answered = {}             # id(batch) -> the moment its start was answered (set in a worker thread)
 
     # --- entry points ---------------------------------------------------------------------
     def preview(self, work):
@@ -144,7 +146,7 @@ class Runner:
         self._fresh = True
         waited = wait_for(self._round, self._finished, max(0.0, self.deadline - self.clock()),
                           interval=self.poll_interval, max_interval=self.poll_interval * 4, backoff=1.25,
-                          sleep=self.sleep, clock=self.clock)
+                          next_interval=self._next_poll, sleep=self.sleep, clock=self.clock)
         self.timed_out = waited.timed_out
         if self.timed_out:
             self._settle("not started: still waiting for %s when wait_timeout passed",
@@ -458,8 +460,10 @@ class Runner:
 
     def _start(self, batch):
         loop_mode = "FirstBatchPause" if batch.canary else None
-        return start_execution(self.api_for(batch.region), self.template, batch.parameters, batch.token_content,
+        view = start_execution(self.api_for(batch.region), self.template, batch.parameters, batch.token_content,
                                loop_mode=loop_mode, deadline=self.deadline, **self.start_options)
+        self._answered[id(batch)] = self.clock()    # when this start was answered (the forecast's start moment)
+        return view
 
     def _start_and_verify(self, unbounded=False):
         chosen = self._ready_batches(unbounded)
@@ -494,6 +498,9 @@ class Runner:
             self.batches.append(batch)
             for instance_id in batch.instance_ids:
                 self.work[instance_id].batch = batch
+            answered = self._answered.pop(id(batch), self.clock())
+            if not batch.adopted and not batch.canary:   # a canary's pause makes it unlike the others
+                self.forecast.started(batch.execution_id, (batch.action, len(batch.instance_ids)), answered)
             return
         if batch is self.canary:
             self.canary = None
@@ -552,7 +559,7 @@ class Runner:
 
     def _round(self):
         if not self._fresh:   # the first round uses the lookup's listings
-            self._refresh(sorted({w.region for w in self.work.values() if w.state != FINAL}))
+            self._refresh(self._regions_to_list())
         self._fresh = False
         self._resolve_conflicts()
         self._after_batches()
@@ -566,6 +573,13 @@ class Runner:
         self._start_and_verify()
         self.say(self.progress_line(), every=60)
         return self
+
+    def _regions_to_list(self):
+        """The regions a round lists: those where an instance still waits to start, or an execution it is in
+        (ours or adopted) has not been seen ended. A region where every instance has its outcome or an ended
+        execution has nothing left that a listing decides (no start, no tie-break, no stale plan)."""
+        return sorted({w.region for w in self.work.values() if w.state in (QUEUED, BLOCKED)
+                       or (w.state == BATCHED and (w.batch is None or not w.batch.done))})
 
     def _retake_cancelled_adoptions(self):
         """An adopted execution that was cancelled (by its job, as the loser of a tie-break, or by a person) did
@@ -588,9 +602,11 @@ class Runner:
 
     def _refresh(self, regions):
         self._listed = set()
+        sent, read = self.clock(), []
         for outcome in run_bounded(self._read_region, regions, self.workers):
             if outcome.ok:
                 self._merge(outcome.item, *outcome.value)
+                read.append(outcome.item)
                 try:
                     self._cover(outcome.item)
                 except Exception as exc:  # pylint: disable=broad-exception-caught
@@ -600,6 +616,23 @@ class Runner:
                 self.transient_errors.append(describe(outcome.error)[0])
             else:
                 self._unreadable(outcome.item, describe(outcome.error))
+        self._observe(read, sent, self.clock())
+
+    def _observe(self, regions, sent, answered):
+        """Tell the forecast what the listings of ``regions`` (sent and answered at those moments) showed of our
+        executions; only those that succeeded tell how long the others take."""
+        for batch in self.batches:
+            if batch.mine and batch.started and (batch.region in regions or batch.error is not None):
+                status = (batch.execution or {}).get("status")
+                self.forecast.seen(batch.execution_id, batch.done, sent, answered, usable=batch.error is None
+                                   and status == "Success" and batch.execution_id not in self.cancelled)
+
+    def _next_poll(self, _value, default):
+        """The delay before the next round: just after the next predicted end of our executions while instances
+        wait for a slot (or a step waits for ended batches), else after the last one; between ``poll_interval``
+        and four times it. Before any of them ended, or when they all run late, the backoff's ``default``."""
+        waiting = self.after_batch is not None or any(w.state in (QUEUED, BLOCKED) for w in self.work.values())
+        return self.forecast.wait(self.clock(), default, self.poll_interval, self.poll_interval * 4, last=not waiting)
 
     def _read_region(self, region):
         """One listing of the template's executions since the lookup (ours, and any that started since), and
