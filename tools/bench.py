@@ -77,6 +77,7 @@ INSTANCE_PAGE = 100         # DescribeInstances InstanceIds, ListInstancePatchSt
 AGENT_PAGE = 50             # DescribeCloudAssistantStatus InstanceId.N
 COMMAND_BATCH = 100         # RunCommand InstanceId.N
 RESULT_PAGE = 50            # DescribeInvocationResults MaxResults
+INVOCATION_PAGE = 50        # DescribeInvocations MaxResults (the invocations of a run, listed by its tag)
 
 # Simulated durations and the modules' polling, in simulated seconds.
 INSTALL = 60
@@ -86,6 +87,7 @@ SCAN, PATCH_INSTALL = 15, 60
 DELIVERY, COMMAND = 1, 20
 OOS_POLL, OOS_POLL_GROWTH = 5.0, 4      # poll_interval; the OOS waits grow to 4 times it
 CA_POLL, CA_POLL_GROWTH, CA_POLL_CAP = 3.0, 6, 60.0
+CA_POLL_STEADY = 60.0       # the Cloud Assistant wait keeps poll_interval this long, then grows x1.5 a round
 SEED_POLL = 20.0
 
 # Real seconds per simulated second, per scenario (docs/performance.md, "Time").
@@ -213,12 +215,24 @@ def seed_ideal(counts, duration=INSTALL, concurrency=CONCURRENCY):
     return sum(pages(size, concurrency) * duration for _region, size in batch_plan(counts))
 
 
+def command_interval(span, interval=CA_POLL):
+    """The longest interval of the Cloud Assistant wait while ``span`` seconds of work run: ``interval`` during
+    its first minute, then growing x1.5 a round up to min(60, 6 x ``interval``)."""
+    longest, elapsed, step = min(CA_POLL_CAP, interval * CA_POLL_GROWTH), interval, interval
+    while elapsed < span:
+        step = interval if elapsed < CA_POLL_STEADY else min(longest, step * 1.5)
+        elapsed += step
+    return step
+
+
 def command_model(counts, interval, duration=DELIVERY + COMMAND):
-    """(ideal seconds, minimum calls by kind) of one command on ``counts`` instances."""
+    """(ideal seconds, minimum calls by kind) of one command on ``counts`` instances: per poll round one
+    DescribeInvocations page per region and 50 invocations, and each invocation's results read once."""
     invocations = batch_plan(counts, COMMAND_BATCH)
-    per_round = sum(pages(size, RESULT_PAGE) for _region, size in invocations)
+    per_round = sum(pages(pages(n, COMMAND_BATCH), INVOCATION_PAGE) for n in counts.values())
     return duration, dict(state_reads=sum(fleet_reads(counts).values()), starts=len(invocations),
-                          polls=poll_rounds(duration, interval) * per_round)
+                          polls=poll_rounds(duration, interval) * per_round,
+                          result_reads=sum(pages(size, RESULT_PAGE) for _region, size in invocations))
 
 
 def patch_model(counts, slots, interval, duration, canary, concurrency=CONCURRENCY):
@@ -313,8 +327,10 @@ def command_calls(counts, interval, duration=DELIVERY + COMMAND):
         calls[(region, "ecs", "DescribeInstances")] += pages(count, INSTANCE_PAGE)
         calls[(region, "ecs", "DescribeCloudAssistantStatus")] += pages(count, AGENT_PAGE)
         calls[(region, "ecs", "RunCommand")] += len(invocations)
-        calls[(region, "ecs", "DescribeInvocationResults")] += poll_rounds(duration, interval) * sum(
-            pages(size, RESULT_PAGE) for _region, size in invocations)
+        calls[(region, "ecs", "DescribeInvocations")] += poll_rounds(duration, interval) * pages(
+            len(invocations), INVOCATION_PAGE)
+        calls[(region, "ecs", "DescribeInvocationResults")] += sum(pages(size, RESULT_PAGE)
+                                                                   for _region, size in invocations)
     return duration, calls
 
 
@@ -674,7 +690,7 @@ def p4_command(sim, sizes):
     args = dict(instance_ids=targets, command="echo benchmark", poll_interval=poll_option(CA_POLL, ts), wait_timeout=900)
     _result, wall, calls, rss = module_run(sim, "ecs_cloud_assistant_command", args,
                                            lambda r: r["summary"]["succeeded"] == sizes.command)
-    ideal, minimum = command_model(counts, min(CA_POLL_CAP, CA_POLL * CA_POLL_GROWTH))
+    ideal, minimum = command_model(counts, command_interval(DELIVERY + COMMAND))
     return scenario("P4", "P4 command fan-out, ecs_cloud_assistant_command", sizes.command, ts, wall, calls,
                     ideal, minimum, peak_rss_mib=round(rss, 1))
 
@@ -976,7 +992,7 @@ def p7_command(sim, sizes):
     args = dict(instance_ids=targets, command="echo benchmark", poll_interval=poll_option(CA_POLL, ts), wait_timeout=900)
     result, wall, calls, rss = module_run(sim, "ecs_cloud_assistant_command", args,
                                           lambda r: r["summary"]["succeeded"] == total)
-    work, minimum = command_calls(counts, min(CA_POLL_CAP, CA_POLL * CA_POLL_GROWTH))
+    work, minimum = command_calls(counts, command_interval(DELIVERY + COMMAND))
     return quota_row("P7", "P7 command under quotas, ecs_cloud_assistant_command", total, ts, wall, calls, work,
                      minimum, rss, result)
 

@@ -146,7 +146,10 @@ options:
     default: 600
   poll_interval:
     description:
-      - Seconds between two looks at the results at first; the interval grows up to six times this value.
+      - Seconds between two looks at the invocations during the first minute of the wait; after it the interval
+        grows up to six times this value (at most 60 seconds).
+      - A look lists the invocations of the run (one C(DescribeInvocations) call per region and 50 invocations);
+        the results with the output of an invocation are read once, when all its instances have finished.
     type: float
     default: 3
   stop_on_timeout:
@@ -196,8 +199,11 @@ options:
     type: str
   tags:
     description:
-      - Tags for the command and the invocations (at most 20, or 19 with O(client_token)). Keys starting with
+      - Tags for the command and the invocations, at most 19, or 18 with O(client_token). Keys starting with
         C(ecs-ops-) are reserved for the collection.
+      - Every invocation also carries the tag C(ecs-ops-run), one value per run of the task, by which the wait
+        lists the invocations of the run. The API allows 20 tags, so the module takes one fewer (two with
+        O(client_token)) and says so before any call.
     type: dict
   client_token:
     description:
@@ -244,8 +250,11 @@ seealso:
   - name: RunCommand API
     description: The API an inline command uses.
     link: https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-runcommand
+  - name: DescribeInvocations API
+    description: How the wait follows the invocations of a run (filtered by its C(ecs-ops-run) tag).
+    link: https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-describeinvocations
   - name: DescribeInvocationResults API
-    description: Where the per-instance results come from.
+    description: Where the per-instance results and output come from.
     link: https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-describeinvocationresults
 """
 
@@ -400,6 +409,8 @@ invocations:
       started. In check mode, the batches that would start.
     - C(adopted) is true for an invocation of an earlier run with the same O(client_token) and request, found
       instead of starting a new one.
+    - C(run_tag) is the value of the invocation's C(ecs-ops-run) tag (empty for an invocation adopted from a run
+      that did not tag its invocations; the wait then reads its results in full every round).
   returned: with O(state=present)
   type: list
   elements: dict
@@ -581,8 +592,12 @@ def _check_options(params, problems):
     if reserved:
         problems.append("tags: keys starting with %s are reserved for the collection: %s" % (
             TOKEN_TAG_PREFIX, ", ".join(reserved)))
-    elif params["client_token"] is not None and len(params["tags"] or {}) >= MAX_TAGS:
-        problems.append("tags: at most %d tags with client_token (it adds %s)" % (MAX_TAGS - 1, inv.TOKEN_TAG))
+    else:
+        added = [inv.RUN_TAG] + ([inv.TOKEN_TAG] if params["client_token"] is not None else [])
+        if len(params["tags"] or {}) + len(added) > MAX_TAGS:
+            problems.append("tags: at most %d tags%s: the invocations also carry %s" % (
+                MAX_TAGS - len(added), " with client_token" if params["client_token"] is not None else "",
+                " and ".join(added)))
     problems.extend(token_problems(params["client_token"]))
     return mode
 

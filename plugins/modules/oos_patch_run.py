@@ -268,7 +268,7 @@ notes:
   - The RAM actions needed are C(oos:StartExecution), C(oos:ListExecutions), C(oos:NotifyExecution),
     C(oos:CancelExecution), C(oos:ListInstancePatchStates), C(oos:ListInstancePatches), C(ecs:DescribeInstances),
     C(ecs:DescribeCloudAssistantStatus) and C(ecs:DescribeSnapshots); with O(pre_hook) or O(post_hook) also
-    C(ecs:RunCommand) and C(ecs:DescribeInvocationResults).
+    C(ecs:RunCommand), C(ecs:DescribeInvocations) and C(ecs:DescribeInvocationResults).
   - Hooks run in the task's wait loop, one batch at a time; while a hook runs, other batches are not polled (they
     keep running in OOS). Their time counts against O(wait_timeout).
   - Each execution this module starts carries the tag C(ecs-ops-patch-run=oos_patch_run), which

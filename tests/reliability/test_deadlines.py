@@ -8,8 +8,9 @@ Cloud Assistant commands (ecs_cloud_assistant_command):
   instances that finished as finished and the others as still running / not reached, and, with
   ``cancel_on_timeout`` / ``stop_on_timeout``, cancel what is still running (the simulator then shows the
   execution ``Cancelled`` / the instances ``Terminated``);
-- an **unresponsive API**: the polling read (``ListExecutions`` / ``DescribeInvocationResults``) answers
-  after 3 s while the task's ``api_timeout`` is 1 s, so every read times out and is retried. The task
+- an **unresponsive API**: the polling read (``ListExecutions`` / ``DescribeInvocations`` and
+  ``DescribeInvocationResults``) answers after 3 s while the task's ``api_timeout`` is 1 s, so every read
+  times out and is retried. The task
   must still end close to ``wait_timeout`` (the retries must honour the deadline) and fail, never report
   an outcome it could not read, and keep the per-instance results it had already read.
 
@@ -248,10 +249,11 @@ def test_hung_invocation_stopped_on_timeout(sim):
 
 # --- Cloud Assistant: unresponsive API ---------------------------------------------------------------------
 def test_unresponsive_results_api_ends_at_deadline(sim):
-    """DescribeInvocationResults answers after 3 s, the read timeout is 1 s, from the first poll on: the
-    task ends close to wait_timeout and fails; no instance is reported finished."""
+    """The reads of the invocation (DescribeInvocations, DescribeInvocationResults) answer after 3 s, the read
+    timeout is 1 s, from the first poll on: the task ends close to wait_timeout and fails; no instance is
+    reported finished."""
     sim.reset(command_fleet(), time_scale=TIME_SCALE)
-    sim.faults({"action": "DescribeInvocationResults", "latency_ms": SLOW_API_MS})
+    sim.faults({"action": "DescribeInvocation*", "latency_ms": SLOW_API_MS})
     rc, result, err, elapsed = timed_run(sim, "ecs_cloud_assistant_command", command_args(sim, api_timeout=API_TIMEOUT))
 
     assert elapsed <= WAIT + SLACK, "ended after %.1fs, wait_timeout=%s" % (elapsed, WAIT)
@@ -262,9 +264,10 @@ def test_unresponsive_results_api_ends_at_deadline(sim):
 
 
 def test_api_unresponsive_mid_run_keeps_what_was_read(sim):
-    """The API answers until the three fast instances have been read as finished, then stops answering in
-    time. The task ends close to wait_timeout and fails, and still reports those three as finished, with
-    their exit code and output: what finished is reported as finished."""
+    """The API answers until the three fast instances have been seen finished (the listing of the run's
+    invocations), then stops answering in time. The task ends close to wait_timeout and fails, and still
+    reports those three as finished, with their exit code: what finished is reported as finished. (Their output
+    comes with the invocation's results, read once it settled or at the deadline; here neither answers.)"""
     sim.reset(command_fleet(), time_scale=TIME_SCALE)
     groups = groups_of(sim)
 
@@ -277,9 +280,9 @@ def test_api_unresponsive_mid_run_keeps_what_was_read(sim):
     try:
         wait_until(fast_ones_done, timeout=15, what="the fast instances to finish")
         mark = sim.mark()
-        wait_until(lambda: any(c["http_status"] == 200 for c in sim.calls(mark, action="DescribeInvocationResults")),
-                   timeout=15, what="the module to read the finished instances")
-        sim.faults({"action": "DescribeInvocationResults", "latency_ms": SLOW_API_MS})
+        wait_until(lambda: any(c["http_status"] == 200 for c in sim.calls(mark, action="DescribeInvocations")),
+                   timeout=15, what="the module to see the finished instances")
+        sim.faults({"action": "DescribeInvocation*", "latency_ms": SLOW_API_MS})
         rc, result, _out, err = run.result(KILL + 5)
     except subprocess.TimeoutExpired:
         pytest.fail("the module did not end within %ss with wait_timeout=%s (killed)" % (KILL, WAIT))

@@ -232,7 +232,8 @@ def kill_and_rerun_command(sim, signum, tmp_path, rerun_order=None):
             return evidence.exists() and len(evidence.read_text().splitlines()) == len(ids)
 
         wait_until(running, 60, what="the script to run on every instance")
-        wait_until(lambda: sim.calls(action="DescribeInvocationResults"), 30, what="the module to poll")
+        wait_until(lambda: [c for c in sim.calls(action="DescribeInvocations")
+                            if c["params"].get("Tag.1.Key") == "ecs-ops-run"], 30, what="the module to poll")
         first.send_signal(signum)
         rc, _result, out, _err = first.result(30)
     finally:
@@ -575,15 +576,16 @@ def command_storm_fleet():
 
 @pytest.mark.parametrize("code", ["Throttling.User", "ServiceUnavailable"])
 def test_command_wait_outlasts_transient_poll_failures(sim, code):
-    """Every DescribeInvocationResults fails with ``code`` for longer than api_retries=1 can absorb while the
-    command runs. The task keeps waiting and, once the errors stop, reports each instance's real result."""
+    """Every read of the invocation (the polls: DescribeInvocations; DescribeInvocationResults) fails with
+    ``code`` for longer than api_retries=1 can absorb while the command runs. The task keeps waiting and, once
+    the errors stop, reports each instance's real result."""
     sim.reset(command_storm_fleet(), time_scale=TIME_SCALE)
     ids = instance_ids(sim, R)
-    sim.faults({"action": "DescribeInvocationResults", "code": code})
+    sim.faults({"action": "DescribeInvocation*", "code": code})
     args = dict(region=R, instance_ids=ids, command="echo done", timeout=86400, api_retries=API_RETRIES,
                 poll_interval=0.2, wait_timeout=120)
     run = run_module_async(sim, "ecs_cloud_assistant_command", args, timeout=150)
-    rc, result, err = ride_out_storm(sim, run, "DescribeInvocationResults", code)
+    rc, result, err = ride_out_storm(sim, run, "DescribeInvocations", code)
 
     assert rc == 0 and not result.get("failed"), (result.get("msg"), err[-1000:])
     assert "failed after their retries" in json.dumps(result.get("warnings")), result.get("warnings")
@@ -624,11 +626,11 @@ def test_oos_wait_ends_at_a_permission_error(sim, module):
 
 
 def test_command_wait_ends_at_a_permission_error(sim):
-    """DescribeInvocationResults answers 403 Forbidden.RAM: the task ends at once and fails, no instance is
-    reported finished, and the invocation is not stopped."""
+    """The reads of the invocation (DescribeInvocations, DescribeInvocationResults) answer 403 Forbidden.RAM: the
+    task ends at once and fails, no instance is reported finished, and the invocation is not stopped."""
     sim.reset(command_storm_fleet(), time_scale=TIME_SCALE)
     ids = instance_ids(sim, R)
-    sim.faults(dict(FORBIDDEN, action="DescribeInvocationResults"))
+    sim.faults(dict(FORBIDDEN, action="DescribeInvocation*"))
     args = dict(region=R, instance_ids=ids, command="echo done", timeout=86400, api_retries=API_RETRIES,
                 poll_interval=0.2, wait_timeout=FORBIDDEN_WAIT)
     started = time.monotonic()

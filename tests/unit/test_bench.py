@@ -39,9 +39,17 @@ def test_poll_rounds_notice_the_end_within_the_interval():
     assert bench.poll_rounds(300, 20) == 15 and bench.poll_rounds(301, 20) == 16 and bench.poll_rounds(21, 18) == 2
 
 
+def test_the_cloud_assistant_interval_stays_at_poll_interval_for_the_first_minute():
+    assert bench.command_interval(21) == bench.command_interval(60) == 3.0
+    assert bench.command_interval(64) == 4.5 and bench.command_interval(600) == 18.0
+
+
 def test_the_command_and_patch_models():
-    ideal, minimum = bench.command_model(FLEET, interval=18)
-    assert ideal == 21 and minimum == dict(state_reads=33, starts=12, polls=2 * 21)
+    ideal, minimum = bench.command_model(FLEET, interval=3)
+    # 4 invocations a region: one DescribeInvocations page per region and round; 2+2+2+1 result pages each
+    assert ideal == 21 and minimum == dict(state_reads=33, starts=12, polls=7 * 3, result_reads=3 * 7)
+    assert bench.command_model(FLEET, interval=18)[1]["polls"] == 2 * 3
+    assert bench.command_model({"r": 6000}, interval=3)[1]["polls"] == 7 * 2      # 60 invocations: 2 pages
     counts = bench.spread(500)
     scan, scan_minimum = bench.patch_model(counts, 20, 20, 15, canary=False)
     assert scan == 75 and scan_minimum["polls"] == 3 * 4 and scan_minimum["result_reads"] == 12 + 6
@@ -59,7 +67,9 @@ def test_the_per_api_minimum_adds_up_to_the_minimum_by_kind():
     ideal, minimum = bench.rollout_model(FLEET, slots=25, interval=20)
     assert work == ideal and sum(calls.values()) == sum(minimum.values())
     assert calls[("cn-hangzhou", "oos", "ListInstancePackageStates")] == 334
-    assert sum(bench.command_calls(FLEET, 18)[1].values()) == sum(bench.command_model(FLEET, 18)[1].values())
+    for interval in (3, 18):
+        assert sum(bench.command_calls(FLEET, interval)[1].values()) == sum(
+            bench.command_model(FLEET, interval)[1].values())
     counts = bench.spread(500)
     for duration, canary in ((15, False), (60, True)):
         work, calls = bench.patch_calls(counts, 20, 20, duration, canary)
@@ -78,4 +88,8 @@ def test_the_quota_bound_ideal_comes_from_the_published_quotas():
     assert bound["api_s"] == 400 and bound["api_calls"] == 2000 and ideal == 600   # 2,000 reads a region at 5/s
     assert bench.quota_ideal(work, calls, bench.state_calls(counts))[1]["read_then_act_s"] == 400 + 600
     assert bench.quota_ideal(0.0, bench.state_calls(counts))[0] == 400             # the no-op re-run
-    assert bench.quota_ideal(21, bench.command_calls(counts, 18)[1])[0] == 21      # the command: its work
+    work, calls = bench.command_calls(counts, 3)
+    assert bench.quota_ideal(work, calls)[0] == 21                                  # the command: its work
+    # P7: 20 invocations a region, listed on one page a round for 7 rounds; 2 result pages each, once
+    assert calls[("cn-hangzhou", "ecs", "DescribeInvocations")] == 7
+    assert calls[("cn-hangzhou", "ecs", "DescribeInvocationResults")] == 40 and sum(calls.values()) == 635

@@ -9,6 +9,10 @@ the instances' views and the requested type); ``start_invocations`` and ``wait_f
 through ``api_for(region)``; ``result_view`` turns a DescribeInvocationResults row into the collection's
 per-instance result with the output decoded. Used by ``ecs_cloud_assistant_command`` and meant for the
 plugins that run commands through Cloud Assistant.
+
+Every invocation a run starts carries the tag ``ecs-ops-run`` with one value per run, so that a wait looks at
+all of them with one DescribeInvocations page per region and 50 invocations (statuses, no output), and reads
+an invocation's results (with the output) once, when it has settled.
 """
 
 from __future__ import annotations
@@ -23,14 +27,18 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assist
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import first_error, run_bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import ErrorInfo, describe, has_error_code
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all, paginate
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import client_token
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import chunked
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
 
 MAX_INSTANCES_PER_CALL = 100     # InstanceId.N of RunCommand / InvokeCommand
+LISTING_PAGE = 50                # MaxResults of DescribeInvocations (its most)
 TOKEN_TAG = "ecs-ops-client-token"  # the ClientToken of an invocation started with a user token
-INVISIBLE_GRACE = 60.0           # a new invocation may not be visible to DescribeInvocationResults at once
+RUN_TAG = "ecs-ops-run"          # the same value on every invocation of one run: the wait lists them by it
+INVISIBLE_GRACE = 60.0           # a new invocation may not be listed or readable at once
+STEADY_POLLING = 60.0            # the wait looks every poll_interval this long, then backs off
+SHORTEST_SLEEP = 0.05            # _waiter.wait_for never sleeps less between two rounds
 TERMINAL = frozenset(("Success", "Failed", "Timeout", "Error", "Aborted", "Invalid", "Cancelled", "Terminated"))
 FAILED = frozenset(("Failed", "Timeout", "Error", "Aborted", "Invalid"))
 STOPPED = frozenset(("Cancelled", "Terminated"))
@@ -159,40 +167,58 @@ def find_invocation(api, token):
     return found[0] if found else None
 
 
+def invocation_tags(item):
+    """{key: value} of the tags of a DescribeInvocations item."""
+    return {t.get("TagKey"): t.get("TagValue", "") for t in (item.get("Tags") or {}).get("Tag") or []}
+
+
 def start_invocations(api_for, batches, common, user_token=None, secret_names=(), values=None, inline=True,
                       deadline=None):
     """RunCommand (``inline``) or InvokeCommand for each batch ({region, type, instance_ids, command_id}) with the
-    request ``common``; sets each batch's ``invoke_id``, ``command_id`` and ``adopted``. The first failed Outcome,
-    or None.
+    request ``common``; sets each batch's ``invoke_id``, ``command_id``, ``adopted`` and ``run_tag``. The first
+    failed Outcome, or None.
 
     Each start carries a ClientToken that hashes the request (secret values left out: the token shows in API
     logs; their names are enough). Without ``user_token`` it also hashes a random value, so only retries of one
     call are deduplicated. With it the token is the request's alone, the invocation carries the tag
     ``ecs-ops-client-token`` with it, and an invocation found with that tag is adopted instead of started.
+    Every invocation started also carries the tag ``ecs-ops-run`` (``RUN_TAG``), whose value hashes the
+    ClientTokens of all the batches: one value per run, the same again for a retried run with the same token and
+    request. ``run_tag`` is the value the invocation carries ("" for one adopted from a run that tagged none).
     ``deadline`` (monotonic), if given, bounds the retries of the calls.
     """
     nonce = None if user_token else uuid.uuid4().hex
     secret_names = sorted(secret_names)
     public = {k: v for k, v in (values or {}).items() if k not in secret_names}
+    action = "RunCommand" if inline else "InvokeCommand"
 
-    def start(batch):
+    def request_of(batch):
         request = dict(common, InstanceId=batch["instance_ids"])
         if inline:
-            action, request["Type"] = "RunCommand", batch["type"]
+            request["Type"] = batch["type"]
         else:
-            action, request["CommandId"] = "InvokeCommand", batch["command_id"]
+            request["CommandId"] = batch["command_id"]
         hashed = dict(request, Parameters=None, public_parameters=public, secret_names=secret_names)
         request["ClientToken"] = client_token(dict(action=action, region=batch["region"], request=hashed,
                                                    run=nonce), user_token)
+        return request
+
+    requests = [request_of(batch) for batch in batches]
+    run_tag = client_token(dict(run_of=sorted(r["ClientToken"] for r in requests)), user_token)
+    request_for = {id(batch): request for batch, request in zip(batches, requests)}
+
+    def start(batch):
+        request = request_for[id(batch)]
         api = api_for(batch["region"])
-        batch["adopted"] = False
+        tags = list(request.get("Tag") or [])
         if user_token is not None:
             earlier = find_invocation(api, request["ClientToken"])
             if earlier is not None:
-                batch["adopted"] = True
+                batch.update(adopted=True, run_tag=invocation_tags(earlier).get(RUN_TAG) or "")
                 return earlier
-            request["Tag"] = list(request.get("Tag") or []) + [dict(Key=TOKEN_TAG, Value=request["ClientToken"])]
-        return api.call(action, request, deadline=deadline)
+            tags.append(dict(Key=TOKEN_TAG, Value=request["ClientToken"]))
+        batch.update(adopted=False, run_tag=run_tag)
+        return api.call(action, dict(request, Tag=tags + [dict(Key=RUN_TAG, Value=run_tag)]), deadline=deadline)
 
     outcomes = run_bounded(start, batches)
     for outcome in outcomes:
@@ -217,49 +243,141 @@ def fetch_results(api, invocation, deadline):
     return {row["InstanceId"]: row for row in rows if row.get("InvokeId", invocation["invoke_id"]) == invocation["invoke_id"]}
 
 
+def list_run(api, run_tag, invoke_ids, deadline):
+    """{invoke id: {instance id: DescribeInvocations InvokeInstance row}} of the invocations ``invoke_ids`` among
+    those tagged ``ecs-ops-run: run_tag``; stops paging once every one of them was seen."""
+    found = {}
+    items = paginate(lambda q: api.call("DescribeInvocations", q, deadline=deadline),
+                     {"Tag": [dict(Key=RUN_TAG, Value=run_tag)], "MaxResults": LISTING_PAGE},
+                     ("Invocations", "Invocation"))
+    for item in items:
+        invoke_id = item.get("InvokeId")
+        if invoke_id in invoke_ids:
+            found[invoke_id] = {row["InstanceId"]: dict(row, InvokeId=invoke_id)
+                                for row in (item.get("InvokeInstances") or {}).get("InvokeInstance") or []}
+            if len(found) == len(invoke_ids):
+                break
+    return found
+
+
+class _Wait:
+    """One wait_for_results: the results read (``rows``), the listing rows of the invocations not read yet
+    (``listed``), and the invocations read in full every round (``unlisted``)."""
+
+    def __init__(self, api_for, invocations, wait_timeout, poll_interval, first_run, say):
+        self.api_for, self.invocations, self.first_run, self.say = api_for, invocations, first_run, say
+        self.poll_interval = poll_interval
+        self.longest = min(60.0, poll_interval * 6)
+        self.interval = float(poll_interval)
+        self.rows, self.listed, self.unlisted, self.passing = {}, {}, set(), []
+        self.started = time.monotonic()
+        self.deadline = self.started + wait_timeout
+
+    def settled(self, invocation, source):
+        return all(is_settled(source.get(i, {}), self.first_run) for i in invocation["instance_ids"])
+
+    def done(self, _rows=None):
+        return all(self.settled(inv, self.rows) for inv in self.invocations)
+
+    def in_grace(self):
+        return time.monotonic() - self.started < INVISIBLE_GRACE
+
+    def failed(self, error):
+        """A failed call: noted if retrying may fix it, ignored if a new invocation is not visible yet, else raised."""
+        if ErrorInfo(error).retryable:
+            self.passing.append(describe(error)[0])
+        elif not (has_error_code(error, "InvalidInvokeId.NotFound") and self.in_grace()):
+            raise error
+
+    def listable(self, invocation):
+        return bool(invocation.get("run_tag")) and invocation["invoke_id"] not in self.unlisted
+
+    def list_runs(self, waiting):
+        """One listing per region and run tag of the ``waiting`` invocations; updates ``listed``."""
+        runs = {}
+        for inv in waiting:
+            if self.listable(inv):
+                runs.setdefault((inv["region"], inv["run_tag"]), []).append(inv)
+
+        def listing(key):
+            return list_run(self.api_for(key[0]), key[1], {inv["invoke_id"] for inv in runs[key]}, self.deadline)
+
+        for outcome in run_bounded(listing, list(runs)):
+            if not outcome.ok:
+                self.failed(outcome.error)
+                continue
+            for inv in runs[outcome.item]:
+                if inv["invoke_id"] in outcome.value:
+                    self.listed.update(outcome.value[inv["invoke_id"]])
+                elif not self.in_grace():
+                    self.unlisted.add(inv["invoke_id"])
+
+    def read(self, invocations):
+        for outcome in run_bounded(lambda inv: fetch_results(self.api_for(inv["region"]), inv, self.deadline),
+                                   invocations):
+            if outcome.ok:
+                self.rows.update(outcome.value)
+            else:
+                self.failed(outcome.error)
+
+    def poll(self):
+        """A round: list what is unsettled, then read in full what the listing shows settled and what cannot be
+        listed. The last round that can start before the deadline reads everything unsettled in full; none starts
+        after it (no call may: ``_client`` refuses a call that would start after its deadline)."""
+        now = time.monotonic()
+        if now >= self.deadline:
+            return self.rows
+        self.interval = max(SHORTEST_SLEEP, self.poll_interval if now - self.started < STEADY_POLLING else min(
+            self.longest, self.interval * 1.5))
+        read_all = now + self.interval >= self.deadline
+        waiting = [inv for inv in self.invocations if not self.settled(inv, self.rows)]
+        if not read_all:
+            self.list_runs(waiting)
+        self.read([inv for inv in waiting if read_all or not self.listable(inv) or self.settled(inv, self.listed)])
+        self.report_progress()
+        return self.rows
+
+    def known(self):
+        return {**self.listed, **self.rows}
+
+    def report_progress(self):
+        known = self.known()
+        total = sum(len(inv["instance_ids"]) for inv in self.invocations)
+        states = [outcome(known[i].get("InvocationStatus") or "Pending", known[i].get("ErrorCode"),
+                          int(known[i].get("Repeats") or 0)) if i in known else "pending"
+                  for inv in self.invocations for i in inv["instance_ids"]]
+        self.say("%d of %d instance(s) finished (%d succeeded, %d failed), %d running%s" % (
+            total - states.count("pending"), total, states.count("succeeded"), states.count("failed"),
+            states.count("pending"),
+            "; %d poll(s) failed after retries" % len(self.passing) if self.passing else ""), every=60)
+
+    def next_interval(self, _rows, _default):
+        """``poll_interval`` for the first minute, then growing x1.5 a round up to ``longest`` (set by ``poll``)."""
+        return self.interval
+
+
 def wait_for_results(api_for, invocations, wait_timeout, poll_interval, first_run, progress=None):
     """Poll until every instance settled or ``wait_timeout`` passed: ``(rows, timed_out, error, transient)``.
 
+    A round lists the unsettled invocations by their ``run_tag`` (one DescribeInvocations page per region, run
+    and 50 invocations) and reads the results of an invocation (DescribeInvocationResults, with the output) once,
+    when the listing shows every instance of it settled. Invocations without a run tag, or still not listed
+    after the grace a new one may need to become visible, are read in full every round, and so is every unsettled
+    invocation in the last round before the deadline (so that a timeout still reports the output of what had
+    finished). ``rows`` are the results read and, for the instances of an invocation not read yet, its listing
+    row (status, exit code, error; no output).
+
+    Rounds come every ``poll_interval`` for the first minute (a round costs a call per region, and most commands
+    end within their default timeout of 60 s), then the interval grows up to min(60, 6 x ``poll_interval``).
     A poll that still fails after its retries with an error that retrying may fix (throttling, 5xx,
     transport) does not end the wait; an error that will not go away does (``error``), and so does a
     missing invocation after the grace a new one may need to become visible."""
-    say = progress or (lambda text, every=None: None)
-    rows = {}
-    passing = []
-    started = time.monotonic()
-    deadline = started + wait_timeout
-
-    def settled(invocation):
-        return all(is_settled(rows.get(i, {}), first_run) for i in invocation["instance_ids"])
-
-    def poll():
-        outcomes = run_bounded(lambda inv: fetch_results(api_for(inv["region"]), inv, deadline),
-                               [inv for inv in invocations if not settled(inv)])
-        for outcome in outcomes:
-            if outcome.ok:
-                rows.update(outcome.value)
-            elif ErrorInfo(outcome.error).retryable:
-                passing.append(describe(outcome.error)[0])
-            elif not (has_error_code(outcome.error, "InvalidInvokeId.NotFound")
-                      and time.monotonic() - started < INVISIBLE_GRACE):
-                raise outcome.error
-        report_progress()
-        return rows
-
-    def report_progress():
-        total = sum(len(inv["instance_ids"]) for inv in invocations)
-        states = [outcome(rows[i].get("InvocationStatus") or "Pending", rows[i].get("ErrorCode"),
-                          int(rows[i].get("Repeats") or 0)) if i in rows else "pending"
-                  for inv in invocations for i in inv["instance_ids"]]
-        say("%d of %d instance(s) finished (%d succeeded, %d failed), %d running%s" % (
-            total - states.count("pending"), total, states.count("succeeded"), states.count("failed"),
-            states.count("pending"), "; %d poll(s) failed after retries" % len(passing) if passing else ""), every=60)
-
+    wait = _Wait(api_for, invocations, wait_timeout, poll_interval, first_run,
+                 progress or (lambda text, every=None: None))
     try:
-        # No script has finished the moment it starts: the first read comes one interval later.
-        waited = wait_for(poll, lambda _rows: all(settled(inv) for inv in invocations), wait_timeout,
-                          interval=poll_interval, max_interval=min(60.0, poll_interval * 6),
-                          initial_delay=min(poll_interval, wait_timeout))
+        # No script has finished the moment it starts: the first look comes one interval later.
+        waited = wait_for(wait.poll, wait.done, wait_timeout, interval=poll_interval, max_interval=wait.longest,
+                          next_interval=wait.next_interval, initial_delay=min(poll_interval, wait_timeout))
     except Exception as exc:  # pylint: disable=broad-exception-caught
-        return rows, False, exc, passing  # the rows read so far still say which instances finished
-    return rows, waited.timed_out, None, passing
+        return wait.known(), False, exc, wait.passing  # what was read so far still says which instances finished
+    return wait.known(), waited.timed_out, None, wait.passing

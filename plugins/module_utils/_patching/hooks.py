@@ -29,6 +29,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assist
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assistant.invocations import (
     base_view,
+    is_settled,
     os_group,
     plan_invocations,
     result_view,
@@ -154,7 +155,7 @@ def run_hook(api_for, name, hook, views, deadline, poll_interval=5.0, progress=N
         for instance_id in batch["instance_ids"]:
             base = dict(base_view(views[instance_id], batch["type"]), invoke_id=batch["invoke_id"])
             verdict = _verdict(result_view(base, rows.get(instance_id)))
-            if error is not None and not verdict["passed"] and instance_id not in rows:
+            if error is not None and not is_settled(rows.get(instance_id) or {}, False):
                 verdict["reason"] = "could not read its result: %s" % describe(error)[0]
             verdicts[instance_id] = verdict
     return verdicts

@@ -250,6 +250,49 @@ def test_describe_invocations_filters_and_paging(sim_server):
         raise AssertionError("DescribeInvocationResults accepted an unknown InvokeId")
 
 
+def test_describe_invocations_filters_by_tag_and_lists_each_instance(sim_server):
+    """What ecs_cloud_assistant_command's wait relies on (reference 3.3): RunCommand keeps its Tag.N on the
+    invocation; DescribeInvocations with Tag.N lists only the invocations with all those tags (a key alone
+    matches any value), each with Tags.Tag[] and InvokeInstances.InvokeInstance[] (per-instance status, exit code,
+    repeats; Output only with IncludeOutput and an InvokeId or InstanceId), paged by MaxResults/NextToken."""
+    def tagged(value, prefix="web"):
+        tags = [m.RunCommandRequestTag(key="ecs-ops-run", value=value), m.RunCommandRequestTag(key="team", value="ops")]
+        return run(sim_server, "echo {{ACS::InstanceName}}", prefix=prefix, enable_parameter=True, tag=tags).invoke_id
+
+    first, second, other = tagged("run-a"), tagged("run-a", prefix="db"), tagged("run-b")
+    untagged = run(sim_server, "echo plain").invoke_id
+    for invoke_id in (first, second, other, untagged):
+        invocation(sim_server, invoke_id)
+    client = sim_server.ecs()
+
+    def listing(*tags, **kw):
+        body = client.describe_invocations(m.DescribeInvocationsRequest(
+            region_id="cn-hangzhou", tag=[m.DescribeInvocationsRequestTag(key=k, value=v) for k, v in tags],
+            **kw)).body
+        return body, {i.invoke_id: i for i in body.invocations.invocation}
+
+    _body, found = listing(("ecs-ops-run", "run-a"), max_results=50)
+    assert set(found) == {first, second}
+    item = found[first]
+    assert {(t.tag_key, t.tag_value) for t in item.tags.tag} == {("ecs-ops-run", "run-a"), ("team", "ops")}
+    rows = item.invoke_instances.invoke_instance
+    assert sorted(r.instance_id for r in rows) == sorted(instance_ids(sim_server, "web"))
+    assert {(r.invocation_status, r.exit_code, r.repeats, r.output) for r in rows} == {("Success", 0, 1, "")}
+    assert all(r.finish_time and r.start_time for r in rows)
+    assert set(listing(("ecs-ops-run", None))[1]) == {first, second, other}
+    assert set(listing(("ecs-ops-run", "run-a"), ("team", "ops"))[1]) == {first, second}
+    assert listing(("ecs-ops-run", "run-a"), ("team", "dev"))[1] == {}
+    page, found = listing(("ecs-ops-run", "run-a"), max_results=1)
+    assert len(found) == 1 and page.next_token
+    rest = client.describe_invocations(m.DescribeInvocationsRequest(
+        region_id="cn-hangzhou", tag=[m.DescribeInvocationsRequestTag(key="ecs-ops-run", value="run-a")],
+        max_results=1, next_token=page.next_token)).body
+    assert {i.invoke_id for i in rest.invocations.invocation} | set(found) == {first, second} and not rest.next_token
+    _body, with_output = listing(("ecs-ops-run", "run-a"), invoke_id=first, include_output=True)
+    assert {base64.b64decode(r.output).decode() for r in with_output[first].invoke_instances.invoke_instance} == {
+        "%s\n" % sim_server.sim.instance(i).name for i in instance_ids(sim_server, "web")}
+
+
 def test_fan_out_without_running_scripts(sim_server_factory):
     server = sim_server_factory(fleet={"run_scripts": False, "regions": {"cn-hangzhou": {"instances": [
         {"name": "n", "os_type": "linux", "count": 1000}]}}})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import collections
 import json
 
 import pytest
@@ -144,8 +145,13 @@ def test_250_instances_are_batched(sim_server_factory, run_module):
     assert len(result["invoke_ids"]) == 3 and len(set(result["invoke_ids"])) == 3
     assert list(result["instances"]) == ids
     assert all(e["stdout"] == "hi\n" for e in result["instances"].values())
-    pages = api_calls(server, "DescribeInvocationResults")
-    assert any(c["params"].get("NextToken") for c in pages)
+    # Each round lists the run's three invocations with one page; each invocation's results are read once.
+    listings = api_calls(server, "DescribeInvocations")
+    assert listings and all(c["params"]["Tag.1.Key"] == "ecs-ops-run" and not c["params"].get("NextToken")
+                            for c in listings)
+    assert {c["params"]["Tag.1.Value"] for c in listings} == {i["run_tag"] for i in result["invocations"]}
+    pages = collections.Counter(c["params"]["InvokeId"] for c in api_calls(server, "DescribeInvocationResults"))
+    assert pages == {i["invoke_id"]: -(-len(i["instance_ids"]) // 50) for i in result["invocations"]}
 
 
 def test_mixed_os_auto_type_and_mismatch(sim_server, run_module):
@@ -297,7 +303,12 @@ def test_client_token_makes_a_retried_task_idempotent(sim_server, run_module):
     tokens = [c["params"]["ClientToken"] for c in starts]
     assert len(tokens) == 3 and tokens[0].startswith("deploy-42-") and len(set(tokens)) == 3
     assert starts[0]["params"]["Tag.1.Key"] == "ecs-ops-client-token" and starts[0]["params"]["Tag.1.Value"] == tokens[0]
-    assert "Tag.1.Key" not in starts[1]["params"]
+    assert [starts[1]["params"].get("Tag.%d.Key" % n) for n in (1, 2)] == ["ecs-ops-run", None]
+    # Every run tags its invocations with its own ecs-ops-run value; the adopted invocation keeps the first one's.
+    assert starts[0]["params"]["Tag.2.Key"] == "ecs-ops-run"
+    run_tags = [starts[0]["params"]["Tag.2.Value"], starts[1]["params"]["Tag.1.Value"], starts[2]["params"]["Tag.1.Value"]]
+    assert first["invocations"][0]["run_tag"] == second["invocations"][0]["run_tag"] == run_tags[0]
+    assert run_tags[0].startswith("deploy-42-") and len(set(run_tags)) == 3
 
 
 def test_throttling_and_a_dropped_answer_do_not_duplicate(sim_server, run_module):
@@ -411,6 +422,11 @@ def test_every_frequency_form_is_accepted(sim_server, run_module, frequency):
     ({"parameters": {"a": [1]}}, "must be a string, number or boolean"),
     ({"command": "echo {{a}} {{b}}", "parameters": {"a": "1"}}, "needs a value for parameter(s) b"),
     ({"client_token": "has space"}, "client_token must be"),
+    ({"tags": {"t%d" % n: "v" for n in range(20)}},
+     "tags: at most 19 tags: the invocations also carry ecs-ops-run"),
+    ({"tags": {"t%d" % n: "v" for n in range(19)}, "client_token": "x"},
+     "tags: at most 18 tags with client_token: the invocations also carry ecs-ops-run and ecs-ops-client-token"),
+    ({"tags": {"ecs-ops-run": "mine"}}, "keys starting with ecs-ops- are reserved"),
     ({"tags": {"acs:x": "1"}}, "is not a tag key"),
     ({"working_dir": "/" * 201}, "working_dir is longer than 200"),
     ({"invoke_id": "t-hz123456"}, "invoke_id is only used with state=absent"),
@@ -458,12 +474,12 @@ def test_a_failed_start_reports_the_instances_not_started_and_one_invoke_id_only
     assert failed["summary"]["cancelled"] == 2 and failed["summary"]["planned"] == 0
 
 
-def test_the_first_result_read_waits_one_interval_after_the_start(sim_server, run_module):
-    """No script has finished when it starts: reading at once only costs a call (P4's minimum)."""
+def test_the_first_look_waits_one_interval_after_the_start(sim_server, run_module):
+    """No script has finished when it starts: looking at once only costs a call (P4's minimum)."""
     ids = by_name(sim_server)
     rc, result = run_module(module.main, args(sim_server, instance_ids=[ids["web-1"]], command="true",
                                               poll_interval=0.3))
     assert rc == 0, result["msg"]
     (start,) = api_calls(sim_server, "RunCommand")
-    first = api_calls(sim_server, "DescribeInvocationResults")[0]
-    assert first["time"] - start["time"] >= 0.29
+    first = [c for c in api_calls(sim_server) if c["action"] in ("DescribeInvocations", "DescribeInvocationResults")][0]
+    assert first["action"] == "DescribeInvocations" and first["time"] - start["time"] >= 0.29
