@@ -199,11 +199,12 @@ options:
     type: str
   tags:
     description:
-      - Tags for the command and the invocations, at most 19, or 18 with O(client_token). Keys starting with
+      - Tags for the command and the invocations (at most 20, or 19 with O(client_token)). Keys starting with
         C(ecs-ops-) are reserved for the collection.
-      - Every invocation also carries the tag C(ecs-ops-run), one value per run of the task, by which the wait
-        lists the invocations of the run. The API allows 20 tags, so the module takes one fewer (two with
-        O(client_token)) and says so before any call.
+      - When there is room (fewer than 20 tags with the one O(client_token) adds), every invocation also carries the
+        tag C(ecs-ops-run), one value per run of the task, by which the wait lists the invocations of the run.
+        Without it (20 tags given) the wait reads the results of every unfinished invocation each round, which
+        costs more calls on large fleets.
     type: dict
   client_token:
     description:
@@ -410,7 +411,8 @@ invocations:
     - C(adopted) is true for an invocation of an earlier run with the same O(client_token) and request, found
       instead of starting a new one.
     - C(run_tag) is the value of the invocation's C(ecs-ops-run) tag (empty for an invocation adopted from a run
-      that did not tag its invocations; the wait then reads its results in full every round).
+      that did not tag its invocations, or started with 20 tags and no room for it; the wait then reads its
+      results in full every round).
   returned: with O(state=present)
   type: list
   elements: dict
@@ -592,12 +594,8 @@ def _check_options(params, problems):
     if reserved:
         problems.append("tags: keys starting with %s are reserved for the collection: %s" % (
             TOKEN_TAG_PREFIX, ", ".join(reserved)))
-    else:
-        added = [inv.RUN_TAG] + ([inv.TOKEN_TAG] if params["client_token"] is not None else [])
-        if len(params["tags"] or {}) + len(added) > MAX_TAGS:
-            problems.append("tags: at most %d tags%s: the invocations also carry %s" % (
-                MAX_TAGS - len(added), " with client_token" if params["client_token"] is not None else "",
-                " and ".join(added)))
+    elif params["client_token"] is not None and len(params["tags"] or {}) >= MAX_TAGS:
+        problems.append("tags: at most %d tags with client_token (it adds %s)" % (MAX_TAGS - 1, inv.TOKEN_TAG))
     problems.extend(token_problems(params["client_token"]))
     return mode
 

@@ -29,7 +29,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import ErrorInfo, describe, has_error_code
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all, paginate
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import client_token
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import chunked
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import MAX_TAGS, chunked
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
 
 MAX_INSTANCES_PER_CALL = 100     # InstanceId.N of RunCommand / InvokeCommand
@@ -217,8 +217,12 @@ def start_invocations(api_for, batches, common, user_token=None, secret_names=()
                 batch.update(adopted=True, run_tag=invocation_tags(earlier).get(RUN_TAG) or "")
                 return earlier
             tags.append(dict(Key=TOKEN_TAG, Value=request["ClientToken"]))
-        batch.update(adopted=False, run_tag=run_tag)
-        return api.call(action, dict(request, Tag=tags + [dict(Key=RUN_TAG, Value=run_tag)]), deadline=deadline)
+        # The run tag only where it fits: a resource takes MAX_TAGS tags, and the user's come first (without it
+        # the wait reads this invocation's results every round instead of listing it).
+        room = len(tags) < MAX_TAGS
+        batch.update(adopted=False, run_tag=run_tag if room else "")
+        return api.call(action, dict(request, Tag=tags + ([dict(Key=RUN_TAG, Value=run_tag)] if room else [])),
+                        deadline=deadline)
 
     outcomes = run_bounded(start, batches)
     for outcome in outcomes:

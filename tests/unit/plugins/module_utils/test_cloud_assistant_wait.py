@@ -262,6 +262,22 @@ def test_every_start_of_a_run_carries_one_run_tag_after_the_user_tags():
     assert tags(again.starts()[0])[inv.RUN_TAG] != batches[0]["run_tag"], "without client_token each run differs"
 
 
+def test_with_twenty_user_tags_there_is_no_room_for_the_run_tag_and_the_wait_reads_in_full():
+    """A resource takes 20 tags: the user's come first, the run tag only where it fits (no playbook that worked
+    with 20 tags breaks); such an invocation has no run tag, which the wait reads in full every round."""
+    api = Starts()
+    batches = plan("r1")
+    full = [dict(Key="t%d" % n, Value="v") for n in range(20)]
+    assert inv.start_invocations(lambda region: api, batches, {"CommandContent": "ZWNobw==", "Tag": full}) is None
+    assert list(tags(api.starts()[0])) == ["t%d" % n for n in range(20)] and batches[0]["run_tag"] == ""
+    api = Starts()
+    batches = plan("r1")
+    assert inv.start_invocations(lambda region: api, batches, {"CommandContent": "ZWNobw==", "Tag": full[:19]},
+                                 user_token="deploy-1") is None
+    assert inv.TOKEN_TAG in tags(api.starts()[0]) and inv.RUN_TAG not in tags(api.starts()[0])
+    assert len(api.starts()[0]["Tag"]) == 20 and batches[0]["run_tag"] == ""
+
+
 def test_a_retried_run_with_a_token_has_the_same_run_tag_and_adopts_what_carries_another_or_none():
     first = Starts()
     batches = plan("r1", "r2")
