@@ -26,7 +26,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assistant import frequency as freq
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assistant.invocations import outcome
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assistant.invocations import invocation_tags, outcome
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._secrets import MASK, tagged_names
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import canonical
@@ -50,10 +50,6 @@ def spec_digest(spec):
 def is_one_shot(repeat_mode, frequency):
     """True for a schedule that runs once (``at()``, NextRebootOnly): once it ran, it is done, not missing."""
     return repeat_mode == "NextRebootOnly" or (repeat_mode == "Period" and freq.kind(frequency) == "at")
-
-
-def _tags(raw):
-    return {t.get("TagKey"): t.get("TagValue", "") for t in (raw.get("Tags") or {}).get("Tag") or []}
 
 
 def _decode(content):
@@ -115,7 +111,7 @@ def schedule_view(raw, redactor):
     """The collection's view of a tagged invocation from DescribeInvocations. Secret parameter values (named by
     the ``ecs-ops-secret-parameters`` tags) are masked in ``parameters`` and remembered by ``redactor``; the raw
     values stay in ``_values`` for comparisons and never leave the module (``public`` drops them)."""
-    tags = _tags(raw)
+    tags = invocation_tags(raw)
     records = [instance_record(i) for i in (raw.get("InvokeInstances") or {}).get("InvokeInstance") or []]
     status = raw.get("InvocationStatus") or ""
     values = _parameters(raw.get("Parameters"))
