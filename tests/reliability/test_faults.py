@@ -132,11 +132,11 @@ def test_extension_rollout_converges_under_faults(sim):
 
     # Quotas per region and API, as Alibaba Cloud counts them (the suite's default is one bucket for all regions,
     # stricter than a real account: the task's pacers are per region).
-    sim.set_quotas(per_region=True)
+    sim.client.set_quotas(per_region=True)
     try:
         rc, result, _out, err = run_module(sim, "oos_extension_install", args, timeout=1500)
     finally:
-        sim.set_quotas(per_region=False)
+        sim.client.set_quotas(per_region=False)
     assert rc == 0 and not result.get("failed"), "rollout failed: %s\n%s" % (result.get("msg"), err[-2000:])
     assert result["changed"] is True and result["timed_out"] is False
     calls = sim.calls()
