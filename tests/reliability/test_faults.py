@@ -117,7 +117,7 @@ def batch_key(region, action, ids):
     return region, action, tuple(ids)
 
 
-def test_extension_rollout_converges_under_faults(sim):
+def test_extension_rollout_converges_under_faults(sim, request):
     """~1,000 (fast: 72) instances, 3 regions, install + update + unchanged under the R1 faults: every
     instance ends at the latest version with the asked parameters, each batch ran exactly one execution
     and each instance was in exactly one; the module's per-instance results match the simulator; the lost
@@ -131,12 +131,10 @@ def test_extension_rollout_converges_under_faults(sim):
                 batch_size=BATCH, poll_interval=POLL, wait_timeout=1800)
 
     # Quotas per region and API, as Alibaba Cloud counts them (the suite's default is one bucket for all regions,
-    # stricter than a real account: the task's pacers are per region).
+    # stricter than a real account: the task's pacers are per region), for both runs.
     sim.client.set_quotas(per_region=True)
-    try:
-        rc, result, _out, err = run_module(sim, "oos_extension_install", args, timeout=1500)
-    finally:
-        sim.client.set_quotas(per_region=False)
+    request.addfinalizer(lambda: sim.client.set_quotas(per_region=False))
+    rc, result, _out, err = run_module(sim, "oos_extension_install", args, timeout=1500)
     assert rc == 0 and not result.get("failed"), "rollout failed: %s\n%s" % (result.get("msg"), err[-2000:])
     assert result["changed"] is True and result["timed_out"] is False
     calls = sim.calls()
