@@ -92,6 +92,16 @@ def warnings_of(result):
     return texts
 
 
+class ApiError(Exception):
+    """An SDK error as the collection reads it (code, HTTP status, the response's ``Code``)."""
+
+    def __init__(self, code, status=400):
+        super().__init__(code)
+        self.code = code
+        self.status_code = status
+        self.data = {"Code": code, "statusCode": status}
+
+
 class FakeClock:
     """A monotonic clock and sleep for retry and wait tests: sleeping moves time forward."""
 

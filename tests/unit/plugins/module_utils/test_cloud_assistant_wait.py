@@ -10,15 +10,9 @@ import pytest
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assistant import invocations as inv
 
+from unit_helpers import ApiError
+
 POLL = 0.01
-
-
-class ApiError(Exception):
-    def __init__(self, code, status=400):
-        super().__init__(code)
-        self.code = code
-        self.status_code = status
-        self.data = {"Code": code, "statusCode": status}
 
 
 class FakeEcs:

@@ -15,18 +15,10 @@ import pytest
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos import runner as rn
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.rollout import Guards
-from unit_helpers import FakeClock
+from unit_helpers import ApiError, FakeClock
 
 EPOCH = datetime(2026, 11, 28, 12, 0, 0)
 TEMPLATE = "T"
-
-
-class ApiError(Exception):
-    def __init__(self, code, status=400):
-        super().__init__(code)
-        self.code = code
-        self.status_code = status
-        self.data = {"Code": code, "statusCode": status}
 
 
 def throttled():
