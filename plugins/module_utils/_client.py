@@ -21,6 +21,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 import types
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._credentials import (
@@ -39,6 +40,9 @@ PRODUCTS = {
 ENDPOINT_ENV = {"oos": "ALIBABA_CLOUD_OOS_ENDPOINT", "ecs": "ALIBABA_CLOUD_ECS_ENDPOINT"}
 DOMAIN = "aliyuncs.com"
 TLS_PROBE_TIMEOUT = 3.0
+DEFAULT_READ_TIMEOUT_MS = 30000     # api_timeout's default
+MAX_CONNECT_TIMEOUT_MS = 10000      # connecting never waits longer than this
+MIN_ATTEMPT_TIMEOUT_MS = 1000       # an attempt close to its deadline still gets this long to be answered
 
 # Regions whose ECS endpoint is not ecs.<region>.aliyuncs.com (from the ECS SDK's endpoint map), without the domain.
 _ECS_ENDPOINTS = {
@@ -253,8 +257,9 @@ class PacedPastDeadline(Exception):
 class ApiClient:
     """One product in one region. ``call`` returns the response body as a dict."""
 
-    def __init__(self, product, region, tea_client, retry_policy, sdk, endpoint, pacers=None):
+    def __init__(self, product, region, tea_client, retry_policy, sdk, endpoint, pacers=None, timeouts=None):
         self.product = product
+        self.timeouts = timeouts or (DEFAULT_READ_TIMEOUT_MS, MAX_CONNECT_TIMEOUT_MS)
         self.region = region
         self.endpoint = endpoint
         self._pacers = pacers or Pacers()
@@ -281,7 +286,7 @@ class ApiClient:
             if attempts is not None:
                 attempts.append(action)
             try:
-                response = self._send(api, self._sdk["OpenApiRequest"](query=flat))
+                response = self._send(api, self._sdk["OpenApiRequest"](query=flat), deadline)
             except Exception as exc:
                 info = ErrorInfo(exc)
                 if info.code and "Throttling" in info.code:
@@ -300,9 +305,21 @@ class ApiClient:
             raise
         return (response or {}).get("body") or {}
 
-    def _send(self, api, request):
+    def runtime_timeouts(self, deadline, clock=time.monotonic):
+        """(read, connect) timeouts in ms of one attempt: the client's, cut to the time left before ``deadline``
+        (at least MIN_ATTEMPT_TIMEOUT_MS), so that a slow answer cannot carry a call far past the caller's
+        deadline; the retries already stop there, but an attempt under way would otherwise run to api_timeout."""
+        read, connect = self.timeouts
+        if deadline is None:
+            return read, connect
+        left = max(MIN_ATTEMPT_TIMEOUT_MS, int((deadline - clock()) * 1000))
+        return min(read, left), min(connect, left)
+
+    def _send(self, api, request, deadline=None):
+        read, connect = self.runtime_timeouts(deadline)
         try:
-            response = self._client.call_api(api, request, self._sdk["RuntimeOptions"]())
+            response = self._client.call_api(api, request, self._sdk["RuntimeOptions"](
+                read_timeout=read, connect_timeout=connect))
         except Exception as exc:
             self._note_failure(exc)
             raise
@@ -377,10 +394,11 @@ class Clients:
         timeout_ms = int(self.params["api_timeout"]) * 1000
         config = self._sdk["Config"](
             credential=self._credential, region_id=region, endpoint=endpoint.address, protocol=endpoint.scheme,
-            read_timeout=timeout_ms, connect_timeout=min(timeout_ms, 10000), user_agent=USER_AGENT,
+            read_timeout=timeout_ms, connect_timeout=min(timeout_ms, MAX_CONNECT_TIMEOUT_MS), user_agent=USER_AGENT,
             max_idle_conns=32)
         retry = RetryPolicy(retries=int(self.params["api_retries"]), on_retry=self.on_retry)
-        return ApiClient(product, region, self._sdk["TeaClient"](config), retry, self._sdk, endpoint, self.pacers)
+        return ApiClient(product, region, self._sdk["TeaClient"](config), retry, self._sdk, endpoint, self.pacers,
+                         timeouts=(timeout_ms, min(timeout_ms, MAX_CONNECT_TIMEOUT_MS)))
 
     def oos(self, region):
         return self.get("oos", region)

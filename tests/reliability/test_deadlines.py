@@ -35,6 +35,7 @@ SLACK = 12                 # how much later than WAIT a task may end
 KILL = WAIT + SLACK + 15   # the module process is killed then (the test fails)
 API_TIMEOUT = 1            # api_timeout (s) for the unresponsive-API tests
 SLOW_API_MS = 3000         # the answer delay of the unresponsive API, beyond API_TIMEOUT
+SLOW_DEFAULT_API_MS = 20000  # an answer delay within the default api_timeout (30 s) but far beyond WAIT + SLACK
 HUNG = 1e6                 # simulated seconds: never finishes at the time scale
 TIME_SCALE = 0.01
 LOOKUP_LISTINGS = 3        # what an OOS module lists before it starts (unfinished executions of the template)
@@ -179,6 +180,23 @@ def test_unresponsive_polling_api_ends_at_deadline(sim, module):
     assert len(sim.calls(action="StartExecution")) == 1
     assert rc != 0 and result.get("failed"), \
         "the results could not be read, yet the task did not fail: %s" % result.get("summary")
+    reported = {e["result"] for e in result.get("instances", {}).values()}
+    assert reported and reported <= {"pending"}, "outcomes reported without reading them: %s" % reported
+
+
+@pytest.mark.parametrize("module", list(OOS_MODULES))
+def test_slow_polling_api_with_the_default_api_timeout_ends_at_deadline(sim, module):
+    """The same, with the default api_timeout (30 s) and ListExecutions answering after 20 s: every answer would
+    come within api_timeout, so only the deadline can cut the attempt under way. Each attempt's read timeout is
+    the time left before the deadline (at least 1 s), so the task ends close to wait_timeout instead of one
+    slow answer (or several, for the report's reads) later."""
+    sim.reset(oos_hung_fleet(OOS_MODULES[module]["work"]), time_scale=TIME_SCALE)
+    sim.faults({"action": "ListExecutions", "latency_ms": SLOW_DEFAULT_API_MS, "skip": LOOKUP_LISTINGS})
+    rc, result, _err, elapsed = timed_run(sim, module, oos_args(module, sim))
+
+    assert elapsed <= WAIT + SLACK, "%s ended after %.1fs, wait_timeout=%s: a slow answer carried it past its " \
+        "deadline" % (module, elapsed, WAIT)
+    assert rc != 0 and result.get("failed") and result.get("timed_out"), result.get("msg")
     reported = {e["result"] for e in result.get("instances", {}).values()}
     assert reported and reported <= {"pending"}, "outcomes reported without reading them: %s" % reported
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import (
+    ApiClient,
     Clients,
     EndpointError,
     default_endpoint,
@@ -182,6 +184,27 @@ def test_read_timeout_is_a_retryable_transport_error(scripted_server):
     assert described.kind == "transport" and described.retryable
     assert len(scripted_server.requests) == 2
     assert "no usable answer from the endpoint" in describe(info.value)[0]
+
+
+def test_an_attempt_under_way_ends_at_the_callers_deadline(scripted_server):
+    """api_timeout is 30 s and the answer takes 6 s: with a deadline 1.2 s away the attempt is cut there (its
+    read timeout is the time left), not carried to the answer; no retry starts past the deadline."""
+    scripted_server.script({"delay": 6}, {"delay": 6})
+    client = make_clients(scripted_server, retries=1, timeout=30).oos("cn-hangzhou")
+    started = time.monotonic()
+    with pytest.raises(Exception) as info:
+        client.call("ListTemplates", deadline=started + 1.2)
+    assert time.monotonic() - started < 4.5, "the attempt ran to the answer, past the deadline"
+    assert ErrorInfo(info.value).kind == "transport"
+    assert len(scripted_server.requests) == 1
+
+
+def test_attempt_timeouts_follow_the_deadline_with_a_floor():
+    client = ApiClient("oos", "cn-hangzhou", None, None, {}, None, timeouts=(30000, 10000))
+    assert client.runtime_timeouts(None) == (30000, 10000)
+    assert client.runtime_timeouts(100.0, clock=lambda: 95.0) == (5000, 5000)
+    assert client.runtime_timeouts(100.0, clock=lambda: 40.0) == (30000, 10000)
+    assert client.runtime_timeouts(100.0, clock=lambda: 100.5) == (1000, 1000)
 
 
 def test_connection_refused_is_a_transport_error():
