@@ -328,6 +328,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation i
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._window import utc_now
 
+
 def argument_spec():
     return dict(
         name=dict(type="str", required=True),
