@@ -50,6 +50,16 @@ REGION_REQUIRED = ("region is required: set the region option, the environment v
                    % (REGION_ENV[0], ", ".join(REGION_ENV[1:])))
 
 
+class ApiFailure(Exception):
+    """An API error that ends the task, raised by a helper with what is known so far: ``main`` hands it to
+    ``AlicloudModule.fail_api``, which reports ``error`` with the ``result`` fields and, if ``msg`` is given, that
+    message with the API error's message in place of ``{error}``."""
+
+    def __init__(self, error, msg=None, **result):
+        super().__init__(str(error))
+        self.error, self.msg, self.result = error, msg, result
+
+
 class AlicloudModule(AnsibleModule):
     def __init__(self, argument_spec, region_required=True, **kwargs):
         super().__init__(argument_spec=merge_argument_spec(argument_spec), **kwargs)
@@ -108,8 +118,10 @@ class AlicloudModule(AnsibleModule):
         self.fail_json(msg="%s: %s" % (prefix, "; ".join(problems)), problems=problems)
 
     def validated(self, validate, *args):
-        """``validate(*args)`` returns ``(targets, warnings, normalised)`` or raises a ``ValidationError`` with
-        every problem: fail the task on the error (before any API call), show the warnings, and return
+        """Run a module's ``validate(params, ...)``, the one contract of every module: it never changes
+        ``params`` and returns ``(targets, warnings, normalised)`` (``targets``: what the module acts on, None if it
+        finds them by reading; ``normalised``: the checked values it works with) or raises a ``ValidationError``
+        naming every problem. Fail the task on the error (before any API call), show the warnings, and return
         ``(targets, normalised)``."""
         try:
             targets, warnings, normalised = validate(*args)
@@ -151,9 +163,13 @@ class AlicloudModule(AnsibleModule):
             self.fail_api(exc)
 
     def fail_api(self, exc, **result):
-        """Fail the task for an exception raised by ``ApiClient.call`` (it knows which call failed)."""
+        """Fail the task for an exception raised by ``ApiClient.call`` (it knows which call failed), or for an
+        ``ApiFailure`` (its fields win over ``result``)."""
+        template = None
+        if isinstance(exc, ApiFailure):
+            result, template, exc = dict(result, **exc.result), exc.msg, exc.error
         msg, error = describe(exc)
-        self.fail_json(msg=msg, error=error, **result)
+        self.fail_json(msg=template.format(error=msg) if template else msg, error=error, **result)
 
     def add_secret(self, value):
         """Mask ``value`` (and its string form) everywhere in this module's output."""

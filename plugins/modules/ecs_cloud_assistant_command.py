@@ -522,7 +522,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client impor
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import first_error, run_bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import REGION_REQUIRED, AlicloudModule
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import REGION_REQUIRED, AlicloudModule, ApiFailure
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._targets import normalise_targets
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import token_problems
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import (
@@ -531,44 +531,45 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation i
     resource_tag_problems,
     tag_problems,
 )
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._window import utc_now
 
 INVOKE_ID_RE = re.compile(r"^t-[a-z0-9]{4,64}$")
 ACTIVE_INVOCATION = ("Pending", "Running", "Scheduled")
 TOKEN_TAG_PREFIX = "ecs-ops-"
 
-ARGUMENT_SPEC = dict(
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-    instance_ids=dict(type="raw"),
-    instance_tags=dict(type="dict"),
-    command=dict(type="str"),
-    command_id=dict(type="str"),
-    command_name=dict(type="str"),
-    type=dict(type="str", choices=list(ca.COMMAND_TYPES)),
-    parameters=dict(type="dict"),
-    secret_parameters=dict(type="dict", no_log=True),
-    working_dir=dict(type="str"),
-    username=dict(type="str"),
-    timeout=dict(type="int"),
-    wait=dict(type="bool", default=True),
-    wait_timeout=dict(type="int", default=600),
-    poll_interval=dict(type="float", default=3),
-    stop_on_timeout=dict(type="bool", default=False),
-    repeat_mode=dict(type="str", choices=list(ca.REPEAT_MODES)),
-    frequency=dict(type="str"),
-    invoke_id=dict(type="str"),
-    keep_command=dict(type="bool", default=False),
-    termination_mode=dict(type="str", choices=["Process", "ProcessTree"]),
-    launcher=dict(type="str"),
-    container_id=dict(type="str"),
-    container_name=dict(type="str"),
-    tags=dict(type="dict"),
-    client_token=dict(type="str", no_log=False),
-    no_log_output=dict(type="bool", default=False),
-    fail_on=dict(type="str", choices=["any", "none"], default="any"),
-    unreachable=dict(type="str", choices=["fail", "skip"], default="fail"),
-)
+
+def argument_spec():
+    return dict(
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        instance_ids=dict(type="raw"),
+        instance_tags=dict(type="dict"),
+        command=dict(type="str"),
+        command_id=dict(type="str"),
+        command_name=dict(type="str"),
+        type=dict(type="str", choices=list(ca.COMMAND_TYPES)),
+        parameters=dict(type="dict"),
+        secret_parameters=dict(type="dict", no_log=True),
+        working_dir=dict(type="str"),
+        username=dict(type="str"),
+        timeout=dict(type="int"),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=600),
+        poll_interval=dict(type="float", default=3),
+        stop_on_timeout=dict(type="bool", default=False),
+        repeat_mode=dict(type="str", choices=list(ca.REPEAT_MODES)),
+        frequency=dict(type="str"),
+        invoke_id=dict(type="str"),
+        keep_command=dict(type="bool", default=False),
+        termination_mode=dict(type="str", choices=["Process", "ProcessTree"]),
+        launcher=dict(type="str"),
+        container_id=dict(type="str"),
+        container_name=dict(type="str"),
+        tags=dict(type="dict"),
+        client_token=dict(type="str", no_log=False),
+        no_log_output=dict(type="bool", default=False),
+        fail_on=dict(type="str", choices=["any", "none"], default="any"),
+        unreachable=dict(type="str", choices=["fail", "skip"], default="fail"),
+    )
 
 
 # --- input ----------------------------------------------------------------------------------
@@ -620,7 +621,7 @@ def _check_targets(params, region, problems):
 
 
 def validate(params, region):
-    """(problems, targets, warnings, request facts): every input problem, before any API call."""
+    """(targets, warnings, request facts), or a ValidationError naming every input problem, before any API call."""
     problems = []
     contents = [n for n in ("command", "command_id", "command_name") if params[n] is not None]
     given_targets = [n for n in ("instance_ids", "instance_tags") if params[n] is not None]
@@ -633,7 +634,9 @@ def validate(params, region):
             problems.append("state=absent stops invoke_id; %s are not used" % ", ".join(contents + given_targets))
         if not region:
             problems.append(REGION_REQUIRED)
-        return problems, {}, [], {}
+        if problems:
+            raise ValidationError(problems)
+        return {}, [], {}
     if len(contents) != 1:
         problems.append("give exactly one of command, command_id and command_name%s"
                         % (" (got %s)" % ", ".join(contents) if contents else ""))
@@ -650,7 +653,9 @@ def validate(params, region):
         problems.extend(ca.content_size_problems("", values, kept=True))
     mode = _check_options(params, problems)
     targets, warnings = _check_targets(params, region, problems)
-    return problems, targets, warnings, dict(values=values, enable=enable, repeat_mode=mode)
+    if problems:
+        raise ValidationError(problems)
+    return targets, warnings, dict(values=values, enable=enable, repeat_mode=mode)
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -675,7 +680,7 @@ def read_everything(module, targets):
     outcomes = run_bounded(lambda region: read_region(module, region, targets.get(region)), regions)
     failed = first_error(outcomes)
     if failed:
-        module.fail_api(failed.error)
+        raise failed.error
     return {o.item: o.value for o in outcomes}
 
 
@@ -812,7 +817,7 @@ def run_present(module, facts, targets):
             if not batch.get("invoke_id"):
                 for instance_id in batch["instance_ids"]:
                     results[instance_id].update(status="NotStarted", result="cancelled", reason=reason)
-        module.fail_api(error.error, **report(module, results, started, bool(started), rows={}))
+        raise ApiFailure(error.error, **report(module, results, started, bool(started), rows={}))
     if not params["wait"]:
         module.exit_json(**report(module, results, batches, True, rows={}))
 
@@ -823,7 +828,7 @@ def run_present(module, facts, targets):
     if passing:
         module.warn("%d poll(s) failed after their retries and were tried again: %s" % (len(passing), passing[-1]))
     if error is not None:
-        module.fail_api(error, **report(module, results, batches, True, rows))
+        raise ApiFailure(error, **report(module, results, batches, True, rows))
     result = report(module, results, batches, True, rows)
     if timed_out:
         msg = "Timed out after %ds waiting for %d instance(s)" % (
@@ -842,18 +847,9 @@ def run_present(module, facts, targets):
 
 
 def run_absent(module):
-    api = module.api("ecs")
-    invoke_id = module.params["invoke_id"]
-
-    def status():
-        try:
-            body = api.call("DescribeInvocations", {"InvokeId": invoke_id})
-        except Exception as exc:  # pylint: disable=broad-exception-caught
-            module.fail_api(exc)
-        found = ((body.get("Invocations") or {}).get("Invocation") or [])
-        return found[0].get("InvocationStatus", "") if found else None
-
-    before = status()
+    """Stop the invocation ``invoke_id`` if it still runs (and with ``wait``, wait until it left Stopping)."""
+    params, invoke_id = module.params, module.params["invoke_id"]
+    before = inv.invocation_status(module.api("ecs"), invoke_id)
     if before is None:
         module.exit_json(changed=False, invoke_id=invoke_id, status="NotFound",
                          msg="invocation %s does not exist in %s" % (invoke_id, module.region))
@@ -861,30 +857,28 @@ def run_absent(module):
         module.exit_json(changed=False, invoke_id=invoke_id, status=before)
     if module.check_mode:
         module.exit_json(changed=True, invoke_id=invoke_id, status=before)
-    module.call("ecs", "StopInvocation", {"InvokeId": invoke_id})
-    after = "Stopping"
-    if module.params["wait"]:
-        waited = wait_for(status, lambda s: s != "Stopping", module.params["wait_timeout"],
-                          interval=module.params["poll_interval"], max_interval=module.params["poll_interval"] * 6)
-        after = waited.value
-    module.exit_json(changed=True, invoke_id=invoke_id, status=after)
+    stopped, error = inv.stop_invocations(lambda region: module.api("ecs", region),
+                                          [dict(invoke_id=invoke_id, region=module.region)],
+                                          params["wait_timeout"] if params["wait"] else None, params["poll_interval"])
+    if error is not None:
+        raise error.error
+    module.exit_json(changed=True, invoke_id=invoke_id, status=stopped[invoke_id])
 
 
 def main():
-    module = AlicloudModule(argument_spec=ARGUMENT_SPEC, region_required=False, supports_check_mode=True)
+    module = AlicloudModule(argument_spec=argument_spec(), region_required=False, supports_check_mode=True)
     params = module.params
     for value in (params["secret_parameters"] or {}).values():
         module.add_secret(value)
     if params["no_log_output"] and params["command"]:
         module.add_secret(params["command"])
-    problems, targets, warnings, facts = validate(params, module.region)
-    if problems:
-        module.fail_validation(ValidationError(problems))
-    for warning in warnings:
-        module.warn(warning)
-    if params["state"] == "absent":
-        run_absent(module)
-    run_present(module, facts, targets)
+    targets, facts = module.validated(validate, params, module.region)
+    try:
+        if params["state"] == "absent":
+            run_absent(module)
+        run_present(module, facts, targets)
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        module.fail_api(exc)
 
 
 if __name__ == "__main__":

@@ -183,42 +183,51 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation i
 )
 
 
-def main():
-    module = AlicloudModule(
-        argument_spec=dict(
-            instance_ids=dict(type="list", elements="str"),
-            instance_tags=dict(type="dict"),
-            os_type=dict(type="str", choices=["linux", "windows"]),
-        ),
-        mutually_exclusive=[("instance_ids", "instance_tags")],
-        supports_check_mode=True,
+def argument_spec():
+    return dict(
+        instance_ids=dict(type="list", elements="str"),
+        instance_tags=dict(type="dict"),
+        os_type=dict(type="str", choices=["linux", "windows"]),
     )
-    instance_ids, instance_tags = module.params["instance_ids"], module.params["instance_tags"]
-    if instance_tags is not None:
-        problems = tag_problems(instance_tags)
+
+
+def validate(params):
+    """(the instance ids without repeats or None, warnings, None), or a ValidationError naming every problem."""
+    if params["instance_tags"] is not None:
+        problems = tag_problems(params["instance_tags"])
         if problems:
-            module.fail_validation(ValidationError(problems))
-    if instance_ids is not None:
-        try:
-            instance_ids, warnings = validate_instance_ids(instance_ids)
-        except ValidationError as exc:
-            module.fail_validation(exc)
-        for warning in warnings:
-            module.warn(warning)
+            raise ValidationError(problems)
+    if params["instance_ids"] is None:
+        return None, [], None
+    instance_ids, warnings = validate_instance_ids(params["instance_ids"])
+    return instance_ids, warnings, None
 
-    try:
-        views = read_instances(module.api("ecs"), module.region, instance_ids, tags=instance_tags)
-    except Exception as exc:  # pylint: disable=broad-exception-caught
-        module.fail_api(exc)
 
-    entries = [v for v in views.values() if not module.params["os_type"] or v["os_type"] == module.params["os_type"]]
-    module.exit_json(
+def read(module, instance_ids):
+    """The views of the instances asked for (the ids, the tags, or the whole region), of ``os_type`` if given."""
+    views = read_instances(module.api("ecs"), module.region, instance_ids, tags=module.params["instance_tags"])
+    return [v for v in views.values() if not module.params["os_type"] or v["os_type"] == module.params["os_type"]]
+
+
+def report(entries):
+    return dict(
         changed=False,
         instances={e["instance_id"]: e for e in entries},
         ready_instance_ids=[e["instance_id"] for e in entries if e["ready"]],
         not_ready_instance_ids=[e["instance_id"] for e in entries if not e["ready"]],
         summary=summarise(entries),
     )
+
+
+def main():
+    module = AlicloudModule(argument_spec=argument_spec(), mutually_exclusive=[("instance_ids", "instance_tags")],
+                            supports_check_mode=True)
+    instance_ids = module.validated(validate, module.params)[0]
+    try:
+        entries = read(module, instance_ids)
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        module.fail_api(exc)
+    module.exit_json(**report(entries))
 
 
 if __name__ == "__main__":

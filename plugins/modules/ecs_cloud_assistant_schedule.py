@@ -314,11 +314,11 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assist
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assistant.commands import resolve_command
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assistant.invocations import (
     plan_invocations,
+    stop_invocations,
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule, ApiFailure
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._secrets import MASK, Redactor, secret_tags
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._token import client_token
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import (
@@ -328,25 +328,27 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation i
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._window import utc_now
 
-ARGUMENT_SPEC = dict(
-    name=dict(type="str", required=True),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-    command=dict(type="str"),
-    command_id=dict(type="str"),
-    command_name=dict(type="str"),
-    type=dict(type="str", choices=list(ca.COMMAND_TYPES), default="RunShellScript", aliases=["command_type"]),
-    instance_ids=dict(type="list", elements="str"),
-    instance_tags=dict(type="dict"),
-    unreachable=dict(type="str", choices=["fail", "skip"], default="fail"),
-    repeat_mode=dict(type="str", choices=list(sch.REPEAT_MODES), default="Period"),
-    frequency=dict(type="str"),
-    timezone=dict(type="str"),
-    parameters=dict(type="dict"),
-    secret_parameters=dict(type="dict", no_log=True),
-    username=dict(type="str"),
-    timeout=dict(type="int", default=60),
-    working_dir=dict(type="str"),
-)
+
+def argument_spec():
+    return dict(
+        name=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        command=dict(type="str"),
+        command_id=dict(type="str"),
+        command_name=dict(type="str"),
+        type=dict(type="str", choices=list(ca.COMMAND_TYPES), default="RunShellScript", aliases=["command_type"]),
+        instance_ids=dict(type="list", elements="str"),
+        instance_tags=dict(type="dict"),
+        unreachable=dict(type="str", choices=["fail", "skip"], default="fail"),
+        repeat_mode=dict(type="str", choices=list(sch.REPEAT_MODES), default="Period"),
+        frequency=dict(type="str"),
+        timezone=dict(type="str"),
+        parameters=dict(type="dict"),
+        secret_parameters=dict(type="dict", no_log=True),
+        username=dict(type="str"),
+        timeout=dict(type="int", default=60),
+        working_dir=dict(type="str"),
+    )
 
 
 # --- input ----------------------------------------------------------------------------------
@@ -376,13 +378,16 @@ def schedule_problems(params, year):
 
 
 def validate(params, year):
-    """(problems, warnings, the normalised spec, every parameter value): every input problem, before any call."""
+    """(None, warnings, (the normalised spec, every parameter value)), or a ValidationError naming every input
+    problem, before any call (the targets are in the spec: the ids, or the tags to read them by)."""
     problems, warnings = [], []
     if not sch.NAME_RE.match(params["name"] or ""):
         problems.append("name %r must be letters, digits and . _ : / @ - (up to 128, starting with a letter or "
                         "digit)" % params["name"])
     if params["state"] == "absent":
-        return problems, warnings, {}, {}
+        if problems:
+            raise ValidationError(problems)
+        return None, warnings, ({}, {})
     contents = [n for n in ("command", "command_id", "command_name") if params[n] is not None]
     targets = [n for n in ("instance_ids", "instance_tags") if params[n] is not None]
     if len(contents) != 1:
@@ -418,7 +423,9 @@ def validate(params, year):
                                      for k, v in (params["instance_tags"] or {}).items()) or None,
                 parameters={k: v for k, v in values.items() if k not in secret_names}, secret_names=secret_names,
                 username=params["username"], timeout=params["timeout"], working_dir=params["working_dir"])
-    return problems, warnings, spec, values
+    if problems:
+        raise ValidationError(problems)
+    return None, warnings, (spec, values)
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -503,12 +510,10 @@ def start(module, api, spec, digest, values, instance_ids):
 
 
 def stop_all(module, api, invoke_ids):
-    """StopInvocation for each; on an error, fail with the ones already stopped."""
-    for number, invoke_id in enumerate(invoke_ids):
-        try:
-            api.call("StopInvocation", {"InvokeId": invoke_id})
-        except Exception as exc:  # pylint: disable=broad-exception-caught
-            module.fail_api(exc, changed=number > 0, stopped_invoke_ids=invoke_ids[:number])
+    """StopInvocation for each (all tried); on an error, raise an ApiFailure naming the ones stopped."""
+    stopped, error = stop_invocations(lambda _region: api, [dict(invoke_id=i, region=module.region) for i in invoke_ids])
+    if error is not None:
+        raise ApiFailure(error.error, changed=bool(stopped), stopped_invoke_ids=list(stopped))
 
 
 def shown(spec, instance_ids, secret_changed=False):
@@ -572,11 +577,9 @@ def run_present(module, api, redactor, spec, values):
             try:
                 invoke_id = start(module, api, spec, digest, values, targets["ready"])
             except Exception as exc:  # pylint: disable=broad-exception-caught
-                msg, error = describe(exc)
-                if stopped:
-                    msg = "Stopped %s, then: %s. No invocation runs the schedule now: run the task again" % (
-                        ", ".join(stopped), msg)
-                module.fail_json(msg=msg, error=error, changed=bool(stopped), stopped_invoke_ids=stopped)
+                msg = "Stopped %s, then: {error}. No invocation runs the schedule now: run the task again" % (
+                    ", ".join(stopped)) if stopped else None
+                raise ApiFailure(exc, msg, changed=bool(stopped), stopped_invoke_ids=stopped) from exc
     if plan["start"]:
         action = "replaced" if stopped else "created"
     else:
@@ -609,12 +612,8 @@ def run_absent(module, api, redactor):
 
 
 def main():
-    module = AlicloudModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    problems, warnings, spec, values = validate(module.params, utc_now().year)
-    if problems:
-        module.fail_validation(ValidationError(problems))
-    for warning in warnings:
-        module.warn(warning)
+    module = AlicloudModule(argument_spec=argument_spec(), supports_check_mode=True)
+    spec, values = module.validated(validate, module.params, utc_now().year)[1]
     redactor = Redactor(on_secret=module.add_secret)
     api = module.api("ecs")
     try:

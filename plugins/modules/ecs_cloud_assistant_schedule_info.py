@@ -157,17 +157,24 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module impor
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._secrets import Redactor
 
 
-def main():
-    module = AlicloudModule(argument_spec=dict(name=dict(type="str"), include_stopped=dict(type="bool", default=False)),
-                            supports_check_mode=True)
+def argument_spec():
+    return dict(name=dict(type="str"), include_stopped=dict(type="bool", default=False))
+
+
+def read(module):
+    """The schedules named ``name`` (or all), only the active ones unless ``include_stopped``; secrets masked."""
     redactor = Redactor(on_secret=module.add_secret)
+    found = sch.find_schedules(module.api("ecs"), redactor, module.params["name"] or None,
+                               ended=module.params["include_stopped"])
+    return [v for v in found if module.params["include_stopped"] or v["active"]]
+
+
+def main():
+    module = AlicloudModule(argument_spec=argument_spec(), supports_check_mode=True)
     try:
-        found = sch.find_schedules(module.api("ecs"), redactor, module.params["name"] or None,
-                                   ended=module.params["include_stopped"])
+        found = read(module)
     except Exception as exc:  # pylint: disable=broad-exception-caught
         module.fail_api(exc)
-    if not module.params["include_stopped"]:
-        found = [v for v in found if v["active"]]
     module.exit_json(changed=False, schedules=[sch.public(v) for v in found])
 
 

@@ -265,7 +265,23 @@ LIST_STATUS_FILTERS = ("Running", "Started", "Success", "Failed", "Waiting", "Ca
 DETAILS = ("instances", "tasks", "logs")
 
 
-def check_input(p):
+def argument_spec():
+    return dict(
+        execution_ids=dict(type="list", elements="str"),
+        template_name=dict(type="str"),
+        status=dict(type="str", choices=["Started", "Queued", "Running", "Waiting", "Success", "Failed", "Cancelled"]),
+        started_after=dict(type="str"),
+        started_before=dict(type="str"),
+        tags=dict(type="dict"),
+        max_results=dict(type="int", default=100),
+        include_instances=dict(type="bool", default=False),
+        include_tasks=dict(type="bool", default=False),
+        include_logs=dict(type="bool", default=False),
+    )
+
+
+def validate(p):
+    """(None, [], None), or a ValidationError naming every problem, before any call."""
     problems = []
     if p["execution_ids"] is not None:
         problems += ["execution_ids[%d] %r is not an execution id (exec-...)" % (n, i)
@@ -280,6 +296,7 @@ def check_input(p):
         problems.append("max_results must be between 1 and 1000")
     if problems:
         raise ValidationError(problems)
+    return None, [], None
 
 
 def list_filtered(api, p):
@@ -316,7 +333,7 @@ def noecho_names(module, api, views):
         if outcome.ok:
             found[outcome.item] = {s["name"] for s in outcome.value[1] if s["secret"]}
         elif not isinstance(outcome.error, ExtensionError):
-            module.fail_api(outcome.error)
+            raise outcome.error
     return found
 
 
@@ -389,27 +406,9 @@ def add_details(api, p, views, redactor, names):
 
 
 def main():
-    module = AlicloudModule(
-        argument_spec=dict(
-            execution_ids=dict(type="list", elements="str"),
-            template_name=dict(type="str"),
-            status=dict(type="str", choices=["Started", "Queued", "Running", "Waiting", "Success", "Failed",
-                                             "Cancelled"]),
-            started_after=dict(type="str"),
-            started_before=dict(type="str"),
-            tags=dict(type="dict"),
-            max_results=dict(type="int", default=100),
-            include_instances=dict(type="bool", default=False),
-            include_tasks=dict(type="bool", default=False),
-            include_logs=dict(type="bool", default=False),
-        ),
-        supports_check_mode=True,
-    )
+    module = AlicloudModule(argument_spec=argument_spec(), supports_check_mode=True)
     p = module.params
-    try:
-        check_input(p)
-    except ValidationError as exc:
-        module.fail_validation(exc)
+    module.validated(validate, p)
     api = module.api("oos")
     redactor = Redactor(on_secret=module.add_secret)
     try:

@@ -234,7 +234,19 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module impor
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError
 
 
-def check_input(p):
+def argument_spec():
+    return dict(
+        name=dict(type="str"),
+        search=dict(type="str"),
+        category=dict(type="str"),
+        share_type=dict(type="str", choices=["public", "private", "all"]),
+        include_parameters=dict(type="bool", default=False),
+        version=dict(type="str"),
+    )
+
+
+def validate(p):
+    """(None, [], None), or a ValidationError naming every problem, before any call."""
     problems = []
     if p["name"] is not None and not TEMPLATE_NAME_RE.match(p["name"]):
         problems.append("name must be a template name (letters, digits, - and _), got %r" % p["name"])
@@ -247,48 +259,46 @@ def check_input(p):
         problems.append("search must not be empty")
     if problems:
         raise ValidationError(problems)
+    return None, [], None
 
 
-def main():
-    module = AlicloudModule(
-        argument_spec=dict(
-            name=dict(type="str"),
-            search=dict(type="str"),
-            category=dict(type="str"),
-            share_type=dict(type="str", choices=["public", "private", "all"]),
-            include_parameters=dict(type="bool", default=False),
-            version=dict(type="str"),
-        ),
-        supports_check_mode=True,
-    )
+def read(module, api):
+    """The extensions asked for, sorted by name, with the version (and parameters) read if asked."""
     p = module.params
-    try:
-        check_input(p)
-    except ValidationError as exc:
-        module.fail_validation(exc)
-    api = module.api("oos")
     share_type = p["share_type"] or ("all" if p["name"] else "public")
-    try:
-        views = list_extensions(api, share_type, p["category"], name_contains=p["name"])
-    except Exception as exc:  # pylint: disable=broad-exception-caught
-        module.fail_api(exc)
+    views = list_extensions(api, share_type, p["category"], name_contains=p["name"])
     if p["name"]:
         views = [v for v in views if v["name"] == p["name"]]
     if p["search"]:
         views = [v for v in views if matches_search(v, p["search"])]
     views.sort(key=lambda v: v["name"])
-
     if p["include_parameters"] or p["version"]:
-        outcomes = run_bounded(lambda v: get_extension(api, v["name"], p["version"], with_constraints=False), views)
-        for outcome in outcomes:
-            if not outcome.ok:
-                if isinstance(outcome.error, ExtensionError):
-                    module.fail_json(msg="Extension %s: %s" % (outcome.item["name"], outcome.error))
-                module.fail_api(outcome.error)
-            read, specs = outcome.value
-            outcome.item["version"] = read["version"]
-            if p["include_parameters"]:
-                outcome.item["parameters"] = specs
+        add_versions(module, api, views)
+    return views
+
+
+def add_versions(module, api, views):
+    """The version (and, with include_parameters, the parameters) of each view; fails for an unusable one."""
+    p = module.params
+    outcomes = run_bounded(lambda v: get_extension(api, v["name"], p["version"], with_constraints=False), views)
+    for outcome in outcomes:
+        if not outcome.ok:
+            if isinstance(outcome.error, ExtensionError):
+                module.fail_json(msg="Extension %s: %s" % (outcome.item["name"], outcome.error))
+            raise outcome.error
+        read_view, specs = outcome.value
+        outcome.item["version"] = read_view["version"]
+        if p["include_parameters"]:
+            outcome.item["parameters"] = specs
+
+
+def main():
+    module = AlicloudModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module.validated(validate, module.params)
+    try:
+        views = read(module, module.api("oos"))
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        module.fail_api(exc)
     module.exit_json(changed=False, extensions=views, count=len(views))
 
 

@@ -371,7 +371,7 @@ class BaselineRunner:
         except Exception as exc:  # pylint: disable=broad-exception-caught
             # The token of an earlier create of a since-deleted baseline: create under a derived token.
             if not has_error_code(exc, *NOT_FOUND):
-                self.module.fail_api(exc)
+                raise
             self.call("CreatePatchBaseline", dict(params, ClientToken=client_token({"after": token}, prefix="pb")))
 
     def update(self, changes):
@@ -390,26 +390,21 @@ class BaselineRunner:
             self.call("DeletePatchBaseline", {"Name": self.name})
 
 
-def validate(module):
-    params = module.params
-    try:
-        problems = token_problems(params["client_token"])
-        if problems:
-            raise ValidationError(problems)
-        if params["state"] == "absent":
-            problem = validate_name(params["name"])
-            if problem:
-                raise ValidationError(problem)
-            return None
-        return desired_from_params(params)
-    except ValidationError as exc:
-        module.fail_validation(exc)
-    return None
+def validate(params):
+    """(None, [], the desired baseline or None for state=absent), or a ValidationError naming the problems."""
+    problems = token_problems(params["client_token"])
+    if problems:
+        raise ValidationError(problems)
+    if params["state"] == "absent":
+        problem = validate_name(params["name"])
+        if problem:
+            raise ValidationError(problem)
+        return None, [], None
+    return None, [], desired_from_params(params)
 
 
-def main():
-    module = AlicloudModule(argument_spec=argument_spec(), supports_check_mode=True)
-    desired = validate(module)
+def run(module, desired):
+    """Read the baseline, plan and apply the change (none in check mode): the result."""
     runner = BaselineRunner(module)
     current = runner.read()
 
@@ -441,6 +436,16 @@ def main():
     if module._diff:
         result["diff"] = dict(before=json.loads(json.dumps(managed_view(current))),
                               after=json.loads(json.dumps(managed_view(after))))
+    return result
+
+
+def main():
+    module = AlicloudModule(argument_spec=argument_spec(), supports_check_mode=True)
+    desired = module.validated(validate, module.params)[1]
+    try:
+        result = run(module, desired)
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        module.fail_api(exc)
     module.exit_json(**result)
 
 

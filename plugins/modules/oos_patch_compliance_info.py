@@ -168,48 +168,46 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._targets impo
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError
 
 
-def main():
-    module = AlicloudModule(
-        argument_spec=dict(
-            instance_ids=dict(type="raw"),
-            include_patches=dict(type="bool", default=False),
-            patch_statuses=dict(type="list", elements="str", choices=list(PATCH_STATUSES)),
-        ),
-        region_required=False,
-        supports_check_mode=True,
+def argument_spec():
+    return dict(
+        instance_ids=dict(type="raw"),
+        include_patches=dict(type="bool", default=False),
+        patch_statuses=dict(type="list", elements="str", choices=list(PATCH_STATUSES)),
     )
+
+
+def validate(params, region):
+    """({region: [ids]}, or None for every instance of the region; warnings; None), or a ValidationError."""
+    if params["instance_ids"] is not None:
+        targets, warnings = normalise_targets(params["instance_ids"], region)
+        return targets, warnings, None
+    if not region:
+        raise ValidationError("%s; it is needed when instance_ids is not set" % REGION_REQUIRED)
+    return None, [], None
+
+
+def read(module, targets):
+    """The compliance entry of every instance of ``targets`` (the whole region if None), with its patches if asked."""
     params = module.params
-    if params["instance_ids"] is None:
-        if not module.region:
-            module.fail_validation("%s; it is needed when instance_ids is not set" % REGION_REQUIRED)
-        targets = None
-    else:
-        try:
-            targets, warnings = normalise_targets(params["instance_ids"], module.region)
-        except ValidationError as exc:
-            module.fail_validation(exc)
-        for warning in warnings:
-            module.warn(warning)
     with_patches = params["include_patches"] or bool(params["patch_statuses"])
-
+    if targets is None:
+        ids = [i["InstanceId"] for i in describe_instances(module.api("ecs"), None)]
+        targets = {module.region: ids} if ids else {}
     entries = []
-    try:
-        if targets is None:
-            ids = [i["InstanceId"] for i in describe_instances(module.api("ecs"), None)]
-            targets = {module.region: ids} if ids else {}
-        for region, ids in targets.items():
-            api = module.api("oos", region)
-            states = read_patch_states(api, ids)
-            group = [instance_entry(i, region, states[i]) for i in ids]
-            if with_patches:
-                patches = read_patches(api, [e["instance_id"] for e in group if e["scanned"]], params["patch_statuses"])
-                for entry in group:
-                    entry["patches"] = patches.get(entry["instance_id"], [])
-            entries.extend(group)
-    except Exception as exc:  # pylint: disable=broad-exception-caught
-        module.fail_api(exc)
+    for region, ids in targets.items():
+        api = module.api("oos", region)
+        states = read_patch_states(api, ids)
+        group = [instance_entry(i, region, states[i]) for i in ids]
+        if with_patches:
+            patches = read_patches(api, [e["instance_id"] for e in group if e["scanned"]], params["patch_statuses"])
+            for entry in group:
+                entry["patches"] = patches.get(entry["instance_id"], [])
+        entries.extend(group)
+    return entries
 
-    module.exit_json(
+
+def report(entries):
+    return dict(
         changed=False,
         instances={e["instance_id"]: e for e in entries},
         compliant_instance_ids=[e["instance_id"] for e in entries if e["compliance"] == "compliant"],
@@ -217,6 +215,16 @@ def main():
         never_scanned_instance_ids=[e["instance_id"] for e in entries if e["compliance"] == "never_scanned"],
         summary=summarise(entries),
     )
+
+
+def main():
+    module = AlicloudModule(argument_spec=argument_spec(), region_required=False, supports_check_mode=True)
+    targets = module.validated(validate, module.params, module.region)[0]
+    try:
+        entries = read(module, targets)
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        module.fail_api(exc)
+    module.exit_json(**report(entries))
 
 
 if __name__ == "__main__":

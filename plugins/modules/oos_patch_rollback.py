@@ -191,14 +191,16 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._window impor
 EXECUTION_ID_RE = re.compile(r"^exec-[0-9A-Za-z]+$")
 MAX_CONCURRENT = 50
 
-ARGUMENT_SPEC = dict(
-    instance_ids=dict(type="raw", required=True),
-    execution_id=dict(type="str"),
-    start_after=dict(type="bool", default=True),
-    wait_timeout=dict(type="int", default=1800),
-    poll_interval=dict(type="float", default=5),
-    max_concurrent=dict(type="int", default=10),
-)
+
+def argument_spec():
+    return dict(
+        instance_ids=dict(type="raw", required=True),
+        execution_id=dict(type="str"),
+        start_after=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=1800),
+        poll_interval=dict(type="float", default=5),
+        max_concurrent=dict(type="int", default=10),
+    )
 
 
 def validate(params, region):
@@ -274,7 +276,7 @@ def describe_done(entry, steps):
 
 
 def main():
-    module = AlicloudModule(argument_spec=ARGUMENT_SPEC, region_required=False, supports_check_mode=True)
+    module = AlicloudModule(argument_spec=argument_spec(), region_required=False, supports_check_mode=True)
     targets = module.validated(validate, module.params, module.region)[0]
     deadline = time.monotonic() + module.params["wait_timeout"]
     pinned, start_after = module.params["execution_id"], module.params["start_after"]

@@ -138,13 +138,16 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation i
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._window import utc_now
 
 
-def validate(module):
-    """(regions, problems) before any call."""
-    p = module.params
+def argument_spec():
+    return dict(retention_days=dict(type="int", required=True), regions=dict(type="list", elements="str"))
+
+
+def validate(p, region):
+    """(the regions to clean, [], None), or a ValidationError naming every problem, before any call."""
     problems = []
     if not 1 <= p["retention_days"] <= MAX_RETENTION_DAYS:
         problems.append("retention_days must be from 1 to %d, got %d" % (MAX_RETENTION_DAYS, p["retention_days"]))
-    regions = list(dict.fromkeys(p["regions"] or ([module.region] if module.region else [])))
+    regions = list(dict.fromkeys(p["regions"] or ([region] if region else [])))
     if not regions:
         problems.append("%s; or give regions" % REGION_REQUIRED)
     for region in regions:
@@ -152,7 +155,9 @@ def validate(module):
             validate_region(region, "regions")
         except ValidationError as exc:
             problems.extend(exc.problems)
-    return regions, problems
+    if problems:
+        raise ValidationError(problems)
+    return regions, [], None
 
 
 def plan(module, regions, retention_days):
@@ -178,12 +183,8 @@ def delete(module, entries):
 
 
 def main():
-    module = AlicloudModule(argument_spec=dict(retention_days=dict(type="int", required=True),
-                                               regions=dict(type="list", elements="str")),
-                            region_required=False, supports_check_mode=True)
-    regions, problems = validate(module)
-    if problems:
-        module.fail_validation(ValidationError(problems))
+    module = AlicloudModule(argument_spec=argument_spec(), region_required=False, supports_check_mode=True)
+    regions = module.validated(validate, module.params, module.region)[0]
     entries = []
     try:
         entries = plan(module, regions, module.params["retention_days"])

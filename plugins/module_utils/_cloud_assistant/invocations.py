@@ -232,11 +232,36 @@ def start_invocations(api_for, batches, common, user_token=None, secret_names=()
     return first_error(outcomes)
 
 
-def stop_invocations(api_for, invocations):
-    """StopInvocation for each invocation: (the ids stopped, the first failed Outcome or None)."""
+def invocation_status(api, invoke_id):
+    """The InvocationStatus of one invocation, or None if it does not exist."""
+    body = api.call("DescribeInvocations", {"InvokeId": invoke_id})
+    found = (body.get("Invocations") or {}).get("Invocation") or []
+    return found[0].get("InvocationStatus", "") if found else None
+
+
+def stop_invocations(api_for, invocations, wait_timeout=None, poll_interval=3.0):
+    """StopInvocation for each invocation (``invoke_id``, ``region``), all at once: ``(stopped, error)``, where
+    ``stopped`` is {invoke id: status} of those stopped, in the order given, and ``error`` the first failed
+    Outcome or None.
+
+    The status is ``Stopping`` unless ``wait_timeout`` is given: then the stopped ones are polled (every
+    ``poll_interval``, backing off to 6 x that) until none is ``Stopping`` or ``wait_timeout`` seconds passed, and
+    ``stopped`` holds the last status read (None for an invocation that no longer exists). A failed read raises."""
     outcomes = run_bounded(lambda inv: api_for(inv["region"]).call(
         "StopInvocation", {"InvokeId": inv["invoke_id"]}), invocations)
-    return [o.item["invoke_id"] for o in outcomes if o.ok], first_error(outcomes)
+    stopped = {o.item["invoke_id"]: "Stopping" for o in outcomes if o.ok}
+    if wait_timeout is not None and stopped:
+        regions = {inv["invoke_id"]: inv["region"] for inv in invocations}
+
+        def poll():
+            for invoke_id, status in stopped.items():
+                if status == "Stopping":
+                    stopped[invoke_id] = invocation_status(api_for(regions[invoke_id]), invoke_id)
+            return stopped
+
+        wait_for(poll, lambda statuses: "Stopping" not in statuses.values(), wait_timeout, interval=poll_interval,
+                 max_interval=poll_interval * 6)
+    return stopped, first_error(outcomes)
 
 
 def fetch_results(api, invocation, deadline):

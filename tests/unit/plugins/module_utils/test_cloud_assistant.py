@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 
 import pytest
 
@@ -188,3 +189,30 @@ def test_secret_values_never_reach_the_client_token_only_their_names():
     assert token({"user": "root", "pw": "first-secret"}, ["pw"]) != base
     assert token({"user": "ops", "pw": "first-secret"}, ["pw", "user"]) != base
     assert "first-secret" not in base
+
+
+class _StoppingApi:
+    """DescribeInvocations says Stopping ``stopping`` times after StopInvocation, then Stopped."""
+
+    def __init__(self, stopping):
+        self.stopping, self.calls = stopping, []
+
+    def call(self, action, params, deadline=None):
+        self.calls.append(action)
+        if action == "StopInvocation":
+            return {}
+        status = "Stopping" if self.calls.count("DescribeInvocations") <= self.stopping else "Stopped"
+        return {"Invocations": {"Invocation": [{"InvokeId": params["InvokeId"], "InvocationStatus": status}]}}
+
+
+def test_stop_invocations_waits_until_stopped_and_keeps_its_deadline():
+    one = [dict(invoke_id="t-abcd1234", region="cn-hangzhou")]
+    api = _StoppingApi(stopping=2)
+    assert inv.stop_invocations(lambda _region: api, one) == ({"t-abcd1234": "Stopping"}, None)
+    assert api.calls == ["StopInvocation"]
+    assert inv.stop_invocations(lambda _region: api, one, wait_timeout=5, poll_interval=0.05) == (
+        {"t-abcd1234": "Stopped"}, None)
+    stuck = _StoppingApi(stopping=10 ** 6)
+    started = time.monotonic()
+    stopped, error = inv.stop_invocations(lambda _region: stuck, one, wait_timeout=0.3, poll_interval=0.05)
+    assert stopped == {"t-abcd1234": "Stopping"} and error is None and time.monotonic() - started < 2

@@ -459,3 +459,13 @@ def test_every_problem_is_named_at_once(sim_server, run_module):
     rc, result = run_module(module.main, args(sim_server, name="a b", frequency="0 99 2 * * ?", timeout=3,
                                               instance_ids=[]))
     assert rc == 1 and len(result["problems"]) == 4, result["problems"]
+
+
+def test_a_failed_stop_fails_once_with_what_was_stopped(sim_server, run_module):
+    _rc, first = run_module(module.main, args(sim_server))
+    sim_server.admin("POST", "faults", {"action": "StopInvocation", "code": "Forbidden.RAM", "http_status": 403})
+    rc, result = run_module(module.main, sim_args(sim_server, name=NAME, state="absent"))
+    sim_server.admin("DELETE", "faults")
+    assert rc == 1 and "StopInvocation" in result["msg"] and result["error"]["code"] == "Forbidden.RAM"
+    assert not result["changed"] and result["stopped_invoke_ids"] == []
+    assert active(sim_server, run_module) == [first["schedule"]["invoke_id"]]
