@@ -443,7 +443,8 @@ instances:
           C(Error), C(Aborted), C(Invalid), C(Cancelled), C(Terminated), C(Stopping), C(Scheduled)), or, for an
           instance the command did not run on, C(WouldRun) (check mode), C(Unreachable) (missing, not running, no
           online agent), C(Unsupported) (a command type its OS cannot run) or C(NotStarted) (its batch could not
-          be started; RV(instances.reason) says why).
+          be started, or nothing was started because other instances cannot run the command;
+          RV(instances.reason) says why).
       type: str
       sample: Success
     result:
@@ -795,6 +796,11 @@ def run_present(module, facts, targets):
     blocking = list(plan["mismatched"].values()) + ["%s: %s" % item for item in plan["unreachable"].items()]
     if blocking:
         hint = " Set unreachable=skip to run on the others." if plan["unreachable"] else ""
+        reason = "not started: %d other instance(s) cannot run the command%s" % (
+            len(blocking), " and unreachable=fail" if plan["unreachable"] else "")
+        for entry in results.values():
+            if entry["status"] == "WouldRun":
+                entry.update(status="NotStarted", result=inv.outcome("NotStarted"), reason=reason)
         module.fail_json(msg="Nothing ran: %d instance(s) cannot run the command: %s.%s"
                          % (len(blocking), _listing(blocking), hint), **report(module, results, batches, False))
     if not batches:
