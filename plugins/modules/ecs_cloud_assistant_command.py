@@ -800,7 +800,7 @@ def run_present(module, facts, targets):
             len(blocking), " and unreachable=fail" if plan["unreachable"] else "")
         for entry in results.values():
             if entry["status"] == "WouldRun":
-                entry.update(status="NotStarted", result=inv.outcome("NotStarted"), reason=reason)
+                entry.update(status="NotStarted", reason=reason)    # result stays planned, as in the OOS modules
         module.fail_json(msg="Nothing ran: %d instance(s) cannot run the command: %s.%s"
                          % (len(blocking), _listing(blocking), hint), **report(module, results, batches, False))
     if not batches:
