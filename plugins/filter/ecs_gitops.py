@@ -25,7 +25,7 @@ HOST_VARIABLE = "extension_rollout_extensions"
 CHANGE_ACTIONS = ("install", "update", "uninstall", "patch", "reboot", "snapshot")
 FAILED = ("failed", "cancelled", "pending")
 HOOK_OUTPUT_SHOWN = 500     # characters of a hook's output in a report row (the module keeps 2 KB)
-SKIPPED = ("skipped", "busy", "unreachable", "unsupported", "not_run", "blocked", "deferred", "not_opted_in")
+SKIPPED = ("skipped", "held", "busy", "unreachable", "unsupported", "not_run", "blocked", "deferred", "not_opted_in")
 ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"
 WOULD_PRUNE = "not_opted_in"   # a prune the role would make with extension_rollout_prune: true
 
@@ -232,8 +232,8 @@ def ecs_junit(rows, suite="alibabacloud.ecs_ops"):
     and the instance id, the name ``extension <name>``, ``prune <name>`` or the patch action (``scan``, ``patch``,
     ``snapshot``, ``reboot``); what was done is in the output. Failed, cancelled or unfinished rows, and rows whose
     verification found something left to do, are failures; a verification that could not read the instance is an
-    error; skipped, busy, unreachable, unsupported, deferred, blocked, not run rows and prunes without the opt-in
-    are skipped; the rest pass."""
+    error; skipped, held, busy, unreachable, unsupported, deferred, blocked, not run rows and prunes without the
+    opt-in are skipped; the rest pass."""
     cases, counts = [], dict(failure=0, error=0, skipped=0)
     for row in rows or []:
         # the name stays the same from run to run (CI systems track a test by it): "extension node", "prune nginx",

@@ -35,7 +35,8 @@ attributes:
     support: full
     details:
       - Starts nothing. A scan returns the last known patch state; an install reports, from the last scan, which
-        instances have missing patches and lists them in the C(missing_patches) of each entry in RV(instances).
+        instances have missing patches and lists them in the C(missing_patches) of each entry in RV(instances), and
+        which it would leave C(held) (O(rolled_back)).
   diff_mode:
     support: none
     details: The per-instance before and after counts are in RV(instances).
@@ -96,6 +97,23 @@ options:
       - Instances never scanned are always patched.
     type: bool
     default: false
+  rolled_back:
+    description:
+      - What an install does with an instance that carries the tag C(ecs-ops-rolled-back), which
+        M(alibabacloud.ecs_ops.oos_patch_rollback) puts on an instance it reset to its pre-patch snapshot (the value
+        is the snapshot id).
+      - V(skip) leaves it alone, whatever its patch state and O(force), so a second round the same night does not
+        patch again what just failed (and, in a round that rolls failures back, stop, reset and start it again). It
+        is reported C(held), with the tag and the snapshot in its message; no execution, hook or snapshot touches
+        it, it is not counted in O(max_failure_percent) (neither as a failure nor among the instances the budget is
+        a percentage of) and does not fail the task; it keeps the compliance of its last scan (a rolled-back instance
+        is not compliant). Check mode reports it the same way. To release it after investigating, remove the tag
+        from the instance (or give V(patch) for one run).
+      - V(patch) installs on it like on any other instance (the tag stays until someone removes it).
+      - Scans (O(action=scan)) run on every instance, tagged or not.
+    type: str
+    choices: [skip, patch]
+    default: skip
   unreachable:
     description:
       - What to do with instances that do not exist, are not running or have no online Cloud Assistant agent.
@@ -260,7 +278,8 @@ notes:
     as started by them.
   - The task fails if any instance failed or was cancelled (with O(max_failure_percent), if the budget was
     exceeded or any instance was cancelled). C(max_errors) applies per execution. Instances C(deferred) by the
-    window do not fail the task.
+    window and instances C(held) after a rollback (O(rolled_back)) do not fail the task (the task warns about
+    the held ones).
   - An install reports C(changed=true) when it started an execution (which may snapshot and reboot instances),
     or an adopted one installed patches. A re-run on a fleet the latest scan shows compliant starts nothing and
     reports no change. For an instance that was never scanned, the number of patches installed is unknown
@@ -369,7 +388,9 @@ instances:
           (another execution works on it, with O(busy=skip), O(busy=fail) or O(wait=false)), C(pending) (not
           finished, O(wait=false) or timeout), C(planned) (check mode), C(deferred) (not started because the
           maintenance window is closed or closed during the run; the next window's run picks it up), C(skipped)
-          (its O(pre_hook) failed, so it was not patched).
+          (its O(pre_hook) failed, so it was not patched), C(held) (an install left it alone because it was rolled
+          back to its pre-patch snapshot, see O(rolled_back); the message names the tag, the snapshot and how to
+          release it).
       type: str
       sample: succeeded
     adopted:
@@ -442,7 +463,7 @@ summary:
   returned: always
   type: dict
   sample: {total: 80, succeeded: 78, failed: 0, unreachable: 2, unchanged: 0, cancelled: 0, busy: 0, pending: 0, planned: 0,
-           deferred: 0, skipped: 0, compliant: 40, non_compliant: 38, never_scanned: 0, reboot_required: 38, patches_installed: 412,
+           deferred: 0, skipped: 0, held: 0, compliant: 40, non_compliant: 38, never_scanned: 0, reboot_required: 38, patches_installed: 412,
            snapshots: 78}
 timed_out:
   description: Whether O(wait_timeout) passed.
@@ -513,6 +534,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.run
     install_needless,
     patch_intent,
     plan_entry,
+    rolled_back_hold,
     run_entry,
     run_summary,
     validate_run_options,
@@ -543,6 +565,7 @@ def argument_spec():
         max_concurrent_executions=dict(type="int", default=5),
         canary=dict(type="bool", default=False),
         force=dict(type="bool", default=False),
+        rolled_back=dict(type="str", default="skip", choices=["skip", "patch"]),
         unreachable=dict(type="str", default="fail", choices=["fail", "skip"]),
         wait_timeout=dict(type="int", default=3600),
         window=dict(type="dict", options=dict(
@@ -622,10 +645,14 @@ class PatchRun:
     def work(self):
         """The instances to run on: every reachable one for a scan; for an install, those the latest scan shows
         with something to do (unless ``force``), so a re-run starts nothing and snapshots nothing on a patched
-        fleet."""
+        fleet, and none that a rollback left for a person to look at (unless ``rolled_back=patch``)."""
         work = {}
         for instance_id, entry in self.entries.items():
             if entry["result"] == "unreachable":
+                continue
+            hold = rolled_back_hold(self.views[instance_id]["tags"], self.p["rolled_back"]) if self.action == "install" else ""
+            if hold:
+                entry.update(result="held", message=hold)
                 continue
             idle = install_needless(entry["before"], self.p["reboot"]) if self.action == "install" else ""
             if idle and not self.p["force"]:
@@ -667,9 +694,17 @@ class PatchRun:
         verdicts = self._hook("post", patched, deadline) if patched else {}
         return sum(1 for v in verdicts.values() if not v["passed"])
 
+    def guarded_work(self):
+        """``work()``, with the runner's guards (window, failure budget, zone limits) set for it: the one place
+        check mode and the real run get them from, so the two cannot drift apart."""
+        work = self.work()
+        zone_of = {i: self.entries[i]["zone"] for i in self.entries if self.entries[i]["result"] != "unreachable"}
+        self.runner.guards = guards(self.p, self.window, self.judged_at, zone_of, len(work))
+        return work
+
     # --- check mode ---------------------------------------------------------------------------
     def plan(self):
-        work = self.work()
+        work = self.guarded_work()
         hooks = " and ".join(n for n in ("pre", "post") if self.p[n + "_hook"])
         for instance_id in work:
             entry = plan_entry(self.entries[instance_id], self.action)
@@ -704,9 +739,7 @@ class PatchRun:
             deferred_entry(self.entries[instance_id], self.window)
 
     def run(self):
-        work = self.work()
-        zone_of = {i: self.entries[i]["zone"] for i in self.entries if self.entries[i]["result"] != "unreachable"}
-        self.runner.guards = guards(self.p, self.window, self.judged_at, zone_of, len(work))
+        work = self.guarded_work()
         try:
             self.runner.run(work)
         except BusyError as exc:
@@ -849,6 +882,10 @@ def main():
     if skipped:
         module.warn("%d instance(s) were not patched because the pre-hook failed: %s" % (
             len(skipped), "; ".join("%s: %s" % (e["instance_id"], e["message"]) for e in skipped[:5])))
+    held = [e for e in run.entries.values() if e["result"] == "held"]
+    if held:
+        module.warn("%d instance(s) rolled back earlier were not patched: %s" % (
+            len(held), "; ".join("%s: %s" % (e["instance_id"], e["message"]) for e in held[:5])))
     if not module.params["wait"]:
         module.exit_json(**result)
     unstarted = [b for b in run.runner.batches if b.error and not b.started]

@@ -3,9 +3,10 @@ inside tonight's maintenance window, a pre-hook that drains and a post-hook that
 batch, a disruption budget of one instance per zone, snapshots, and a failure budget. One instance refuses
 its pre-hook (skipped, never patched); one fails its patch (failed, within the budget, no post-hook) and is
 rolled back to the snapshot the round took of it (opt-in); every other one is patched once with both hooks,
-and the reports and JUnit results show the hooks and the rollback. The next round the same night touches
-nothing that was patched: no execution and no hook on those instances (it tries the two left again, and the
-broken one exceeds the failure budget of that smaller round)."""
+and the reports and JUnit results show the hooks and the rollback. A second round the same night changes
+nothing: no execution and no hook on the patched instances, and the rolled-back one (tagged
+ecs-ops-rolled-back by its rollback) is held - no hook, no execution, no snapshot, no second rollback - so
+the job succeeds; only the instance whose pre-hook refused is tried again (and refuses again)."""
 
 from __future__ import annotations
 
@@ -119,15 +120,33 @@ def test_a_scheduled_round_with_window_hooks_and_budgets(sim):
             peak = max(peak, running[z])
         assert peak == 1, "a zone had %d instances in running executions, budget 1" % peak
 
-        # The next round the same night: nothing patched is touched again.
+        # The next round the same night (a re-launch of the job) changes nothing.
+        snapshot = back[broken]["snapshot_id"]
         executions_before = set(sim.state()["executions"])
+        seq = sim.calls()[-1]["seq"]
         os.remove(record)
         proc = run_round(sim, tmp, ids, record, refused)
+        assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
         with open(record, encoding="utf-8") as handle:
             second = [line.split() for line in handle.read().splitlines()]
-    # Only the two instances left are tried: the broken one fails again, which is now 1 of 2, over the budget.
-    assert proc.returncode != 0 and "Failure budget exceeded: 1 of 2 instance(s) failed" in proc.stdout, proc.stdout[-5000:]
+        report = json.loads(open(os.path.join(tmp, "patch-report.json"), encoding="utf-8").read())
+        markdown = open(os.path.join(tmp, "patch-report.md"), encoding="utf-8").read()
+        suite = ElementTree.parse(os.path.join(tmp, "patch-report.junit.xml")).getroot().find("testsuite")
+    # The rolled-back instance is held, saying why and how to release it; the refused one is tried again.
+    results = report["install_results"]
+    assert sorted(results) == sorted([refused, broken]), "patched instances were given to the install again"
+    held = results[broken]
+    assert held["result"] == "held" and "tag ecs-ops-rolled-back=%s" % snapshot in held["message"], held
+    assert "remove the tag" in held["message"] and held["snapshot_ids"] == [] and held["hooks"] == {}
+    assert results[refused]["result"] == "skipped"
+    assert report["counts"]["held"] == 1 and report["counts"]["failed"] == 0 and report["rollback"]["instances"] == {}
+    assert "### Held after a rollback (not patched)" in markdown and "`%s`: held: rolled back" % broken in markdown
+    cases = {(c.get("classname").split(".")[-1], c.get("name")): c for c in suite.findall("testcase")}
+    assert cases[(broken, "patch")].find("skipped") is not None and cases[(broken, "patch")].find("failure") is None
+    # Nothing started for it: no hook, no execution (so no snapshot), no stop, reset or start; no patched one touched.
+    assert {i for _s, i in second} == {refused}, second
     new = [x for k, x in sim.state()["executions"].items() if k not in executions_before and x["action"] == "install"]
     touched = {c["instance"] for x in new for c in x["children"]}
-    assert touched <= {broken}, "a patched instance was patched again: %s" % (touched - {broken})
-    assert {i for _s, i in second} <= {refused, broken}, second
+    assert touched == set(), "an install touched %s" % touched
+    mutations = {c["action"] for c in sim.calls(since=seq)} & {"StopInstance", "ResetDisk", "StartInstance", "TagResources"}
+    assert mutations == set(), "the second round rolled back again: %s" % mutations

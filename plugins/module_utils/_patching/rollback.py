@@ -18,11 +18,11 @@ import time
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import ErrorInfo, describe
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.executions import report_deadline
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.run import ROLLED_BACK_TAG
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.snapshots import provenance
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._window import parse_api_time
 
-ROLLED_BACK_TAG = "ecs-ops-rolled-back"
 STOPPED_MODE = "KeepCharging"     # keep the instance's resources while it is stopped, so it can start again
 ACTIONABLE = ("Running", "Stopped")
 RESULTS = ("succeeded", "failed", "unchanged", "no_snapshot", "planned")

@@ -16,6 +16,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation i
 
 PATCH_TEMPLATE = "ACS-ECS-BulkyApplyPatchBaseline"
 PATCH_RUN_TAG = ("ecs-ops-patch-run", "oos_patch_run")   # on every execution oos_patch_run starts
+ROLLED_BACK_TAG = "ecs-ops-rolled-back"   # on an instance oos_patch_rollback reset, the value its snapshot id
 MAX_EXECUTIONS = 20
 MAX_RETENTION_DAYS = 65536
 
@@ -50,6 +51,18 @@ def install_needless(before, reboot):
         return "" if reboot == "if_required" else "no missing patch at the last %s, a reboot is pending " \
                                                   "(reboot=if_required reboots it)" % when
     return "compliant at the last %s: nothing to install" % when
+
+
+def rolled_back_hold(tags, rolled_back):
+    """Why an install leaves an instance alone, or "": it carries the tag ``oos_patch_rollback`` puts on an instance
+    it reset to its pre-patch snapshot, and ``rolled_back`` is ``skip``. Patching it again would repeat what just
+    failed (and, in a round that rolls failures back, another stop, reset and start), so it waits for a person."""
+    if ROLLED_BACK_TAG not in (tags or {}) or rolled_back == "patch":
+        return ""
+    snapshot_id = tags[ROLLED_BACK_TAG]
+    return ("held: rolled back to its pre-patch snapshot %s (tag %s=%s), so not patched again; after investigating, "
+            "remove the tag from the instance, or set rolled_back=patch to patch it anyway" % (
+                snapshot_id or "(not named)", ROLLED_BACK_TAG, snapshot_id))
 
 
 def run_entry(instance_id, region, before, zone=""):
@@ -103,7 +116,7 @@ def finish_entry(entry, action, child, after, parent):
 
 def run_summary(entries):
     summary = dict(total=len(entries), succeeded=0, failed=0, unreachable=0, unchanged=0, cancelled=0, busy=0, pending=0,
-                   planned=0, deferred=0, skipped=0, compliant=0, non_compliant=0, never_scanned=0, reboot_required=0, patches_installed=0,
+                   planned=0, deferred=0, skipped=0, held=0, compliant=0, non_compliant=0, never_scanned=0, reboot_required=0, patches_installed=0,
                    snapshots=0)
     for entry in entries:
         summary[entry["result"]] = summary.get(entry["result"], 0) + 1

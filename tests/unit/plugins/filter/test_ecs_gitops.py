@@ -269,3 +269,20 @@ def test_patch_rows_show_each_hook_that_ran_around_the_patch():
     assert rows[3]["message"] == "Timeout (ExecutionTimeout)"
     suite = ElementTree.fromstring(ecs_junit(rows)).find("testsuite")
     assert [c.get("name") for c in suite.findall("testcase") if c.find("failure") is not None] == ["post-hook", "pre-hook"]
+
+
+def test_an_instance_held_after_a_rollback_is_blocked_in_the_plan_and_skipped_in_junit():
+    held = "held: rolled back to its pre-patch snapshot s-1 (tag ecs-ops-rolled-back=s-1), so not patched again"
+    install = dict(instances={"i-1": dict(region="r", result="held", message=held, missing_patches=[{}], before={}),
+                              "i-2": dict(region="r", result="planned", message="would install 1", missing_patches=[{}],
+                                          before={})})
+    rows = ecs_patch_rows(install, create_snapshot=True, reboot="if_required")
+    assert [(r["instance_id"], r["action"], r["result"]) for r in rows if r["instance_id"] == "i-1"] == [
+        ("i-1", "patch", "held")]
+    plan = ecs_plan(rows, kind="patch_management")
+    blocked = {e["instance_id"]: e["blocked"] for e in plan["instances"] if e["blocked"]}
+    assert list(blocked) == ["i-1"] and blocked["i-1"][0]["reason"] == held
+    assert plan["summary"]["instances_changing"] == 1
+    suite = ElementTree.fromstring(ecs_junit(rows)).find("testsuite")
+    case = next(c for c in suite.findall("testcase") if c.get("classname").endswith("i-1"))
+    assert case.find("skipped").get("message") == "held: " + held and suite.get("failures") == "0"
