@@ -393,6 +393,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.p
     summarise_plan,
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.install import (
+    BULKY_TEMPLATE,
     execution_list,
     execution_summary,
     extension_intent,
@@ -409,8 +410,6 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.batches 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.runner import BusyError, Runner
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._secrets import secret_tags
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import MAX_TAGS, ValidationError
-
-BULKY_TEMPLATE = "ACS-ECS-BulkyConfigureOOSPackageWithTemporaryURL"
 
 
 def argument_spec():

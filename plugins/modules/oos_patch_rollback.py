@@ -26,6 +26,11 @@ description:
     with snapshots takes a newer snapshot, and only that one (or a pinned O(execution_id)) rolls the instance back
     again; an older snapshot is never chosen over the one the tag names.
   - Instances are rolled back concurrently, at most O(max_concurrent) at a time.
+  - An instance that an unfinished execution of C(ACS-ECS-BulkyApplyPatchBaseline) or
+    C(ACS-ECS-BulkyConfigureOOSPackageWithTemporaryURL) works on (another job, or the re-run of an interrupted one,
+    still installing) is not touched, in check mode either: resetting its disk under a running install would
+    leave it in an unknown state. It is reported V(busy) with the execution, and the task fails; run it again
+    when the execution has ended.
 author:
   - alibabacloud.ecs_ops maintainers (@alibabacloud-ecs-ops)
 extends_documentation_fragment:
@@ -123,8 +128,9 @@ instances:
     result:
       description:
         - V(succeeded) (rolled back, or an instance rolled back earlier was started), V(unchanged) (already rolled back
-          to that snapshot), V(no_snapshot) (no snapshot the collection took; see RV(instances.message)), V(planned)
-          (check mode), V(failed).
+          to that snapshot), V(no_snapshot) (no snapshot the collection took; see RV(instances.message)), V(busy) (an
+          unfinished patch or extension execution works on it; nothing was done to it, the message names the
+          execution), V(planned) (check mode), V(failed).
       type: str
       sample: succeeded
     region:
@@ -161,7 +167,7 @@ summary:
   description: Counts of RV(instances) by result.
   returned: always
   type: dict
-  sample: {total: 3, succeeded: 1, failed: 0, unchanged: 1, no_snapshot: 1, planned: 0}
+  sample: {total: 3, succeeded: 1, failed: 0, unchanged: 1, no_snapshot: 1, busy: 0, planned: 0}
 """
 
 import re
@@ -170,7 +176,9 @@ import time
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all, run_bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import describe_instances, instance_view
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.install import BULKY_TEMPLATE
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.runner import busy_instances
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.rollback import (
     StepFailed,
     choose_snapshot,
@@ -180,6 +188,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.rol
     summary,
     system_disk,
 )
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.run import PATCH_TEMPLATE
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.snapshots import (
     read_executions,
     read_patch_snapshots,
@@ -234,7 +243,8 @@ def read_region(module, region, instance_ids, pinned, start_after, deadline):
     snapshots = read_patch_snapshots(ecs, region, utc_now())
     wanted = set(disks.values())
     snapshots = [s for s in snapshots if s["source_disk_id"] in wanted]
-    executions = read_executions(module.api("oos", region), [s["execution_id"] for s in snapshots]) if snapshots else {}
+    oos = module.api("oos", region)
+    executions = read_executions(oos, [s["execution_id"] for s in snapshots]) if snapshots else {}
     entries = []
     for instance_id in instance_ids:
         disk_id = disks.get(instance_id, "")
@@ -246,7 +256,19 @@ def read_region(module, region, instance_ids, pinned, start_after, deadline):
             message=plan["message"], snapshot_id=chosen.get("snapshot_id", ""),
             snapshot_name=chosen.get("snapshot_name", ""), execution_id=chosen.get("execution_id") or "",
             creation_time=chosen.get("creation_time", ""), disk_id=disk_id, status_before=views[instance_id]["status"]))
+    hold_busy(oos, entries, deadline)
     return entries
+
+
+def hold_busy(oos, entries, deadline):
+    """Instances with steps to take that an unfinished patch or extension execution works on: nothing is done to
+    them (result ``busy``, the message names the executions)."""
+    acting = [e["instance_id"] for e in entries if e["steps"]]
+    busy = busy_instances(oos, (PATCH_TEMPLATE, BULKY_TEMPLATE), acting, utc_now(), deadline) if acting else {}
+    for entry in entries:
+        if entry["instance_id"] in busy:
+            entry.update(result="busy", steps=[], message="not rolled back: %s still works on it; run again when it "
+                         "has ended" % ", ".join(busy[entry["instance_id"]]))
 
 
 def roll_back(module, entries, deadline):
@@ -295,7 +317,7 @@ def main():
     instances = {e.pop("instance_id"): e for e in entries}
     counts = summary(instances.values())
     result = dict(changed=bool(counts["succeeded"] or counts["planned"]), instances=instances, summary=counts)
-    failed = sorted(i for i, e in instances.items() if e["result"] == "failed")
+    failed = sorted(i for i, e in instances.items() if e["result"] in ("failed", "busy"))
     if failed:
         module.fail_json(msg="Could not roll back %d instance(s): %s" % (len(failed), "; ".join(
             "%s: %s" % (i, instances[i]["message"]) for i in failed[:10])), **result)

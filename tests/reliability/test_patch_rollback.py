@@ -82,13 +82,40 @@ def test_a_failed_instance_is_rolled_back_once(sim):
     assert state["status"] == "Running" and state["tags"]["ecs-ops-rolled-back"] == snapshot[0]
     assert patch_state(sim, broken) == before[broken], "the reset brings back the patch state before the install"
     assert before[broken]["counts"]["Missing"] == 1
-    assert done["summary"] == dict(total=2, succeeded=1, failed=0, unchanged=0, no_snapshot=1, planned=0)
+    assert done["summary"] == dict(total=2, succeeded=1, failed=0, unchanged=0, no_snapshot=1, busy=0, planned=0)
 
     mark = sim.mark()
     rc, again, _out, err = run_module(sim, "oos_patch_rollback", args)
     assert rc == 0 and not again["changed"], (again.get("msg"), err[-2000:])
     assert again["instances"][broken]["result"] == "unchanged"
     assert sim.mutating_calls(since=mark) == []
+
+
+def test_an_instance_another_job_still_patches_is_left_alone(sim):
+    """Another job's install still runs on the failed instance (the re-run of an interrupted round, or an
+    overlapping job): the rollback, in check mode and for real, does nothing to it (busy, naming the execution) and
+    fails; once that execution has ended, the rollback goes ahead."""
+    sim.reset({"regions": {R: {"instances": [group("node", 2)]}}})
+    names = names_to_ids(sim)
+    broken = names["node-2"]
+    sim.instance(broken, fail=["patch"])
+    patch_round(sim, [names["node-1"], broken])
+    sim.clock(time_scale=1.0)    # the other job's install now takes 100 real seconds
+    rc, other, _out, err = run_module(sim, "oos_patch_run", dict(FAST, action="install", instance_ids=[broken],
+                                                                 force=True, wait=False))
+    assert rc == 0 and len(other["execution_ids"]) == 1, (other.get("msg"), err[-2000:])
+    running = other["execution_ids"][0]
+    args = dict(FAST, instance_ids=[broken])
+    for check in (True, False):
+        mark = sim.mark()
+        rc, result, _out, err = run_module(sim, "oos_patch_rollback", args, check=check)
+        entry = result["instances"][broken]
+        assert rc == 1 and entry["result"] == "busy" and running in entry["message"], (result.get("msg"), err[-2000:])
+        assert running in result["msg"] and result["summary"]["busy"] == 1
+        assert sim.mutating_calls(since=mark) == [], "the rollback acted on an instance an install still works on"
+    sim.clock(advance=200)       # the other install ends (it fails on that instance again)
+    rc, done, _out, err = run_module(sim, "oos_patch_rollback", args)
+    assert rc == 0 and done["instances"][broken]["result"] == "succeeded", (done.get("msg"), err[-2000:])
 
 
 def test_a_stop_that_outlasts_wait_timeout_fails_at_the_deadline(sim):

@@ -17,6 +17,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.t
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._targets import normalise_targets
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError
 
+BULKY_TEMPLATE = "ACS-ECS-BulkyConfigureOOSPackageWithTemporaryURL"   # installs, updates and uninstalls extensions
 MAX_EXECUTIONS = 100
 SECRET_KEY_RE = re.compile(r"pass|secret|token|credential|private.?key", re.IGNORECASE)
 DONE = {"install": "installed %s", "update": "updated to %s", "uninstall": "uninstalled%s"}

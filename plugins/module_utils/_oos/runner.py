@@ -66,6 +66,39 @@ RECENT = 24 * 3600     # Started and Queued executions (Queued has no filter val
 CLOCK_SKEW = 15 * 60   # OOS refuses signatures more than 15 minutes off, so the client clock is at most this far off
 
 
+def unfinished_listing(api, template, moment, deadline=None):
+    """Every execution of ``template`` that may be unfinished in the region of ``api`` (raw ListExecutions items,
+    finished ones among them): the long-lived statuses without a time bound, and everything started in the last
+    day (Started and Queued have no filter value)."""
+    base = {"TemplateName": template, "MaxResults": LIST_PAGE}
+    queries = [dict(base, Status=s) for s in LONG_LIVED]
+    queries.append(dict(base, StartDateAfter=iso(moment - timedelta(seconds=RECENT))))
+    items = []
+    for query in queries:
+        items.extend(list_all(lambda p: api.call("ListExecutions", p, deadline=deadline), query, ("Executions",)))
+    return items
+
+
+def busy_instances(api, templates, instance_ids, moment, deadline=None):
+    """{instance id: [ids of the unfinished executions of ``templates`` working on it]} for ``instance_ids``: what
+    another job is doing to them right now. Executions that select their targets otherwise than by id (tags, ...)
+    count for the instances they reached (their child executions). Failed reads raise."""
+    wanted, found, seen = set(instance_ids), {}, set()
+    for template in templates:
+        for item in unfinished_listing(api, template, moment, deadline):
+            view = execution_view(item)
+            if (item.get("TemplateName") != template or item.get("ParentExecutionId") or view["done"]
+                    or view["execution_id"] in seen):
+                continue
+            seen.add(view["execution_id"])
+            targets = targets_of(view)
+            if targets is None:
+                targets = [instance_of(c) for c in child_executions(api, view["execution_id"], deadline, True)]
+            for instance_id in wanted.intersection(targets):
+                found.setdefault(instance_id, []).append(view["execution_id"])
+    return found
+
+
 class Runner:
     """Runs ``work`` ({instance id: (region, action)}) through ``template_name`` executions.
 
@@ -201,17 +234,7 @@ class Runner:
             self._cover(region, strict=True)
 
     def _lookup_region(self, region, moment):
-        """Every unfinished execution of the template in ``region``: the long-lived statuses without a time
-        bound, and everything of the last day (Started, Queued)."""
-        api = self.api_for(region)
-        base = {"TemplateName": self.template, "MaxResults": LIST_PAGE}
-        queries = [dict(base, Status=s) for s in LONG_LIVED]
-        queries.append(dict(base, StartDateAfter=iso(moment - timedelta(seconds=RECENT))))
-        items = []
-        for query in queries:
-            items.extend(list_all(lambda p: api.call("ListExecutions", p, deadline=self.deadline), query,
-                                  ("Executions",)))
-        return items
+        return unfinished_listing(self.api_for(region), self.template, moment, self.deadline)
 
     def _see(self, region, item):
         if item.get("TemplateName") != self.template or item.get("ParentExecutionId"):

@@ -25,7 +25,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._window impor
 
 STOPPED_MODE = "KeepCharging"     # keep the instance's resources while it is stopped, so it can start again
 ACTIONABLE = ("Running", "Stopped")
-RESULTS = ("succeeded", "failed", "unchanged", "no_snapshot", "planned")
+RESULTS = ("succeeded", "failed", "unchanged", "no_snapshot", "busy", "planned")
 STEP_TEXT = {"stop": "stop it", "reset": "reset system disk %(disk_id)s to %(snapshot_id)s",
              "tag": "tag it %s=%%(snapshot_id)s" % ROLLED_BACK_TAG, "start": "start it"}
 

@@ -111,7 +111,7 @@ def test_plan_of_instances_that_cannot_be_rolled_back():
 
 def test_summary():
     assert summary([dict(result="succeeded"), dict(result="no_snapshot")]) == dict(
-        total=2, succeeded=1, failed=0, unchanged=0, no_snapshot=1, planned=0)
+        total=2, succeeded=1, failed=0, unchanged=0, no_snapshot=1, busy=0, planned=0)
 
 
 def test_wait_ends_at_the_deadline_and_survives_throttling():

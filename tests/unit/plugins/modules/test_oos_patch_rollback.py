@@ -51,7 +51,7 @@ def test_check_mode_plans_the_newest_collection_snapshot_and_mutates_nothing(fle
             entry["disk_id"], entry["snapshot_id"], entry["snapshot_id"])
     console = result["instances"][fleet.ids[2]]
     assert console["result"] == "no_snapshot" and "was not started by oos_patch_run" in console["message"]
-    assert result["summary"] == dict(total=3, succeeded=0, failed=0, unchanged=0, no_snapshot=1, planned=2)
+    assert result["summary"] == dict(total=3, succeeded=0, failed=0, unchanged=0, no_snapshot=1, busy=0, planned=2)
     assert {c["params"].get("DiskType") for c in api_calls(fleet, "DescribeDisks", seq)} == {"system"}
 
 
