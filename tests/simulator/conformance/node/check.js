@@ -1,11 +1,14 @@
-// Drives alicloud-sim with the Node.js SDKs: @alicloud/pop-core (RPC V2 HMAC-SHA1, GET and POST form)
-// and @alicloud/openapi-client (V3 ACS3-HMAC-SHA256 with a form body, which it sends chunked).
+// Drives alicloud-sim with the Node.js SDKs: @alicloud/pop-core (RPC V2 HMAC-SHA1, GET and POST form),
+// @alicloud/openapi-client (V3 ACS3-HMAC-SHA256 with a form body, which it sends chunked) and the generated
+// ECS client @alicloud/ecs20140526 (on @alicloud/openapi-core, the newer Darabonba runtime).
 // Usage: node check.js http://127.0.0.1:PORT ACCESS_KEY SECRET ; prints one JSON line per check, exits 1 on a failure.
 'use strict';
 const assert = require('assert');
 const { RPCClient } = require('@alicloud/pop-core');
 const OpenApi = require('@alicloud/openapi-client');
 const Util = require('@alicloud/tea-util');
+const Ecs = require('@alicloud/ecs20140526');
+const { $OpenApiUtil } = require('@alicloud/openapi-core');
 
 const [endpoint, accessKeyId, accessKeySecret] = process.argv.slice(2);
 
@@ -64,6 +67,66 @@ async function openapiListExecutions() {
   return body.Executions.length;
 }
 
+function ecsClient() {
+  const url = new URL(endpoint);
+  return new Ecs.default(new $OpenApiUtil.Config({ accessKeyId, accessKeySecret, endpoint: url.host,
+    protocol: 'http', regionId: 'cn-hangzhou' }));
+}
+
+async function ecsDescribeInstances() {
+  const resp = await ecsClient().describeInstances(new Ecs.DescribeInstancesRequest({ regionId: 'cn-hangzhou',
+    instanceName: 'web-*', pageSize: 10 }));
+  const names = resp.body.instances.instance.map((i) => i.instanceName);
+  assert.ok(names.length > 0 && names.every((n) => n.startsWith('web-')), `names: ${names}`);
+  return names.length;
+}
+
+async function webInstanceId() {
+  const resp = await ecsClient().describeInstances(new Ecs.DescribeInstancesRequest({ regionId: 'cn-hangzhou',
+    instanceName: 'web-1' }));
+  return resp.body.instances.instance[0].instanceId;
+}
+
+async function ecsCloudAssistantStatus() {
+  const id = await webInstanceId();
+  const resp = await ecsClient().describeCloudAssistantStatus(new Ecs.DescribeCloudAssistantStatusRequest({
+    regionId: 'cn-hangzhou', instanceId: [id] }));
+  const status = resp.body.instanceCloudAssistantStatusSet.instanceCloudAssistantStatus;
+  assert.deepStrictEqual(status.map((s) => [s.instanceId, s.cloudAssistantStatus]), [[id, 'true']]);
+  return status.length;
+}
+
+async function ecsRunCommandAndResults() {
+  const id = await webInstanceId();
+  const client = ecsClient();
+  const run = await client.runCommand(new Ecs.RunCommandRequest({ regionId: 'cn-hangzhou', type: 'RunShellScript',
+    commandContent: 'echo node-sdk', instanceId: [id], timeout: 60 }));
+  const invokeId = run.body.invokeId;
+  assert.ok(invokeId && invokeId.startsWith('t-'), `invokeId: ${invokeId}`);
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const resp = await client.describeInvocationResults(new Ecs.DescribeInvocationResultsRequest({
+      regionId: 'cn-hangzhou', invokeId, contentEncoding: 'PlainText' }));
+    const rows = resp.body.invocation.invocationResults.invocationResult;
+    if (rows.length && rows[0].invocationStatus === 'Success') {
+      assert.strictEqual(rows[0].output, 'node-sdk\n');
+      return invokeId;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${invokeId} did not succeed within 10 s`);
+}
+
+async function ecsError() {
+  try {
+    await ecsClient().describeInvocationResults(new Ecs.DescribeInvocationResultsRequest({ regionId: 'cn-hangzhou',
+      invokeId: 't-doesnotexist' }));
+  } catch (err) {
+    assert.ok(err.code, `no code on ${err}`);
+    return err.code;
+  }
+  return 'no error (an unknown invocation lists nothing)';
+}
+
 const checks = [
   ['pop-core DescribeInstances GET', () => popDescribeInstances('GET')],
   ['pop-core DescribeInstances POST', () => popDescribeInstances('POST')],
@@ -72,6 +135,10 @@ const checks = [
   ['openapi-client V3 DescribeInstances (form body)', () => openapiDescribeInstances(undefined)],
   ['openapi-client V3 ListExecutions (form body)', openapiListExecutions],
   ['openapi-client V2 DescribeInstances (form body)', () => openapiDescribeInstances('v2')],
+  ['ecs20140526 describeInstances', ecsDescribeInstances],
+  ['ecs20140526 describeCloudAssistantStatus', ecsCloudAssistantStatus],
+  ['ecs20140526 runCommand, describeInvocationResults', ecsRunCommandAndResults],
+  ['ecs20140526 an unknown invocation', ecsError],
 ];
 
 (async () => {
