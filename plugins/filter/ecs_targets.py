@@ -23,6 +23,14 @@ def _is_list(value):
     return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
 
 
+def _kind(value):
+    """The plain type name of ``value`` (Ansible hands filters tagged subclasses of str, dict and list)."""
+    for kind, name in ((str, "str"), (Mapping, "dict"), (Sequence, "list"), (bool, "bool"), (int, "int"), (float, "float")):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
 def _region_of(value, default):
     region = value if isinstance(value, str) and value else default
     return region or ""
@@ -50,7 +58,7 @@ def _ids_of_mapping(instance_ids, problems):
     found = []
     for ids_region, ids in instance_ids.items():
         if not _is_list(ids):
-            problems.append("instance ids of region %s must be a list, got %s %r" % (ids_region, type(ids).__name__, ids))
+            problems.append("instance ids of region %s must be a list, got %s %r" % (ids_region, _kind(ids), ids))
             continue
         for instance_id in ids:
             if isinstance(instance_id, str) and instance_id:
@@ -84,7 +92,7 @@ def _ids(instance_ids, region, problems):
         return _ids_of_list(instance_ids, region, problems)
     problems.append("instance ids must be a list of ids, a list of {instance_id, region}, a dict of region to "
                     "ids or a string of ids separated by commas, spaces or newlines, not the %s %r"
-                    % (type(instance_ids).__name__, instance_ids))
+                    % (_kind(instance_ids), instance_ids))
     return []
 
 
@@ -92,7 +100,7 @@ def _hosts(hosts, hostvars, region, problems):
     """The (id, region) pairs of inventory hosts, from their ``ecs_instance_id`` and ``ecs_region`` variables."""
     hosts = ecs_survey_list(hosts)
     if not _is_list(hosts):
-        problems.append("hosts must be a list of inventory host names, not the %s %r" % (type(hosts).__name__, hosts))
+        problems.append("hosts must be a list of inventory host names, not the %s %r" % (_kind(hosts), hosts))
         return []
     if hosts and hostvars is None:
         problems.append("hosts need hostvars: ecs_targets(hosts=..., hostvars=hostvars)")
@@ -122,7 +130,7 @@ def _tagged(lookups, problems):
         lookups = lookups.get("results", [lookups])
     if not _is_list(lookups):
         problems.append("tagged must be the registered results of ecs_cloud_assistant_info, not the %s %r"
-                        % (type(lookups).__name__, lookups))
+                        % (_kind(lookups), lookups))
         return []
     return [(str(instance_id), _region_of(view.get("region"), ""))
             for lookup in lookups if isinstance(lookup, Mapping)
