@@ -5,7 +5,6 @@ role's variables (here the group's hosts and their ecs_instance_id)."""
 from __future__ import annotations
 
 import json
-import pathlib
 import re
 
 import pytest

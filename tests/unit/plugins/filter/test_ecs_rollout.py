@@ -25,9 +25,9 @@ def call(instances, **values):
 
 def test_a_converged_rollout():
     """Canary i-1 and rest i-2 each from its own phase's call; the verify call gives installed_version and ok."""
+    updated = entry(name="web-2", action="update", previous_version="v20")
     rows = ecs_rollout_rows(
-        [NODE], canary=[call({"i-1": entry()})], rest=[call({"i-2": entry(name="web-2", action="update",
-                                                                              previous_version="v20")})],
+        [NODE], canary=[call({"i-1": entry()})], rest=[call({"i-2": updated})],
         verify=[call({"i-1": entry(action="none", previous_version="v27"),
                       "i-2": entry(action="none", previous_version="v27")})], canary_ids=["i-1"])
     assert rows == [
