@@ -71,6 +71,8 @@ def test_the_verify_call_names_the_instance_when_the_phase_did_not():
 
 
 def test_what_the_verify_phase_found():
+    """Bug fixed: the role's Jinja looked "update" up in {'none': 'ok', 'skip': 'unreachable'} and got the dict's
+    update method, so a verify that still wanted an update failed the report task instead of saying so."""
     rows = ecs_rollout_rows([NODE], verify=[call({"i-1": entry(action="skip"), "i-2": entry(action="update")})])
     assert [r["verified"] for r in rows] == ["unreachable", "would update"]
     assert [r["verified"] for r in ecs_rollout_rows([NODE], verify=[{"failed": True}])] == ["error", "error"]
