@@ -434,7 +434,12 @@ ROLE_CASES = [
     role_case("extension_rollout", {"extension_rollout_extensions": _EXT, "extension_rollout_instance_ids": []},
               "No target instances", "rollout-no-targets"),
     role_case("extension_rollout", {"extension_rollout_extensions": _EXT, "extension_rollout_hosts": ["ghost"]},
-              "Inventory hosts without ecs_instance_id: ghost", "rollout-host-without-instance-id"),
+              "hosts not in the inventory: ghost", "rollout-host-not-in-inventory"),
+    role_case("extension_rollout", {"extension_rollout_extensions": _EXT, "extension_rollout_hosts": "localhost"},
+              "hosts without the ecs_instance_id variable: localhost", "rollout-host-without-instance-id"),
+    # Bug: the role's own Jinja made the targets "@", "w", "e", ... of a region's single id; the modules refuse it.
+    role_case("extension_rollout", {"extension_rollout_extensions": _EXT, "extension_rollout_instance_ids": {"cn-hangzhou": "@web-1"}},
+              "instance ids of region cn-hangzhou must be a list, got str", "rollout-region-ids-as-string"),
     # A single id given as a string was once iterated character by character; strings of ids are now accepted
     # (AWX survey answers) and split on commas, spaces and newlines: test_awx_runner.py checks both roles.
     # Bug: a negative canary size is accepted; the canary becomes all targets but the last ones, and it runs.
@@ -464,10 +469,14 @@ ROLE_CASES = [
               "patch_management_plan_fail_on_changes", "patch-role-plan-fail-not-bool"),
     # --- patch_management: its own checks ------------------------------------------------------------------
     role_case("patch_management", {"patch_management_max_failure_percent": 150},
-              "Invalid patch_management_* variable", "patch-role-failure-percent-150"),
+              "patch_management_max_failure_percent must be from 0 to 100, got 150", "patch-role-failure-percent-150"),
     role_case("patch_management", {"patch_management_instance_ids": []}, "No target", "patch-role-no-targets"),
-    role_case("patch_management", {"patch_management_hosts": ["ghost"]}, "Hosts without ecs_instance_id: ghost",
+    role_case("patch_management", {"patch_management_hosts": ["ghost"]}, "hosts not in the inventory: ghost",
+              "patch-role-host-not-in-inventory"),
+    role_case("patch_management", {"patch_management_hosts": "localhost"}, "hosts without the ecs_instance_id variable: localhost",
               "patch-role-host-without-instance-id"),
+    role_case("patch_management", {"patch_management_instance_ids": {"cn-hangzhou": "@web-1"}},
+              "instance ids of region cn-hangzhou must be a list, got str", "patch-role-region-ids-as-string"),
     role_case("patch_management", {"patch_management_instance_ids": ["@web-1", "@stopped"]},
               "Set patch_management_unreachable=skip", "patch-role-unreachable-target"),
     # --- patch_management: checks of the modules it calls --------------------------------------------------

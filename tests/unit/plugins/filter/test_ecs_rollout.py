@@ -1,0 +1,123 @@
+"""ecs_rollout_rows and ecs_rollout_instances: the extension_rollout role's report rows, from module results only."""
+
+from __future__ import annotations
+
+from ansible_collections.alibabacloud.ecs_ops.plugins.filter.ecs_rollout import (
+    FilterModule,
+    ecs_rollout_instances,
+    ecs_rollout_rows,
+)
+
+NODE = {"name": "node", "key": "k-node", "state": "latest",
+        "targets": [{"instance_id": "i-1", "region": "cn-hangzhou"}, {"instance_id": "i-2", "region": ""}]}
+NGINX = {"name": "nginx", "key": "k-nginx", "state": "absent", "targets": [{"instance_id": "i-2", "region": ""}]}
+TEMPLATE = "ACS-Extension-node-1853370294850618"
+
+
+def entry(**values):
+    return dict({"name": "web", "region": "cn-hangzhou", "action": "install", "result": "succeeded",
+                 "previous_version": "", "new_version": "v27", "message": "installed"}, **values)
+
+
+def call(instances, **values):
+    return dict({"extension": {"name": TEMPLATE}, "instances": instances}, **values)
+
+
+def test_a_converged_rollout():
+    """Canary i-1 and rest i-2 each from its own phase's call; the verify call gives installed_version and ok."""
+    updated = entry(name="web-2", action="update", previous_version="v20")
+    rows = ecs_rollout_rows(
+        [NODE], canary=[call({"i-1": entry()})], rest=[call({"i-2": updated})],
+        verify=[call({"i-1": entry(action="none", previous_version="v27"),
+                      "i-2": entry(action="none", previous_version="v27")})], canary_ids=["i-1"])
+    assert rows == [
+        {"instance_id": "i-1", "instance_name": "web", "region": "cn-hangzhou", "extension": "node", "change": "k-node",
+         "template": TEMPLATE, "state": "latest", "phase": "canary", "action": "install", "result": "succeeded",
+         "version_before": "", "version_after": "v27", "installed_version": "v27", "verified": "ok",
+         "message": "installed"},
+        {"instance_id": "i-2", "instance_name": "web-2", "region": "cn-hangzhou", "extension": "node", "change": "k-node",
+         "template": TEMPLATE, "state": "latest", "phase": "rollout", "action": "update", "result": "succeeded",
+         "version_before": "v20", "version_after": "v27", "installed_version": "v27", "verified": "ok",
+         "message": "installed"},
+    ]
+
+
+def test_without_a_canary_every_instance_is_in_the_rollout_phase():
+    rows = ecs_rollout_rows([NODE], canary=[call({"i-1": entry()})], rest=[call({"i-1": entry(), "i-2": entry()})])
+    assert [r["phase"] for r in rows] == ["rollout", "rollout"]
+
+
+def test_an_instance_without_a_result_says_why():
+    """The call failed (its message), the canary failed (held back) or nothing ran."""
+    failed = ecs_rollout_rows([NODE], rest=[{"failed": True, "msg": "quota exceeded"}])
+    assert [(r["result"], r["message"]) for r in failed] == [("failed", "quota exceeded")] * 2
+    assert ecs_rollout_rows([NODE], rest=[{"failed": True}])[0]["message"] == "the task failed"
+    held = ecs_rollout_rows([NODE], canary=[call({"i-1": entry(result="failed")})], rest=[{"skipped": True}],
+                            canary_ids=["i-1"], canary_failed=True)
+    assert [(r["result"], r["message"]) for r in held] == [("failed", "installed"),
+                                                           ("not_run", "not run: the canary failed")]
+    assert [(r["result"], r["message"]) for r in ecs_rollout_rows([NODE])] == [("not_run", "not run")] * 2
+
+
+def test_without_a_result_the_target_gives_the_region_and_the_change_the_template():
+    row = ecs_rollout_rows([NODE])[0]
+    assert (row["region"], row["instance_name"], row["template"], row["action"]) == ("cn-hangzhou", "", "node", "")
+
+
+def test_the_verify_call_names_the_instance_when_the_phase_did_not():
+    row = ecs_rollout_rows([NODE], verify=[call({"i-1": entry(name="from-verify", region="cn-shanghai",
+                                                              action="none")})])[0]
+    assert (row["instance_name"], row["region"], row["verified"]) == ("from-verify", "cn-shanghai", "ok")
+
+
+def test_what_the_verify_phase_found():
+    """Bug fixed: the role's Jinja looked "update" up in {'none': 'ok', 'skip': 'unreachable'} and got the dict's
+    update method, so a verify that still wanted an update failed the report task instead of saying so."""
+    rows = ecs_rollout_rows([NODE], verify=[call({"i-1": entry(action="skip"), "i-2": entry(action="update")})])
+    assert [r["verified"] for r in rows] == ["unreachable", "would update"]
+    assert [r["verified"] for r in ecs_rollout_rows([NODE], verify=[{"failed": True}])] == ["error", "error"]
+
+
+def test_each_change_reads_its_own_call_and_template():
+    """Results are one per change, in the order of the changes; the first call that ran names the template."""
+    rows = ecs_rollout_rows([NODE, NGINX], rest=[call({"i-1": entry(), "i-2": entry()}),
+                                                 call({"i-2": entry(action="uninstall")},
+                                                      extension={"name": "ACS-Extension-nginx"})])
+    assert [(r["extension"], r["instance_id"], r["template"], r["action"], r["state"]) for r in rows] == [
+        ("node", "i-1", TEMPLATE, "install", "latest"), ("node", "i-2", TEMPLATE, "install", "latest"),
+        ("nginx", "i-2", "ACS-Extension-nginx", "uninstall", "absent")]
+
+
+def row(instance_id, **values):
+    return dict({"instance_id": instance_id, "instance_name": "", "region": "cn-hangzhou", "phase": "rollout",
+                 "extension": "node", "action": "none", "result": "unchanged", "verified": "ok"}, **values)
+
+
+def test_one_outcome_per_instance_failures_first():
+    targets = [{"instance_id": i, "region": "r"} for i in ("i-ok", "i-skip", "i-fail", "i-drift", "i-none")]
+    rows = [row("i-ok", action="install", result="succeeded", instance_name="web"),
+            row("i-skip", result="busy"), row("i-fail", result="pending", phase="canary"),
+            row("i-drift", verified="would update"), row("i-ok", extension="nginx", instance_name="other")]
+    instances = ecs_rollout_instances(rows, targets)
+    assert [(i["instance_id"], i["outcome"]) for i in instances] == [
+        ("i-fail", "failed"), ("i-drift", "failed"), ("i-skip", "skipped"), ("i-ok", "succeeded"),
+        ("i-none", "succeeded")]
+    ok = instances[3]
+    assert (ok["instance_name"], ok["region"], ok["phase"], ok["changed"]) == ("web", "cn-hangzhou", "rollout", True)
+    assert ok["extensions"] == [{"extension": "node", "action": "install", "result": "succeeded", "verified": "ok"},
+                                {"extension": "nginx", "action": "none", "result": "unchanged", "verified": "ok"}]
+    assert instances[0]["phase"] == "canary" and instances[2]["changed"] is False
+    assert instances[4] == {"instance_id": "i-none", "instance_name": "", "region": "r", "phase": "rollout",
+                            "outcome": "succeeded", "changed": False, "extensions": []}
+
+
+def test_a_planned_change_counts_as_changed_and_not_run_as_skipped():
+    targets = [{"instance_id": "i-1", "region": ""}, {"instance_id": "i-2", "region": ""}]
+    instances = ecs_rollout_instances([row("i-1", action="update", result="planned", verified="not_run"),
+                                       row("i-2", result="not_run", verified="not_run")], targets)
+    assert [(i["instance_id"], i["outcome"], i["changed"]) for i in instances] == [
+        ("i-2", "skipped", False), ("i-1", "succeeded", True)]
+
+
+def test_the_filters_are_registered():
+    assert FilterModule().filters() == {"ecs_rollout_rows": ecs_rollout_rows, "ecs_rollout_instances": ecs_rollout_instances}
