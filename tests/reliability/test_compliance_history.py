@@ -51,7 +51,9 @@ def test_two_rounds_append_two_records_and_the_html_shows_the_trend(sim):
         html = open(os.path.join(tmp, "patch-report.html"), encoding="utf-8").read()
 
         # A check-mode round writes no record; history off writes none either (and shows no trend).
-        run_round(sim, tmp, ids, check=True, patch_management_mode="install", patch_management_approved=True)
+        checked = run_round(sim, tmp, ids, check=True, patch_management_mode="install", patch_management_approved=True)
+        # The fleet is compliant now: the gate does not announce an install on "0 non-compliant instance(s)".
+        assert "Gate: approved: every instance is compliant, nothing to install" in checked.stdout, checked.stdout[-3000:]
         run_round(sim, tmp, ids, patch_management_history=False)
         after_off = open(os.path.join(tmp, "patch-report.html"), encoding="utf-8").read()
         assert records(history)[0] == lines
