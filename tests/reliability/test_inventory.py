@@ -248,10 +248,11 @@ def test_an_edited_configuration_or_other_credentials_are_not_answered_from_the_
 
 def test_a_misspelt_option_fails_before_any_call_naming_the_closest(sim, fleet):
     """Ansible ignores a top-level key no option documents; a misspelt ``filters`` would read every instance."""
-    for typo, option in (("filter", "filters"), ("exclude_filter", "exclude_filters"), ("keyed_group", "keyed_groups"),
-                         ("cache_timout", "cache_timeout")):
-        rc, _data, err = inventory(sim, REGIONS + "%s: {}\n" % typo if typo != "filter" else
-                                   REGIONS + "filter: {status: Running}\n")
+    for line, typo, option in (("filter: {status: Running}", "filter", "filters"),
+                               ("exclude_filter: [{tags: {lifecycle: retiring}}]", "exclude_filter", "exclude_filters"),
+                               ("keyed_group: []", "keyed_group", "keyed_groups"),
+                               ("cache_timout: 60", "cache_timout", "cache_timeout")):
+        rc, _data, err = inventory(sim, REGIONS + line + "\n")
         assert rc != 0, typo
         assert "%s is not an option of this plugin; did you mean %s?" % (typo, option) in plain_text(err), err
     assert sim.calls() == []
