@@ -7,7 +7,8 @@
 extension, version, state and parameters share module calls (and so OOS executions). ``ecs_patch_rows`` turns the
 patch_management role's module results into per-instance rows like extension_rollout's. ``ecs_plan`` and
 ``ecs_plan_markdown`` turn the roles' per-instance rows into a plan a pipeline can read and a pull request can show;
-``ecs_junit`` turns them into JUnit XML, one test case per instance and action.
+``ecs_junit`` turns them into JUnit XML, one test case per instance and action. ``ecs_schedule_blocked`` names the
+hosts a schedule targets but does not run on.
 """
 
 from __future__ import annotations
@@ -177,9 +178,10 @@ def ecs_plan_markdown(plan, title="Plan", prune_option="extension_rollout_prune:
     if s.get("would_prune"):
         lines += ["", "%d extension(s) would be pruned with the opt-in (%s), and are kept now." % (
             s["would_prune"], prune_option)]
-    lines += _folded(plan, "changes", "Changes", ("change",), lambda change: [
+    # The detail column says what the versions cannot: a reinstall for changed parameters keeps the version.
+    lines += _folded(plan, "changes", "Changes", ("change", "detail"), lambda change: [
         "%s%s %s%s" % ("prune: " if change.get("prune") else "", change["action"], _cell(change["item"]),
-                       " (%s)" % _versions(change) if _versions(change) else "")])
+                       " (%s)" % _versions(change) if _versions(change) else ""), _cell(change.get("detail"))])
     lines += _folded(plan, "would_prune", "Would prune, opt-in", ("extension", "why"), lambda item: [
         _cell(item["item"]) + (" (%s)" % item["before"] if item["before"] else ""), _cell(item["reason"])])
     lines += _folded(plan, "blocked", "Blocked", ("what", "why"), lambda item: [
@@ -189,6 +191,33 @@ def ecs_plan_markdown(plan, title="Plan", prune_option="extension_rollout_prune:
 
 def _versions(change):
     return " → ".join(v for v in (change["before"], change["after"]) if v)
+
+
+def _wants(variables, schedule):
+    """Whether the inventory host with ``variables`` is one ``schedule`` (a gitops_schedules entry) targets."""
+    if schedule.get("instance_ids"):
+        return variables.get("ecs_instance_id") in schedule["instance_ids"]
+    tags, wanted = variables.get("ecs_tags") or {}, schedule.get("instance_tags") or {}
+    return bool(wanted) and all(k in tags and (v in (None, "") or str(tags[k]) == str(v)) for k, v in wanted.items())
+
+
+def ecs_schedule_blocked(results, hosts=None, hostvars=None):
+    """{schedule name: [{instance_id, name, reason}]}: per schedule task result (registered in a loop over
+    ``gitops_schedules``), the inventory hosts it targets (by instance id or tags) that its invocation does not
+    run on - left out with ``unreachable: skip`` - and why (the host's ``ecs_cloud_assistant.reason``)."""
+    blocked = {}
+    for result in results or []:
+        schedule, running = _plain(result.get("item") or {}), (result.get("schedule") or {}).get("instance_ids")
+        if running is None:
+            continue
+        for host in hosts or []:
+            variables = hostvars[host] if hostvars is not None and host in hostvars else {}
+            if _wants(variables, schedule) and variables.get("ecs_instance_id") not in running:
+                agent = variables.get("ecs_cloud_assistant") or {}
+                blocked.setdefault(str(schedule["name"]), []).append(dict(
+                    instance_id=str(variables["ecs_instance_id"]), name=str(host),
+                    reason=str(agent.get("reason") or variables.get("ecs_status") or "not in the schedule")))
+    return blocked
 
 
 def _folded(plan, key, title, columns, cells):
@@ -386,4 +415,4 @@ class FilterModule:
     def filters(self):
         return {"ecs_extension_changes": ecs_extension_changes, "ecs_plan": ecs_plan,
                 "ecs_plan_markdown": ecs_plan_markdown, "ecs_junit": ecs_junit, "ecs_patch_rows": ecs_patch_rows,
-                "ecs_report_header": ecs_report_header}
+                "ecs_report_header": ecs_report_header, "ecs_schedule_blocked": ecs_schedule_blocked}

@@ -17,6 +17,8 @@ description:
     its patch compliance from the latest scan (C(ecs_patch_state)).
   - Credentials, region and endpoints resolve exactly as for the collection's modules.
   - The configuration file name must end in C(ecs.yml) or C(ecs.yaml).
+  - A top-level key that is no option (or alias) documented here fails before any call, naming the closest option,
+    as Ansible would otherwise ignore it (a misspelt O(filters) would read every instance).
 author:
   - alibabacloud.ecs_ops maintainers (@alibabacloud-ecs-ops)
 extends_documentation_fragment:
@@ -103,7 +105,9 @@ options:
     type: bool
     default: false
 notes:
-  - A cached inventory (O(cache)) makes no API call until O(cache_timeout) passes.
+  - A cached inventory (O(cache)) makes no API call until O(cache_timeout) passes. The cache key holds a digest of
+    the options that decide the read (O(regions), the filters, O(extensions), O(patch_state), the connection) and
+    of which credentials are used (never a secret), so a changed configuration or other credentials read again.
   - The RAM actions needed are C(ecs:DescribeInstances), C(ecs:DescribeCloudAssistantStatus),
     C(ecs:DescribeRegions) without O(regions), and C(oos:ListInstancePackageStates) and
     C(oos:ListInstancePatchStates) for the opt-in reads.
@@ -142,6 +146,11 @@ cache_connection: /tmp/ecs-inventory-cache
 cache_timeout: 3600
 """
 
+import difflib
+import hashlib
+import json
+
+from ansible import constants as C
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
@@ -166,6 +175,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils._ecs_inventor
 DEFAULT_REGION = "cn-hangzhou"   # where DescribeRegions is asked when no region is given anywhere
 ANSIBLE_HOST_SOURCES = ("public_ip", "private_ip", "hostname")
 CLOUD_ASSISTANT_CONNECTION = "alibabacloud.ecs_ops.cloud_assistant"
+READ_OPTIONS = ("regions", "filters", "include_filters", "exclude_filters", "extensions", "patch_state")
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -176,9 +186,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
-        self._read_config_data(path)
-        self._check_options()
-        key = self.get_cache_key(path)
+        config = self._read_config_data(path)
+        self._check_options(config)
+        params = self._connection_params()
+        try:
+            source = resolve_credential_source(params)
+        except CredentialError as exc:
+            raise AnsibleParserError("%s: %s" % (self.NAME, exc)) from None
+        key = "%s_%s" % (self.get_cache_key(path), self._read_digest(params, source))
         use_cache = self.get_option("cache") and cache
         records = None
         if use_cache:
@@ -187,14 +202,27 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             except KeyError:
                 records = None
         if records is None:
-            records = self._read()
+            records = self._read(params, source)
             if self.get_option("cache"):
                 self._cache[key] = records
         self._populate(records)
 
+    def _read_digest(self, params, source):
+        """A digest of everything that decides what is read: the options of the read, the connection options and
+        which credentials (their kind, origin, AccessKey ID, profile, role; never a secret). It is part of the cache
+        key, so an edited configuration or other credentials read again instead of answering from the cache."""
+        secret = {name for name, spec in connection_argument_spec().items() if spec.get("no_log")}
+        identity = dict(kind=source.kind, origin=source.origin, access_key=source.access_key, profile=source.profile,
+                        role_name=source.role_name, assume_role=source.assume_role)
+        effective = dict({name: self.get_option(name) for name in READ_OPTIONS},
+                         connection={k: v for k, v in params.items() if k not in secret}, credentials=identity)
+        text = json.dumps(effective, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
     # --- options -----------------------------------------------------------------------------------------
-    def _check_options(self):
-        problems = filter_problems(self.get_option("filters"))
+    def _check_options(self, config):
+        problems = self._unknown_options(config)
+        problems.extend(filter_problems(self.get_option("filters")))
         for option in ("include_filters", "exclude_filters"):
             for n, filter_set in enumerate(self.get_option(option)):
                 problems.extend(filter_problems(filter_set, "%s[%d]" % (option, n)))
@@ -212,14 +240,26 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if problems:
             raise AnsibleParserError("Invalid %s inventory configuration: %s" % (self.NAME, "; ".join(problems)))
 
+    def _unknown_options(self, config):
+        """A problem for each top-level key of the file that is no option (nor alias) this plugin documents, its
+        own or its doc fragments' (constructed, inventory_cache, connection): Ansible ignores such a key, so a
+        misspelt C(filters) would silently widen the inventory."""
+        definitions = C.config.get_configuration_definitions(self.plugin_type, self._load_name)
+        valid = set(definitions) | {alias for spec in definitions.values() for alias in spec.get("aliases") or []}
+        problems = []
+        for name in sorted(str(k) for k in config if str(k) not in valid):
+            close = difflib.get_close_matches(name, sorted(valid), n=1)
+            problems.append("%s is not an option of this plugin%s" % (
+                name, "; did you mean %s?" % close[0] if close else " (see ansible-doc -t inventory %s)" % self.NAME))
+        return problems
+
     def _connection_params(self):
         return {name: self.get_option(name) for name in connection_argument_spec()}
 
     # --- reading -----------------------------------------------------------------------------------------
-    def _read(self):
-        params = self._connection_params()
+    def _read(self, params, source):
         try:
-            clients = Clients(params, resolve_credential_source(params))
+            clients = Clients(params, source)
         except CredentialError as exc:
             raise AnsibleParserError("%s: %s" % (self.NAME, exc)) from None
         try:

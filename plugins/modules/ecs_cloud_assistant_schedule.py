@@ -44,6 +44,8 @@ attributes:
   diff_mode:
     support: full
     details: Before is what runs (as DescribeInvocations returns it), after what is asked; secret values masked.
+      DescribeInvocations does not return O(instance_tags); before shows them when the running invocation's spec
+      digest proves it was started with the same tags, so only what changed differs.
 options:
   name:
     description:
@@ -527,8 +529,28 @@ def shown(spec, instance_ids, secret_changed=False):
     return {k: v for k, v in out.items() if v not in (None, "", {})}
 
 
+def started_with_tags(view, spec):
+    """Whether the running invocation was started with the asked ``instance_tags``, which DescribeInvocations does
+    not return: true when the asked spec, with every field the invocation does return taken from it, gives the
+    digest it was started with (its ``ecs-ops-schedule-spec`` tag)."""
+    if not spec["instance_tags"]:
+        return False
+    seen = dict(repeat_mode=view["repeat_mode"], timeout=view["timeout"])
+    if view["repeat_mode"] == "Period":
+        seen["frequency"] = " ".join(view["frequency"].split())
+    if spec["command"] is not None:
+        seen.update(command=view["command"], type=view["command_type"])
+    else:
+        seen["command_id"] = view["command_id"]
+    if view["_values"] is not None:
+        seen["parameters"] = {k: v for k, v in view["_values"].items() if k not in view["secret_parameter_names"]}
+    seen.update({name: view[name] or None for name in ("username", "working_dir") if spec[name]})
+    return sch.spec_digest(dict(spec, **seen)) == view["spec_digest"]
+
+
 def shown_view(view, spec):
-    """The same fields of a running invocation, as DescribeInvocations returns them."""
+    """The same fields of a running invocation, as DescribeInvocations returns them, and the asked instance tags
+    when the invocation provably was started with them (so a diff shows only what changed)."""
     out = dict(repeat_mode=view["repeat_mode"], frequency=view["frequency"], instance_ids=view["instance_ids"],
                timeout=view["timeout"], working_dir=view["working_dir"] if spec["working_dir"] else None,
                username=view["username"] if spec["username"] else None)
@@ -540,6 +562,8 @@ def shown_view(view, spec):
         out.update(command=view["command"], type=view["command_type"])
     else:
         out["command_id"] = view["command_id"]
+    if started_with_tags(view, spec):
+        out["instance_tags"] = dict(spec["instance_tags"])
     return {k: v for k, v in out.items() if v not in (None, "", {})}
 
 

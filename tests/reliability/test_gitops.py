@@ -25,6 +25,8 @@ NGINX = "ACS-Extension-nginx-1853370294850618"
 FLEET = {"durations": {"install": 20, "uninstall": 10}, "regions": {R: {"instances": [
     {"name": "web", "count": 3, "os_type": "linux", "os_name": "Alibaba Cloud Linux 3.2104 LTS 64 bit",
      "tags": {"role": "web"}},
+    {"name": "web-spare", "os_type": "linux", "os_name": "Alibaba Cloud Linux 3.2104 LTS 64 bit", "status": "Stopped",
+     "tags": {"role": "web"}},
     {"name": "api", "count": 2, "os_type": "linux", "os_name": "Ubuntu 22.04 64 bit", "tags": {"role": "api"}},
     {"name": "api-spare", "os_type": "linux", "os_name": "Ubuntu 22.04 64 bit", "status": "Stopped",
      "tags": {"role": "api"}},
@@ -63,10 +65,18 @@ def test_a_pull_request_plan_apply_plan(sim, repo):
     assert sim.mutating_calls(mark) == [], "the plan changed something"
     assert outcome["check_mode"] is True and outcome["empty"] is False
     assert outcome["extensions"]["by_action"] == {"install": 8}     # web: node + nginx x3, api: node x2
-    assert outcome["extensions"]["instances_blocked"] == 1          # the stopped api-spare
+    assert outcome["extensions"]["instances_blocked"] == 2          # the stopped api-spare and web-spare
     assert outcome["schedules"] == {"nightly-log-cleanup": "created"}
+    # The stopped web-spare carries the schedule's tag: the schedule is planned on the others, web-spare is blocked.
+    ids = names_to_ids(sim)
+    assert [(b["instance_id"], b["name"]) for b in outcome["schedules_blocked"]["nightly-log-cleanup"]] == [
+        (ids["web-spare"], "web-spare")]
+    assert outcome["blocked"] == 2 and outcome["converged"] is False
     plan = json.loads((repo / "out" / "plan.json").read_text())
-    assert [e["name"] for e in plan["instances"] if e["blocked"]] == ["api-spare"]
+    assert sorted(e["name"] for e in plan["instances"] if e["blocked"]) == ["api-spare", "web-spare"]
+    markdown = (repo / "out" / "gitops.md").read_text()
+    assert "- `nightly-log-cleanup`: created; blocked on 1 instance(s), left out:\n  - `%s` web-spare: " % ids[
+        "web-spare"] in markdown, markdown
     web = next(e for e in plan["instances"] if e["name"] == "web-1")
     assert sorted(c["item"] for c in web["changes"]) == ["nginx", "node"]
     assert (repo / "out" / "gitops.md").read_text().startswith("### Extensions: 8 change(s)")
@@ -85,15 +95,23 @@ def test_a_pull_request_plan_apply_plan(sim, repo):
         assert installed[name][NODE]["version"] == "v20.18.1" and NGINX not in installed[name]
     assert installed["api-spare"] == {} and installed["db"] == {}
     junit = ElementTree.parse(repo / "out" / "extension-rollout.junit.xml").getroot().find("testsuite")
-    assert int(junit.get("tests")) == 9 and junit.get("failures") == "0" and junit.get("skipped") == "1"
+    assert int(junit.get("tests")) == 11 and junit.get("failures") == "0" and junit.get("skipped") == "3"
     runs = [c for c in sim.calls(mark, action="RunCommand") if c.get("http_status") == 200]
     assert len(runs) == 1 and runs[0]["params"]["Frequency"] == "0 30 2 * * ? Asia/Shanghai"
+    started_on = sorted(v for k, v in runs[0]["params"].items() if k.startswith("InstanceId"))
+    assert started_on == sorted(ids["web-%d" % n] for n in (1, 2, 3)), runs[0]["params"]
+    assert outcome["schedules_blocked"]["nightly-log-cleanup"][0]["name"] == "web-spare"
 
-    # 3. The plan after the merge is empty, and fails nothing even with gitops_fail_on_changes.
+    # 3. The plan after the merge is empty, and fails nothing even with gitops_fail_on_changes. It has not converged
+    # (the stopped spares lack their extensions, web-spare the schedule): gitops_fail_on_blocked fails on that.
     mark = sim.mark()
     proc, outcome = play(sim, repo, "plan.yml", check=True, gitops_fail_on_changes=True)
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert outcome["empty"] is True and outcome["schedules"] == {"nightly-log-cleanup": "unchanged"}
+    assert outcome["converged"] is False and outcome["blocked"] == 2
+    proc, outcome = play(sim, repo, "plan.yml", check=True, gitops_fail_on_changes=True, gitops_fail_on_blocked=True)
+    assert proc.returncode != 0 and "Plan not converged: 2 blocked instance(s)" in " ".join(proc.stdout.split())
+    assert "Plan not empty" not in proc.stdout and outcome["empty"] is True
     assert sim.mutating_calls(mark) == []
 
     # 4. A pull request moves the API servers to Node.js 22 and the cleanup to 03:00: the plan shows exactly that.
@@ -107,6 +125,8 @@ def test_a_pull_request_plan_apply_plan(sim, repo):
         "nightly-log-cleanup": "replaced"}
     plan = json.loads((repo / "out" / "plan.json").read_text())
     assert sorted(e["name"] for e in plan["instances"] if e["changes"]) == ["api-1", "api-2"]
+    # The same package version with another parameter: the comment shows the parameter change, not only "v → v".
+    assert "version: v20.18.1 installed, v22.13.1 wanted" in (repo / "out" / "gitops.md").read_text()
 
     # 5. Apply it; the next plan is empty again.
     mark = sim.mark()
@@ -117,6 +137,16 @@ def test_a_pull_request_plan_apply_plan(sim, repo):
     assert all(packages(sim)[n][NODE]["version"] == "v22.13.1" for n in ("api-1", "api-2"))
     proc, outcome = play(sim, repo, "plan.yml", check=True)
     assert proc.returncode == 0 and outcome["empty"] is True, proc.stdout[-3000:]
+
+    # 6. The spares start: the next apply adds them (the extensions, and web-spare to the schedule), and the fleet
+    # has converged - even the strictest check passes.
+    for name in ("web-spare", "api-spare"):
+        sim.instance(ids[name], status="Running")
+    proc, outcome = play(sim, repo, "apply.yml")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    proc, outcome = play(sim, repo, "plan.yml", check=True, gitops_fail_on_changes=True, gitops_fail_on_blocked=True)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert outcome["converged"] is True and outcome["blocked"] == 0 and outcome["schedules_blocked"] == {}
 
 
 def junit_suite(path):

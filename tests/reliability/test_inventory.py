@@ -67,6 +67,11 @@ def members(data, group):
     return sorted(data.get(group, {}).get("hosts", []))
 
 
+def plain_text(err):
+    """stderr on one line (Ansible wraps long messages)."""
+    return " ".join(err.split())
+
+
 def by_name(data):
     """{instance name: host} of a --list result."""
     return {v["ecs_instance_name"]: host for host, v in hostvars(data).items()}
@@ -210,6 +215,65 @@ def test_a_cached_inventory_makes_no_call(sim, fleet, tmp_path):
     rc, _third, err = inventory(sim, config, "--list", "--flush-cache", cache_dir=tmp_path)
     assert rc == 0, err
     assert sim.calls(), "--flush-cache reads again"
+
+
+def test_an_edited_configuration_or_other_credentials_are_not_answered_from_the_cache(sim, fleet, tmp_path):
+    """The cache key holds a digest of the options of the read and of the credentials' identity (never the
+    secret): an edit reads again, the same file is a hit with no call, other credentials are not served."""
+    cache = "cache: true\ncache_plugin: ansible.builtin.jsonfile\ncache_timeout: 600\n"
+    rc, both, err = inventory(sim, REGIONS + cache, cache_dir=tmp_path)
+    assert rc == 0 and len(hostvars(both)) == len(fleet) + 1, err
+    sim.begin()
+    rc, one, err = inventory(sim, "regions: [cn-shanghai]\n" + cache, cache_dir=tmp_path)
+    assert rc == 0, err
+    assert sorted(v["ecs_region"] for v in hostvars(one).values()) == ["cn-shanghai"] * 3, "the edit is read"
+    assert {c["region"] for c in sim.calls()} == {"cn-shanghai"}
+    sim.begin()
+    rc, running, err = inventory(sim, REGIONS + cache + "filters: {status: Running}\nextensions: true\n",
+                                 cache_dir=tmp_path)
+    assert rc == 0, err
+    assert "stopped" not in by_name(running) and "ecs_installed_extensions" in hostvars(running)[by_name(running)["api"]]
+    assert [c for c in sim.calls() if c["action"] == "ListInstancePackageStates"], "the toggled read is made"
+    sim.begin()
+    rc, again, err = inventory(sim, "regions: [cn-shanghai]\n" + cache, cache_dir=tmp_path)
+    assert rc == 0 and again == one, err
+    assert sim.calls() == [], "the same options again: a cache hit, no call"
+    rc, _data, err = inventory(sim, "regions: [cn-shanghai]\n" + cache, cache_dir=tmp_path,
+                               env={"ALIBABA_CLOUD_ACCESS_KEY_ID": "R8-OTHER-KEY",
+                                    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "R8-OTHER-SECRET"})
+    assert rc != 0 and "could not read region" in err, "other credentials read again (and are refused here)"
+    stored = "".join(f.read_text() for f in (tmp_path / "cache").iterdir())
+    assert sim.env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] not in stored and "R8-OTHER-SECRET" not in stored
+
+
+def test_a_misspelt_option_fails_before_any_call_naming_the_closest(sim, fleet):
+    """Ansible ignores a top-level key no option documents; a misspelt ``filters`` would read every instance."""
+    for line, typo, option in (("filter: {status: Running}", "filter", "filters"),
+                               ("exclude_filter: [{tags: {lifecycle: retiring}}]", "exclude_filter", "exclude_filters"),
+                               ("keyed_group: []", "keyed_group", "keyed_groups"),
+                               ("cache_timout: 60", "cache_timout", "cache_timeout")):
+        rc, _data, err = inventory(sim, REGIONS + line + "\n")
+        assert rc != 0, typo
+        assert "%s is not an option of this plugin; did you mean %s?" % (typo, option) in plain_text(err), err
+    assert sim.calls() == []
+    config = REGIONS + """
+filters: {status: Running}
+strict: true
+leading_separator: false
+use_extra_vars: false
+compose: {x: "1"}
+groups: {}
+keyed_groups: []
+cache: false
+cache_plugin: ansible.builtin.memory
+cache_timeout: 60
+cache_prefix: ecs
+region_id: cn-hangzhou
+api_retries: 2
+"""
+    rc, data, err = inventory(sim, config)
+    assert rc == 0, err
+    assert "stopped" not in by_name(data), "every option and alias documented, fragments' too, is accepted"
 
 
 def test_opt_in_extensions_and_patch_state(sim, fleet):

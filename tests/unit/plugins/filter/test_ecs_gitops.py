@@ -14,6 +14,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.filter.ecs_gitops import (
     ecs_plan,
     ecs_plan_markdown,
     ecs_report_header,
+    ecs_schedule_blocked,
 )
 
 NODE22 = dict(name="node", version="v22", parameters={"port": 80})
@@ -286,3 +287,32 @@ def test_an_instance_held_after_a_rollback_is_blocked_in_the_plan_and_skipped_in
     suite = ElementTree.fromstring(ecs_junit(rows)).find("testsuite")
     case = next(c for c in suite.findall("testcase") if c.get("classname").endswith("i-1"))
     assert case.find("skipped").get("message") == "held: " + held and suite.get("failures") == "0"
+
+
+def test_plan_markdown_shows_a_parameter_change_that_keeps_the_version():
+    """Node 22 -> 20 is a parameter of the same package version: the comment says so, not only "v27 → v27"."""
+    message = "v27 installed with other parameters (version: v22.13.1 installed, v20.18.1 wanted); will reinstall v27"
+    row = dict(instance_id="i-1", instance_name="api-1", region="r", extension="node", action="update",
+               result="planned", version_before="v27", version_after="v27", message=message)
+    text = ecs_plan_markdown(ecs_plan([row]), title="Extensions")
+    assert "| change | detail |" in text
+    assert "| update node (v27 → v27) | %s |" % message in text
+    assert "a\\|b" in ecs_plan_markdown(ecs_plan([dict(row, message="a|b")]))
+
+
+def test_schedule_blocked_names_the_targeted_hosts_the_schedule_does_not_run_on():
+    hostvars = {
+        "web-1": dict(ecs_instance_id="i-1", ecs_tags={"role": "web", "env": "prod"}),
+        "web-spare": dict(ecs_instance_id="i-2", ecs_tags={"role": "web"}, ecs_status="Stopped",
+                          ecs_cloud_assistant=dict(reason="the instance is Stopped")),
+        "db": dict(ecs_instance_id="i-3", ecs_tags={"role": "db"}, ecs_cloud_assistant=dict(reason="agent offline")),
+    }
+    results = [dict(item=dict(name="by-tag", instance_tags={"role": "web"}), schedule=dict(instance_ids=["i-1"])),
+               dict(item=dict(name="by-any-role", instance_tags={"role": ""}), schedule=dict(instance_ids=["i-1", "i-2"])),
+               dict(item=dict(name="by-id", instance_ids=["i-3"]), schedule=dict(instance_ids=[])),
+               dict(item=dict(name="failed", instance_tags={"role": "web"}), failed=True)]
+    blocked = ecs_schedule_blocked(results, hosts=list(hostvars), hostvars=hostvars)
+    assert blocked == {"by-tag": [dict(instance_id="i-2", name="web-spare", reason="the instance is Stopped")],
+                       "by-any-role": [dict(instance_id="i-3", name="db", reason="agent offline")],
+                       "by-id": [dict(instance_id="i-3", name="db", reason="agent offline")]}
+    assert ecs_schedule_blocked(results[:1], hosts=["web-1"], hostvars=hostvars) == {}

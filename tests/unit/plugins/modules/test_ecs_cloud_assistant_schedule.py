@@ -308,6 +308,30 @@ def test_saved_command_and_tag_targets_follow_the_fleet(sim_server, run_module):
     assert run_module(module.main, task)[1]["action"] == "unchanged"
 
 
+def test_a_diff_of_a_tag_targeted_schedule_shows_only_what_changed(sim_server, run_module):
+    """DescribeInvocations does not return the tags a schedule targets: the before side shows them when the
+    running invocation's spec digest proves they are the ones asked, so a frequency change differs in frequency
+    only (in check mode and for real), and other tags still show as a change."""
+    tag(sim_server, ["web-1", "web-2"], sched="yes")
+    task = args(sim_server, instance_ids=None, instance_tags={"sched": "yes"})
+    assert run_module(module.main, task)[1]["action"] == "created"
+    later = dict(task, frequency="0 0 3 * * ?", _ansible_diff=True)
+
+    def changed_keys(diff):
+        return {k for k in set(diff["before"]) | set(diff["after"]) if diff["before"].get(k) != diff["after"].get(k)}
+
+    _rc, planned = run_module(module.main, later, check_mode=True)
+    assert planned["action"] == "replaced" and changed_keys(planned["diff"]) == {"frequency"}, planned["diff"]
+    assert planned["diff"]["before"]["instance_tags"] == {"sched": "yes"}
+    _rc, real = run_module(module.main, later)
+    assert real["action"] == "replaced" and real["diff"] == planned["diff"]
+    # Other tags that select the same instances: the diff does not claim to know the old ones.
+    tag(sim_server, ["web-1", "web-2"], team="a")
+    _rc, retagged = run_module(module.main, dict(later, instance_tags={"team": "a"}), check_mode=True)
+    assert retagged["action"] == "replaced" and "instance_tags" in changed_keys(retagged["diff"])
+    assert "instance_tags" not in retagged["diff"]["before"], retagged["diff"]
+
+
 def test_tagged_instances_that_cannot_run_it(sim_server, run_module):
     ids = by_name(sim_server)
     tag(sim_server, ["web-1", "web-2", "stopped"], sched="yes")
