@@ -110,7 +110,7 @@ options:
   api_timeout:
     description:
       - The read timeout of one API request, in seconds. The connect timeout is the smaller of this and 10 seconds.
-      - A request made while a task waits under its deadline (O(wait_timeout)) gets at most the time left before that
+      - A request made while a task waits under its deadline (C(wait_timeout) where the module has one) gets at most the time left before that
         deadline (at least 1 second), so a slow API cannot carry the task past it by up to this timeout.
     type: int
     default: 30

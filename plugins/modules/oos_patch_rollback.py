@@ -28,7 +28,7 @@ description:
   - Instances are rolled back concurrently, at most O(max_concurrent) at a time.
   - An instance that an unfinished execution of C(ACS-ECS-BulkyApplyPatchBaseline) or
     C(ACS-ECS-BulkyConfigureOOSPackageWithTemporaryURL) works on (another job, or the re-run of an interrupted one,
-    still installing) is not touched, in check mode either: resetting its disk under a running install would
+    still installing) is not touched, in check mode either, because resetting its disk under a running install would
     leave it in an unknown state. It is reported V(busy) with the execution, and the task fails; run it again
     when the execution has ended.
 author:
