@@ -24,8 +24,8 @@ import shlex
 
 ALTERNATIVES = ("allow the user the commands run as to use sudo without a password (NOPASSWD in sudoers), or run "
                 "the task as the target user with ansible_cloud_assistant_run_as (Cloud Assistant's Username)")
-NO_PASSWORD = "Cloud Assistant gives commands no terminal, and a password sent with a command would stay in its " \
-              "invocation history"
+NO_PASSWORD = ("Cloud Assistant gives commands no terminal, and a password sent with a command would stay in its "
+               "invocation history")
 
 
 class Refused(Exception):
