@@ -30,7 +30,10 @@ description:
   - C(ansible.builtin.reboot) works. After a reset (between its attempts, and before every attempt when the
     module's C(connect_timeout) is set, which becomes this plugin's O(connect_timeout)) the plugin waits for the
     instance and its agent to be back (C(DescribeCloudAssistantStatus)) before it sends a command.
-  - Credentials, endpoints and retries resolve exactly as for the collection's modules.
+  - Credentials, endpoints and retries resolve exactly as for the collection's modules, and each can also be set
+    per host or group with a variable C(alicloud_<option>) (for example C(alicloud_assume_role_arn),
+    C(alicloud_ecs_endpoint)), which comes before the environment variables. O(oos_endpoint) has none and no
+    effect, as the plugin calls only ECS APIs.
   - Linux instances only for now; the instance needs C(sh), C(base64), C(gzip), C(mktemp) and C(sha256sum),
     which every supported Linux image has.
 author:
@@ -38,6 +41,42 @@ author:
 extends_documentation_fragment:
   - alibabacloud.ecs_ops.connection.plugins
 options:
+  region:
+    vars:
+      - name: alicloud_region
+  access_key:
+    vars:
+      - name: alicloud_access_key
+  secret_key:
+    vars:
+      - name: alicloud_secret_key
+  security_token:
+    vars:
+      - name: alicloud_security_token
+  profile:
+    vars:
+      - name: alicloud_profile
+  assume_role_arn:
+    vars:
+      - name: alicloud_assume_role_arn
+  assume_role_session_name:
+    vars:
+      - name: alicloud_assume_role_session_name
+  assume_role_duration:
+    vars:
+      - name: alicloud_assume_role_duration
+  ecs_ram_role:
+    vars:
+      - name: alicloud_ecs_ram_role
+  ecs_endpoint:
+    vars:
+      - name: alicloud_ecs_endpoint
+  api_retries:
+    vars:
+      - name: alicloud_api_retries
+  api_timeout:
+    vars:
+      - name: alicloud_api_timeout
   instance_id:
     description:
       - The ECS instance id. Without it, the host's address (C(ansible_host), or the inventory host name) when it
@@ -78,8 +117,9 @@ options:
   command_timeout:
     description:
       - Seconds one command may run on the instance (C(Timeout) of C(RunCommand), at least 10). A command that
-        outlives it is stopped by the agent and the task fails with a clear error; the plugin itself gives up
-        O(connect_timeout) later at the latest.
+        outlives it is stopped by the agent and the task fails with "outlived command_timeout" (a task failure, so
+        C(ignore_errors) and C(rescue) apply, and the host stays in the play); the plugin itself gives up
+        O(connect_timeout) later at the latest (then the host is unreachable).
     type: int
     default: 3600
     vars:
@@ -98,8 +138,8 @@ options:
   run_as:
     description:
       - The user Cloud Assistant runs the commands as (C(Username) of C(RunCommand)); the agent's default
-        (C(root)) when not set. This is Cloud Assistant's own run-as and needs no sudo; C(become) with
-        C(become_method=sudo) works on top of it as over SSH (without a password prompt).
+        (C(root)) when not set. This is Cloud Assistant's own run-as and needs no sudo or password; C(become) with
+        C(become_method=sudo) works on top of it for sudo rules without a password (see the notes).
     type: str
     vars:
       - name: ansible_cloud_assistant_run_as
@@ -159,8 +199,16 @@ notes:
     C(ecs:DescribeSendFileResults) for uploads by C(SendFile) (without them uploads go by commands).
   - The plugin keeps notes on each instance for the run (home directory, cached modules, command durations) in
     Ansible's local temporary directory of the run; they hold no secret and go when the run ends.
-  - C(become) with a password is not supported (Cloud Assistant has no terminal); use O(run_as), or sudo rules
-    without a password.
+  - C(become) never gets a password. Cloud Assistant gives commands no terminal, and a password sent with a
+    command would stay in Cloud Assistant's invocation history. C(sudo) always runs non-interactive (C(-n), also
+    when a become password is set), so it never reads a password from stdin (with pipelining, the module's code).
+    Sudo rules without a password work; sudo that wants one fails the task at once, naming the alternatives
+    (such sudo rules, or O(run_as)). C(su) works when the commands run as root (O(run_as) unset), where it asks
+    for no password, and is refused before any call otherwise. Other become methods are refused when a become
+    password is set.
+  - Task arguments travel in the command (or, when large, in C(SendFile) parts), and Cloud Assistant keeps both
+    in its history, C(no_log) or not. On the instance, only module code is cached; a task's input is removed by
+    the command that reads it.
   - Windows instances are not supported yet.
 seealso:
   - plugin: alibabacloud.ecs_ops.ecs
@@ -191,6 +239,7 @@ EXAMPLES = r"""
 
 import hashlib
 import os
+import uuid
 
 from ansible import constants as C
 from ansible.errors import AnsibleConnectionFailure, AnsibleError, AnsibleFileNotFound
@@ -203,9 +252,10 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._credentials 
     resolve_credential_source,
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._options import connection_argument_spec
+from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils import _ca_become as become
 from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils import _ca_shortcuts as shortcuts
 from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils import _ca_transport as transport
-from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils._ca_session import Session
+from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils._ca_session import CommandTimeout, Session
 from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils._ca_state import HostState
 
 display = Display()
@@ -332,19 +382,34 @@ class Connection(ConnectionBase):
     def exec_command(self, cmd, in_data=None, sudoable=True):
         super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
         self._connect()
+        try:
+            cmd = become.non_interactive(cmd, self.become, self.get_option("run_as"))
+        except become.Refused as exc:
+            raise AnsibleError("%s: %s" % (self.transport, exc)) from None
         answer = None if in_data is not None else self._shortcut(cmd)
         display.vvv("EXEC %s%s" % (cmd, " (answered without a command of its own)" if answer else ""),
                     host=self._session.instance_id)
         if answer is not None:
             return answer
-        blob, blob_hash, stdin = self._plan(cmd, in_data)
+        rc, stdout, stderr = self._run_task(cmd, in_data)
+        wanted = become.password_wanted(cmd, self.become, rc, stdout, stderr)
+        if wanted:
+            raise AnsibleError("%s: %s" % (self.transport, wanted))
+        return rc, stdout, stderr
+
+    def _run_task(self, cmd, in_data):
+        """(rc, stdout, stderr) of ``cmd`` with ``in_data`` on its stdin."""
+        plan = transport.plan_stdin(cmd, self.get_option("cache_dir"), in_data, self.get_option("cache_max_age"))
+        if plan is None:
+            raise AnsibleError("%s: the command alone is over Cloud Assistant's limit (%d bytes)" % (
+                self.transport, len(cmd)))
         known = self._notes.load().get("blobs")
-        if blob_hash and known is not None and blob_hash not in known:
-            self._deferred.add(None, self._upload_blob(blob, blob_hash))
-        answer = self._task(cmd, stdin, blob_hash, report_blobs=known is None)
+        if plan.blob_hash and known is not None and plan.blob_hash not in known:
+            self._deferred.add(None, self._upload_blob(plan))
+        answer = self._task(cmd, plan, report_blobs=known is None)
         if answer[0] == "miss":
-            self._deferred.add(None, self._upload_blob(blob, blob_hash))
-            answer = self._task(cmd, stdin, blob_hash)
+            self._deferred.add(None, self._upload_blob(plan))
+            answer = self._task(cmd, plan)
             if answer[0] == "miss":
                 raise AnsibleConnectionFailure("%s: the module code uploaded to %s is gone again" % (
                     self.transport, self._session.instance_id))
@@ -360,20 +425,35 @@ class Connection(ConnectionBase):
         _kind, rc, stdout, stderr = answer
         return rc, stdout, stderr
 
-    def _task(self, cmd, stdin, blob_hash, report_blobs=False):
-        """Run one task's script, with what is deferred when it fits; its parsed answer."""
+    def _task(self, cmd, plan, report_blobs=False):
+        """Run one task's script, with what is deferred when it fits; its parsed answer. A task's part of stdin
+        too big to travel inline is uploaded for this command (``plan.upload``), which removes it; the command's
+        directory is removed when the agent stopped the command (command_timeout), and the task fails."""
         cache, age = self.get_option("cache_dir"), self.get_option("cache_max_age")
-        steps = self._deferred.take()
-        script = transport.task_script(cmd, cache, stdin, blob_hash, age, [s[1] for s in steps], report_blobs)
-        if len(script.encode("utf-8")) > transport.SCRIPT_LIMIT:
+        steps, stdin, run = self._deferred.take(), plan.stdin, uuid.uuid4().hex
+        if plan.upload is not None:
+            stdin = transport.Uploaded(uuid.uuid4().hex, plan.split)
+            steps.append(self._session.upload(plan.upload, ("stdin", stdin.name), transport.sha256(plan.upload),
+                                              "sending the task's input"))
+
+        def script(snippets):
+            return transport.task_script(cmd, cache, stdin, plan.blob_hash, age, snippets, report_blobs, run)
+
+        if len(script([s[1] for s in steps]).encode("utf-8")) > transport.SCRIPT_LIMIT:
             self._flush(steps)
             steps = []
 
         def send(snippets):
             # a command that waits for uploaded parts says nothing about how long the next ones take
-            output = self._session.run(transport.task_script(cmd, cache, stdin, blob_hash, age, snippets,
-                                                             report_blobs), learn=not snippets)
-            self._learn(output, blob_hash)
+            try:
+                output = self._session.run(script(snippets), learn=not snippets)
+            except CommandTimeout:
+                try:
+                    self._session.send(transport.run_cleanup_script(cache, run))
+                except AnsibleError as exc:
+                    display.warning("%s: the stopped command's files stay in the cache: %s" % (self.transport, exc))
+                raise
+            self._learn(output, plan.blob_hash)
             return transport.parse_task_answer(output)
 
         return self._carrying(steps, send)
@@ -395,27 +475,9 @@ class Connection(ConnectionBase):
         if changes:
             self._notes.update(**changes)
 
-    def _plan(self, cmd, in_data):
-        """(blob, its hash, stdin for task_script): stdin inline, stdin around its module code kept in the
-        instance's cache, or the whole stdin kept there; the first whose script fits RunCommand."""
-        cache, age = self.get_option("cache_dir"), self.get_option("cache_max_age")
-        if in_data is None:
-            plans = [(None, None)]
-        else:
-            in_data = in_data.encode("utf-8") if isinstance(in_data, str) else in_data
-            prefix, blob, suffix = transport.split_stdin(in_data)
-            plans = [((in_data, b""), None)] if blob is None else [((prefix, suffix), transport.stable_blob(blob))]
-            plans.append(((b"", b""), in_data))
-        for stdin, blob in plans:
-            blob_hash = transport.sha256(blob) if blob is not None else None
-            if len(transport.task_script(cmd, cache, stdin, blob_hash, age).encode("utf-8")) <= transport.SCRIPT_LIMIT:
-                return blob, blob_hash, stdin
-        raise AnsibleError("%s: the command alone is over Cloud Assistant's limit (%d bytes)" % (
-            self.transport, len(cmd)))
-
-    def _upload_blob(self, blob, blob_hash):
-        return self._session.upload(blob, ("blob", blob_hash), blob_hash, "caching the module code",
-                                    base64_text=transport.is_base64(blob))
+    def _upload_blob(self, plan):
+        return self._session.upload(plan.blob, ("blob", plan.blob_hash), plan.blob_hash, "caching the module code",
+                                    base64_text=transport.is_base64(plan.blob))
 
     def put_file(self, in_path, out_path):
         super().put_file(in_path, out_path)

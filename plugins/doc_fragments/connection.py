@@ -130,7 +130,9 @@ requirements:
     # The same options for the collection's non-module plugins (inventory, connection). They resolve
     # credentials, region and endpoints with the same code as the modules (module_utils/_credentials,
     # _client), so the environment variables are read by that code, not through ``env:`` entries, and the
-    # precedence is the one documented for the modules. Host variables only apply to connection plugins.
+    # precedence is the one documented for the modules. Host variables (``vars:``) are not here: only a
+    # connection plugin reads them, so the connection plugin's own DOCUMENTATION adds them to these options
+    # (an inventory plugin's documentation must not offer variables it never reads).
     PLUGINS = r"""
 options:
   region:
@@ -144,8 +146,6 @@ options:
       - name: ALIBABA_CLOUD_REGION_ID
       - name: ALICLOUD_REGION
       - name: ALICLOUD_REGION_ID
-    vars:
-      - name: alicloud_region
   access_key:
     description:
       - The AccessKey ID. Credentials are resolved in the order the modules document for their C(access_key)
@@ -153,29 +153,21 @@ options:
         environment variables, and the default chain of the alibabacloud-credentials library.
     type: str
     aliases: [access_key_id]
-    vars:
-      - name: alicloud_access_key
   secret_key:
     description:
       - The AccessKey secret. Never logged or returned.
     type: str
     aliases: [access_key_secret]
-    vars:
-      - name: alicloud_secret_key
   security_token:
     description:
       - The STS security token, for temporary credentials. Never logged or returned.
     type: str
     aliases: [sts_token]
-    vars:
-      - name: alicloud_security_token
   profile:
     description:
       - The name of a profile in the aliyun CLI configuration C($HOME/.aliyun/config.json).
       - If not set and no keys are given, E(ALIBABA_CLOUD_PROFILE) or E(ALICLOUD_PROFILE) is used.
     type: str
-    vars:
-      - name: alicloud_profile
   assume_role_arn:
     description:
       - The ARN of a RAM role to assume with whichever credentials were found.
@@ -211,15 +203,11 @@ options:
         HTTP 5xx answer, a dropped or reset connection or a read timeout (jittered exponential backoff).
     type: int
     default: 10
-    vars:
-      - name: alicloud_api_retries
   api_timeout:
     description:
       - The read timeout of one API request, in seconds.
     type: int
     default: 30
-    vars:
-      - name: alicloud_api_timeout
 requirements:
   - python >= 3.9
   - alibabacloud-oos20190601 >= 3.7.0

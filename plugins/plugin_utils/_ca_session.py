@@ -40,6 +40,11 @@ NAME = "alibabacloud.ecs_ops.cloud_assistant"
 display = Display()
 
 
+class CommandTimeout(AnsibleError):
+    """The agent stopped a command that outlived command_timeout: the instance answered, so the task fails (and
+    ``ignore_errors`` and ``rescue`` apply); the host is not unreachable."""
+
+
 class Session:
     """Exchanges with one instance. ``options(name)`` reads the plugin's options; ``notes`` and ``region_notes`` are
     the run's notes on the instance and on its region (``_ca_state.HostState``)."""
@@ -71,8 +76,9 @@ class Session:
 
     def run(self, script, learn=False):
         """Run ``script`` on the instance; its output (text). Raises AnsibleConnectionFailure when the agent did
-        not take it within connect_timeout, or the command did not finish within command_timeout. With ``learn``,
-        how long it took adjusts when the next commands' results are first read.
+        not take it within connect_timeout, or gave no end of it by command_timeout plus connect_timeout, and
+        CommandTimeout when the agent stopped it after command_timeout. With ``learn``, how long it took (when it
+        ended well) adjusts when the next commands' results are first read.
 
         Reads of the result that still fail after their retries with an error retrying may fix (throttling,
         5xx, transport) do not end the wait; the deadline does."""
@@ -116,7 +122,7 @@ class Session:
             raise AnsibleConnectionFailure("%s: the command on %s did not finish within %ds (command_timeout) plus "
                                            "%ds (connect_timeout); stopped" % (
                                                NAME, self.instance_id, timeout, connect_timeout))
-        if learn:
+        if learn and waited.value["InvocationStatus"] == "Success":   # a stopped command says nothing of the next
             samples = self.region_notes.load().get("durations") or []
             self.region_notes.update(durations=state.add_sample(samples, first, time.monotonic() - sent,
                                                                 waited.polls))
@@ -128,7 +134,7 @@ class Session:
             return output
         code = row.get("ErrorCode") or ""
         if status == "Timeout" or code == "ExecutionTimeout":
-            raise AnsibleConnectionFailure("%s: the command on %s outlived command_timeout (%ds) and was stopped" % (
+            raise CommandTimeout("%s: the command on %s outlived command_timeout (%ds) and was stopped" % (
                 NAME, self.instance_id, timeout))
         raise AnsibleConnectionFailure("%s: the command on %s ended %s%s%s" % (
             NAME, self.instance_id, status, " (%s)" % code if code else "",

@@ -18,7 +18,11 @@ the 24 KB limit of ``RunCommand``, and whose answer fits the 24 KB the agent kee
   one long Base64 literal, the module and its module_utils, identical for every task and host that uses the
   same module: that literal (the *blob*) is kept on the instance in a content-addressed cache
   (``<cache>/blob-<sha256>``) and each task sends only the wrapper. A task whose blob is missing answers
-  ``ECSOPS-MISS``; the plugin uploads the blob (checksummed) and sends the task again;
+  ``ECSOPS-MISS``; the plugin uploads the blob (checksummed) and sends the task again. Only module code is
+  cached: a wrapper too big to travel inline (large task arguments) is uploaded for its one command
+  (``<cache>/stdin.<name>``), which removes it before the module starts (``plan_stdin``);
+- the command's own files (``<cache>/run.<name>``, named by the plugin) are removed when it ends, or by the plugin
+  after the agent stopped it; its stdin is unlinked as soon as the command has it open;
 - files and blobs: uploaded gzip-compressed in numbered parts, by commands (Base64 text in ``up.<name>/``) or by
   ``SendFile`` (the bytes, as ``up.<name>.<n>`` in the cache), then joined and checked by SHA-256 on the
   instance; fetched the same way in reverse.
@@ -33,7 +37,9 @@ import hashlib
 import io
 import re
 import shlex
+import uuid
 import zipfile
+from collections import namedtuple
 
 SCRIPT_LIMIT = 24 * 1024 * 3 // 4 - 512   # raw script bytes whose Base64 fits RunCommand's 24 KB, with a margin
 OUTPUT_BUDGET = 23 * 1024                  # the answer's bytes must stay under the 24 KB the agent keeps
@@ -42,6 +48,16 @@ SEND_CHUNK = 24 * 1024                     # bytes in one SendFile (32 KB of Con
 READ_CHUNK = 22 * 1024                     # characters read back in one script
 BLOB_MIN = 4096                            # a Base64 run at least this long in stdin is worth caching
 BLOB_RE = re.compile(rb"[A-Za-z0-9+/=]{%d,}" % BLOB_MIN)
+MODULE_CODE_ENTRY = "ansible/module_utils/"   # in every AnsiballZ archive of module code
+
+# stdin that travels as an upload of its own for one command (``<cache>/stdin.<name>``): the task's part of stdin,
+# whose first ``split`` bytes go before the cached module code and the rest after it (all of it without one)
+Uploaded = namedtuple("Uploaded", "name split")
+
+# How a task's stdin travels (``plan_stdin``): ``stdin`` inline for ``task_script`` ((prefix, suffix) around the
+# cached module code ``blob``, named ``blob_hash``), or, when that is too big, ``upload`` (the task's part, never
+# cached) with its ``split`` (``Uploaded``)
+Plan = namedtuple("Plan", "blob blob_hash stdin upload split")
 
 
 class ProtocolError(Exception):
@@ -69,15 +85,23 @@ def sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
+def is_module_code(run):
+    """True when ``run`` (Base64 text) is a zip archive of Ansible module code, as an AnsiballZ payload carries."""
+    try:
+        names = zipfile.ZipFile(io.BytesIO(base64.b64decode(run, validate=True))).namelist()
+    except (binascii.Error, ValueError, zipfile.BadZipFile, OSError, RuntimeError, EOFError):
+        return False
+    return any(name.startswith(MODULE_CODE_ENTRY) for name in names)
+
+
 def split_stdin(in_data):
-    """(prefix, blob, suffix): the longest Base64 run of ``in_data`` as the blob, or (in_data, None, b"")."""
-    longest = None
-    for match in BLOB_RE.finditer(in_data):
-        if longest is None or match.end() - match.start() > longest.end() - longest.start():
-            longest = match
-    if longest is None:
-        return in_data, None, b""
-    return in_data[:longest.start()], in_data[longest.start():longest.end()], in_data[longest.end():]
+    """(prefix, blob, suffix): the longest Base64 run of ``in_data`` that is module code (``is_module_code``) as the
+    blob, or (in_data, None, b""). A task's arguments, however long and whatever they hold, are never the blob."""
+    runs = sorted(BLOB_RE.finditer(in_data), key=lambda match: match.start() - match.end())
+    for match in runs:
+        if is_module_code(match.group()):
+            return in_data[:match.start()], match.group(), in_data[match.end():]
+    return in_data, None, b""
 
 
 def is_base64(data):
@@ -156,16 +180,26 @@ def parse_environment(output):
     return None
 
 
-def task_script(cmd, cache, stdin=None, blob_hash=None, max_age_days=7, steps=(), report_blobs=False):
+def task_script(cmd, cache, stdin=None, blob_hash=None, max_age_days=7, steps=(), report_blobs=False, run=None):
     """The script of one task. ``stdin`` is (prefix, suffix) around the cached blob ``blob_hash``, or the whole
-    stdin as (data, b"") without a blob, or None for no stdin; ``steps`` run first."""
-    lines = [_prologue(cache), _steps(steps), _environment(report_blobs)]
+    stdin as (data, b"") without a blob, or ``Uploaded`` (the task's part of stdin, put in the cache by one of the
+    ``steps`` and removed by this script whatever happens), or None for no stdin; ``steps`` run first. ``run``
+    names the command's directory in the cache (``run.<run>``, random when not given), so that the plugin can
+    remove it when the agent stopped the command."""
+    lines = [_prologue(cache)]
+    if isinstance(stdin, Uploaded):
+        lines.append('S="$D/stdin.%s"\ntrap \'rm -f "$S"\' EXIT\n' % stdin.name)
+    lines += [_steps(steps), _environment(report_blobs)]
     if blob_hash:
         lines.append('B="$D/blob-%s"\n[ -f "$B" ] || { echo "ECSOPS-MISS %s"; exit 0; }\ntouch "$B"\n'
                      % (blob_hash, blob_hash))
-    lines.append('W=$(mktemp -d "$D/run.XXXXXX") || exit 0\n')
+    lines.append('W="$D/run.%s"\nmkdir "$W" || exit 0\n' % (run or uuid.uuid4().hex))
     if stdin is None:
         lines.append(': > "$W/in"\n')
+    elif isinstance(stdin, Uploaded):
+        pieces = ['head -c %d "$S"' % stdin.split] + (['cat "$B"'] if blob_hash else []) + [
+            'tail -c +%d "$S"' % (stdin.split + 1)]
+        lines.append('{ %s; } > "$W/in"\nrm -f "$S"\n' % "; ".join(pieces))
     else:
         prefix, suffix = stdin
         lines.append("printf '%%s' '%s' | base64 -d | gunzip > \"$W/in\"\n" % pack(prefix))
@@ -175,7 +209,8 @@ def task_script(cmd, cache, stdin=None, blob_hash=None, max_age_days=7, steps=()
             lines.append("printf '%%s' '%s' | base64 -d | gunzip >> \"$W/in\"\n" % pack(suffix))
     lines.append("printf '%%s' '%s' | base64 -d | gunzip > \"$W/cmd\"\n" % pack(cmd.encode("utf-8")))
     lines.append(
-        '(umask "$U"; exec /bin/sh -c "$(cat "$W/cmd")") < "$W/in" > "$W/out" 2> "$W/err"\nrc=$?\n'
+        '(umask "$U"; c=$(cat "$W/cmd"); rm -f "$W/cmd" "$W/in"; exec /bin/sh -c "$c") < "$W/in" > "$W/out" '
+        '2> "$W/err"\nrc=$?\n'
         'gzip -c "$W/out" | base64 | tr -d "\\n" > "$W/out.b64"\n'
         'gzip -c "$W/err" | base64 | tr -d "\\n" > "$W/err.b64"\n'
         'o=$(wc -c < "$W/out.b64"); e=$(wc -c < "$W/err.b64")\n'
@@ -185,9 +220,31 @@ def task_script(cmd, cache, stdin=None, blob_hash=None, max_age_days=7, steps=()
         'else\n'
         '  echo "ECSOPS-SPOOL $rc $W $o $e"\n'
         'fi\n' % (OUTPUT_BUDGET - 2048))
-    lines.append('find "$D" -maxdepth 1 \\( -name "blob-*" -o -name "run.*" -o -name "up.*" \\) -mtime +%d '
-                 '-exec rm -rf {} + 2>/dev/null\nexit 0\n' % int(max_age_days))
+    lines.append('find "$D" -maxdepth 1 \\( -name "blob-*" -o -name "run.*" -o -name "up.*" -o -name "stdin.*" \\) '
+                 '-mtime +%d -exec rm -rf {} + 2>/dev/null\nexit 0\n' % int(max_age_days))
     return "".join(lines)
+
+
+def plan_stdin(cmd, cache, in_data, max_age_days=7):
+    """How ``in_data`` travels with ``cmd`` (a ``Plan``), or None when even the command alone is too big: inline,
+    around the module code kept in the instance's cache, when the script fits RunCommand; else the task's part
+    (what holds its arguments) as an upload of its own for this one command, never cached."""
+    if in_data is None:
+        plans = [Plan(None, None, None, None, 0)]
+    else:
+        in_data = in_data.encode("utf-8") if isinstance(in_data, str) else in_data
+        prefix, code, suffix = split_stdin(in_data)
+        blob = stable_blob(code) if code is not None else None
+        blob_hash = sha256(blob) if blob is not None else None
+        inline = (prefix, suffix) if blob is not None else (in_data, b"")
+        plans = [Plan(blob, blob_hash, inline, None, 0),
+                 Plan(blob, blob_hash, None, b"".join(inline), len(inline[0]))]
+    for plan in plans:
+        stdin = Uploaded("0" * 32, plan.split) if plan.upload is not None else plan.stdin
+        script = task_script(cmd, cache, stdin, plan.blob_hash, max_age_days, run="0" * 32)
+        if len(script.encode("utf-8")) <= SCRIPT_LIMIT:
+            return plan
+    return None
 
 
 def steps_script(cache, steps):
@@ -239,6 +296,11 @@ def cleanup_script(directory):
     return "rm -rf %s\n" % shlex.quote(directory)
 
 
+def run_cleanup_script(cache, run):
+    """Remove the directory of the task script ``run`` (``task_script``), e.g. after the agent stopped it."""
+    return _prologue(cache) + 'rm -rf "$D/run.%s"\n' % run
+
+
 def packed_forms(data, base64_text=False):
     """(bytes to move, how they decode back into ``data``) for an upload, the smallest first: ``data``'s gzip
     ("gzip"); with ``base64_text`` (``data`` is Base64 text, such as module code) also the bytes it encodes
@@ -281,7 +343,8 @@ def join_step(name, count, digest, target, sent=None, packed_digest=None, wait=0
     at ``target`` (``("blob", hash)`` into the cache, or ``("file", path)``, written with the agent's umask).
     Parts sent by SendFile (``sent``: the kind ``send_parts`` returned) are bytes that may still be arriving: the
     step waits up to ``wait`` seconds until they hash to ``packed_digest``. Parts uploaded by commands are Base64
-    text of the form ``kind`` (what ``command_parts`` returned). The parts are removed either way."""
+    text of the form ``kind`` (what ``command_parts`` returned). The parts are removed either way. ``target`` may
+    also be ``("stdin", name)``: a task's part of stdin for one command (``Uploaded``), never kept."""
     if sent:
         parts = '"$D/up.%s".[0-9]*' % name      # zero-padded numbers: the glob lists them in order
         decode, clean = DECODE[sent], "rm -f %s" % parts
@@ -299,8 +362,8 @@ def join_step(name, count, digest, target, sent=None, packed_digest=None, wait=0
                  % (up, count, clean, count))
     joined = '"$D/up.%s.joined"' % name
     kind, where = target
-    if kind == "blob":
-        put = 'mv %s "$D/blob-%s"' % (joined, where)
+    if kind in ("blob", "stdin"):
+        put = 'mv %s "$D/%s%s"' % (joined, "blob-" if kind == "blob" else "stdin.", where)
     else:
         put = ('(umask "$U"; cat %s > %s) || { rm -f %s; echo "cannot write %s" >&2; exit 1; }\nrm -f %s'
                % (joined, shlex.quote(where), joined, where.replace('"', ""), joined))

@@ -13,9 +13,11 @@ import base64
 import hashlib
 import json
 import os
+import pwd
 import subprocess
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -219,12 +221,12 @@ def test_module_code_is_cached_per_instance(sim, fleet):
         assert sorted(sent_web2) == sorted(sent_web1), "web-2 had no copy of web-1's cache"
 
 
-def adhoc(sim, inventory, pattern, module, args="", extra=(), timeout=300):
+def adhoc(sim, inventory, pattern, module, args="", extra=(), timeout=300, env=None):
     cmd = [str(BIN / "ansible"), "-i", str(inventory), pattern, "-m", module, "-a", args,
            "-e", "ansible_python_interpreter=/usr/bin/python3"] + list(extra)
     started = time.monotonic()
-    proc = subprocess.run(cmd, env=ansible_env(dict(sim.env)), capture_output=True, text=True, timeout=timeout,
-                          cwd=ROOT, check=False)
+    proc = subprocess.run(cmd, env=ansible_env(dict(sim.env, **(env or {}))), capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT, check=False)
     return proc, time.monotonic() - started
 
 
@@ -250,14 +252,103 @@ def test_a_stopped_instance_fails_clearly(sim, fleet):
     assert "not in the Running state" in proc.stdout, proc.stdout[-2000:]
 
 
-def test_a_command_that_outlives_its_timeout_is_stopped(sim, fleet):
+TIMEOUT_PLAY = """
+- hosts: web-1:web-2
+  gather_facts: false
+  vars:
+    ansible_cloud_assistant_command_timeout: 10
+  tasks:
+    - name: A command that outlives command_timeout fails the task (web-1 ignores it, web-2 rescues it)
+      block:
+        - name: Longer than command_timeout
+          ansible.builtin.command: sleep 100
+          register: slow
+          ignore_errors: "{{ inventory_hostname == 'web-1' }}"
+      rescue:
+        - name: Rescued
+          ansible.builtin.set_fact:
+            rescued: "{{ ansible_failed_result.msg }}"
+
+    - name: The host is still in the play
+      ansible.builtin.command: echo still here
+      register: after
+      changed_when: false
+
+    - name: Keep what the tasks said
+      ansible.builtin.copy:
+        content: "{{ {'slow': slow.msg | default(''), 'rescued': rescued | default(''),
+                      'after': after.stdout} | to_json }}"
+        dest: "{{ out }}/{{ inventory_hostname }}.json"
+        mode: "0644"
+      delegate_to: localhost
+"""
+
+
+LEFT_RUNS = "ls -A ~/.cache/alibabacloud.ecs_ops | grep '^run[.]' || true"
+
+
+def test_a_command_that_outlives_its_timeout_fails_its_task_not_the_host(sim, fleet):
+    """The agent stops a command after command_timeout: the task fails (so ignore_errors and rescue apply), the
+    host is not UNREACHABLE, the next task runs on it, and the stopped command's files are removed."""
     with tempfile.TemporaryDirectory() as tmp:
         inventory = write_inventory(tmp)
-        proc, seconds = adhoc(sim, inventory, "web-1", "ansible.builtin.command", "sleep 60",
-                              extra=["-e", "ansible_cloud_assistant_command_timeout=10"])
-    assert proc.returncode != 0
-    assert "outlived command_timeout (10s)" in proc.stdout, proc.stdout[-2000:]
-    assert seconds < 40
+        started = time.monotonic()
+        proc = run_playbook(sim, TIMEOUT_PLAY, inventory=str(inventory), extra_vars=dict(out=tmp))
+        seconds = time.monotonic() - started
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+        kept = {h: json.loads((Path(tmp) / ("%s.json" % h)).read_text()) for h in ("web-1", "web-2")}
+    assert "UNREACHABLE" not in proc.stdout and "unreachable=1" not in proc.stdout, proc.stdout[-3000:]
+    assert "outlived command_timeout (10s)" in kept["web-1"]["slow"], kept
+    assert "outlived command_timeout (10s)" in kept["web-2"]["rescued"], kept
+    assert kept["web-1"]["after"] == kept["web-2"]["after"] == "still here"
+    assert "ignored=1" in proc.stdout and "rescued=1" in proc.stdout, proc.stdout[-1500:]
+    assert seconds < 60
+    for host in ("web-1", "web-2"):
+        wait_until(lambda h=host: not on_instance(sim, fleet[h], LEFT_RUNS), 30,
+                   what="the stopped command's files removed (not waited for)")
+
+
+SECRET_PLAY = """
+- hosts: web-1
+  gather_facts: false
+  tasks:
+    - name: Large secret arguments
+      ansible.builtin.command:
+        cmd: sha256sum
+        stdin: "{{ item }}"
+        stdin_add_newline: false
+      loop: "{{ secrets }}"
+      no_log: true
+      register: summed
+      changed_when: false
+
+    - name: Keep what the tasks said
+      ansible.builtin.copy:
+        content: "{{ summed.results | map(attribute='stdout') | list | to_json }}"
+        dest: "{{ out }}"
+        mode: "0600"
+      delegate_to: localhost
+"""
+
+
+def test_a_tasks_arguments_are_never_kept_on_the_instance(sim, fleet):
+    """Arguments too big to travel in the command (40 KB of text, and 330 KB of Base64, longer than the module's
+    own code) go as an upload of their own that the task's command removes: afterwards nothing in the instance's
+    home holds them, only the module code is cached, and the tasks got their input intact."""
+    marker = "ecsopsmarker%s" % uuid.uuid4().hex
+    secrets = [marker + "x" * 40000, marker + base64.b64encode(os.urandom(250000)).decode()]
+    with tempfile.TemporaryDirectory() as tmp:
+        inventory = write_inventory(tmp)
+        out = Path(tmp) / "out.json"
+        proc = run_playbook(sim, SECRET_PLAY, inventory=str(inventory), extra_vars=dict(secrets=secrets, out=str(out)))
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+        summed = json.loads(out.read_text())
+    assert marker not in proc.stdout + proc.stderr
+    assert [line.split()[0] for line in summed] == [hashlib.sha256(v.encode()).hexdigest() for v in secrets]
+    assert on_instance(sim, fleet["web-1"], "grep -rl %s ~ || true" % marker).strip() == "", \
+        "no file on the instance holds the arguments"
+    cache = on_instance(sim, fleet["web-1"], "ls -A ~/.cache/alibabacloud.ecs_ops").split()
+    assert cache and all(name.startswith("blob-") for name in cache), cache
 
 
 def test_no_instance_id_is_a_clear_error(sim, fleet):
@@ -289,6 +380,110 @@ def test_windows_is_refused_before_any_call_and_run_as_is_cloud_assistants_usern
         assert proc.returncode == 0, proc.stdout[-2000:]
         runs = [c for c in sim.calls(since=mark) if c["action"] == "RunCommand"]
         assert runs and all(c["params"].get("Username") == "ecs-user" for c in runs)
+
+
+def test_credentials_and_endpoints_come_from_host_variables(sim, fleet):
+    """Every credentials and endpoint option has a host variable (alicloud_<option>) that wins over the
+    environment: the ECS endpoint set only as a host variable is the one used while ALIBABA_CLOUD_ECS_ENDPOINT points
+    where nothing listens, and a RAM role to assume set only as a host variable reaches the credentials."""
+    with tempfile.TemporaryDirectory() as tmp:
+        hosts = Path(tmp) / "hosts.yml"
+        hosts.write_text("all:\n  vars:\n    ansible_connection: %s\n    ecs_instance_id: %s\n"
+                         "    ecs_region: cn-hangzhou\n    ansible_cloud_assistant_poll_interval: 0.05\n  hosts:\n"
+                         "    by-vars:\n      alicloud_ecs_endpoint: %s\n"
+                         "    by-env: {}\n"
+                         "    bad-role:\n      alicloud_ecs_endpoint: %s\n"
+                         "      alicloud_assume_role_arn: not-an-arn\n"
+                         % (CONNECTION, fleet["web-1"], sim.url, sim.url))
+        mark = sim.mark()
+        proc, _seconds = adhoc(sim, hosts, "all", "ansible.builtin.command", "echo from-vars", extra=["-f", "1"],
+                               env={"ALIBABA_CLOUD_ECS_ENDPOINT": "http://127.0.0.1:9"})
+    assert "by-vars | CHANGED | rc=0" in proc.stdout and "from-vars" in proc.stdout, proc.stdout[-3000:]
+    assert "by-env | UNREACHABLE" in proc.stdout and "127.0.0.1:9" in proc.stdout, proc.stdout[-3000:]
+    assert "bad-role | UNREACHABLE" in proc.stdout, proc.stdout[-3000:]
+    assert "assume_role_arn must look like acs:ram::<account>:role/<name>, got 'not-an-arn'" in proc.stdout
+    assert [c for c in sim.calls(since=mark) if c["action"] == "RunCommand"], "by-vars reached the simulator"
+
+
+SUDO_STAND_IN = r"""#!/bin/sh
+# A stand-in for sudo (the simulator runs the instances' scripts on this host, as this user): it notes whether it
+# was asked to read a password from stdin (-S without -n), as sudo would, and then acts as %(behaviour)s.
+n=no; s=no
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -n|--non-interactive) n=yes ;;
+    -S|--stdin) s=yes ;;
+    -p|-u|-g|-C|-D|--prompt|--user|--group) shift ;;
+    --*) ;;
+    -*) case "$1" in -*n*) n=yes ;; esac; case "$1" in -*S*) s=yes ;; esac ;;
+    *) break ;;
+  esac
+  shift
+done
+if [ $n = no ] && [ $s = yes ]; then
+  IFS= read -r attempt
+  echo "read a password from stdin" >> %(log)s
+  echo "Sorry, try again." >&2
+  exit 1
+fi
+echo "non-interactive=$n" >> %(log)s
+%(act)s
+"""
+SUDO_BEHAVIOUR = {
+    "passwordless": ("sudo with a NOPASSWD rule", 'exec "$@"'),
+    "password": ("sudo that wants a password", 'echo "sudo: a password is required" >&2\nexit 1'),
+}
+
+
+def test_sudo_never_reads_a_password_from_stdin(sim, fleet):
+    """With a become password set, ansible-core builds sudo with -S and a prompt and without -n, so sudo would read
+    the piped module code as password attempts. Over Cloud Assistant sudo always gets -n: passwordless sudo works,
+    and sudo that wants a password fails the task (not the host) at once, naming the alternatives."""
+    with tempfile.TemporaryDirectory() as tmp:
+        inventory = write_inventory(tmp)
+        outcomes = {}
+        for kind, (behaviour, act) in SUDO_BEHAVIOUR.items():
+            stand_in, log = Path(tmp) / ("sudo-" + kind), Path(tmp) / ("sudo-%s.log" % kind)
+            stand_in.write_text(SUDO_STAND_IN % dict(behaviour=behaviour, log=log, act=act))
+            stand_in.chmod(0o755)
+            proc, _seconds = adhoc(sim, inventory, "web-1", "ansible.builtin.command", "echo became", extra=[
+                "--become", "-e", json.dumps({"ansible_become_exe": str(stand_in),
+                                              "ansible_become_password": "not-for-stdin"})])
+            outcomes[kind] = proc, log.read_text().splitlines() if log.exists() else []
+    proc, log = outcomes["passwordless"]
+    assert proc.returncode == 0 and "became" in proc.stdout, proc.stdout[-2000:]
+    assert log == ["non-interactive=yes"], log
+    proc, log = outcomes["password"]
+    assert proc.returncode != 0 and "web-1 | FAILED" in proc.stdout, proc.stdout[-2000:]
+    assert "sudo wants a password" in proc.stdout and "NOPASSWD" in proc.stdout, proc.stdout[-2000:]
+    assert "ansible_cloud_assistant_run_as" in proc.stdout
+    assert log == ["non-interactive=yes"], "asked once, never from stdin: %s" % log
+
+
+def test_become_su_to_another_user_when_the_commands_run_as_root(sim, fleet):
+    """su asks root for no password: with the commands running as root (Cloud Assistant's default), become_method su
+    to another user works. The simulator runs the instances' scripts as the user it runs as, so this needs that
+    to be root (as on the project's machines and CI) and a user to become (nobody). Run as another user
+    (ansible_cloud_assistant_run_as), su would ask for a password: refused before any call, a task failure."""
+    if os.geteuid() != 0:
+        pytest.skip("the simulator does not run as root here, so su would ask for a password")
+    try:
+        pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("no user 'nobody' on this host")
+    su = ["--become", "--become-method", "su", "--become-user", "nobody",
+          "-e", json.dumps({"ansible_become_flags": "-s /bin/sh"})]   # nobody's login shell is nologin
+    with tempfile.TemporaryDirectory() as tmp:
+        inventory = write_inventory(tmp)
+        proc, _seconds = adhoc(sim, inventory, "web-1", "ansible.builtin.command", "id -un", extra=su)
+        assert proc.returncode == 0, proc.stdout[-2000:]
+        assert proc.stdout.split(">>", 1)[1].split() == ["nobody"], proc.stdout[-2000:]
+        mark = sim.mark()
+        proc, _seconds = adhoc(sim, inventory, "web-1", "ansible.builtin.command", "id -un",
+                               extra=su + ["-e", "ansible_cloud_assistant_run_as=ecs-user"])
+    assert proc.returncode != 0 and "web-1 | FAILED" in proc.stdout, proc.stdout[-2000:]
+    assert "become_method su run by ecs-user" in proc.stdout, proc.stdout[-2000:]
+    assert not [c for c in sim.calls(since=mark) if c["action"] == "RunCommand"], "refused before any command"
 
 
 def test_result_reads_failing_beyond_the_retry_budget_do_not_end_the_wait(sim, fleet):

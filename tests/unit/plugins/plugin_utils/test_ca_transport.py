@@ -29,12 +29,76 @@ def zip_b64(entries, date_time):
     return base64.b64encode(out.getvalue())
 
 
-def test_the_longest_base64_run_is_the_blob():
-    blob = base64.b64encode(os.urandom(6000))
-    payload = b"#!/usr/bin/python\nparams='{\"a\": 1}'\nzip_data='" + blob + b"',\n)\n"
-    prefix, found, suffix = t.split_stdin(payload)
-    assert found == blob and prefix + found + suffix == payload
+def payload(code, args=b'{"a": 1}'):
+    """An AnsiballZ-like payload: the task's arguments before the module code, as ansible-core lays them out."""
+    return b"#!/usr/bin/python\nparams='" + args + b"',\nzip_data='" + code + b"',\n)\n"
+
+
+def test_the_module_code_is_the_blob_and_nothing_else_is():
+    code, _entries = module_archive(files=8)
+    prefix, found, suffix = t.split_stdin(payload(code))
+    assert found == code and prefix + found + suffix == payload(code)
+    longer = base64.b64encode(os.urandom(len(code)))       # an argument: longer Base64, but not module code
+    prefix, found, suffix = t.split_stdin(payload(code, longer))
+    assert found == code and longer in prefix
+    assert t.split_stdin(payload(longer)) == (payload(longer), None, b"")
     assert t.split_stdin(b"short stdin") == (b"short stdin", None, b"")
+
+
+def test_a_tasks_arguments_travel_inline_or_as_an_upload_of_their_own_never_as_the_cached_blob():
+    cache = ".cache/x"
+    code, _entries = module_archive(files=8)
+    plan = t.plan_stdin("python3", cache, payload(code))
+    assert (plan.blob, plan.upload) == (t.stable_blob(code), None) and plan.blob_hash == t.sha256(plan.blob)
+    big = b'"' + os.urandom(20000).hex().encode() + b'"'
+    plan = t.plan_stdin("python3", cache, payload(code, big))
+    assert plan.blob == t.stable_blob(code) and plan.stdin is None
+    assert big in plan.upload and code not in plan.upload, "the arguments go on their own; the module is cached"
+    assert plan.upload[:plan.split] + code + plan.upload[plan.split:] == payload(code, big)
+    plan = t.plan_stdin("python3", cache, os.urandom(40000))
+    assert (plan.blob, plan.blob_hash, len(plan.upload), plan.split) == (None, None, 40000, 40000)
+    assert t.plan_stdin(os.urandom(20000).hex(), cache, None) is None, "the command alone is too big"
+
+
+def test_an_uploaded_stdin_reaches_its_command_and_nothing_of_it_stays(tmp_path):
+    cache = ".cache/x"
+    code, _entries = module_archive(files=8)
+    data = payload(code, b"secret-" + os.urandom(30000).hex().encode())
+    plan = t.plan_stdin("sha256sum", cache, data)
+    blob_parts, kind = t.command_parts(plan.blob, cache, "b1", base64_text=True)
+    for part in blob_parts:
+        run_sh(part, tmp_path)
+    steps = [t.join_step("b1", len(blob_parts), plan.blob_hash, ("blob", plan.blob_hash), kind=kind)]
+    parts, kind = t.command_parts(plan.upload, cache, "s1")
+    for part in parts:
+        run_sh(part, tmp_path)
+    steps.append(t.join_step("s1", len(parts), t.sha256(plan.upload), ("stdin", "n1"), kind=kind))
+    stdin = t.Uploaded("n1", plan.split)
+    answer = t.parse_task_answer(run_sh(t.task_script("sha256sum", cache, stdin, plan.blob_hash, steps=steps),
+                                        tmp_path))
+    sent = plan.upload[:plan.split] + plan.blob + plan.upload[plan.split:]    # the module code re-dated
+    assert answer[:2] == ("done", 0) and answer[2].split()[0].decode() == t.sha256(sent)
+    left = sorted(p.name for p in (tmp_path / cache).iterdir())
+    assert left == ["blob-" + plan.blob_hash], "only the module code is kept"
+    # a missing blob ends the script before the command: the uploaded stdin goes with it
+    parts, kind = t.command_parts(plan.upload, cache, "s2")
+    for part in parts:
+        run_sh(part, tmp_path)
+    step = t.join_step("s2", len(parts), t.sha256(plan.upload), ("stdin", "n2"), kind=kind)
+    answer = t.parse_task_answer(run_sh(t.task_script("sha256sum", cache, t.Uploaded("n2", plan.split), "0" * 64,
+                                                      steps=[step]), tmp_path))
+    assert answer == ("miss", "0" * 64)
+    assert sorted(p.name for p in (tmp_path / cache).iterdir()) == ["blob-" + plan.blob_hash]
+
+
+def test_the_command_finds_neither_its_stdin_nor_itself_on_disk_and_its_directory_can_be_removed(tmp_path):
+    cache = ".cache/x"
+    run = "0123abcd" * 4
+    script = t.task_script('cat; ls -A "$HOME/%s/run.%s"' % (cache, run), cache, (b"secret\n", b""), run=run)
+    assert t.parse_task_answer(run_sh(script, tmp_path)) == ("done", 0, b"secret\nerr\nout\n", b"")
+    (tmp_path / cache / ("run." + run)).mkdir()
+    run_sh(t.run_cleanup_script(cache, run), tmp_path)
+    assert not (tmp_path / cache / ("run." + run)).exists()
 
 
 def test_the_same_module_built_twice_has_one_hash():
