@@ -10,7 +10,7 @@ from alibabacloud_tea_openapi.exceptions import ClientException, ThrottlingExcep
 from test_cli import _health, _start, _stop
 
 from alicloud_sim.cli import load_quotas
-from alicloud_sim.core.quotas import PUBLISHED, QuotaBook, parse_quota
+from alicloud_sim.core.quotas import QuotaBook, parse_quota, published
 from alicloud_sim.simulator import default_fleet
 from alicloud_sim.testing import AdminError
 
@@ -139,7 +139,7 @@ def test_retry_after_is_in_real_milliseconds_on_the_simulated_clock(sim_server):
 
 def test_published_figures_are_the_defaults():
     book = QuotaBook({"enabled": True})
-    assert book.quota_of("oos", "StartExecution") == PUBLISHED["oos"]["StartExecution"] == "300/60"
+    assert book.quota_of("oos", "StartExecution") == published()["oos"]["StartExecution"] == "300/60"
     assert book.quota_of("oos", "ListInstancePatchStates") == "20/1"
     assert book.quota_of("ecs", "CreateCommand") == "1000/60"
     assert book.quota_of("ecs", "RunCommand") == "500/60"       # no published figure: the ECS fallback

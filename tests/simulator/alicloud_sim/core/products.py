@@ -29,6 +29,8 @@ class Product:
     default_fleet: dict = field(default_factory=dict)   # merged into the fleet of a reset without one
     durations: dict = field(default_factory=dict)       # default simulated seconds per kind of work
     check_fleet: object = None   # fn(document): raises ValueError for a fleet body the admin API refuses
+    quotas: dict = field(default_factory=dict)   # published API quotas by action ("300/60"), with their source
+    default_quota: str = None    # the quota of an action without a published figure (None: FALLBACK_DEFAULT)
 
     def host_id(self, region):
         """The ``HostId`` of an error answered in ``region``."""

@@ -26,28 +26,10 @@ import re
 import threading
 import time
 
-# Published figures (Quota Center > API Rate Limits, as the products' "API quota" pages list them):
-# OOS: help.aliyun.com/zh/oos/developer-reference/api-oos-2019-06-01-quota
-# ECS: alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-quota
-PUBLISHED = {
-    "oos": {
-        "StartExecution": "300/60",
-        "DeleteExecutions": "300/60",
-        "CreateTemplate": "300/60",
-        "UpdatePatchBaseline": "300/60",
-        "ListPatchBaselines": "300/60",
-        "ListInstancePatchStates": "20/1",
-        "GetSecretParameters": "600/60",
-        "GetParameters": "600/60",
-        "ListActions": "300/60",
-    },
-    "ecs": {
-        "CreateCommand": "1000/60",
-    },
-}
-# Where no figure was found: the most common figure of the product's page (OOS) or the lowest figure
-# the ECS page shows for ordinary operations (ECS), so that the simulator errs on the strict side.
-PRODUCT_DEFAULTS = {"oos": "300/60", "ecs": "500/60"}
+from .products import PRODUCTS
+
+# The published figures and product defaults are declared by each product (``Product.quotas``,
+# ``Product.default_quota``); an action of a product that declares neither gets this.
 FALLBACK_DEFAULT = "300/60"
 
 THROTTLING_CODE = "Throttling.User"
@@ -55,6 +37,16 @@ THROTTLING_MESSAGE = "Request was denied due to user flow control."
 _QUOTA_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)\s*(?:s|\(s\))?\s*$")
 FIELDS = {"enabled", "default", "actions", "retry_after", "per_region", "clock"}
 CLOCKS = ("real", "simulated")
+
+
+def published():
+    """{product: {action: quota}}: the published figures the products declare."""
+    return {name: dict(p.quotas) for name, p in sorted(PRODUCTS.items()) if p.quotas}
+
+
+def product_defaults():
+    """{product: quota} of the actions without a published figure."""
+    return {name: p.default_quota or FALLBACK_DEFAULT for name, p in sorted(PRODUCTS.items())}
 
 
 def parse_quota(value):
@@ -186,8 +178,9 @@ class QuotaBook:
             return parse_quota(per_action[action])
         if "default" in self.config:
             return parse_quota(self.config["default"])
-        published = PUBLISHED.get(product, {}).get(action)
-        return parse_quota(published or PRODUCT_DEFAULTS.get(product, FALLBACK_DEFAULT))
+        declared = PRODUCTS.get(product)
+        figure = declared.quotas.get(action) if declared else None
+        return parse_quota(figure or (declared and declared.default_quota) or FALLBACK_DEFAULT)
 
     def quota_of(self, product, action):
         """The quota that applies to ``product``'s ``action`` now, as text (None: unlimited)."""
@@ -233,7 +226,7 @@ class QuotaBook:
         return {"enabled": self.enabled, "default": self.config.get("default"),
                 "actions": self.config.get("actions") or {}, "retry_after": self.send_retry_after(),
                 "per_region": bool(self.config.get("per_region")), "clock": self.config.get("clock", "real"),
-                "published": PUBLISHED, "product_defaults": PRODUCT_DEFAULTS,
+                "published": published(), "product_defaults": product_defaults(),
                 "throttled": sum(b["throttled"] for b in buckets), "buckets": buckets}
 
 

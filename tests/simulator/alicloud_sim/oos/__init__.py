@@ -19,9 +19,24 @@ def _unknown_region(region):
     return ApiError("InvalidRegionId", f"The specified region {region} is not supported.")
 
 
+# Published API quotas (Quota Center > API Rate Limits; help.aliyun.com/zh/oos/developer-reference/
+# api-oos-2019-06-01-quota). Where no figure was found: the most common figure of that page.
+QUOTAS = {
+    "StartExecution": "300/60",
+    "DeleteExecutions": "300/60",
+    "CreateTemplate": "300/60",
+    "UpdatePatchBaseline": "300/60",
+    "ListPatchBaselines": "300/60",
+    "ListInstancePatchStates": "20/1",
+    "GetSecretParameters": "600/60",
+    "GetParameters": "600/60",
+    "ListActions": "300/60",
+}
+DEFAULT_QUOTA = "300/60"
+
 PRODUCT = register_product(Product(
     name="oos", version="2019-06-01", host="oos.{region}.aliyuncs.com", regions=REGIONS,
-    unknown_region=_unknown_region, recommend="Oos", durations=DURATIONS))
+    unknown_region=_unknown_region, recommend="Oos", durations=DURATIONS, quotas=QUOTAS, default_quota=DEFAULT_QUOTA))
 
 from . import (executions, packages, patch_states, patching, regions, secret_parameters,  # noqa: E402,F401  pylint: disable=wrong-import-position
                task_executions, templates)
