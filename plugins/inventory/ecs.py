@@ -106,7 +106,8 @@ options:
     default: false
 notes:
   - A cached inventory (O(cache)) makes no API call until O(cache_timeout) passes. The cache key holds a digest of
-    the options that decide the read (O(regions), the filters, O(extensions), O(patch_state), the connection) and
+    the options that decide the read (O(regions), the filters, O(extensions), O(patch_state), the connection and the
+    endpoints, also those set by environment variable) and
     of which credentials are used (never a secret), so a changed configuration or other credentials read again.
   - The RAM actions needed are C(ecs:DescribeInstances), C(ecs:DescribeCloudAssistantStatus),
     C(ecs:DescribeRegions) without O(regions), and C(oos:ListInstancePackageStates) and
@@ -149,12 +150,13 @@ cache_timeout: 3600
 import difflib
 import hashlib
 import json
+import os
 
 from ansible import constants as C
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import Clients
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import ENDPOINT_ENV, Clients, endpoint_setting
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._credentials import (
     CredentialError,
@@ -208,14 +210,17 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._populate(records)
 
     def _read_digest(self, params, source):
-        """A digest of everything that decides what is read: the options of the read, the connection options and
-        which credentials (their kind, origin, AccessKey ID, profile, role; never a secret). It is part of the cache
-        key, so an edited configuration or other credentials read again instead of answering from the cache."""
+        """A digest of everything that decides what is read: the options of the read, the connection options, the
+        endpoints (options or environment variables) and which credentials (their kind, origin, AccessKey ID,
+        profile, role; never a secret). It is part of the cache key, so an edited configuration, another endpoint or
+        other credentials read again instead of answering from the cache."""
         secret = {name for name, spec in connection_argument_spec().items() if spec.get("no_log")}
         identity = dict(kind=source.kind, origin=source.origin, access_key=source.access_key, profile=source.profile,
                         role_name=source.role_name, assume_role=source.assume_role)
+        endpoints = {product: endpoint_setting(product, params, os.environ)[0] for product in ENDPOINT_ENV}
         effective = dict({name: self.get_option(name) for name in READ_OPTIONS},
-                         connection={k: v for k, v in params.items() if k not in secret}, credentials=identity)
+                         connection={k: v for k, v in params.items() if k not in secret}, credentials=identity,
+                         endpoints=endpoints)
         text = json.dumps(effective, sort_keys=True, default=str)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 

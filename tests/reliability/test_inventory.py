@@ -239,6 +239,9 @@ def test_an_edited_configuration_or_other_credentials_are_not_answered_from_the_
     assert rc == 0 and again == one, err
     assert sim.calls() == [], "the same options again: a cache hit, no call"
     rc, _data, err = inventory(sim, "regions: [cn-shanghai]\n" + cache, cache_dir=tmp_path,
+                               env={"ALIBABA_CLOUD_ECS_ENDPOINT": "http://127.0.0.1:9"})
+    assert rc != 0 and "127.0.0.1:9" in err, "another endpoint (an environment variable) reads again, from there"
+    rc, _data, err = inventory(sim, "regions: [cn-shanghai]\n" + cache, cache_dir=tmp_path,
                                env={"ALIBABA_CLOUD_ACCESS_KEY_ID": "R8-OTHER-KEY",
                                     "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "R8-OTHER-SECRET"})
     assert rc != 0 and "could not read region" in err, "other credentials read again (and are refused here)"
