@@ -63,11 +63,19 @@ options:
         issue is the pending reboot (C(unchanged)); one with V(if_required) reboots it.
       - V(later) is V(never) for OOS, for a reboot done by a separate step (the role's hooks, a later window with
         V(if_required), or your own playbook); the instances to reboot are in RV(reboot_pending).
+      - V(always) reboots every instance the batch patched, whether its patches need it or not, inside the batch
+        (so within the window, the zone budget and the failure budget) and before O(post_hook). The execution runs
+        with C(rebootIfNeed) (OOS reboots the instances whose patches need it, as with V(if_required)); when it has
+        ended, the module reboots through C(RebootInstance) each instance whose install succeeded and that the
+        execution did not reboot (its child execution has no succeeded C(ACS::ECS::RebootInstance) task; when that
+        cannot be read, the instance is rebooted anyway), several at once, and waits until it is C(Running) with its
+        Cloud Assistant agent online. An instance whose reboot failed or that is not back by O(wait_timeout) is
+        C(failed) (the message names the step and the reason), counts in O(max_failure_percent) and gets no
+        O(post_hook). Instances with nothing to install are C(unchanged) and not rebooted, so a re-run on a patched
+        fleet reboots nothing. RV(instances.rebooted) says which were rebooted.
       - Default V(never), or V(if_required) with O(reboot_if_need=true).
-      - A reboot of every patched instance whether it needs one or not (C(always)) is not something the template
-        can do; the module does not offer it (see the role's hooks).
     type: str
-    choices: [if_required, never, later]
+    choices: [if_required, never, later, always]
   reboot_if_need:
     description:
       - The older form of O(reboot) (V(true) is O(reboot=if_required), V(false) is O(reboot=never)); not together
@@ -250,7 +258,8 @@ options:
     description:
       - A script run through Cloud Assistant on the instances of each batch whose patching succeeded, right after the
         batch's execution ended, so after its reboot when one was needed (O(reboot=if_required)), for example a health check,
-        starting a service again, putting the instance back into a load balancer. Same suboptions as O(pre_hook).
+        starting a service again, putting the instance back into a load balancer. With O(reboot=always) it runs after
+        the module's reboot, only on the instances that came back. Same suboptions as O(pre_hook).
       - An instance where the script does not exit 0 becomes C(failed) (its patches stay installed) with the reason
         and the output in RV(instances.hooks) (C(post)); it counts in O(max_failure_percent). Instances whose patching
         failed get no post-hook, so an instance drained by the pre-hook stays out of service until someone looks.
@@ -287,7 +296,8 @@ notes:
   - The RAM actions needed are C(oos:StartExecution), C(oos:ListExecutions), C(oos:NotifyExecution),
     C(oos:CancelExecution), C(oos:ListInstancePatchStates), C(oos:ListInstancePatches), C(ecs:DescribeInstances),
     C(ecs:DescribeCloudAssistantStatus) and C(ecs:DescribeSnapshots); with O(pre_hook) or O(post_hook) also
-    C(ecs:RunCommand), C(ecs:DescribeInvocations) and C(ecs:DescribeInvocationResults).
+    C(ecs:RunCommand), C(ecs:DescribeInvocations) and C(ecs:DescribeInvocationResults); with O(reboot=always) also
+    C(ecs:RebootInstance) and C(oos:ListTaskExecutions).
   - Hooks run in the task's wait loop, one batch at a time; while a hook runs, other batches are not polled (they
     keep running in OOS). Their time counts against O(wait_timeout).
   - Each execution this module starts carries the tag C(ecs-ops-patch-run=oos_patch_run), which
@@ -423,6 +433,11 @@ instances:
     reboot_required:
       description: Installed patches still wait for a reboot.
       type: bool
+    rebooted:
+      description:
+        - With O(reboot=always), the instance was rebooted in its batch after its install (the message says whether
+          by the execution or by C(RebootInstance)); false otherwise.
+      type: bool
     compliant:
       description: No missing, failed or pending-reboot patch after the run.
       type: bool
@@ -526,6 +541,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._options impo
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.hooks import HOOK_SPEC, hook_type_problems, run_hook
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.reboots import reboot_patched
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.run import (
     PATCH_RUN_TAG,
     PATCH_TEMPLATE,
@@ -558,7 +574,7 @@ def argument_spec():
         oos_run_argument_spec(),
         action=dict(type="str", required=True, choices=["scan", "install"]),
         instance_ids=dict(type="raw", required=True),
-        reboot=dict(type="str", choices=["if_required", "never", "later"]),
+        reboot=dict(type="str", choices=["if_required", "never", "later", "always"]),
         reboot_if_need=dict(type="bool"),
         create_snapshot=dict(type="bool", default=False),
         snapshot_retention_days=dict(type="int", default=7),
@@ -592,6 +608,7 @@ class PatchRun:
         self.action = self.p["action"]
         self.entries = {}
         self.views = {}
+        self.reboots = {}    # reboot=always: {instance id: verdict of its reboot in its batch}
         self.batch_size = self.p["batch_size"]
         p = self.p
         # The window is judged once, against the real time, and carried on the runner's monotonic clock.
@@ -601,9 +618,10 @@ class PatchRun:
                              p["poll_interval"], wait=p["wait"], canary=p["canary"], on_busy=p["busy"],
                              user_token=p["client_token"], tags=dict(p["tags"] or {}, **dict([PATCH_RUN_TAG])),
                              progress=module.progress.say,
-                             # the steps around each batch exist only with a hook (without, the reads stay as they were)
+                             # the steps around each batch exist only with a hook or reboot=always (without, the
+                             # reads stay as they were)
                              before_start=self.before_start if p["pre_hook"] else None,
-                             after_batch=self.after_batch if p["post_hook"] else None)
+                             after_batch=self.after_batch if p["post_hook"] or p["reboot"] == "always" else None)
 
     @property
     def window_open(self):
@@ -689,10 +707,23 @@ class PatchRun:
         return failed
 
     def after_batch(self, batch, children, deadline):
-        """The post-hook on the instances the ended batch patched: how many it failed."""
+        """On the instances the ended batch patched: the reboot (reboot=always), then the post-hook on those that
+        came back; how many instances the two failed."""
         patched = [i for i in batch.instance_ids if (children.get(i) or {}).get("status") == "Success"]
-        verdicts = self._hook("post", patched, deadline) if patched else {}
-        return sum(1 for v in verdicts.values() if not v["passed"])
+        failed = 0
+        if self.p["reboot"] == "always" and patched:
+            failed += len(self._reboot(batch.region, patched, children, deadline))
+            patched = [i for i in patched if self.reboots[i]["passed"]]
+        verdicts = self._hook("post", patched, deadline) if patched and self.p["post_hook"] else {}
+        return failed + sum(1 for v in verdicts.values() if not v["passed"])
+
+    def _reboot(self, region, patched, children, deadline):
+        """Reboot the patched instances the execution did not reboot; the ids whose reboot failed."""
+        self.module.progress.say("reboot=always: rebooting the %d instance(s) the batch patched" % len(patched))
+        items = [(i, region, children[i].get("execution_id") or "") for i in patched]
+        self.reboots.update(reboot_patched(lambda r: self.module.api("ecs", r), self.oos, items, deadline,
+                                           self.p["poll_interval"]))
+        return [i for i in patched if not self.reboots[i]["passed"]]
 
     def guarded_work(self):
         """``work()``, with the runner's guards (window, failure budget, zone limits) set for it: the one place
@@ -708,6 +739,8 @@ class PatchRun:
         hooks = " and ".join(n for n in ("pre", "post") if self.p[n + "_hook"])
         for instance_id in work:
             entry = plan_entry(self.entries[instance_id], self.action)
+            if self.p["reboot"] == "always" and entry["result"] == "planned":
+                entry["message"] += "; would reboot it after installing (reboot=always)"
             if hooks and entry["result"] == "planned":
                 entry["message"] += "; would run the %s-hook%s" % (hooks, "s" if " and " in hooks else "")
             if not self.window_open and entry["result"] == "planned":
@@ -781,6 +814,7 @@ class PatchRun:
                     entry["message"] = "could not read execution %s: %s" % (batch.execution_id, batch.error[0])
             if batch is not None and batch.execution_id in self.runner.window_cancelled:
                 window_cancelled_entry(entry, batch.execution_id)
+            self.judge_reboot(entry, batch)
             self.judge_post_hook(entry, batch)
             if batch is not None and batch.adopted:
                 entry["message"] += " (adopted %s, which was already doing this)" % batch.execution_id
@@ -788,6 +822,23 @@ class PatchRun:
                 entry["message"] += "; " + note
         if self.action == "install" and self.p["create_snapshot"] and self.p["wait"]:
             self.read_snapshots(children, deadline)
+
+    def judge_reboot(self, entry, batch):
+        """reboot=always: a patched instance says it was rebooted, or is failed with why it was not."""
+        if self.p["reboot"] != "always" or entry["result"] not in ("succeeded", "unchanged") or batch is None:
+            return
+        if not batch.mine or not batch.started:
+            return
+        verdict = self.reboots.get(entry["instance_id"])
+        if verdict is None:
+            if batch.execution_id not in self.runner.hooked:
+                entry.update(result="failed", message=entry["message"] + "; not rebooted: wait_timeout passed first")
+        elif not verdict["passed"]:
+            entry.update(result="failed", message=entry["message"] + "; the reboot failed: %s" % verdict["reason"])
+        else:
+            entry["rebooted"] = True
+            entry["message"] += "; rebooted by %s" % ("the execution (its patches needed it)" if verdict["by"] == "execution"
+                                                      else "RebootInstance (reboot=always)")
 
     def judge_post_hook(self, entry, batch):
         """A failed post-hook makes a patched instance failed; one that could not run before the deadline says so."""

@@ -15,7 +15,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.rollout 
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._window import window_problems
 
-REBOOT_CHOICES = ("if_required", "never", "later")
+REBOOT_CHOICES = ("if_required", "never", "later", "always")
 
 
 def policy_options(p):

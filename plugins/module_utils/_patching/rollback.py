@@ -108,7 +108,7 @@ class StepFailed(Exception):
     """A step of a rollback did not complete (an API error or a wait past the deadline)."""
 
 
-def _wait(poll, wanted, what, deadline, interval):
+def wait_until(poll, wanted, what, deadline, interval):
     """Poll until ``poll()`` returns ``wanted`` or the deadline; a read failing with an error retrying may fix
     (throttling, a quota spent until after the deadline, 5xx, transport) does not end the wait."""
     seen = {"last": "", "transient": 0}
@@ -156,18 +156,18 @@ def execute(ecs, instance_id, disk_id, snapshot_id, steps, deadline, interval, s
     actions = {
         "stop": lambda: (ecs.call("StopInstance", {"InstanceId": instance_id, "StoppedMode": STOPPED_MODE},
                                   deadline=deadline),
-                         _wait(lambda: instance_status(ecs, instance_id, deadline), "Stopped", "the instance",
-                               deadline, interval)),
+                         wait_until(lambda: instance_status(ecs, instance_id, deadline), "Stopped", "the instance",
+                                    deadline, interval)),
         "reset": lambda: (ecs.call("ResetDisk", {"DiskId": disk_id, "SnapshotId": snapshot_id}, deadline=deadline),
-                          _wait(lambda: disk_status(ecs, disk_id, deadline), "In_use", "system disk %s" % disk_id,
-                                deadline, interval)),
+                          wait_until(lambda: disk_status(ecs, disk_id, deadline), "In_use", "system disk %s" % disk_id,
+                                     deadline, interval)),
         # a reset that ended right at the deadline is still recorded (a short grace), so a re-run does not repeat it
         "tag": lambda: ecs.call("TagResources", {"ResourceType": "instance", "ResourceId": [instance_id],
                                                  "Tag": [{"Key": ROLLED_BACK_TAG, "Value": snapshot_id}]},
                                 deadline=report_deadline(deadline)),
         "start": lambda: (ecs.call("StartInstance", {"InstanceId": instance_id}, deadline=deadline),
-                          _wait(lambda: instance_status(ecs, instance_id, deadline), "Running", "the instance",
-                                deadline, interval)),
+                          wait_until(lambda: instance_status(ecs, instance_id, deadline), "Running", "the instance",
+                                     deadline, interval)),
     }
     for step in steps:
         try:

@@ -28,7 +28,7 @@ def batch_parameters(action, region, instance_ids, p):
               "rateControl": {"Mode": "Concurrency", "Concurrency": p["rate_control"]["concurrency"],
                               "MaxErrors": p["rate_control"]["max_errors"]}}
     if action == "install":
-        params.update(whetherCreateSnapshot=bool(p["create_snapshot"]), rebootIfNeed=p["reboot"] == "if_required")
+        params.update(whetherCreateSnapshot=bool(p["create_snapshot"]), rebootIfNeed=p["reboot"] in ("if_required", "always"))
         if p["create_snapshot"]:
             params["retentionDays"] = p["snapshot_retention_days"]
     return params
@@ -43,13 +43,14 @@ def patch_intent(parameters, secret_names):
 
 def install_needless(before, reboot):
     """Why an install has nothing to do on an instance with the patch state ``before``, or "" if it has: a
-    missing or failed patch, a pending reboot it may do (``reboot=if_required``), or no scan at all."""
+    missing or failed patch, a pending reboot it may do (``reboot=if_required`` or ``always``), or no scan at all."""
     if before is None or before["missing"] or before["failed"]:
         return ""
     when = "%s at %s" % (before["operation_type"] or "scan", before["operation_end_time"] or "an unknown time")
     if before["installed_pending_reboot"]:
-        return "" if reboot == "if_required" else "no missing patch at the last %s, a reboot is pending " \
-                                                  "(reboot=if_required reboots it)" % when
+        if reboot in ("if_required", "always"):
+            return ""
+        return "no missing patch at the last %s, a reboot is pending (reboot=if_required reboots it)" % when
     return "compliant at the last %s: nothing to install" % when
 
 
@@ -69,7 +70,8 @@ def run_entry(instance_id, region, before, zone=""):
     compliant, reboot, status = verdict(before)
     return dict(instance_id=instance_id, region=region, zone=zone, result="", message="", execution_id="",
                 child_execution_id="", before=before, after=before, patches_installed=None, reboot_required=reboot,
-                compliant=compliant, compliance=status, snapshot_ids=[], adopted=False, waited_for=[], hooks={})
+                compliant=compliant, compliance=status, snapshot_ids=[], adopted=False, waited_for=[], hooks={},
+                rebooted=False)
 
 
 def plan_entry(entry, action):

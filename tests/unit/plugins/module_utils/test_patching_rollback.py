@@ -10,7 +10,7 @@ import pytest
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.rollback import (
     ROLLED_BACK_TAG,
     StepFailed,
-    _wait,
+    wait_until,
     choose_snapshot,
     describe_steps,
     plan_instance,
@@ -129,17 +129,17 @@ def test_wait_ends_at_the_deadline_and_survives_throttling():
         return value
 
     with pytest.raises(StepFailed) as info:
-        _wait(poll, "Stopped", "the instance", time.monotonic() + 0.5, 0.1)
+        wait_until(poll, "Stopped", "the instance", time.monotonic() + 0.5, 0.1)
     assert str(info.value).startswith("wait_timeout passed while waiting for the instance to be Stopped (it is Stopping")
     assert "1 read(s) failed with transient errors" in str(info.value)
     answers = iter(["Stopping", "Stopped"])
-    _wait(lambda: next(answers), "Stopped", "the instance", time.monotonic() + 5, 0.05)
+    wait_until(lambda: next(answers), "Stopped", "the instance", time.monotonic() + 5, 0.05)
 
     def denied():
         raise ValueError("denied")
 
     with pytest.raises(ValueError):
-        _wait(denied, "Stopped", "x", time.monotonic() + 5, 0.05)
+        wait_until(denied, "Stopped", "x", time.monotonic() + 5, 0.05)
 
 
 @pytest.mark.parametrize("changes, problem", [

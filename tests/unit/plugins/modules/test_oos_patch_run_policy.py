@@ -251,7 +251,7 @@ def test_reboot_later_then_if_required(fleet, run_module):
     ({"zone_disruption_budget": 2, "wait": False}, "zone_disruption_budget needs wait=true"),
     ({"reboot": "later", "reboot_if_need": True}, "give reboot or the older reboot_if_need, not both"),
     ({"action": "scan", "reboot": "if_required"}, "reboot only applies to action=install"),
-    ({"reboot": "always"}, "value of reboot must be one of"),
+    ({"reboot": "sometimes"}, "value of reboot must be one of"),
 ])
 def test_bad_policy_input_fails_before_any_call(fleet, run_module, bad, fragment):
     rc, result = run_module(module.main, dict(args(fleet, action="install", instance_ids=["i-bp1aaaa"]), **bad))

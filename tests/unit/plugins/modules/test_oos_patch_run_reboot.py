@@ -1,0 +1,101 @@
+"""oos_patch_run with reboot=always against the simulator, through the real SDK: every instance a batch patched is
+rebooted once inside the batch (by the execution when its patches needed it, else by RebootInstance), before the
+post-hook; an unchanged instance is not; an instance that does not come back is failed at the deadline."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ansible_collections.alibabacloud.ecs_ops.plugins.modules import oos_patch_run as module
+from unit_helpers import mutating, sim_args
+
+PATCHES = [dict(kb_id="openssl-libs.x86_64", classification="Security", severity="Important"),
+           dict(kb_id="curl.x86_64", classification="Security", severity="Important", installed=True)]
+REBOOT_PATCHES = PATCHES + [dict(kb_id="kernel.x86_64", classification="Security", severity="Critical",
+                                 needs_reboot=True)]
+DONE = [dict(kb_id="curl.x86_64", classification="Security", severity="Important", installed=True)]
+
+
+def linux(name, count, patches, **extra):
+    return dict({"name": name, "count": count, "os_type": "linux", "patches": patches,
+                 "os_name": "Alibaba Cloud Linux 3.2104 LTS 64 bit"}, **extra)
+
+
+FLEET = {"regions": {"cn-hangzhou": {"instances": [
+    linux("kernel", 2, REBOOT_PATCHES), linux("plain", 2, PATCHES), linux("done", 1, DONE),
+    linux("slow", 1, PATCHES, durations={"reboot": 100000})]}}}
+HOOK = dict(command='echo "$ALICLOUD_SIM_BOOT_ID"', timeout=30)
+
+
+@pytest.fixture
+def fleet(sim_server_factory):
+    return sim_server_factory(fleet=FLEET, time_scale=0.01)
+
+
+def args(server, **extra):
+    return sim_args(server, **dict(dict(action="install", poll_interval=0.1, wait_timeout=120), **extra))
+
+
+def ids(server, name):
+    return [i.id for i in server.sim.instances("cn-hangzhou") if i.name.rstrip("-0123456789") == name]
+
+
+def boots(server, instance_ids):
+    return {i.id: i.boots for i in server.sim.instances("cn-hangzhou") if i.id in instance_ids}
+
+
+def last_seq(server):
+    calls = server.calls()
+    return calls[-1]["seq"] if calls else 0
+
+
+def test_always_reboots_each_patched_instance_once_before_the_post_hook(fleet, run_module):
+    kernel, plain, done = ids(fleet, "kernel"), ids(fleet, "plain"), ids(fleet, "done")
+    targets = kernel + plain + done
+    rc, scan = run_module(module.main, args(fleet, action="scan", instance_ids=done))
+    assert rc == 0, scan.get("msg")
+    task = args(fleet, instance_ids=targets, reboot="always", post_hook=HOOK)
+
+    seq = last_seq(fleet)
+    rc, check = run_module(module.main, task, check_mode=True)
+    assert rc == 0 and mutating(fleet, seq) == [], check.get("msg")
+    assert all("would reboot it after installing (reboot=always)" in check["instances"][i]["message"]
+               for i in kernel + plain)
+    assert check["instances"][done[0]]["result"] == "unchanged"
+
+    rc, result = run_module(module.main, task)
+    assert rc == 0 and result["changed"], result.get("msg")
+    assert '"rebootIfNeed":true' in fleet.calls(product="oos", action="StartExecution")[-1]["params"]["Parameters"]
+    # Exactly one reboot each: the execution rebooted the kernel instances, the module the others, once.
+    assert boots(fleet, targets) == dict({i: 1 for i in kernel + plain}, **{done[0]: 0})
+    reboots = sorted(c["params"]["InstanceId"] for c in fleet.calls(product="ecs", action="RebootInstance"))
+    assert reboots == sorted(plain)
+    for instance_id in kernel + plain:
+        entry = result["instances"][instance_id]
+        assert entry["result"] == "succeeded" and entry["rebooted"] is True, entry
+        by = "the execution" if instance_id in kernel else "RebootInstance (reboot=always)"
+        assert "rebooted by %s" % by in entry["message"]
+        # The post-hook ran on the new boot.
+        now = next(i for i in fleet.sim.instances("cn-hangzhou") if i.id == instance_id).boot_id
+        assert entry["hooks"]["post"]["passed"] and entry["hooks"]["post"]["output"].strip() == now
+    assert result["instances"][done[0]]["rebooted"] is False and "post" not in result["instances"][done[0]]["hooks"]
+    assert result["reboot_pending"] == {} and result["summary"]["compliant"] == 5
+
+    seq = last_seq(fleet)
+    rc, again = run_module(module.main, task)
+    assert rc == 0 and not again["changed"] and mutating(fleet, seq) == [], again.get("msg")
+    assert again["summary"]["unchanged"] == 5 and boots(fleet, targets)[plain[0]] == 1
+
+
+def test_an_instance_not_back_by_wait_timeout_is_failed_and_gets_no_post_hook(fleet, run_module):
+    slow = ids(fleet, "slow")
+    began = time.monotonic()
+    rc, result = run_module(module.main, args(fleet, instance_ids=slow, reboot="always", post_hook=HOOK,
+                                              wait_timeout=8))
+    assert rc == 1 and time.monotonic() - began < 20, result.get("msg")
+    entry = result["instances"][slow[0]]
+    assert entry["result"] == "failed" and not entry["rebooted"] and "post" not in entry["hooks"], entry
+    assert "the reboot failed: rebooted, not back: wait_timeout passed while waiting for the instance" in entry["message"]
+    assert len(fleet.calls(product="ecs", action="RebootInstance")) == 1
