@@ -72,7 +72,7 @@ options:
         Cloud Assistant agent online. An instance whose reboot failed or that is not back by O(wait_timeout) is
         C(failed) (the message names the step and the reason), counts in O(max_failure_percent) and gets no
         O(post_hook). Instances with nothing to install are C(unchanged) and not rebooted, so a re-run on a patched
-        fleet reboots nothing. RV(instances.rebooted) says which were rebooted.
+        fleet reboots nothing. RV(instances.rebooted) says which were rebooted. Needs O(wait=true).
       - Default V(never), or V(if_required) with O(reboot_if_need=true).
     type: str
     choices: [if_required, never, later, always]

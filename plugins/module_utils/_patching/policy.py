@@ -44,7 +44,8 @@ def policy_options(p):
             problems.append(problem)
     if not p["wait"]:
         for name, given in (("max_failure_percent", percent is not None), ("zone_disruption_budget", budget),
-                            ("window_end=cancel", p.get("window_end") == "cancel")):
+                            ("window_end=cancel", p.get("window_end") == "cancel"),
+                            ("reboot=always", reboot == "always" and install)):
             if given:
                 problems.append("%s needs wait=true (it is applied while the task waits)" % name)
     return problems, dict(reboot=reboot, window=window, window_margin=margin, zone_disruption_budget=budget)

@@ -252,6 +252,7 @@ def test_reboot_later_then_if_required(fleet, run_module):
     ({"reboot": "later", "reboot_if_need": True}, "give reboot or the older reboot_if_need, not both"),
     ({"action": "scan", "reboot": "if_required"}, "reboot only applies to action=install"),
     ({"reboot": "sometimes"}, "value of reboot must be one of"),
+    ({"reboot": "always", "wait": False}, "reboot=always needs wait=true"),
 ])
 def test_bad_policy_input_fails_before_any_call(fleet, run_module, bad, fragment):
     rc, result = run_module(module.main, dict(args(fleet, action="install", instance_ids=["i-bp1aaaa"]), **bad))

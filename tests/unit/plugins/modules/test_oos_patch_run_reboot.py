@@ -99,3 +99,18 @@ def test_an_instance_not_back_by_wait_timeout_is_failed_and_gets_no_post_hook(fl
     assert entry["result"] == "failed" and not entry["rebooted"] and "post" not in entry["hooks"], entry
     assert "the reboot failed: rebooted, not back: wait_timeout passed while waiting for the instance" in entry["message"]
     assert len(fleet.calls(product="ecs", action="RebootInstance")) == 1
+
+
+def test_a_failed_reboot_fails_the_instance_and_counts_in_the_failure_budget(fleet, run_module):
+    plain = ids(fleet, "plain")
+    fleet.admin("POST", "faults", [{"action": "RebootInstance", "code": "IncorrectInstanceStatus", "http_status": 403,
+                                    "count": 1}])
+    rc, result = run_module(module.main, args(fleet, instance_ids=plain, reboot="always", post_hook=HOOK, batch_size=1,
+                                              max_concurrent_executions=1, max_failure_percent=0))
+    assert rc == 1 and result["msg"].startswith("Failure budget exceeded: 1 of 2 instance(s) failed"), result["msg"]
+    first, second = sorted(result["instances"].values(), key=lambda e: e["result"] != "failed")
+    assert first["result"] == "failed" and "the reboot failed: RebootInstance: " in first["message"], first
+    assert "IncorrectInstanceStatus" in first["message"] and "post" not in first["hooks"] and not first["rebooted"]
+    assert second["result"] == "cancelled" and "failure budget" in second["message"], second
+    assert len(fleet.calls(product="oos", action="StartExecution")) == 1
+    assert boots(fleet, plain) == {i: 0 for i in plain}
