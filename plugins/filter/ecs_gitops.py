@@ -334,6 +334,11 @@ def _patch_rows_of(instance_id, entry, create_snapshot, reboot):
         rows.append(_patch_row(instance_id, entry, "reboot", "pending reboot" if pending else "if a patch needs it",
                                result, "a patch installed earlier waits for a reboot" if pending else
                                "reboot=if_required: the template reboots it when an installed patch needs it"))
+    elif result == "planned" and reboot == "always":
+        rows.append(_patch_row(instance_id, entry, "reboot", "after installing", result,
+                               "reboot=always: every patched instance is rebooted, inside its batch"))
+    elif entry.get("rebooted"):
+        rows.append(_patch_row(instance_id, entry, "reboot", "after installing", "succeeded", "rebooted"))
     return rows
 
 

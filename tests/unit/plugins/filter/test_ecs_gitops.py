@@ -316,3 +316,17 @@ def test_schedule_blocked_names_the_targeted_hosts_the_schedule_does_not_run_on(
                        "by-any-role": [dict(instance_id="i-3", name="db", reason="agent offline")],
                        "by-id": [dict(instance_id="i-3", name="db", reason="agent offline")]}
     assert ecs_schedule_blocked(results[:1], hosts=["web-1"], hostvars=hostvars) == {}
+
+
+def test_reboot_always_plans_a_reboot_row_and_reports_the_reboots_done():
+    planned = dict(instances={"i-1": dict(region="r", result="planned", message="would install 1", missing_patches=[{}],
+                                          before={})})
+    rows = ecs_patch_rows(planned, reboot="always")
+    assert [(r["action"], r["item"], r["result"]) for r in rows] == [("patch", "1 missing patch(es)", "planned"),
+                                                                      ("reboot", "after installing", "planned")]
+    done = dict(instances={"i-1": dict(region="r", result="succeeded", message="installed 1; rebooted by RebootInstance",
+                                       patches_installed=1, rebooted=True, before={}),
+                           "i-2": dict(region="r", result="unchanged", message="compliant", rebooted=False, before={})})
+    rows = ecs_patch_rows(done, reboot="always")
+    assert [(r["instance_id"], r["action"], r["result"]) for r in rows] == [
+        ("i-1", "patch", "succeeded"), ("i-1", "reboot", "succeeded"), ("i-2", "patch", "unchanged")]
