@@ -4,9 +4,10 @@
 """The extension_rollout role's report rows, from its module results only.
 
 ``ecs_rollout_rows`` makes one row per instance and change from the canary, rollout and verify calls (one call per
-change, in the order of the changes); ``ecs_rollout_instances`` folds the rows into one outcome per instance. Both are
-built from ``oos_extension_install``'s per-instance results, never from the role's input, so secret parameters cannot
-reach the reports.
+change, in the order of the changes); ``ecs_rollout_instances`` folds the rows into one outcome per instance;
+``ecs_rollout_outcome`` sums both up (status, problems, one entry per change, headline counts). All are built from
+``oos_extension_install``'s per-instance results, never from the role's input, so secret parameters cannot reach the
+reports.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import Mapping
 
 FAILED = ("failed", "cancelled", "pending")
 SKIPPED = ("skipped", "busy", "unreachable", "unsupported", "not_run")
+# What the reports count as skipped rows: an instance's not_run rows make it skipped, but the rows are counted apart.
+SKIPPED_ROWS = ("skipped", "busy", "unreachable", "unsupported")
 CHANGING = ("install", "update", "uninstall")
 VERIFIED = {"none": "ok", "skip": "unreachable"}
 # The keys of an instance's outcome; its extensions keep the rest of each row.
@@ -127,6 +130,92 @@ def ecs_rollout_instances(rows, targets):
     return [i for outcome in ("failed", "skipped", "succeeded") for i in instances if i["outcome"] == outcome]
 
 
+def _problem(row, busy, unreachable):
+    """Why ``row`` fails the run, or None: a failed change, a busy instance (unless ``busy`` is skip), an unreachable
+    one (when ``unreachable`` is fail) or a verification that did not come back ok (an unreachable instance is
+    accepted when ``unreachable`` is skip)."""
+    where = "%s on %s: " % (row["extension"], row["instance_id"])
+    result, verified = row["result"], row["verified"]
+    if result in FAILED:
+        return where + "%s (%s)" % (result, row["message"])
+    if result == "busy" and busy != "skip":
+        return where + "busy (%s)" % row["message"]
+    if result in ("skipped", "unreachable", "unsupported") and unreachable == "fail":
+        return where + "unreachable (%s)" % row["message"]
+    if verified not in ("ok", "not_run") and not (verified == "unreachable" and unreachable == "skip"):
+        return where + "verification %s" % verified
+    return None
+
+
+def _unique(values):
+    """The distinct values, first occurrence first (case-sensitive: v1 and V1 are two versions, two names)."""
+    return list(dict.fromkeys(values))
+
+
+def _count(rows, results=None, actions=None, verified=None):
+    """How many rows have one of ``results``, ``actions`` and ``verified`` (each only where given)."""
+    return sum(1 for row in rows if (results is None or row["result"] in results)
+               and (actions is None or row["action"] in actions) and (verified is None or row["verified"] in verified))
+
+
+def _extension(change, rows):
+    """The report's entry of one change: what it asked for and what its rows did (``rows`` all rows of the run)."""
+    rows = [row for row in rows if row["change"] == change["key"]]
+    versions = _unique(row["installed_version"] for row in rows if row["installed_version"])
+    return {
+        "name": change["name"], "label": change["label"] if "label" in change else change["name"],
+        "key": change["key"], "template": rows[0]["template"] if rows else change["name"],
+        "state": change["state"], "version": change["version"], "force": change["force"],
+        "instances": len(change["targets"]),
+        "installed_versions": sorted(versions, key=lambda v: v.lower() if isinstance(v, str) else v),
+        "changed": _count(rows, ("succeeded",), CHANGING), "unchanged": _count(rows, ("unchanged",)),
+        "failed": _count(rows, FAILED), "skipped": _count(rows, SKIPPED_ROWS), "verified": _count(rows, verified=("ok",)),
+    }
+
+
+def _summary(rows, changes, instances, targets, canary_instances):
+    """The headline counts: instances by outcome, then rows by result and by what the verify phase found."""
+    def outcome(name):
+        return sum(1 for i in instances if i["outcome"] == name)
+    return {
+        "instances": len(targets), "instances_succeeded": outcome("succeeded"), "instances_failed": outcome("failed"),
+        "instances_skipped": outcome("skipped"), "instances_changed": sum(1 for i in instances if i["changed"]),
+        "canary_instances": canary_instances, "extensions": len(_unique(c["name"] for c in changes)),
+        "changes": len(changes), "rows": len(rows),
+        "installed": _count(rows, ("succeeded",), ("install",)), "updated": _count(rows, ("succeeded",), ("update",)),
+        "uninstalled": _count(rows, ("succeeded",), ("uninstall",)), "unchanged": _count(rows, ("unchanged",)),
+        "planned": _count(rows, ("planned",)), "skipped": _count(rows, SKIPPED_ROWS), "failed": _count(rows, FAILED),
+        "not_run": _count(rows, ("not_run",)),
+        "pruned": _count([row for row in rows if "prune" in row], ("succeeded", "planned"), ("uninstall",)),
+        "would_prune": _count(rows, ("not_opted_in",)), "verified": _count(rows, verified=("ok",)),
+        "unreachable": _count(rows, verified=("unreachable",)),
+        "not_verified": sum(1 for row in rows if row["verified"] not in ("ok", "not_run", "unreachable")),
+    }
+
+
+def ecs_rollout_outcome(rows, changes, instances, targets, canary_instances=0, canary_failed=False, check_mode=False,
+                        busy="wait", unreachable="fail"):
+    """The outcome of a run: its status, its problems, one entry per change and the headline counts.
+
+    ``rows`` are the run's rows (``ecs_rollout_rows`` and ``ecs_prune_rows``), ``changes`` the rollout's changes,
+    ``instances`` ``ecs_rollout_instances``' outcomes, ``targets`` the target instances, ``canary_instances`` how many
+    the canary phase ran on; ``busy`` and ``unreachable`` the role's policies, which decide what counts as a problem.
+    The status is canary_failed, failed (a problem), planned (check mode) or converged."""
+    changes = changes or []
+    problems = [p for p in (_problem(row, busy, unreachable) for row in rows) if p is not None]
+    if canary_failed:
+        status = "canary_failed"
+    elif problems:
+        status = "failed"
+    else:
+        status = "planned" if check_mode else "converged"
+    return {
+        "status": status, "problems": problems, "extensions": [_extension(change, rows) for change in changes],
+        "summary": _summary(rows, changes, instances, targets, canary_instances),
+    }
+
+
 class FilterModule:
     def filters(self):
-        return {"ecs_rollout_rows": ecs_rollout_rows, "ecs_rollout_instances": ecs_rollout_instances}
+        return {"ecs_rollout_rows": ecs_rollout_rows, "ecs_rollout_instances": ecs_rollout_instances,
+                "ecs_rollout_outcome": ecs_rollout_outcome}

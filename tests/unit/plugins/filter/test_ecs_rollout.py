@@ -1,10 +1,12 @@
-"""ecs_rollout_rows and ecs_rollout_instances: the extension_rollout role's report rows, from module results only."""
+"""ecs_rollout_rows, ecs_rollout_instances and ecs_rollout_outcome: the extension_rollout role's report rows and
+outcome, from module results only."""
 
 from __future__ import annotations
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.filter.ecs_rollout import (
     FilterModule,
     ecs_rollout_instances,
+    ecs_rollout_outcome,
     ecs_rollout_rows,
 )
 
@@ -119,5 +121,110 @@ def test_a_planned_change_counts_as_changed_and_not_run_as_skipped():
         ("i-2", "skipped", False), ("i-1", "succeeded", True)]
 
 
+def full(instance_id, **values):
+    """A report row with every key the outcome reads."""
+    return row(instance_id, **dict({"change": "k-node", "template": TEMPLATE, "installed_version": "v27",
+                                    "message": "done"}, **values))
+
+
+CHANGE = {"name": "node", "label": "node v27", "key": "k-node", "state": "present", "version": "v27", "force": False,
+          "targets": [{"instance_id": "i-1", "region": ""}, {"instance_id": "i-2", "region": ""}]}
+TARGETS = CHANGE["targets"]
+
+
+def outcome(rows, changes=(CHANGE,), **options):
+    return ecs_rollout_outcome(rows, list(changes), ecs_rollout_instances(rows, TARGETS), TARGETS, **options)
+
+
+def test_the_status():
+    """canary_failed beats a problem, a problem gives failed, check mode planned, else converged."""
+    failed = [full("i-1", result="failed")]
+    assert outcome(failed, canary_failed=True)["status"] == "canary_failed"
+    assert outcome(failed, check_mode=True)["status"] == "failed"
+    assert outcome([full("i-1")], check_mode=True)["status"] == "planned"
+    assert outcome([full("i-1")])["status"] == "converged"
+
+
+def test_a_failed_cancelled_or_unfinished_change_is_a_problem():
+    rows = [full("i-1", result=result, message="why") for result in ("failed", "cancelled", "pending")]
+    assert outcome(rows, busy="skip", unreachable="skip")["problems"] == [
+        "node on i-1: failed (why)", "node on i-1: cancelled (why)", "node on i-1: pending (why)"]
+
+
+def test_a_busy_instance_is_a_problem_unless_busy_is_skip():
+    busy = [full("i-1", result="busy", message="another run")]
+    assert outcome(busy, busy="wait")["problems"] == ["node on i-1: busy (another run)"]
+    assert outcome(busy, busy="fail")["problems"] == ["node on i-1: busy (another run)"]
+    assert outcome(busy, busy="skip")["problems"] == []
+    assert outcome([full("i-1", result="busy", verified="error")], busy="skip")["problems"] == [
+        "node on i-1: verification error"]
+
+
+def test_an_unreachable_instance_is_a_problem_only_when_unreachable_is_fail():
+    rows = [full("i-1", result=result, message="m") for result in ("skipped", "unreachable", "unsupported")]
+    assert outcome(rows, unreachable="fail")["problems"] == ["node on i-1: unreachable (m)"] * 3
+    assert outcome(rows, unreachable="skip")["problems"] == []
+
+
+def test_a_verification_that_is_not_ok_is_a_problem():
+    """ok and not_run pass; unreachable passes only when unreachable is skip; anything else fails."""
+    rows = [full("i-1", verified=v) for v in ("ok", "not_run", "unreachable", "would update", "error")]
+    assert outcome(rows, unreachable="skip")["problems"] == [
+        "node on i-1: verification would update", "node on i-1: verification error"]
+    assert outcome(rows, unreachable="fail")["problems"] == [
+        "node on i-1: verification unreachable", "node on i-1: verification would update",
+        "node on i-1: verification error"]
+
+
+def test_one_entry_per_change_counts_its_own_rows():
+    rows = [full("i-1", action="install", result="succeeded", installed_version="v9"),
+            full("i-2", action="update", result="failed", installed_version="v10", verified="error"),
+            full("i-1", change="k-other", result="busy"), full("i-2", result="not_run", installed_version="")]
+    assert outcome(rows)["extensions"] == [{
+        "name": "node", "label": "node v27", "key": "k-node", "template": TEMPLATE, "state": "present",
+        "version": "v27", "force": False, "instances": 2, "installed_versions": ["v10", "v9"], "changed": 1,
+        "unchanged": 0, "failed": 1, "skipped": 0, "verified": 2}]
+    counted = outcome([full("i-1", result=r) for r in ("unchanged", "skipped", "busy", "unreachable", "unsupported")])
+    assert [counted["extensions"][0][k] for k in ("changed", "unchanged", "skipped")] == [0, 1, 4]
+
+
+def test_a_change_without_rows_or_label_falls_back_to_its_name():
+    entry = outcome([], changes=[dict(CHANGE, label=None), {k: v for k, v in CHANGE.items() if k != "label"}])
+    assert [(e["label"], e["template"], e["installed_versions"]) for e in entry["extensions"]] == [
+        (None, "node", []), ("node", "node", [])]
+
+
+def test_installed_versions_that_differ_in_case_are_two_versions():
+    """Bug fixed: the role's Jinja (Ansible's unique, case-insensitive) reported V1 and v1 as one version, hiding a
+    fleet that runs two. They are sorted case-insensitively, as before."""
+    rows = [full("i-1", installed_version=v) for v in ("v2", "V1", "v1", "v2", "a3")]
+    assert outcome(rows)["extensions"][0]["installed_versions"] == ["a3", "V1", "v1", "v2"]
+
+
+def test_the_headline_counts():
+    prune = {"change": "k-prune", "prune": True, "action": "uninstall"}
+    rows = [full("i-1", action="install", result="succeeded"), full("i-2", action="update", result="succeeded"),
+            full("i-1", change="k-nginx", extension="nginx", action="uninstall", result="succeeded"),
+            full("i-2", action="update", result="planned", verified="not_run"),
+            full("i-1", result="cancelled", verified="unreachable"), full("i-2", result="unsupported"),
+            full("i-1", result="not_run", verified="would install"),
+            full("i-2", result="succeeded", **prune), full("i-1", result="planned", **prune),
+            full("i-2", result="failed", **prune), full("i-1", result="not_opted_in", **prune)]
+    nginx = dict(CHANGE, name="nginx", key="k-nginx", targets=TARGETS[:1])
+    summary = outcome(rows, changes=[CHANGE, nginx, dict(CHANGE, key="k-node-2")], canary_instances=1)["summary"]
+    assert summary == {
+        "instances": 2, "instances_succeeded": 0, "instances_failed": 2, "instances_skipped": 0,
+        "instances_changed": 2, "canary_instances": 1, "extensions": 2, "changes": 3, "rows": 11, "installed": 1,
+        "updated": 1, "uninstalled": 2, "unchanged": 0, "planned": 2, "skipped": 1, "failed": 2, "not_run": 1,
+        "pruned": 2, "would_prune": 1, "verified": 8, "unreachable": 1, "not_verified": 1}
+
+
+def test_extension_names_that_differ_in_case_are_two_extensions():
+    """Bug fixed: the count of distinct extensions took Node and node for one (Ansible's unique is case-insensitive);
+    template names are case-sensitive."""
+    assert outcome([], changes=[CHANGE, dict(CHANGE, name="Node", key="k-2")])["summary"]["extensions"] == 2
+
+
 def test_the_filters_are_registered():
-    assert FilterModule().filters() == {"ecs_rollout_rows": ecs_rollout_rows, "ecs_rollout_instances": ecs_rollout_instances}
+    assert FilterModule().filters() == {"ecs_rollout_rows": ecs_rollout_rows, "ecs_rollout_instances": ecs_rollout_instances,
+                                        "ecs_rollout_outcome": ecs_rollout_outcome}
