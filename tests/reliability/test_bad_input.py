@@ -405,8 +405,10 @@ MODULE_CASES = [
          "max_failure_percent must be from 0 to 100, got 150", "patch-failure-budget-over-100"),
     case("oos_patch_run", {"action": "install", "instance_ids": ["@web-1"], "zone_disruption_budget": "-1"},
          "zone_disruption_budget must be a number >= 1 or a percentage from 1% to 100%", "patch-zone-budget-negative"),
-    case("oos_patch_run", {"action": "install", "instance_ids": ["@web-1"], "reboot": "always"},
-         "value of reboot must be one of: if_required, never, later", "patch-reboot-always"),
+    case("oos_patch_run", {"action": "install", "instance_ids": ["@web-1"], "reboot": "sometimes"},
+         "value of reboot must be one of: if_required, never, later, always", "patch-reboot-unknown"),
+    case("oos_patch_run", {"action": "install", "instance_ids": ["@web-1"], "reboot": "always", "wait": False},
+         "reboot=always needs wait=true (it is applied while the task waits)", "patch-reboot-always-without-wait"),
     case("oos_patch_run", {"action": "install", "instance_ids": ["@web-1"], "client_token": "x" * 65},
          "client_token must be 1 to 64 printable ASCII characters", "patch-client-token-too-long"),
 ]
