@@ -322,8 +322,8 @@ def test_reboot_always_plans_a_reboot_row_and_reports_the_reboots_done():
     planned = dict(instances={"i-1": dict(region="r", result="planned", message="would install 1", missing_patches=[{}],
                                           before={})})
     rows = ecs_patch_rows(planned, reboot="always")
-    assert [(r["action"], r["item"], r["result"]) for r in rows] == [("patch", "1 missing patch(es)", "planned"),
-                                                                      ("reboot", "after installing", "planned")]
+    expected = [("patch", "1 missing patch(es)", "planned"), ("reboot", "after installing", "planned")]
+    assert [(r["action"], r["item"], r["result"]) for r in rows] == expected
     done = dict(instances={"i-1": dict(region="r", result="succeeded", message="installed 1; rebooted by RebootInstance",
                                        patches_installed=1, rebooted=True, before={}),
                            "i-2": dict(region="r", result="unchanged", message="compliant", rebooted=False, before={})})
