@@ -18,11 +18,14 @@ may pass does not end it (``rollback.wait_until``).
 
 from __future__ import annotations
 
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.rollback import StepFailed, wait_until
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.rollback import (
+    StepFailed,
+    describe_instance,
+    wait_until,
+)
 
 REBOOT_ACTION = "ACS::ECS::RebootInstance"   # the task of the patch template's child that reboots the instance
 BACK = "Running with its Cloud Assistant agent online"
@@ -34,12 +37,6 @@ def rebooted_by_execution(oos, child_execution_id, deadline):
                      {"ExecutionId": child_execution_id, "TaskAction": REBOOT_ACTION, "MaxResults": 20},
                      ("TaskExecutions",))
     return any(t.get("Status") == "Success" for t in tasks)
-
-
-def _instance(ecs, instance_id, deadline):
-    body = ecs.call("DescribeInstances", {"InstanceIds": json_param([instance_id])}, deadline=deadline)
-    found = [i for i in (body.get("Instances") or {}).get("Instance") or [] if i.get("InstanceId") == instance_id]
-    return found[0] if found else {}
 
 
 def _agent_online(ecs, instance_id, deadline):
@@ -54,7 +51,7 @@ def back_poll(ecs, instance_id, started_before, deadline):
     seen = {"down": False}
 
     def poll():
-        instance = _instance(ecs, instance_id, deadline)
+        instance = describe_instance(ecs, instance_id, deadline)
         status = instance.get("Status") or "gone"
         if status != "Running":
             seen["down"] = True
@@ -71,7 +68,7 @@ def back_poll(ecs, instance_id, started_before, deadline):
 def reboot_instance(ecs, instance_id, deadline, interval):
     """RebootInstance, then wait until the instance is back. Raises StepFailed naming the step."""
     try:
-        started_before = _instance(ecs, instance_id, deadline).get("StartTime")
+        started_before = describe_instance(ecs, instance_id, deadline).get("StartTime")
         ecs.call("RebootInstance", {"InstanceId": instance_id}, deadline=deadline)
     except Exception as exc:  # pylint: disable=broad-exception-caught
         raise StepFailed("RebootInstance: %s" % describe(exc)[0]) from None

@@ -130,10 +130,15 @@ def wait_until(poll, wanted, what, deadline, interval):
             what, wanted, result.value or "unknown", failed))
 
 
-def instance_status(ecs, instance_id, deadline):
+def describe_instance(ecs, instance_id, deadline):
+    """The DescribeInstances record of one instance, or {} when it is not listed."""
     body = ecs.call("DescribeInstances", {"InstanceIds": json_param([instance_id])}, deadline=deadline)
     found = [i for i in (body.get("Instances") or {}).get("Instance") or [] if i.get("InstanceId") == instance_id]
-    return found[0].get("Status", "") if found else ""
+    return found[0] if found else {}
+
+
+def instance_status(ecs, instance_id, deadline):
+    return describe_instance(ecs, instance_id, deadline).get("Status", "")
 
 
 def disk_status(ecs, disk_id, deadline):
