@@ -215,7 +215,24 @@ def ecs_rollout_outcome(rows, changes, instances, targets, canary_instances=0, c
     }
 
 
+def ecs_rollout_phase(results, changes):
+    """One line per change a phase's loop ran: the change's name and its non-zero summary counts, or why it failed.
+    Skipped loop items (a change the phase had nothing for) give no line."""
+    lines = []
+    for result in results or []:
+        if not isinstance(result, Mapping) or result.get("skipped"):
+            continue
+        change = changes[result["_extension_rollout_index"]]
+        summary = result.get("summary")
+        if isinstance(summary, Mapping):
+            counts = ", ".join("%s=%s" % (k, v) for k, v in summary.items() if v)
+            lines.append("%s: %s" % (change["name"], counts or "nothing to do"))
+        else:
+            lines.append("%s: failed: %s" % (change["name"], result.get("msg", "no result")))
+    return lines
+
+
 class FilterModule:
     def filters(self):
         return {"ecs_rollout_rows": ecs_rollout_rows, "ecs_rollout_instances": ecs_rollout_instances,
-                "ecs_rollout_outcome": ecs_rollout_outcome}
+                "ecs_rollout_outcome": ecs_rollout_outcome, "ecs_rollout_phase": ecs_rollout_phase}

@@ -7,6 +7,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.filter.ecs_rollout import 
     FilterModule,
     ecs_rollout_instances,
     ecs_rollout_outcome,
+    ecs_rollout_phase,
     ecs_rollout_rows,
 )
 
@@ -225,6 +226,19 @@ def test_extension_names_that_differ_in_case_are_two_extensions():
     assert outcome([], changes=[CHANGE, dict(CHANGE, name="Node", key="k-2")])["summary"]["extensions"] == 2
 
 
+def test_a_phase_gives_one_line_per_change_that_ran():
+    changes = [CHANGE, dict(CHANGE, name="nginx"), dict(CHANGE, name="redis")]
+    results = [
+        {"_extension_rollout_index": 0, "summary": {"installed": 3, "failed": 0, "unchanged": 1}},
+        {"_extension_rollout_index": 1, "skipped": True},
+        {"_extension_rollout_index": 2, "failed": True, "msg": "Throttling.User"},
+        {"_extension_rollout_index": 0, "summary": {"installed": 0}},
+    ]
+    assert ecs_rollout_phase(results, changes) == [
+        "node: installed=3, unchanged=1", "redis: failed: Throttling.User", "node: nothing to do"]
+    assert ecs_rollout_phase(None, changes) == []
+
+
 def test_the_filters_are_registered():
     assert FilterModule().filters() == {"ecs_rollout_rows": ecs_rollout_rows, "ecs_rollout_instances": ecs_rollout_instances,
-                                        "ecs_rollout_outcome": ecs_rollout_outcome}
+                                        "ecs_rollout_outcome": ecs_rollout_outcome, "ecs_rollout_phase": ecs_rollout_phase}
