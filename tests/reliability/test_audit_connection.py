@@ -6,18 +6,22 @@
 - the result reads hang, and so does the StopInvocation sent when the wait gave up: the error still comes within
   the deadline and the grace;
 - two ``ansible`` runs at once on one instance whose cache is cold, with the same module: both upload it, both
-  tasks succeed, and the instance's content-addressed cache ends with that module once and no parts left over.
+  tasks succeed, and the instance's content-addressed cache ends with that module once and no parts left over;
+- a run killed (SIGKILL) while its module code goes up by SendFile: the next run succeeds, and every module code
+  file in the cache hashes to its name.
 
 Evidence: the wall time of the run, its output, the simulator's call log and the files on the instance.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import tempfile
 import time
 
-from harness import BIN, ROOT, ansible_env
+from harness import BIN, ROOT, ansible_env, wait_until
 from test_connection import FLEET, LEFT_RUNS, adhoc, on_instance, write_inventory
 
 import pytest
@@ -95,3 +99,35 @@ def test_two_runs_at_once_share_the_cold_module_cache(sim, fleet):
     digest = blobs[0][len("blob-"):]
     assert on_instance(sim, fleet["web-1"], "sha256sum < ~/.cache/alibabacloud.ecs_ops/blob-%s | cut -c1-64"
                        % digest).strip() == digest   # what is cached is what its name says
+
+
+def test_a_run_killed_mid_upload_leaves_nothing_the_next_run_trusts(sim, fleet):
+    """ansible is killed (SIGKILL, its whole process group, as a cancelled AWX job's container goes) while the
+    module code is going up by SendFile: the next run succeeds, and every module code file in the cache hashes to
+    its name (parts of the killed upload are never joined into it)."""
+    cache = "~/.cache/alibabacloud.ecs_ops"
+    with tempfile.TemporaryDirectory() as tmp:
+        inventory = write_inventory(tmp)
+        on_instance(sim, fleet["web-1"], "rm -rf %s" % cache)
+        sim.faults({"action": "SendFile", "product": "ecs", "latency_ms": 1500, "skip": 2, "count": 30})
+        mark = sim.mark()
+        cmd = [str(BIN / "ansible"), "-i", str(inventory), "web-1", "-m", "ansible.builtin.setup",
+               "-e", "ansible_python_interpreter=/usr/bin/python3"]
+        run = subprocess.Popen(cmd, env=ansible_env(dict(sim.env)), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, cwd=ROOT, start_new_session=True)
+        try:
+            wait_until(lambda: sim.calls(mark, action="SendFile"), 120, what="the first SendFile part")
+            os.killpg(run.pid, signal.SIGKILL)
+            run.communicate(timeout=60)
+        finally:
+            if run.poll() is None:
+                os.killpg(run.pid, signal.SIGKILL)
+        assert run.returncode != 0
+        time.sleep(3)                                   # the delayed parts of the killed run arrive meanwhile
+        sim.clear_faults()
+        proc, _seconds = adhoc(sim, inventory, "web-1", "ansible.builtin.setup", "filter=ansible_system")
+    assert proc.returncode == 0 and '"ansible_system": "Linux"' in proc.stdout, proc.stdout[-2000:]
+    checked = on_instance(sim, fleet["web-1"], 'cd %s && for f in blob-*; do h=$(sha256sum < "$f" | cut -c1-64); '
+                                               'echo "$f $h"; done' % cache).split("\n")
+    rows = [line.split() for line in checked if line.strip()]
+    assert rows and all(name == "blob-" + digest for name, digest in rows), rows
