@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 
 from harness import names_to_ids
-from test_gitops import FLEET, nginx_on, play, repo  # noqa: F401  (the fixture)
+from test_gitops import nginx_on, play, repo  # noqa: F401  (repo: the fixture)
 
 
 def test_a_prune_that_failed_on_an_instance_is_finished_by_the_next_apply(sim, repo):  # noqa: F811
