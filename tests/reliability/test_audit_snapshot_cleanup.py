@@ -71,4 +71,3 @@ def test_a_throttled_delete_says_what_is_left_and_the_next_run_finishes(sim):
     rc, result, _out, _err = run_module(sim, MODULE, dict(region=R, retention_days=7))
     assert rc == 0 and not result["changed"] and result["summary"]["found"] == 0, result
     assert sim.mutating_calls(mark) == []
-
