@@ -603,8 +603,8 @@ def settle(module, api, redactor, spec, desired, digest, invoke_id):
     if keep is None or keep["invoke_id"] == invoke_id or invoke_id not in {v["invoke_id"] for v in plan["stop"]}:
         return None, []
     module.warn("Another run started the same schedule %s at the same time as this one: %s runs it; the "
-                "invocation this run started, %s, was stopped before it ran" % (module.params["name"],
-                                                                             keep["invoke_id"], invoke_id))
+                "invocation this run started, %s, was stopped before it ran"
+                % (module.params["name"], keep["invoke_id"], invoke_id))
     return keep, [invoke_id]
 
 

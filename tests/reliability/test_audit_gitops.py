@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import json
 
+import test_gitops
 from harness import names_to_ids
-from test_gitops import nginx_on, play, repo  # noqa: F401  (repo: the fixture)
+from test_gitops import nginx_on, play
+
+repo = test_gitops.repo     # the fixture: the example repository, copied, on the gitops fleet
 
 
-def test_a_prune_that_failed_on_an_instance_is_finished_by_the_next_apply(sim, repo):  # noqa: F811
+def test_a_prune_that_failed_on_an_instance_is_finished_by_the_next_apply(sim, repo):
     ids = names_to_ids(sim)
     proc, _outcome = play(sim, repo, "apply.yml")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]

@@ -90,12 +90,11 @@ def test_two_runs_that_race_leave_one_invocation(sim):
     assert len(sim.calls(mark, action="RunCommand")) == 2          # the race really happened: both started one
     kept = active(sim)
     assert len(kept) == 1 and listed(sim) == kept
-    assert sorted((r["action"], r["changed"]) for _rc, r, _o, _e in results) == [("created", True),
-                                                                               ("unchanged", False)], results
+    outcomes = sorted((r["action"], r["changed"]) for _rc, r, _o, _e in results)
+    assert outcomes == [("created", True), ("unchanged", False)], results
     assert {r["schedule"]["invoke_id"] for _rc, r, _o, _e in results} == set(kept)
     loser = next(r for _rc, r, _o, _e in results if r["action"] == "unchanged")
     assert len(loser["stopped_invoke_ids"]) == 1 and loser["stopped_invoke_ids"][0] not in kept
     assert [c["params"]["InvokeId"] for c in sim.calls(mark, action="StopInvocation")] == loser["stopped_invoke_ids"]
     assert any("at the same time as this one" in str(w) for w in loser.get("warnings", [])), loser
     assert_settled(sim, kept[0])
-
