@@ -328,6 +328,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assist
     stop_invocations,
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule, ApiFailure
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._secrets import MASK, Redactor, secret_tags
@@ -596,7 +597,7 @@ def settle(module, api, redactor, spec, desired, digest, invoke_id):
         found = sch.find_schedules(api, redactor, module.params["name"], ended=one_shot)
     except Exception as exc:  # pylint: disable=broad-exception-caught
         module.warn("Started %s, then could not check whether another run started the same schedule at the same "
-                    "time (%s); the next run keeps one if so" % (invoke_id, exc))
+                    "time (%s); the next run keeps one if so" % (invoke_id, describe(exc)[0]))
         return None, []
     plan = sch.plan_schedule(found, "present", digest, lambda v: sch.live_differences(v, desired), one_shot)
     keep = plan["keep"]

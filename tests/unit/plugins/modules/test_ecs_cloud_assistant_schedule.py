@@ -507,3 +507,17 @@ def test_a_failed_stop_fails_once_with_what_was_stopped(sim_server, run_module):
     assert rc == 1 and "StopInvocation" in result["msg"] and result["error"]["code"] == "Forbidden.RAM"
     assert not result["changed"] and result["stopped_invoke_ids"] == []
     assert active(sim_server, run_module) == [first["schedule"]["invoke_id"]]
+
+
+def test_a_failed_second_read_after_the_start_keeps_the_new_one_with_a_warning(sim_server, run_module):
+    _rc, first = run_module(module.main, args(sim_server))
+    old = first["schedule"]["invoke_id"]
+    # The lookup answers; the read after the start (the check for a run that raced this one) is refused.
+    sim_server.admin("POST", "faults", {"action": "DescribeInvocations", "code": "Forbidden.RAM", "http_status": 403,
+                                        "skip": 1})
+    rc, result = run_module(module.main, args(sim_server, frequency="0 0 4 * * ?"))
+    sim_server.admin("DELETE", "faults")
+    assert rc == 0 and result["action"] == "replaced" and result["stopped_invoke_ids"] == [old], result
+    assert any("could not check whether another run started" in str(w) and "Forbidden.RAM" in str(w)
+               for w in result.get("warnings", [])), result.get("warnings")
+    assert active(sim_server, run_module) == [result["schedule"]["invoke_id"]]
