@@ -6,7 +6,8 @@
 The record is OOS's execution history of the extension templates. Every execution the role starts carries the tag
 ``ROLE_TAG``; an instance is the role's for an extension when the newest event on it for that extension is (or
 follows) one of the role's installs: events are the role's installs (a grant), the role's updates (no change), the
-role's uninstalls and every execution of any other tool (a revocation). So an extension someone else installed, or
+role's uninstalls that succeeded and every execution of any other tool (a revocation). A role's uninstall that
+failed, was cancelled or still runs changes nothing, so the next run retries it where the extension is left. So an extension someone else installed, or
 touched after the role, is never the role's, and a history OOS no longer keeps proves nothing.
 """
 
@@ -41,8 +42,8 @@ def _event(view):
         kind = "grant" if view.get("status") in FINISHED else "keep"
     elif action == "update":
         kind = "keep"
-    else:
-        kind = "revoke"
+    else:   # the role's own uninstall ends the ownership once it got through; failed or cancelled, a re-run retries
+        kind = "revoke" if view.get("status") == "Success" else "keep"
     return package, str(region), targets, kind, ours
 
 

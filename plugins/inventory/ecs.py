@@ -104,6 +104,15 @@ options:
         compliance). One C(ListInstancePatchStates) call per 100 instances.
     type: bool
     default: false
+  read_timeout:
+    description:
+      - Seconds the whole read may take, every region and every call (retries of throttled or failed calls and
+        calls that hang included). When it passes, the inventory fails, naming the call that was still failing or
+        waiting; no host is added. Without it, a hanging API would hold the inventory for O(api_retries) attempts of
+        O(api_timeout) seconds, call after call.
+      - A cached read (O(cache)) makes no call, so this does not apply to it.
+    type: int
+    default: 300
 notes:
   - A cached inventory (O(cache)) makes no API call until O(cache_timeout) passes. The cache key holds a digest of
     the options that decide the read (O(regions), the filters, O(extensions), O(patch_state), the connection and the
@@ -151,6 +160,7 @@ import difflib
 import hashlib
 import json
 import os
+import time
 
 from ansible import constants as C
 from ansible.errors import AnsibleParserError
@@ -162,11 +172,12 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._credentials 
     CredentialError,
     resolve_credential_source,
 )
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe, has_error_code
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import ErrorInfo, describe, has_error_code
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._options import connection_argument_spec
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError, validate_region
 from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils._ecs_inventory import (
     HOSTNAME_SOURCES,
+    Bounded,
     default_groups,
     filter_problems,
     host_names,
@@ -237,6 +248,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for name in self.get_option("ansible_host"):
             if name not in ANSIBLE_HOST_SOURCES:
                 problems.append("ansible_host: %r is not one of %s" % (name, ", ".join(ANSIBLE_HOST_SOURCES)))
+        if self.get_option("read_timeout") < 1:
+            problems.append("read_timeout must be at least 1 (seconds), got %s" % self.get_option("read_timeout"))
         for region in self.get_option("regions"):
             try:
                 validate_region(region)
@@ -267,28 +280,42 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             clients = Clients(params, source)
         except CredentialError as exc:
             raise AnsibleParserError("%s: %s" % (self.NAME, exc)) from None
+        limit = self.get_option("read_timeout")
+        deadline = time.monotonic() + limit
         try:
-            regions = self.get_option("regions") or self._all_regions(clients, params)
+            regions = self.get_option("regions") or self._all_regions(Bounded(clients.ecs(
+                params.get("region") or DEFAULT_REGION), deadline))
         except Exception as exc:  # pylint: disable=broad-exception-caught
-            raise AnsibleParserError("%s: %s" % (self.NAME, describe(exc)[0])) from None
+            raise AnsibleParserError("%s: %s%s" % (self.NAME, describe(exc)[0], self._late(deadline, limit, exc))) from None
         options = dict(filters=self.get_option("filters"), include_filters=self.get_option("include_filters"),
                        exclude_filters=self.get_option("exclude_filters"), extensions=self.get_option("extensions"),
                        patch_state=self.get_option("patch_state"))
-        outcomes = run_bounded(lambda r: read_region(clients.ecs(r), clients.oos(r), r, **options), regions)
+        outcomes = run_bounded(lambda r: read_region(Bounded(clients.ecs(r), deadline), Bounded(clients.oos(r), deadline),
+                                                     r, **options), regions)
         failed = [o for o in outcomes if not o.ok]
         if failed:
             hint = ""
             if has_error_code(failed[0].error, "InvalidRegionId."):
                 hint = "; check regions (the account's regions are those DescribeRegions lists)"
             raise AnsibleParserError("%s: could not read region %s (%d of %d regions failed; no host is added "
-                                     "from a partial read): %s%s" % (
+                                     "from a partial read): %s%s%s" % (
                                          self.NAME, failed[0].item, len(failed), len(outcomes),
-                                         describe(failed[0].error)[0], hint)) from None
+                                         describe(failed[0].error)[0], hint,
+                                         self._late(deadline, limit, failed[0].error))) from None
         return [record for outcome in outcomes for record in outcome.value]
 
     @staticmethod
-    def _all_regions(clients, params):
-        body = clients.ecs(params.get("region") or DEFAULT_REGION).call("DescribeRegions")
+    def _late(deadline, limit, exc):
+        """What to add to the error ``exc`` of the read, about its deadline."""
+        if time.monotonic() >= deadline:
+            return "; the read did not finish within read_timeout (%d s)" % limit
+        if ErrorInfo(exc).retryable:
+            return "; retries stop after api_retries, or when the next would end after read_timeout (%d s)" % limit
+        return ""
+
+    @staticmethod
+    def _all_regions(api):
+        body = api.call("DescribeRegions")
         return [r["RegionId"] for r in (body.get("Regions") or {}).get("Region") or []
                 if r.get("Status", "available") == "available"]
 

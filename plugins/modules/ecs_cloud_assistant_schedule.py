@@ -14,8 +14,11 @@ description:
     some instances, on a schedule (C(rate), C(at) or cron, with a time zone), or at every or the next boot.
   - O(state=present) starts it once. Run again with the same options, the task changes nothing and makes no
     mutating call. When anything that defines it differs from what runs (command, type, targets, schedule, time
-    zone, parameters, user, timeout, working directory), the running invocation is stopped and a new one started
-    (Cloud Assistant cannot take an instance out of a running invocation), and the task reports both in RV(diff).
+    zone, parameters, user, timeout, working directory), a new invocation is started and then the running one
+    stopped (Cloud Assistant cannot take an instance out of a running invocation), and the task reports both in
+    RV(diff). Starting first means a failure or a kill between the two steps never leaves the schedule without an
+    invocation - if the start fails, nothing is stopped; if the task ends before the stop, the next run stops the
+    old one.
   - O(state=absent) stops every invocation running under the name; stopping is idempotent.
   - "How a schedule is found again, on any machine: the invocation carries the tags C(ecs-ops-schedule) (the name)
     and C(ecs-ops-schedule-spec) (a digest of the options that define it), and DescribeInvocations filters by tag
@@ -170,8 +173,12 @@ notes:
     creation time.
   - The API does not say when a schedule runs next; ecs_cloud_assistant_schedule_info computes it for C(rate) and
     C(at) schedules from the documented rules.
-  - Two runs started at the same moment can each start an invocation; the next run keeps the oldest and stops the
-    other.
+  - Two runs started at the same moment (both look the schedule up before either starts it) each start an
+    invocation; each then reads the schedule again, and the run whose invocation is younger stops its own at once,
+    before its first run (C(rate) runs come one period after the start, and a cron or C(at) run rarely falls in the
+    seconds between), and reports RV(action=unchanged) with a warning. This relies on DescribeInvocations listing an
+    invocation as soon as RunCommand or InvokeCommand returned. A run killed before that check leaves two; the
+    next run keeps the oldest and stops the other.
   - RAM actions used - C(ecs:DescribeInvocations), C(ecs:DescribeInstances), C(ecs:DescribeCloudAssistantStatus),
     C(ecs:DescribeCommands) (saved commands), C(ecs:RunCommand) or C(ecs:InvokeCommand), C(ecs:StopInvocation).
 seealso:
@@ -254,6 +261,8 @@ action:
   description:
     - What the task did (or would do in check mode) - C(created), C(replaced), C(unchanged), C(stopped) (absent),
       C(deduplicated) (kept one of several invocations of the name and stopped the others).
+    - C(unchanged) too when another run started the same schedule at the same moment and this run stopped its own
+      invocation again (RV(stopped_invoke_ids) names it, a warning says so).
   returned: always
   type: str
   sample: replaced
@@ -319,6 +328,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assist
     stop_invocations,
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule, ApiFailure
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._secrets import MASK, Redactor, secret_tags
@@ -576,6 +586,54 @@ def result_schedule(name, plan, spec, digest, invoke_id, instance_ids):
                                                 spec["secret_names"]))
 
 
+def settle(module, api, redactor, spec, desired, digest, invoke_id):
+    """After this run started ``invoke_id``: ``(None, [])`` when it runs the schedule, or ``(kept, [invoke_id])``
+    when an older invocation of the same spec does and this run must stop its own. Another run that started the same schedule at the same
+    moment (both looked up before either started) is found here, and the oldest matching invocation stays - each
+    run computes the same one. A run whose own invocation is younger stops only its own; the older run stops the
+    invocations it replaced. A failed read keeps ``invoke_id`` (the next run converges, with a warning)."""
+    one_shot = sch.is_one_shot(spec["repeat_mode"], spec["frequency"])
+    try:
+        found = sch.find_schedules(api, redactor, module.params["name"], ended=one_shot)
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        module.warn("Started %s, then could not check whether another run started the same schedule at the same "
+                    "time (%s); the next run keeps one if so" % (invoke_id, describe(exc)[0]))
+        return None, []
+    plan = sch.plan_schedule(found, "present", digest, lambda v: sch.live_differences(v, desired), one_shot)
+    keep = plan["keep"]
+    if keep is None or keep["invoke_id"] == invoke_id or invoke_id not in {v["invoke_id"] for v in plan["stop"]}:
+        return None, []
+    module.warn("Another run started the same schedule %s at the same time as this one: %s runs it; the "
+                "invocation this run started, %s, was stopped before it ran"
+                % (module.params["name"], keep["invoke_id"], invoke_id))
+    return keep, [invoke_id]
+
+
+def apply(module, api, redactor, plan, desired, spec, digest, values, targets):
+    """Start the new invocation (when the plan says so) before stopping the ones it replaces, so a failure or a
+    kill between the two steps never leaves the schedule without an invocation: ``(invoke_id, kept, stopped)``,
+    ``kept`` the invocation another run started at the same moment, when that one stays instead."""
+    replaced = [v["invoke_id"] for v in plan["stop"]]
+    invoke_id, kept, own = "", None, []
+    if plan["start"]:
+        try:
+            invoke_id = start(module, api, spec, digest, values, targets["ready"])
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            msg = "{error}. Nothing was stopped: %s still runs the schedule as before; run the task again" % (
+                ", ".join(replaced)) if replaced else None
+            raise ApiFailure(exc, msg, changed=False, stopped_invoke_ids=[]) from exc
+        kept, own = settle(module, api, redactor, spec, desired, digest, invoke_id)
+    try:
+        stop_all(module, api, replaced + own)
+    except ApiFailure as exc:
+        if invoke_id:
+            exc.msg = "Started %s, then: {error}. The invocation(s) it replaces may still run too: run the task " \
+                      "again to stop them" % invoke_id
+            exc.result.update(changed=True)
+        raise
+    return invoke_id, kept, replaced + own
+
+
 def run_present(module, api, redactor, spec, values):
     params = module.params
     found = sch.find_schedules(api, redactor, params["name"],
@@ -594,17 +652,15 @@ def run_present(module, api, redactor, spec, values):
         if problems:
             module.fail_validation(ValidationError(problems), prefix="Cannot start the schedule")
     stopped = [v["invoke_id"] for v in plan["stop"]]
-    invoke_id = ""
+    invoke_id, kept = "", None
     if not module.check_mode:
-        stop_all(module, api, stopped)
-        if plan["start"]:
-            try:
-                invoke_id = start(module, api, spec, digest, values, targets["ready"])
-            except Exception as exc:  # pylint: disable=broad-exception-caught
-                msg = "Stopped %s, then: {error}. No invocation runs the schedule now: run the task again" % (
-                    ", ".join(stopped)) if stopped else None
-                raise ApiFailure(exc, msg, changed=bool(stopped), stopped_invoke_ids=stopped) from exc
-    if plan["start"]:
+        invoke_id, kept, stopped = apply(module, api, redactor, plan, desired, spec, digest, values, targets)
+    lost = kept is not None
+    replaced = [i for i in stopped if i != invoke_id]
+    if lost:
+        plan = dict(plan, keep=kept)
+        action = "replaced" if replaced else "unchanged"
+    elif plan["start"]:
         action = "replaced" if stopped else "created"
     else:
         action = "deduplicated" if stopped else "unchanged"

@@ -32,6 +32,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assist
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import ErrorInfo, describe
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.executions import report_deadline
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
 from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils import _ca_state as state
 from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils import _ca_transport as transport
@@ -91,8 +92,8 @@ class Session:
         steady = max(interval, first * state.AFTER_MISS)
         started = time.monotonic()
         deadline = started + timeout + connect_timeout
-        try:
-            invocation = {"invoke_id": self.api.call("RunCommand", request).get("InvokeId", "")}
+        try:     # the start too is bounded by the deadline: a hanging API ends the task there, not after every retry
+            invocation = {"invoke_id": self.api.call("RunCommand", request, deadline=deadline).get("InvokeId", "")}
         except Exception as exc:  # pylint: disable=broad-exception-caught
             raise self.failure("RunCommand", exc) from None
         sent = time.monotonic()
@@ -110,7 +111,7 @@ class Session:
                 seen["agent_checked"] = True
                 reason = self.agent_problem()
                 if reason:
-                    self.stop(invocation["invoke_id"])
+                    self.stop(invocation["invoke_id"], deadline)
                     raise AnsibleConnectionFailure("%s: %s did not take the command within %ds: %s" % (
                         NAME, self.instance_id, connect_timeout, reason))
             return seen["row"]
@@ -118,7 +119,7 @@ class Session:
         waited = wait_for(poll, lambda row: row.get("InvocationStatus") in TERMINAL, deadline - time.monotonic(),
                           interval=steady, max_interval=max(steady, interval * 8), initial_delay=first)
         if waited.timed_out:
-            self.stop(invocation["invoke_id"])
+            self.stop(invocation["invoke_id"], deadline)
             raise AnsibleConnectionFailure("%s: the command on %s did not finish within %ds (command_timeout) plus "
                                            "%ds (connect_timeout); stopped" % (
                                                NAME, self.instance_id, timeout, connect_timeout))
@@ -163,9 +164,12 @@ class Session:
             raise AnsibleConnectionFailure("%s: %s is not back within %ds (connect_timeout): %s" % (
                 NAME, self.instance_id, limit, waited.value))
 
-    def stop(self, invoke_id):
+    def stop(self, invoke_id, deadline):
+        """StopInvocation, best effort, given up a short grace after ``deadline`` (the wait's, which has passed or
+        will not be waited for): a hanging API must not hold the error that made us stop."""
         try:
-            self.api.call("StopInvocation", {"InvokeId": invoke_id, "InstanceId": [self.instance_id]})
+            self.api.call("StopInvocation", {"InvokeId": invoke_id, "InstanceId": [self.instance_id]},
+                          deadline=report_deadline(deadline))
         except Exception:  # pylint: disable=broad-exception-caught
             pass   # the error that made us stop is the one to report
 

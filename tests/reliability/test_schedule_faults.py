@@ -4,8 +4,8 @@
   retries end with one invocation, and the next run changes nothing;
 - every answer of the start is lost, so the run gives up: the invocation it did start is found by its tags on the
   next run, never started twice;
-- two runs race (both look up before either starts): two invocations run, and the next run stops the younger one,
-  with a warning.
+- two runs race (both look up before either starts): both start one, and the run whose invocation is younger
+  stops its own at once, with a warning; one invocation runs when both have ended.
 
 Evidence: the module results, the call log (faults fired, the ClientToken of every retry) and the simulator's state
 (how many invocations of the schedule are still active), not only the exit codes.
@@ -75,23 +75,26 @@ def test_a_run_that_gives_up_after_its_start_was_made(sim):
     assert_settled(sim, started[0])
 
 
-def test_two_runs_that_race_converge_on_the_next(sim):
-    # Both runs look up first (nothing yet), then read the instances slowly, then start: both start one.
+def test_two_runs_that_race_leave_one_invocation(sim):
+    # Both runs look up first (nothing yet), then read the instances slowly, then start: both start one, read the
+    # schedule again, and the run whose invocation is younger stops its own before it ever runs.
     sim.faults(dict(action="DescribeInstances", latency_ms=4000, count=2))
+    mark = sim.mark()
     runs = [run_module_async(sim, MODULE, task(sim), timeout=120) for _number in range(2)]
     try:
         results = [r.result() for r in runs]
     finally:
         for run in runs:
             run.stop()
-    assert [(rc, r["action"]) for rc, r, _o, _e in results] == [(0, "created"), (0, "created")], results
-    raced = active(sim)
-    assert len(raced) == 2 and listed(sim) == raced
-    _rc, before, _out, _err = run_module(sim, "ecs_cloud_assistant_schedule_info", {"name": NAME})
-    oldest = min((s["created"], s["invoke_id"]) for s in before["schedules"])[1]
-    rc, result, _out, err = run_module(sim, MODULE, task(sim))
-    assert rc == 0 and result["action"] == "deduplicated", (result, err[-2000:])
-    assert result["schedule"]["invoke_id"] == oldest
-    assert result["stopped_invoke_ids"] == [i for i in raced if i != oldest]
-    assert any("ran under the name" in str(w) for w in result.get("warnings", [])), result
-    assert_settled(sim, oldest)
+    assert all(rc == 0 for rc, _r, _o, _e in results), results
+    assert len(sim.calls(mark, action="RunCommand")) == 2          # the race really happened: both started one
+    kept = active(sim)
+    assert len(kept) == 1 and listed(sim) == kept
+    outcomes = sorted((r["action"], r["changed"]) for _rc, r, _o, _e in results)
+    assert outcomes == [("created", True), ("unchanged", False)], results
+    assert {r["schedule"]["invoke_id"] for _rc, r, _o, _e in results} == set(kept)
+    loser = next(r for _rc, r, _o, _e in results if r["action"] == "unchanged")
+    assert len(loser["stopped_invoke_ids"]) == 1 and loser["stopped_invoke_ids"][0] not in kept
+    assert [c["params"]["InvokeId"] for c in sim.calls(mark, action="StopInvocation")] == loser["stopped_invoke_ids"]
+    assert any("at the same time as this one" in str(w) for w in loser.get("warnings", [])), loser
+    assert_settled(sim, kept[0])

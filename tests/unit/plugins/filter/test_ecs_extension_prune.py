@@ -60,6 +60,14 @@ def test_uninstalls_cancelled_and_unfinished_installs_and_children_do_not_own():
         ("i-5", NGINX)]
 
 
+def test_the_roles_uninstall_that_did_not_get_through_keeps_it_the_roles():
+    installed = execution("2026-11-01T10:00:00Z", NGINX, ["i-1"], tags=OURS)
+    for status in ("Failed", "Cancelled", "Running"):
+        history = [installed, execution("2026-11-02T10:00:00Z", NGINX, ["i-1"], action="uninstall", status=status,
+                                        tags=OURS)]
+        assert owned_pairs(history, "i-1") == [("i-1", NGINX)], status
+
+
 def test_reinstalled_by_the_role_after_a_foreign_uninstall_is_owned_again():
     history = [execution("2026-11-01T10:00:00Z", NGINX, ["i-1"], tags=OURS),
                execution("2026-11-02T10:00:00Z", NGINX, ["i-1"], action="uninstall"),
