@@ -29,6 +29,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assist
     TERMINAL,
     fetch_results,
 )
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import Bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import ErrorInfo, describe
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
@@ -70,8 +71,8 @@ class Session:
     def send(self, script):
         """Start ``script`` and do not wait for it (what only cleans up after a task)."""
         timeout = max(MIN_TIMEOUT, int(self.option("command_timeout")))
-        try:
-            self.api.call("RunCommand", self._request(script, timeout))
+        try:    # nobody waits for it: a hanging API may hold it connect_timeout at most
+            self.api.call("RunCommand", self._request(script, timeout), deadline=self._step_deadline())
         except Exception as exc:  # pylint: disable=broad-exception-caught
             raise self.failure("RunCommand", exc) from None
 
@@ -109,7 +110,7 @@ class Session:
             status = seen["row"].get("InvocationStatus") or "Pending"
             if status == "Pending" and not seen["agent_checked"] and time.monotonic() - started > connect_timeout:
                 seen["agent_checked"] = True
-                reason = self.agent_problem()
+                reason = self.agent_problem(deadline=deadline)
                 if reason:
                     self.stop(invocation["invoke_id"], deadline)
                     raise AnsibleConnectionFailure("%s: %s did not take the command within %ds: %s" % (
@@ -141,11 +142,13 @@ class Session:
             NAME, self.instance_id, status, " (%s)" % code if code else "",
             ": %s" % row.get("ErrorInfo") if row.get("ErrorInfo") else ""))
 
-    def agent_problem(self, transient_ok=False):
+    def agent_problem(self, transient_ok=False, deadline=None):
         """Why the agent cannot take commands now, or "" when it is online. With ``transient_ok``, a read that still
-        fails after its retries with an error retrying may fix is a reason, not an error."""
+        fails after its retries with an error retrying may fix is a reason, not an error. The reads end by
+        ``deadline`` (connect_timeout from now when None)."""
+        api = Bounded(self.api, self._step_deadline() if deadline is None else deadline)
         try:
-            view = read_instances(self.api, self.region, [self.instance_id])[self.instance_id]
+            view = read_instances(api, self.region, [self.instance_id])[self.instance_id]
         except Exception as exc:  # pylint: disable=broad-exception-caught
             if transient_ok and ErrorInfo(exc).retryable:
                 return describe(exc)[0]
@@ -158,11 +161,17 @@ class Session:
         the reboot. AnsibleConnectionFailure with the reason when it is not back by then."""
         limit = max(1, int(self.option("connect_timeout")))
         interval = max(1.0, float(self.option("poll_interval")))
-        waited = wait_for(lambda: self.agent_problem(transient_ok=True), lambda reason: not reason, limit,
-                          interval=interval, max_interval=interval * 5)
+        deadline = time.monotonic() + limit
+        waited = wait_for(lambda: self.agent_problem(transient_ok=True, deadline=deadline), lambda reason: not reason,
+                          limit, interval=interval, max_interval=interval * 5)
         if waited.timed_out:
             raise AnsibleConnectionFailure("%s: %s is not back within %ds (connect_timeout): %s" % (
                 NAME, self.instance_id, limit, waited.value))
+
+    def _step_deadline(self):
+        """The deadline of one call that no wait bounds (a start nobody waits for, a part of an upload, a read of
+        why an upload failed): connect_timeout from now, so a hanging API ends it there, not after every retry."""
+        return time.monotonic() + max(1, int(self.option("connect_timeout")))
 
     def stop(self, invoke_id, deadline):
         """StopInvocation, best effort, given up a short grace after ``deadline`` (the wait's, which has passed or
@@ -243,7 +252,7 @@ class Session:
                 "InstanceId": [self.instance_id], "Name": file_name, "TargetDir": directory,
                 "Content": base64.b64encode(chunk).decode("ascii"), "ContentType": "Base64", "FileMode": "0600",
                 "FileOwner": owner, "Overwrite": True, "Timeout": timeout, "ClientToken": uuid.uuid4().hex,
-            }).get("InvokeId", "")
+            }, deadline=self._step_deadline()).get("InvokeId", "")
 
         outcomes = run_bounded(send, parts, workers=int(self.option("transfer_workers")))
         refused = next((o.error for o in outcomes if not o.ok), None)
@@ -266,8 +275,8 @@ class Session:
         """Parts sent by SendFile never arrived: read why (DescribeSendFileResults), warn and note it for the run."""
         reason = "they did not arrive within connect_timeout"
         try:
-            found = self.api.call("DescribeSendFileResults", {"InvokeId": invoke_ids[0],
-                                                              "InstanceId": self.instance_id})
+            found = self.api.call("DescribeSendFileResults", {"InvokeId": invoke_ids[0], "InstanceId": self.instance_id},
+                                  deadline=self._step_deadline())
             rows = ((found.get("Invocations") or {}).get("Invocation") or [{}])[0]
             item = ((rows.get("InvokeInstances") or {}).get("InvokeInstance") or [{}])[0]
             if item.get("ErrorCode") or item.get("InvocationStatus"):

@@ -25,19 +25,6 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.sta
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import chunked
 
 
-class Bounded:
-    """An API client (``ApiClient``) whose every call ends by ``deadline`` (a ``time.monotonic`` instant): its retries
-    stop there and an attempt under way is cut to the time left, so the reads of one inventory share one deadline
-    without each helper taking one."""
-
-    def __init__(self, api, deadline):
-        self.api, self.deadline = api, deadline
-
-    def call(self, action, params=None, deadline=None, attempts=None):
-        limit = self.deadline if deadline is None else min(deadline, self.deadline)
-        return self.api.call(action, params, deadline=limit, attempts=attempts)
-
-
 def private_ips(instance):
     return list(((instance.get("VpcAttributes") or {}).get("PrivateIpAddress") or {}).get("IpAddress") or [])
 

@@ -8,7 +8,9 @@
 - two ``ansible`` runs at once on one instance whose cache is cold, with the same module: both upload it, both
   tasks succeed, and the instance's content-addressed cache ends with that module once and no parts left over;
 - a run killed (SIGKILL) while its module code goes up by SendFile: the next run succeeds, and every module code
-  file in the cache hashes to its name.
+  file in the cache hashes to its name;
+- SendFile never answers while module code goes up: each part is given up after ``connect_timeout``, the upload
+  goes by commands, and the task succeeds, instead of waiting for every retry of every hanging part.
 
 Evidence: the wall time of the run, its output, the simulator's call log and the files on the instance.
 """
@@ -131,3 +133,17 @@ def test_a_run_killed_mid_upload_leaves_nothing_the_next_run_trusts(sim, fleet):
                                                'echo "$f $h"; done' % cache).split("\n")
     rows = [line.split() for line in checked if line.strip()]
     assert rows and all(name == "blob-" + digest for name, digest in rows), rows
+
+
+def test_a_hanging_sendfile_falls_back_to_commands_within_connect_timeout(sim, fleet):
+    with tempfile.TemporaryDirectory() as tmp:
+        inventory = write_inventory(tmp)
+        on_instance(sim, fleet["web-1"], "rm -rf ~/.cache/alibabacloud.ecs_ops")      # cold: the code must go up
+        sim.faults({"action": "SendFile", "product": "ecs", "latency_ms": 120000, "count": 40})
+        mark = sim.mark()
+        proc, seconds = adhoc(sim, inventory, "web-1", "ansible.builtin.ping", "", extra=TIMEOUTS, timeout=600)
+    assert proc.returncode == 0 and '"ping": "pong"' in proc.stdout, proc.stdout[-2000:]
+    assert "SendFile to %s failed" % fleet["web-1"] in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-2000:]
+    assert [c for c in sim.calls(mark) if c["action"] == "RunCommand"], "the upload went by commands"
+    # a hanging part is given up after connect_timeout (3 s); every retry of it would take 3 x 20 s
+    assert seconds < 3 + DEADLINE + GRACE, "the task took %.0f s" % seconds
