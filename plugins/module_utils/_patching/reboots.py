@@ -26,6 +26,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.rol
     describe_instance,
     wait_until,
 )
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._window import parse_api_time
 
 REBOOT_ACTION = "ACS::ECS::RebootInstance"   # the task of the patch template's child that reboots the instance
 BACK = "Running with its Cloud Assistant agent online"
@@ -102,3 +103,50 @@ def reboot_patched(ecs_for, oos_for, patched, deadline, interval):
         verdict = outcome.value if outcome.ok else dict(passed=False, by="module", reason=describe(outcome.error)[0])
         verdicts[outcome.item[0]] = verdict
     return verdicts
+
+
+# --- the steps after a batch's install, recorded on the instances --------------------------------------------------
+# A round with reboot=always or a post-hook has steps after the execution ends (the reboot, the post-hook) that live
+# only in the task's process. So that a round killed between the end of the execution and the end of those steps
+# (the install already made the instance compliant, so a re-run would leave it alone) is noticed by the next run,
+# from what the cloud keeps (the instance's tags, not a local file that vanishes with an AWX job's container), each
+# instance of a batch is tagged ``STEPS_TAG=pending ...`` right before its execution starts, and ``STEPS_TAG=done``
+# once the steps ran (passed or failed: a failure was reported by that run).
+STEPS_TAG = "ecs-ops-patch-steps"
+STEPS_DONE = "done"
+TAG_CHUNK = 50      # ResourceId.N of TagResources
+STEPS_GRACE = 10    # seconds past the task's deadline before a later run takes its pending tag as left by a task that is gone
+
+
+def pending_value(steps, until):
+    """The tag value of a batch whose ``steps`` ("reboot", "post_hook") are still to run, by a task whose wait ends
+    at ``until`` (an aware datetime): ``pending reboot+post_hook until 2026-11-29T03:41:28Z``."""
+    return "pending %s until %s" % ("+".join(steps), until.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def parse_pending(value):
+    """(steps, until) of a pending tag value, until as an aware datetime (None if unreadable); None if the value
+    is not a pending one (absent, ``done``, anything else)."""
+    parts = str(value or "").split()
+    if len(parts) != 4 or parts[0] != "pending" or parts[2] != "until":
+        return None
+    return parts[1].split("+"), parse_api_time(parts[3])
+
+
+def tag_steps(ecs, instance_ids, value, deadline):
+    """Set ``STEPS_TAG=value`` on the instances (one region), in calls of at most 50."""
+    ids = list(instance_ids)
+    for start in range(0, len(ids), TAG_CHUNK):
+        ecs.call("TagResources", {"ResourceType": "instance", "ResourceId": ids[start:start + TAG_CHUNK],
+                                  "Tag": [{"Key": STEPS_TAG, "Value": value}]}, deadline=deadline)
+
+
+def unfinished_steps(tags, now):
+    """What an instance's previous round left undone after its install, from its tags: None when nothing is pending;
+    else a dict of ``steps``, ``until`` (the tag's text) and ``overdue``: the task that set the tag is past its own
+    deadline, so it is gone (killed, or ended without recording the steps) and not still running them."""
+    pending = parse_pending((tags or {}).get(STEPS_TAG))
+    if pending is None:
+        return None
+    steps, until = pending
+    return dict(steps=steps, until=str(tags[STEPS_TAG]).split()[-1], overdue=until is None or until <= now)
