@@ -73,6 +73,12 @@ options:
         C(failed) (the message names the step and the reason), counts in O(max_failure_percent) and gets no
         O(post_hook). Instances with nothing to install are C(unchanged) and not rebooted, so a re-run on a patched
         fleet reboots nothing. RV(instances.rebooted) says which were rebooted. Needs O(wait=true).
+      - With V(always) or O(post_hook), each instance of a batch is tagged C(ecs-ops-patch-steps=pending STEPS until
+        TIME) right before its execution starts and C(ecs-ops-patch-steps=done) once the reboot and the post-hook ran
+        on its batch, so a run killed in between is noticed by the next one. An install run that finds an instance
+        compliant with that tag still pending after TIME (the killed task's O(wait_timeout) plus 10 seconds) reboots
+        it (V(always)) and runs O(post_hook), in groups of at most O(batch_size), then tags it done; before TIME it
+        leaves it to the task that may still be running and says so. See docs/patching.md.
       - Default V(never), or V(if_required) with O(reboot_if_need=true).
     type: str
     choices: [if_required, never, later, always]
@@ -297,7 +303,7 @@ notes:
     C(oos:CancelExecution), C(oos:ListInstancePatchStates), C(oos:ListInstancePatches), C(ecs:DescribeInstances),
     C(ecs:DescribeCloudAssistantStatus) and C(ecs:DescribeSnapshots); with O(pre_hook) or O(post_hook) also
     C(ecs:RunCommand), C(ecs:DescribeInvocations) and C(ecs:DescribeInvocationResults); with O(reboot=always) also
-    C(ecs:RebootInstance) and C(oos:ListTaskExecutions).
+    C(ecs:RebootInstance) and C(oos:ListTaskExecutions); with O(reboot=always) or O(post_hook) also C(ecs:TagResources).
   - Hooks run in the task's wait loop, one batch at a time; while a hook runs, other batches are not polled (they
     keep running in OOS). Their time counts against O(wait_timeout).
   - Each execution this module starts carries the tag C(ecs-ops-patch-run=oos_patch_run), which
@@ -391,7 +397,8 @@ instances:
       sample: cn-hangzhou-g
     result:
       description:
-        - C(succeeded), C(unchanged) (install with nothing to install), C(failed) (the patch command failed on the
+        - C(succeeded) (also an instance whose killed round's reboot and post-hook this task finished, see O(reboot)),
+          C(unchanged) (install with nothing to install), C(failed) (the patch command failed on the
           instance), C(cancelled) (cancelled, or not started because the execution ended first, for example after a
           failed canary wave, because the failure budget was exceeded, or because the deadline passed; the message
           says why), C(unreachable) (missing, not running or no online agent, with O(unreachable=skip)), C(busy)
@@ -436,7 +443,7 @@ instances:
     rebooted:
       description:
         - With O(reboot=always), the instance was rebooted in its batch after its install (the message says whether
-          by the execution or by C(RebootInstance)); false otherwise.
+          by the execution or by C(RebootInstance)), or by this task finishing a killed round's steps; false otherwise.
       type: bool
     compliant:
       description: No missing, failed or pending-reboot patch after the run.
