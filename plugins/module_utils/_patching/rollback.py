@@ -154,10 +154,11 @@ def system_disk(ecs, instance_id, deadline=None):
     return disks[0].get("DiskId", "") if disks else ""
 
 
-def execute(ecs, instance_id, disk_id, snapshot_id, steps, deadline, interval, say=None):
-    """Run ``steps`` in order, each waited for; returns the steps done. Raises StepFailed naming the step.
-    ``say(text)`` gets a progress line after each step."""
-    done = []
+def execute(ecs, instance_id, disk_id, snapshot_id, steps, deadline, interval, say=None, already=()):
+    """Run ``steps`` in order, each waited for; returns the steps done, after ``already`` (the instance's steps an
+    earlier call did). Raises StepFailed naming the step. ``say(text)`` gets a progress line after each step."""
+    done = list(already)
+    total = len(done) + len(steps)
     actions = {
         "stop": lambda: (ecs.call("StopInstance", {"InstanceId": instance_id, "StoppedMode": STOPPED_MODE},
                                   deadline=deadline),
@@ -183,7 +184,7 @@ def execute(ecs, instance_id, disk_id, snapshot_id, steps, deadline, interval, s
             raise StepFailed("%s: %s (done: %s)" % (step, describe(exc)[0], ", ".join(done) or "nothing")) from None
         done.append(step)
         if say:
-            say("rollback %s: %s done (%d of %d steps)" % (instance_id, step, len(done), len(steps)))
+            say("rollback %s: %s done (%d of %d steps)" % (instance_id, step, len(done), total))
     return done
 
 
