@@ -17,6 +17,7 @@ import time
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import ErrorInfo, describe
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import DESCRIBE_INSTANCES_BATCH
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.executions import report_deadline
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.run import ROLLED_BACK_TAG
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.snapshots import provenance
@@ -130,11 +131,20 @@ def wait_until(poll, wanted, what, deadline, interval):
             what, wanted, result.value or "unknown", failed))
 
 
+def describe_instances_by_id(ecs, instance_ids, deadline):
+    """{instance id: DescribeInstances record} (absent when not listed), one call per 100 ids, each bounded by
+    ``deadline``."""
+    found = {}
+    for start in range(0, len(instance_ids), DESCRIBE_INSTANCES_BATCH):
+        body = ecs.call("DescribeInstances", {"InstanceIds": json_param(instance_ids[start:start + DESCRIBE_INSTANCES_BATCH]),
+                                              "MaxResults": DESCRIBE_INSTANCES_BATCH}, deadline=deadline)
+        found.update({i.get("InstanceId"): i for i in (body.get("Instances") or {}).get("Instance") or []})
+    return found
+
+
 def describe_instance(ecs, instance_id, deadline):
     """The DescribeInstances record of one instance, or {} when it is not listed."""
-    body = ecs.call("DescribeInstances", {"InstanceIds": json_param([instance_id])}, deadline=deadline)
-    found = [i for i in (body.get("Instances") or {}).get("Instance") or [] if i.get("InstanceId") == instance_id]
-    return found[0] if found else {}
+    return describe_instances_by_id(ecs, [instance_id], deadline).get(instance_id, {})
 
 
 def instance_status(ecs, instance_id, deadline):

@@ -4,6 +4,7 @@ post-hook; an unchanged instance is not; an instance that does not come back is 
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -114,3 +115,37 @@ def test_a_failed_reboot_fails_the_instance_and_counts_in_the_failure_budget(fle
     assert second["result"] == "cancelled" and "failure budget" in second["message"], second
     assert len(fleet.calls(product="oos", action="StartExecution")) == 1
     assert boots(fleet, plain) == {i: 0 for i in plain}
+
+
+def test_the_reboot_reads_are_bulk_one_call_per_poll_for_the_whole_batch(fleet, run_module):
+    """reboot=always reads in bulk: one ListTaskExecutions per child execution (the API filters by one execution), one
+    DescribeInstances for all the instances to reboot before RebootInstance, and per poll one DescribeInstances and at
+    most one DescribeCloudAssistantStatus for all the instances not yet back (never one instance at a time)."""
+    kernel, plain = ids(fleet, "kernel"), ids(fleet, "plain")
+    seq = last_seq(fleet)
+    rc, result = run_module(module.main, args(fleet, instance_ids=kernel + plain, reboot="always"))
+    assert rc == 0, result.get("msg")
+    calls = [c for c in fleet.calls() if c["seq"] > seq]
+    listed = [c for c in calls if c["action"] == "ListTaskExecutions"]
+    assert len(listed) == 4, "one ListTaskExecutions per child execution"
+    first_reboot = min(c["seq"] for c in calls if c["action"] == "RebootInstance")
+    phase = [c for c in calls if c["seq"] > listed[-1]["seq"] and c["action"] in (
+        "DescribeInstances", "DescribeCloudAssistantStatus", "RebootInstance")]
+    phase = phase[:max(i for i, c in enumerate(phase) if c["action"] in ("DescribeInstances", "DescribeCloudAssistantStatus")
+                       and c["seq"] > first_reboot) + 1]
+
+    def asked(call):
+        value = call["params"].get("InstanceIds")
+        if value is not None:
+            return frozenset(json.loads(value))
+        return frozenset(v for k, v in call["params"].items() if k == "InstanceId" or k.startswith("InstanceId."))
+
+    reads = [asked(c) for c in phase if c["action"] == "DescribeInstances"]
+    assert reads[0] == frozenset(plain), "the StartTimes before the reboot are read in one call"
+    polls = reads[1:]
+    assert polls and polls[0] == frozenset(plain), "the first poll reads every instance rebooting at once"
+    assert all(later <= earlier for earlier, later in zip(polls, polls[1:])), \
+        "each poll reads the instances not yet back together (%s)" % polls
+    agents = [c for c in phase if c["action"] == "DescribeCloudAssistantStatus"]
+    assert len(agents) <= len(polls), "at most one agent read per poll"
+    assert all(len(asked(c)) >= 1 for c in agents)
