@@ -42,7 +42,7 @@ def test_a_round_killed_after_its_reboot_runs_its_post_hook_on_the_next_run(sim)
             first.result(30)
         finally:
             first.stop()
-        assert not [c for c in sim.calls(action="RunCommand")], "the post-hook ran before the kill"
+        assert not sim.calls(action="RunCommand"), "the post-hook ran before the kill"
         pending = {i: v["tags"].get(STEPS_TAG, "") for i, v in sim.state()["instances"].items() if i in ids}
         assert all(v.startswith("pending reboot+post_hook until ") for v in pending.values()), pending
         wait_until(lambda: all(v["status"] == "Running" and not v["rebooting"]
@@ -58,8 +58,8 @@ def test_a_round_killed_after_its_reboot_runs_its_post_hook_on_the_next_run(sim)
             assert entry["result"] == "unchanged" and not entry["rebooted"], entry
             assert "may still be running" in entry["message"] and STEPS_TAG in entry["message"], entry["message"]
         assert "did not finish its steps after the install" in json.dumps(early.get("warnings")), early.get("warnings")
-        assert [c for c in sim.calls(since=mark) if c["action"] in ("RebootInstance", "RunCommand", "TagResources",
-                                                                       "StartExecution")] == []
+        acting = ("RebootInstance", "RunCommand", "TagResources", "StartExecution")
+        assert [c for c in sim.calls(since=mark) if c["action"] in acting] == []
 
         # Once the killed task's deadline (25 s + the grace) has passed, check mode says what a run would do.
         time.sleep(max(0.0, first.started + 25 + 10 + 1 - time.monotonic()))

@@ -25,7 +25,11 @@ def round_with(sim, report_dir, ids, reboot):
                      patch_management_report_dir=report_dir)
     proc = run_playbook(sim, role_play("patch_management", "Patch round"), extra_vars=variables)
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
-    read = lambda name: open(os.path.join(report_dir, name), encoding="utf-8").read()  # noqa: E731
+
+    def read(name):
+        with open(os.path.join(report_dir, name), encoding="utf-8") as handle:
+            return handle.read()
+
     suite = ElementTree.fromstring(read("patch-report.junit.xml")).find("testsuite")
     cases = {(c.get("classname").split(".")[-1], c.get("name")): c for c in suite.findall("testcase")}
     return json.loads(read("patch-report.json")), read("patch-report.md"), read("patch-report.html"), cases

@@ -154,8 +154,8 @@ def test_an_install_another_job_starts_during_the_rollback_is_seen_before_its_in
     sim.clock(time_scale=1.0)    # real seconds from now on: first's stop takes 4 s, another install 100 s
 
     mark = sim.mark()
-    rollback = run_module_async(sim, "oos_patch_rollback", dict(FAST, instance_ids=[first, second], max_concurrent=1,
-                                                                 wait_timeout=120), timeout=180)
+    task = dict(FAST, instance_ids=[first, second], max_concurrent=1, wait_timeout=120)
+    rollback = run_module_async(sim, "oos_patch_rollback", task, timeout=180)
     try:
         wait_until(lambda: sim.calls(since=mark, action="StopInstance"), 60, 0.1, "the first group's stop")
         rc, other, _out, err = run_module(sim, "oos_patch_run", dict(FAST, action="install", instance_ids=[second],

@@ -259,7 +259,7 @@ def test_trimming_while_others_append_loses_no_line(tmp_path):
              for w in range(writers)]
     dropped = 0
     for proc in procs:
-        out, _ = proc.communicate(timeout=120)
+        out = proc.communicate(timeout=120)[0]
         assert proc.returncode == 0
         dropped += int(out)
     lines = path.read_text().splitlines()

@@ -167,8 +167,8 @@ def test_the_steps_tag_tells_a_killed_round_from_a_running_one():
     assert parse_pending(value) == (["reboot", "post_hook"], until)
     assert parse_pending("done") is None and parse_pending("") is None and parse_pending("pending x") is None
     before, after = datetime(2026, 11, 29, 3, 0, tzinfo=timezone.utc), datetime(2026, 11, 29, 4, 0, tzinfo=timezone.utc)
-    assert unfinished_steps({STEPS_TAG: value}, before) == dict(steps=["reboot", "post_hook"], until="2026-11-29T03:41:28Z",
-                                                                 overdue=False)
+    expected = dict(steps=["reboot", "post_hook"], until="2026-11-29T03:41:28Z", overdue=False)
+    assert unfinished_steps({STEPS_TAG: value}, before) == expected
     assert unfinished_steps({STEPS_TAG: value}, after)["overdue"]
     assert unfinished_steps({STEPS_TAG: "done"}, after) is None and unfinished_steps({}, after) is None
     assert unfinished_steps({STEPS_TAG: "pending post_hook until garbage"}, before)["overdue"], \
