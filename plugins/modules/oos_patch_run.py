@@ -626,7 +626,8 @@ class PatchRun:
         self.views = {}
         self.reboots = {}    # reboot=always: {instance id: verdict of its reboot in its batch}
         # the steps after a batch's install that live only in this process, recorded on the instances (STEPS_TAG)
-        self.steps_after = [s for s, on in (("reboot", self.p["reboot"] == "always"), ("post_hook", self.p["post_hook"])) if on]
+        self.steps_after = [s for s, on in (("reboot", self.p["reboot"] == "always"), ("post_hook", self.p["post_hook"]))
+                            if on and self.action == "install"]
         self.handled = set()     # instances whose steps after the install this task ran (after_batch or follow_up)
         self.unfinished = {}     # {instance id: (steps, overdue)} of a previous round, from STEPS_TAG
         self.batch_size = self.p["batch_size"]
@@ -909,14 +910,17 @@ class PatchRun:
     def follow_up(self):
         """Finish what a previous round left undone after its install on instances that need no install now: this
         task's reboot (reboot=always) and post-hook, per region in groups of at most batch_size, then tag done."""
-        if not self.p["wait"] or self.runner.timed_out:
-            return
         found = self.leftovers()
+        stopped = self.runner.timed_out
         attention = []
         for instance_id, (due, note) in found.items():
             self.entries[instance_id]["message"] += "; " + note
-            if not due:
+            if not due or stopped:
                 attention.append(instance_id)
+                found[instance_id] = (False, note)
+        if stopped:
+            for instance_id in attention:
+                self.entries[instance_id]["message"] += "; not finished now: wait_timeout passed first"
         if attention:
             self.module.warn("%d instance(s) were patched by a round that did not finish its steps after the install: %s"
                              % (len(attention), "; ".join("%s: %s" % (i, found[i][1]) for i in attention[:5])))
