@@ -629,7 +629,8 @@ class PatchRun:
         self.steps_after = [s for s, on in (("reboot", self.p["reboot"] == "always"), ("post_hook", self.p["post_hook"]))
                             if on and self.action == "install"]
         self.handled = set()     # instances whose steps after the install this task ran (after_batch or follow_up)
-        self.unfinished = {}     # {instance id: (steps, overdue)} of a previous round, from STEPS_TAG
+        self.unfinished = {}     # {instance id: unfinished_steps(its tags)} of a previous round, from STEPS_TAG
+        self.followed = set()    # instances whose previous round's steps this task ran (follow_up)
         self.batch_size = self.p["batch_size"]
         p = self.p
         # The window is judged once, against the real time, and carried on the runner's monotonic clock.
@@ -936,6 +937,7 @@ class PatchRun:
                 self._finish_steps(region, ids[start:start + self.batch_size], deadline)
 
     def _finish_steps(self, region, ids, deadline):
+        self.followed.update(ids)
         back = ids
         if self.p["reboot"] == "always":
             self.module.progress.say("rebooting %d instance(s) a previous round left unrebooted" % len(ids))
@@ -1087,7 +1089,8 @@ def main():
         module.fail_json(msg="Timed out after %ds; %d instance(s) not finished%s" % (
             module.params["wait_timeout"], result["summary"]["pending"] + result["summary"]["cancelled"],
             " (cancelled)" if module.params["cancel_on_timeout"] else ""), **result)
-    budget = budget_verdict(list(run.entries.values()), run.p, len(run.runner.work),
+    # the instances a previous round's steps were finished on count too (their failures are failures)
+    budget = budget_verdict(list(run.entries.values()), run.p, len(run.runner.work) + len(run.followed),
                             run.runner.stop_kind == "failure_budget")
     if budget:
         module.fail_json(msg=budget, **result)
