@@ -149,3 +149,54 @@ def test_the_reboot_reads_are_bulk_one_call_per_poll_for_the_whole_batch(fleet, 
     agents = [c for c in phase if c["action"] == "DescribeCloudAssistantStatus"]
     assert len(agents) <= len(polls), "at most one agent read per poll"
     assert all(len(asked(c)) >= 1 for c in agents)
+
+
+def tag(server, instance_id, value):
+    server.sim.components["instances"].change(instance_id, {"tags": {"ecs-ops-patch-steps": value}})
+
+
+def steps_tag(server, instance_id):
+    return next(i for i in server.sim.instances("cn-hangzhou") if i.id == instance_id).tags.get("ecs-ops-patch-steps")
+
+
+def test_a_previous_rounds_pending_steps_are_finished_or_left_as_their_tag_says(fleet, run_module):
+    done = ids(fleet, "done")[0]
+    rc, scan = run_module(module.main, args(fleet, action="scan", instance_ids=[done]))
+    assert rc == 0, scan.get("msg")
+    past, future = "pending reboot+post_hook until 2000-01-01T00:00:00Z", "pending reboot+post_hook until 2999-01-01T00:00:00Z"
+    failing = dict(command="echo unhealthy; exit 7", timeout=30)
+
+    # A task that may still be running (its until is ahead): nothing is done twice.
+    tag(fleet, done, future)
+    seq = last_seq(fleet)
+    rc, left = run_module(module.main, args(fleet, instance_ids=[done], reboot="always", post_hook=HOOK))
+    entry = left["instances"][done]
+    assert rc == 0 and not left["changed"] and mutating(fleet, seq) == [], left.get("msg")
+    assert entry["result"] == "unchanged" and "may still be running them (until 2999-01-01T00:00:00Z)" in entry["message"]
+
+    # Gone (until passed), and this run has neither step: it needs attention, nothing is done.
+    tag(fleet, done, past)
+    seq = last_seq(fleet)
+    rc, plain = run_module(module.main, args(fleet, instance_ids=[done]))
+    assert rc == 0 and not plain["changed"] and mutating(fleet, seq) == [], plain.get("msg")
+    assert "needs attention: run with reboot=always and/or post_hook" in plain["instances"][done]["message"]
+    assert steps_tag(fleet, done) == past
+
+    # Gone, with a post-hook that fails: the instance is failed with the reason, the steps are recorded done.
+    rc, result = run_module(module.main, args(fleet, instance_ids=[done], post_hook=failing))
+    entry = result["instances"][done]
+    assert rc == 1 and entry["result"] == "failed" and "the post-hook failed: exit code 7" in entry["message"], entry
+    assert not entry["rebooted"] and boots(fleet, [done])[done] == 0 and steps_tag(fleet, done) == "done"
+
+    # Gone, reboot=always and a post-hook: rebooted, then the hook on the new boot; a second run changes nothing.
+    tag(fleet, done, past)
+    seq = last_seq(fleet)
+    rc, result = run_module(module.main, args(fleet, instance_ids=[done], reboot="always", post_hook=HOOK))
+    entry = result["instances"][done]
+    assert rc == 0 and result["changed"] and entry["result"] == "succeeded" and entry["rebooted"], entry
+    now = next(i for i in fleet.sim.instances("cn-hangzhou") if i.id == done).boot_id
+    assert entry["hooks"]["post"]["output"].strip() == now and boots(fleet, [done])[done] == 1
+    assert mutating(fleet, seq) == ["RebootInstance", "RunCommand", "TagResources"], "nothing installed"
+    seq = last_seq(fleet)
+    rc, again = run_module(module.main, args(fleet, instance_ids=[done], reboot="always", post_hook=HOOK))
+    assert rc == 0 and not again["changed"] and mutating(fleet, seq) == [], again.get("msg")
