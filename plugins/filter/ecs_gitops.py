@@ -339,6 +339,9 @@ def _patch_rows_of(instance_id, entry, create_snapshot, reboot):
                                "reboot=always: every patched instance is rebooted, inside its batch"))
     elif entry.get("rebooted"):
         rows.append(_patch_row(instance_id, entry, "reboot", "after installing", "succeeded", "rebooted"))
+    elif result not in ("planned", "") and entry.get("reboot_required") and reboot in ("never", "later"):
+        rows.append(_patch_row(instance_id, entry, "reboot", "pending reboot", "deferred",
+                               "installed patches wait for a reboot (reboot=%s)" % reboot))
     return rows
 
 

@@ -25,12 +25,19 @@ description:
   - A second run changes nothing, the tag says the instance was rolled back to that snapshot. A later patch run
     with snapshots takes a newer snapshot, and only that one (or a pinned O(execution_id)) rolls the instance back
     again; an older snapshot is never chosen over the one the tag names.
-  - Instances are rolled back concurrently, at most O(max_concurrent) at a time.
+  - Instances are rolled back in groups of at most O(max_concurrent), the instances of a group concurrently, one group
+    after the other.
   - An instance that an unfinished execution of C(ACS-ECS-BulkyApplyPatchBaseline) or
     C(ACS-ECS-BulkyConfigureOOSPackageWithTemporaryURL) works on (another job, or the re-run of an interrupted one,
     still installing) is not touched, in check mode either, because resetting its disk under a running install would
     leave it in an unknown state. It is reported V(busy) with the execution, and the task fails; run it again
     when the execution has ended.
+  - The unfinished executions are read when the task starts, and again for each group, right before its stops and
+    right before its disk resets (one listing per template and region each time, whatever the group's size), so an
+    execution another job started while earlier groups were rolled back is seen. An instance found busy right before
+    its reset was stopped by this task; it is started again (when it was Running and O(start_after)), not reset, and
+    reported V(busy). When that reading fails, the group's instances are not reset either (V(failed), saying so;
+    those this task stopped are started again).
 author:
   - alibabacloud.ecs_ops maintainers (@alibabacloud-ecs-ops)
 extends_documentation_fragment:
@@ -271,23 +278,69 @@ def hold_busy(oos, entries, deadline):
                          "has ended" % ", ".join(busy[entry["instance_id"]]))
 
 
+def look_again(module, group, deadline, when):
+    """Read the unfinished executions again for the instances of ``group`` (one listing per template and region):
+    busy ones get ``busy`` (``hold_busy``); when the reading fails, all of them are ``failed`` saying so. Returns
+    the entries of ``group`` that may go on."""
+    for region in sorted({e["region"] for e in group}):
+        mine = [e for e in group if e["region"] == region]
+        try:
+            hold_busy(module.api("oos", region), mine, deadline)
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            for entry in mine:
+                entry.update(result="failed", steps=[], message="not rolled back: could not read the unfinished "
+                             "executions %s: %s" % (when, describe(exc)[0]))
+    return [e for e in group if e["steps"]]
+
+
 def roll_back(module, entries, deadline):
-    todo = [e for e in entries if e["steps"]]
+    """Roll back in groups of ``max_concurrent``: for each group, look for busy instances, stop them, look again,
+    then reset, tag and start them (``execute``); the instances of a group concurrently."""
+    todo = sorted((e for e in entries if e["steps"]), key=lambda e: e["region"])
+    size = module.params["max_concurrent"]
     if todo:
-        module.progress.say("rollback: %d instance(s) to roll back, at most %d at a time" % (
-            len(todo), module.params["max_concurrent"]))
+        module.progress.say("rollback: %d instance(s) to roll back, at most %d at a time" % (len(todo), size))
+    done = {}   # instance id -> the steps done
 
-    def one(entry):
-        return execute(module.api("ecs", entry["region"]), entry["instance_id"], entry["disk_id"], entry["snapshot_id"],
-                       entry["steps"], deadline, module.params["poll_interval"], module.progress.say)
+    def run(group, first):
+        def one(entry):
+            steps = [s for s in entry["steps"] if (s == "stop") == first]
+            done[entry["instance_id"]] = execute(
+                module.api("ecs", entry["region"]), entry["instance_id"], entry["disk_id"], entry["snapshot_id"], steps,
+                deadline, module.params["poll_interval"], module.progress.say, already=done.get(entry["instance_id"], []))
 
-    for outcome in run_bounded(one, todo, module.params["max_concurrent"]):
-        entry = outcome.item
-        if outcome.ok:
-            entry.update(result="succeeded", message=describe_done(entry, outcome.value))
-        else:
-            text = str(outcome.error) if isinstance(outcome.error, StepFailed) else describe(outcome.error)[0]
-            entry.update(result="failed", message=text)
+        for outcome in run_bounded(one, group, size):
+            if not outcome.ok:
+                text = str(outcome.error) if isinstance(outcome.error, StepFailed) else describe(outcome.error)[0]
+                outcome.item.update(result="failed", message=text)
+        return [e for e in group if e["result"] != "failed"]
+
+    for start in range(0, len(todo), size):
+        group = look_again(module, todo[start:start + size], deadline, "before stopping it")
+        stopping = [e for e in group if "stop" in e["steps"]]
+        ready = [e for e in group if e not in stopping] + run(stopping, True)
+        planned = {e["instance_id"]: list(e["steps"]) for e in ready}
+        going = look_again(module, ready, deadline, "before resetting its disk")
+        restart_held(module, [e for e in ready if e not in going and "stop" in done.get(e["instance_id"], [])],
+                     deadline)
+        for entry in run(going, False):
+            entry.update(result="succeeded", steps=planned[entry["instance_id"]],
+                         message=describe_done(entry, done[entry["instance_id"]]))
+
+
+def restart_held(module, held, deadline):
+    """Start again the instances this task stopped and then found busy (or could not check) before their reset."""
+    for entry in held:
+        if not module.params["start_after"]:
+            entry["message"] += "; this task stopped it and leaves it stopped (start_after=false)"
+            continue
+        try:
+            execute(module.api("ecs", entry["region"]), entry["instance_id"], entry["disk_id"], entry["snapshot_id"],
+                    ["start"], deadline, module.params["poll_interval"], module.progress.say)
+            entry["message"] += "; this task had stopped it and started it again, its disk not reset"
+        except StepFailed as exc:
+            entry.update(result="failed", message=entry["message"] + "; this task had stopped it and could not start "
+                         "it again: %s" % exc)
 
 
 def describe_done(entry, steps):

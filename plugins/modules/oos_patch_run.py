@@ -73,6 +73,12 @@ options:
         C(failed) (the message names the step and the reason), counts in O(max_failure_percent) and gets no
         O(post_hook). Instances with nothing to install are C(unchanged) and not rebooted, so a re-run on a patched
         fleet reboots nothing. RV(instances.rebooted) says which were rebooted. Needs O(wait=true).
+      - With V(always) or O(post_hook), each instance of a batch is tagged C(ecs-ops-patch-steps=pending STEPS until
+        TIME) right before its execution starts and C(ecs-ops-patch-steps=done) once the reboot and the post-hook ran
+        on its batch, so a run killed in between is noticed by the next one. An install run that finds an instance
+        compliant with that tag still pending after TIME (the killed task's O(wait_timeout) plus 10 seconds) reboots
+        it (V(always)) and runs O(post_hook), in groups of at most O(batch_size), then tags it done; before TIME it
+        leaves it to the task that may still be running and says so. See docs/patching.md.
       - Default V(never), or V(if_required) with O(reboot_if_need=true).
     type: str
     choices: [if_required, never, later, always]
@@ -297,7 +303,7 @@ notes:
     C(oos:CancelExecution), C(oos:ListInstancePatchStates), C(oos:ListInstancePatches), C(ecs:DescribeInstances),
     C(ecs:DescribeCloudAssistantStatus) and C(ecs:DescribeSnapshots); with O(pre_hook) or O(post_hook) also
     C(ecs:RunCommand), C(ecs:DescribeInvocations) and C(ecs:DescribeInvocationResults); with O(reboot=always) also
-    C(ecs:RebootInstance) and C(oos:ListTaskExecutions).
+    C(ecs:RebootInstance) and C(oos:ListTaskExecutions); with O(reboot=always) or O(post_hook) also C(ecs:TagResources).
   - Hooks run in the task's wait loop, one batch at a time; while a hook runs, other batches are not polled (they
     keep running in OOS). Their time counts against O(wait_timeout).
   - Each execution this module starts carries the tag C(ecs-ops-patch-run=oos_patch_run), which
@@ -391,7 +397,8 @@ instances:
       sample: cn-hangzhou-g
     result:
       description:
-        - C(succeeded), C(unchanged) (install with nothing to install), C(failed) (the patch command failed on the
+        - C(succeeded) (also an instance whose killed round's reboot and post-hook this task finished, see O(reboot)),
+          C(unchanged) (install with nothing to install), C(failed) (the patch command failed on the
           instance), C(cancelled) (cancelled, or not started because the execution ended first, for example after a
           failed canary wave, because the failure budget was exceeded, or because the deadline passed; the message
           says why), C(unreachable) (missing, not running or no online agent, with O(unreachable=skip)), C(busy)
@@ -436,7 +443,7 @@ instances:
     rebooted:
       description:
         - With O(reboot=always), the instance was rebooted in its batch after its install (the message says whether
-          by the execution or by C(RebootInstance)); false otherwise.
+          by the execution or by C(RebootInstance)), or by this task finishing a killed round's steps; false otherwise.
       type: bool
     compliant:
       description: No missing, failed or pending-reboot patch after the run.
@@ -532,6 +539,7 @@ msg:
 """
 
 import time
+from datetime import timedelta
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe
@@ -541,7 +549,15 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._options impo
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._paging import list_all
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.hooks import HOOK_SPEC, hook_type_problems, run_hook
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.reboots import reboot_patched
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.reboots import (
+    STEPS_DONE,
+    STEPS_GRACE,
+    STEPS_TAG,
+    pending_value,
+    reboot_patched,
+    tag_steps,
+    unfinished_steps,
+)
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.run import (
     PATCH_RUN_TAG,
     PATCH_TEMPLATE,
@@ -609,6 +625,12 @@ class PatchRun:
         self.entries = {}
         self.views = {}
         self.reboots = {}    # reboot=always: {instance id: verdict of its reboot in its batch}
+        # the steps after a batch's install that live only in this process, recorded on the instances (STEPS_TAG)
+        self.steps_after = [s for s, on in (("reboot", self.p["reboot"] == "always"), ("post_hook", self.p["post_hook"]))
+                            if on and self.action == "install"]
+        self.handled = set()     # instances whose steps after the install this task ran (after_batch or follow_up)
+        self.unfinished = {}     # {instance id: unfinished_steps(its tags)} of a previous round, from STEPS_TAG
+        self.followed = set()    # instances whose previous round's steps this task ran (follow_up)
         self.batch_size = self.p["batch_size"]
         p = self.p
         # The window is judged once, against the real time, and carried on the runner's monotonic clock.
@@ -620,7 +642,7 @@ class PatchRun:
                              progress=module.progress.say,
                              # the steps around each batch exist only with a hook or reboot=always (without, the
                              # reads stay as they were)
-                             before_start=self.before_start if p["pre_hook"] else None,
+                             before_start=self.before_start if p["pre_hook"] or self.steps_after else None,
                              after_batch=self.after_batch if p["post_hook"] or p["reboot"] == "always" else None)
 
     @property
@@ -651,6 +673,10 @@ class PatchRun:
             self.fail("Nothing was started: " + "; ".join(problems))
         for instance_id, reason in unreachable.items():
             self.entries[instance_id].update(result="unreachable", message=reason)
+        if self.action == "install":
+            now = utc_now()
+            self.unfinished = {i: u for i, u in ((i, unfinished_steps(v.get("tags"), now)) for i, v in self.views.items())
+                               if u is not None and i in self.entries and self.entries[i]["result"] != "unreachable"}
         if unreachable and self.p["unreachable"] == "fail" and self.window_open:
             for entry in self.entries.values():
                 if entry["result"] != "unreachable":
@@ -699,11 +725,26 @@ class PatchRun:
         return verdicts
 
     def before_start(self, batches, deadline):
-        """The pre-hook on the instances of the batches about to start: {instance id: why it is not patched}."""
-        verdicts = self._hook("pre", [i for b in batches for i in b.instance_ids], deadline)
-        failed = {i: "not patched: the pre-hook failed: %s" % v["reason"] for i, v in verdicts.items() if not v["passed"]}
-        if failed:
-            self.module.progress.say("the pre-hook failed on %d instance(s); they are skipped" % len(failed))
+        """Right before the batches start: the pre-hook on their instances, then (with steps after the install) the
+        pending tag on those it passed; {instance id: why it is not patched}."""
+        failed = {}
+        if self.p["pre_hook"]:
+            verdicts = self._hook("pre", [i for b in batches for i in b.instance_ids], deadline)
+            failed = {i: "not patched: the pre-hook failed: %s" % v["reason"] for i, v in verdicts.items() if not v["passed"]}
+            if failed:
+                self.module.progress.say("the pre-hook failed on %d instance(s); they are skipped" % len(failed))
+        if self.steps_after:
+            # until: when this task's wait ends (plus STEPS_GRACE for its last reads, which get 5 seconds); a later
+            # run treats the tag as left by a task that is gone only after that
+            until = utc_now() + timedelta(seconds=max(0.0, deadline - time.monotonic()) + STEPS_GRACE)
+            for batch in batches:
+                ids = [i for i in batch.instance_ids if i not in failed]
+                try:
+                    tag_steps(self.module.api("ecs", batch.region), ids, pending_value(self.steps_after, until), deadline)
+                except Exception as exc:  # pylint: disable=broad-exception-caught
+                    why = "not patched: could not record its pending %s (tag %s): %s" % (
+                        " and ".join(self.steps_after), STEPS_TAG, describe(exc)[0])
+                    failed.update({i: why for i in ids})
         return failed
 
     def after_batch(self, batch, children, deadline):
@@ -715,7 +756,17 @@ class PatchRun:
             failed += len(self._reboot(batch.region, patched, children, deadline))
             patched = [i for i in patched if self.reboots[i]["passed"]]
         verdicts = self._hook("post", patched, deadline) if patched and self.p["post_hook"] else {}
+        self._steps_done(batch.region, batch.instance_ids, deadline)
         return failed + sum(1 for v in verdicts.values() if not v["passed"])
+
+    def _steps_done(self, region, instance_ids, deadline):
+        """The steps after the install ran on the instances (passed or failed, this task reports them): tag done."""
+        self.handled.update(instance_ids)
+        try:
+            tag_steps(self.module.api("ecs", region), instance_ids, STEPS_DONE, report_deadline(deadline))
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            self.module.warn("could not record that the %s ran on %s (tag %s=%s): %s; the next run does them again" % (
+                " and ".join(self.steps_after), ", ".join(instance_ids), STEPS_TAG, STEPS_DONE, describe(exc)[0]))
 
     def _reboot(self, region, patched, children, deadline):
         """Reboot the patched instances the execution did not reboot; the ids whose reboot failed."""
@@ -736,6 +787,14 @@ class PatchRun:
     # --- check mode ---------------------------------------------------------------------------
     def plan(self):
         work = self.guarded_work()
+        for instance_id, (due, note) in self.leftovers().items():
+            entry = self.entries[instance_id]
+            entry["message"] += "; " + note
+            if due:
+                entry.update(result="planned", message=entry["message"] + "; would %s" % " and ".join(
+                    dict(reboot="reboot it", post_hook="run the post-hook")[s] for s in self.steps_after))
+                if not self.window_open:
+                    deferred_entry(entry, self.window, entry["message"])
         hooks = " and ".join(n for n in ("pre", "post") if self.p[n + "_hook"])
         for instance_id in work:
             entry = plan_entry(self.entries[instance_id], self.action)
@@ -770,6 +829,9 @@ class PatchRun:
         """Outside the window: nothing starts; every instance that has work is deferred to the next window."""
         for instance_id in self.work():
             deferred_entry(self.entries[instance_id], self.window)
+        for instance_id, (due, note) in self.leftovers().items():
+            if due:
+                deferred_entry(self.entries[instance_id], self.window, note + "; would finish them")
 
     def run(self):
         work = self.guarded_work()
@@ -822,6 +884,84 @@ class PatchRun:
                 entry["message"] += "; " + note
         if self.action == "install" and self.p["create_snapshot"] and self.p["wait"]:
             self.read_snapshots(children, deadline)
+        self.follow_up()
+
+    # --- a previous round's steps after the install ---------------------------------------------
+    def leftovers(self):
+        """The instances whose previous round ended before its steps after the install (STEPS_TAG pending) and that
+        this task does not patch again (the latest scan shows them compliant): {instance id: (due, note)}, where
+        ``due`` says this task runs the steps now."""
+        found = {}
+        for instance_id, left in self.unfinished.items():
+            entry = self.entries[instance_id]
+            if instance_id in self.runner.work or entry["result"] != "unchanged":
+                continue   # patched again (it gets its steps with its batch) or held, deferred...
+            what = "its previous round ended before its %s after the install (tag %s)" % (
+                " and ".join(s.replace("_", "-") for s in left["steps"]), STEPS_TAG)
+            if not left["overdue"]:
+                found[instance_id] = (False, "%s; the task that set it may still be running them (until %s), so this "
+                                             "one does not" % (what, left["until"]))
+            elif not self.steps_after:
+                found[instance_id] = (False, "%s; needs attention: run with reboot=always and/or post_hook to finish "
+                                             "them" % what)
+            else:
+                found[instance_id] = (True, what)
+        return found
+
+    def follow_up(self):
+        """Finish what a previous round left undone after its install on instances that need no install now: this
+        task's reboot (reboot=always) and post-hook, per region in groups of at most batch_size, then tag done."""
+        found = self.leftovers()
+        stopped = self.runner.timed_out
+        attention = []
+        for instance_id, (due, note) in found.items():
+            self.entries[instance_id]["message"] += "; " + note
+            if not due or stopped:
+                attention.append(instance_id)
+                found[instance_id] = (False, note)
+        if stopped:
+            for instance_id in attention:
+                self.entries[instance_id]["message"] += "; not finished now: wait_timeout passed first"
+        if attention:
+            self.module.warn("%d instance(s) were patched by a round that did not finish its steps after the install: %s"
+                             % (len(attention), "; ".join("%s: %s" % (i, found[i][1]) for i in attention[:5])))
+        deadline = self.runner.deadline if self.runner.deadline is not None else self.judged_at + self.p["wait_timeout"]
+        for region in self.targets:
+            ids = [i for i in found if found[i][0] and self.entries[i]["region"] == region]
+            for start in range(0, len(ids), self.batch_size):
+                if time.monotonic() >= deadline:
+                    for instance_id in ids[start:]:
+                        self.entries[instance_id].update(result="failed", message=self.entries[instance_id]["message"]
+                                                         + "; not finished: wait_timeout passed first")
+                    break
+                self._finish_steps(region, ids[start:start + self.batch_size], deadline)
+
+    def _finish_steps(self, region, ids, deadline):
+        self.followed.update(ids)
+        back = ids
+        if self.p["reboot"] == "always":
+            self.module.progress.say("rebooting %d instance(s) a previous round left unrebooted" % len(ids))
+            self.reboots.update(reboot_patched(lambda r: self.module.api("ecs", r), self.oos,
+                                               [(i, region, "") for i in ids], deadline, self.p["poll_interval"]))
+            back = [i for i in ids if self.reboots[i]["passed"]]
+        verdicts = self._hook("post", back, deadline) if back and self.p["post_hook"] else {}
+        self._steps_done(region, ids, deadline)
+        for instance_id in ids:
+            entry = self.entries[instance_id]
+            reboot, hook = self.reboots.get(instance_id), verdicts.get(instance_id)
+            done = []
+            if reboot is not None and not reboot["passed"]:
+                entry.update(result="failed", message=entry["message"] + "; the reboot failed: %s" % reboot["reason"])
+                continue
+            if reboot is not None:
+                entry["rebooted"] = True
+                done.append("rebooted it")
+            if hook is not None and not hook["passed"]:
+                entry.update(result="failed", message=entry["message"] + "; the post-hook failed: %s" % hook["reason"])
+                continue
+            if hook is not None:
+                done.append("the post-hook passed")
+            entry.update(result="succeeded", message=entry["message"] + "; finished them: " + ", ".join(done))
 
     def judge_reboot(self, entry, batch):
         """reboot=always: a patched instance says it was rebooted, or is failed with why it was not."""
@@ -881,8 +1021,8 @@ class PatchRun:
             return False
         if any(b.mine and b.started for b in self.runner.batches):
             return True
-        if any(e["hooks"] for e in self.entries.values()):
-            return True   # a hook ran a script on the instances
+        if any(e["hooks"] or e["rebooted"] for e in self.entries.values()):
+            return True   # a hook ran a script on the instances, or the task rebooted one (a previous round's steps)
         return any(e["result"] == "planned" or (e["patches_installed"] or 0) > 0 or e["snapshot_ids"]
                    for e in self.entries.values())
 
@@ -949,7 +1089,8 @@ def main():
         module.fail_json(msg="Timed out after %ds; %d instance(s) not finished%s" % (
             module.params["wait_timeout"], result["summary"]["pending"] + result["summary"]["cancelled"],
             " (cancelled)" if module.params["cancel_on_timeout"] else ""), **result)
-    budget = budget_verdict(list(run.entries.values()), run.p, len(run.runner.work),
+    # the instances a previous round's steps were finished on count too (their failures are failures)
+    budget = budget_verdict(list(run.entries.values()), run.p, len(run.runner.work) + len(run.followed),
                             run.runner.stop_kind == "failure_budget")
     if budget:
         module.fail_json(msg=budget, **result)

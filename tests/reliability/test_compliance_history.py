@@ -101,3 +101,35 @@ def test_a_round_the_gate_stops_is_recorded_with_the_scan_counts(sim):
     assert len(lines) == 1 and record["stage"] == "scanned" and record["decision"].startswith("thresholds exceeded")
     assert record["before"]["missing_critical"] == 2 and record["after"] == record["before"] and not record["verified"]
     assert record["round"]["installed"] == 0 and record["awx_job_id"] == ""
+
+
+def test_the_history_keeps_its_last_rounds_and_a_bad_retention_is_refused_first(sim):
+    sim.reset({"regions": {R: {"instances": [dict(name="web", count=1, os_type="linux", patches=PATCHES,
+                                                  os_name="Alibaba Cloud Linux 3.2104 LTS 64 bit")]}}})
+    ids = instance_ids(sim)
+    with tempfile.TemporaryDirectory() as tmp:
+        history = os.path.join(tmp, "compliance-history.jsonl")
+        # 20 older lines (another tool's: the trend skips them, the retention counts them as lines)
+        old = [dict(kind="someone.else", n=n) for n in range(20)]
+        with open(history, "w", encoding="utf-8") as handle:
+            handle.write("".join(json.dumps(line) + "\n" for line in old))
+
+        mark = sim.mark()
+        proc = run_playbook(sim, PLAY, extra_vars=dict(patch_management_region=R, patch_management_instance_ids=ids,
+                                                       patch_management_report_dir=tmp,
+                                                       patch_management_history_keep_rounds=-1))
+        assert proc.returncode != 0 and "patch_management_history_keep_rounds must be 0 (keep all) or more, got -1" \
+            in proc.stdout, proc.stdout[-3000:]
+        assert sim.calls(since=mark) == [], "a bad retention is refused before any API call"
+
+        run_round(sim, tmp, ids, patch_management_history_keep_rounds=5)   # 21 lines > 5 + a margin of 10: trimmed
+        with open(history, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+        assert [json.loads(x).get("n") for x in lines[:4]] == [16, 17, 18, 19], lines
+        assert len(lines) == 5 and json.loads(lines[-1])["mode"] == "scan_only"
+        assert sorted(os.listdir(tmp)).count("compliance-history.jsonl.lock") == 1
+        assert not [f for f in os.listdir(tmp) if f.startswith(".compliance-history")], "a temporary file was left"
+
+        run_round(sim, tmp, ids, patch_management_history_keep_rounds=0)   # 0 keeps everything
+        with open(history, encoding="utf-8") as handle:
+            assert len(handle.read().splitlines()) == 6

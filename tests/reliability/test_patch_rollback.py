@@ -14,7 +14,7 @@ import os
 import tempfile
 import time
 
-from harness import names_to_ids, run_module
+from harness import names_to_ids, run_module, run_module_async, wait_until
 
 R = "cn-hangzhou"
 PATCHES = [dict(kb_id="openssl-libs.x86_64", classification="Security", severity="Important")]
@@ -136,3 +136,40 @@ def test_a_stop_that_outlasts_wait_timeout_fails_at_the_deadline(sim):
     assert elapsed < 4 + 15, elapsed
     assert [c["action"] for c in sim.mutating_calls()][-1:] == ["StopInstance"]
     assert "ecs-ops-rolled-back" not in sim.state()["instances"][slow]["tags"]
+
+
+def test_an_install_another_job_starts_during_the_rollback_is_seen_before_its_instance_is_touched(sim):
+    """The rollback reads the unfinished executions again for each group of ``max_concurrent`` instances, right before
+    its stops and its resets: an install another job starts on an instance while an earlier group is being rolled back
+    (after the task's first look) keeps that instance from being stopped or reset (busy, naming the execution)."""
+    fast = {"patch_install": 100, "snapshot": 10, "instance_stop": 4, "disk_reset": 1, "instance_start": 2}
+    sim.reset({"regions": {R: {"instances": [group("first", 1, durations=fast), group("second", 1, durations=fast)]}}})
+    names = names_to_ids(sim)
+    first, second = names["first"], names["second"]
+    for instance_id in (first, second):
+        sim.instance(instance_id, fail=["patch"])
+    rc, install, _out, err = run_module(sim, "oos_patch_run", dict(
+        FAST, action="install", instance_ids=[first, second], create_snapshot=True, rate_control={"max_errors": "100%"}))
+    assert rc == 1 and install["summary"]["failed"] == 2, (install.get("msg"), err[-2000:])
+    sim.clock(time_scale=1.0)    # real seconds from now on: first's stop takes 4 s, another install 100 s
+
+    mark = sim.mark()
+    task = dict(FAST, instance_ids=[first, second], max_concurrent=1, wait_timeout=120)
+    rollback = run_module_async(sim, "oos_patch_rollback", task, timeout=180)
+    try:
+        wait_until(lambda: sim.calls(since=mark, action="StopInstance"), 60, 0.1, "the first group's stop")
+        rc, other, _out, err = run_module(sim, "oos_patch_run", dict(FAST, action="install", instance_ids=[second],
+                                                                     force=True, wait=False))
+        assert rc == 0 and len(other["execution_ids"]) == 1, (other.get("msg"), err[-2000:])
+        running = other["execution_ids"][0]
+        rc, result, _out, err = rollback.result()
+    finally:
+        rollback.stop()
+    assert rc == 1, (result.get("msg"), err[-2000:])
+    assert result["instances"][first]["result"] == "succeeded", result["instances"][first]
+    entry = result["instances"][second]
+    assert entry["result"] == "busy" and running in entry["message"] and entry["steps"] == [], entry
+    touched = [c for c in sim.mutating_calls(since=mark) if c["action"] in ROLLBACK_CALLS]
+    assert {c["params"].get("InstanceId") for c in touched if c["action"] in ("StopInstance", "StartInstance")} == {first}
+    assert [c["action"] for c in touched] == ROLLBACK_CALLS, "one instance stopped, reset, tagged and started"
+    assert "ecs-ops-rolled-back" not in sim.state()["instances"][second]["tags"]

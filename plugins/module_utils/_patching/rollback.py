@@ -17,6 +17,7 @@ import time
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import json_param
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import ErrorInfo, describe
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import DESCRIBE_INSTANCES_BATCH
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.executions import report_deadline
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.run import ROLLED_BACK_TAG
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.snapshots import provenance
@@ -130,11 +131,20 @@ def wait_until(poll, wanted, what, deadline, interval):
             what, wanted, result.value or "unknown", failed))
 
 
+def describe_instances_by_id(ecs, instance_ids, deadline):
+    """{instance id: DescribeInstances record} (absent when not listed), one call per 100 ids, each bounded by
+    ``deadline``."""
+    found = {}
+    for start in range(0, len(instance_ids), DESCRIBE_INSTANCES_BATCH):
+        body = ecs.call("DescribeInstances", {"InstanceIds": json_param(instance_ids[start:start + DESCRIBE_INSTANCES_BATCH]),
+                                              "MaxResults": DESCRIBE_INSTANCES_BATCH}, deadline=deadline)
+        found.update({i.get("InstanceId"): i for i in (body.get("Instances") or {}).get("Instance") or []})
+    return found
+
+
 def describe_instance(ecs, instance_id, deadline):
     """The DescribeInstances record of one instance, or {} when it is not listed."""
-    body = ecs.call("DescribeInstances", {"InstanceIds": json_param([instance_id])}, deadline=deadline)
-    found = [i for i in (body.get("Instances") or {}).get("Instance") or [] if i.get("InstanceId") == instance_id]
-    return found[0] if found else {}
+    return describe_instances_by_id(ecs, [instance_id], deadline).get(instance_id, {})
 
 
 def instance_status(ecs, instance_id, deadline):
@@ -154,10 +164,11 @@ def system_disk(ecs, instance_id, deadline=None):
     return disks[0].get("DiskId", "") if disks else ""
 
 
-def execute(ecs, instance_id, disk_id, snapshot_id, steps, deadline, interval, say=None):
-    """Run ``steps`` in order, each waited for; returns the steps done. Raises StepFailed naming the step.
-    ``say(text)`` gets a progress line after each step."""
-    done = []
+def execute(ecs, instance_id, disk_id, snapshot_id, steps, deadline, interval, say=None, already=()):
+    """Run ``steps`` in order, each waited for; returns the steps done, after ``already`` (the instance's steps an
+    earlier call did). Raises StepFailed naming the step. ``say(text)`` gets a progress line after each step."""
+    done = list(already)
+    total = len(done) + len(steps)
     actions = {
         "stop": lambda: (ecs.call("StopInstance", {"InstanceId": instance_id, "StoppedMode": STOPPED_MODE},
                                   deadline=deadline),
@@ -183,7 +194,7 @@ def execute(ecs, instance_id, disk_id, snapshot_id, steps, deadline, interval, s
             raise StepFailed("%s: %s (done: %s)" % (step, describe(exc)[0], ", ".join(done) or "nothing")) from None
         done.append(step)
         if say:
-            say("rollback %s: %s done (%d of %d steps)" % (instance_id, step, len(done), len(steps)))
+            say("rollback %s: %s done (%d of %d steps)" % (instance_id, step, len(done), total))
     return done
 
 

@@ -186,8 +186,8 @@ def test_a_round_without_targets_has_no_share_and_no_point():
     assert trend["rounds"][0]["share_after"] is None and "<circle" not in trend["svg"]
 
 
-def run_append(path, text):
-    return subprocess.run([sys.executable, str(APPEND), str(path)], input=text, capture_output=True, text=True,
+def run_append(path, text, *keep):
+    return subprocess.run([sys.executable, str(APPEND), str(path), *keep], input=text, capture_output=True, text=True,
                           check=False, timeout=60)
 
 
@@ -223,3 +223,51 @@ def test_counts_must_be_whole_numbers_not_booleans(monkeypatch, value):
     record["before"]["targets"] = value
     trend = ecs_compliance_trend([json.dumps(record)])
     assert trend["records"] == 0 and trend["skipped"] == [dict(line=1, reason="before counts missing or not numbers")]
+
+
+def test_the_history_keeps_its_last_rounds_and_trims_only_past_a_margin(tmp_path):
+    path = tmp_path / "h.jsonl"
+    for n in range(20):
+        assert run_append(path, '{"n": %d}' % n, "10").returncode == 0
+    # 10 kept plus a margin of 10: 20 lines are not trimmed yet; the 21st trims to the last 10
+    assert len(path.read_text().splitlines()) == 20
+    assert run_append(path, '{"n": 20}', "10").returncode == 0
+    assert [json.loads(x)["n"] for x in path.read_text().splitlines()] == list(range(11, 21))
+    assert oct(path.stat().st_mode & 0o777) in ("0o644", "0o604", "0o600", "0o640")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.jsonl", "h.jsonl.lock"], "a temporary file was left"
+    for n in range(21, 60):
+        assert run_append(path, '{"n": %d}' % n, "0").returncode == 0
+    assert len(path.read_text().splitlines()) == 49, "keep 0 keeps every line"
+    for bad in ("-1", "ten", "2.5"):
+        refused = run_append(path, '{"n": 99}', bad)
+        assert refused.returncode == 2 and "keep must be a whole number of 0 or more" in refused.stderr
+    assert '"n": 99' not in path.read_text()
+
+
+def test_trimming_while_others_append_loses_no_line(tmp_path):
+    """Eight writers append 60 lines each with keep 25 (so the file is trimmed over and over while others append):
+    every line written is either still in the file or was dropped by a trim, and none is there twice."""
+    path = tmp_path / "h.jsonl"
+    writers, per_writer, keep = 8, 60, 25
+    script = ("import sys, json; sys.path.insert(0, %r); import append_line\n"
+              "dropped = 0\n"
+              "for n in range(%d):\n"
+              "    dropped += append_line.append_line(sys.argv[1], json.dumps({'w': sys.argv[2], 'n': n, 'pad': 'x' * 3000}),"
+              " %d)[1]\n"
+              "print(dropped)" % (str(APPEND.parent), per_writer, keep))
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(path), str(w)], stdout=subprocess.PIPE, text=True)
+             for w in range(writers)]
+    dropped = 0
+    for proc in procs:
+        out = proc.communicate(timeout=120)[0]
+        assert proc.returncode == 0
+        dropped += int(out)
+    lines = path.read_text().splitlines()
+    assert keep <= len(lines) <= keep + 10
+    kept = [(json.loads(x)["w"], json.loads(x)["n"]) for x in lines]
+    assert len(set(kept)) == len(kept)
+    assert dropped + len(lines) == writers * per_writer, "a line appended during a trim was lost"
+    # per writer, what is kept is its latest lines (a trim drops the oldest)
+    for w in range(writers):
+        mine = [n for who, n in kept if who == str(w)]
+        assert mine == list(range(per_writer - len(mine), per_writer)), (w, mine)

@@ -330,3 +330,18 @@ def test_reboot_always_plans_a_reboot_row_and_reports_the_reboots_done():
     rows = ecs_patch_rows(done, reboot="always")
     assert [(r["instance_id"], r["action"], r["result"]) for r in rows] == [
         ("i-1", "patch", "succeeded"), ("i-1", "reboot", "succeeded"), ("i-2", "patch", "unchanged")]
+
+
+def test_reboot_later_reports_the_reboots_still_needed_as_deferred_rows():
+    done = dict(instances={"i-1": dict(region="r", result="succeeded", message="install finished", patches_installed=1,
+                                       reboot_required=True, rebooted=False, before={}),
+                           "i-2": dict(region="r", result="succeeded", message="install finished", patches_installed=1,
+                                       reboot_required=False, rebooted=False, before={})})
+    for policy in ("later", "never"):
+        rows = ecs_patch_rows(done, reboot=policy)
+        assert [(r["instance_id"], r["action"], r["result"]) for r in rows] == [
+            ("i-1", "patch", "succeeded"), ("i-1", "reboot", "deferred"), ("i-2", "patch", "succeeded")]
+        assert rows[1]["message"] == "installed patches wait for a reboot (reboot=%s)" % policy
+    planned = dict(instances={"i-1": dict(region="r", result="planned", message="would install", reboot_required=True,
+                                          before={})})
+    assert [r["action"] for r in ecs_patch_rows(planned, reboot="later")] == ["patch"]

@@ -155,3 +155,21 @@ def test_desired_names_every_problem():
     text = "; ".join(err.value.problems)
     assert "must not start with" in text and "approval_rules needs operation_system" in text
     assert "approved_patches must be" in text and "at most 20 tags" in text
+
+
+def test_the_steps_tag_tells_a_killed_round_from_a_running_one():
+    from datetime import datetime, timezone
+    from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._patching.reboots import (
+        STEPS_TAG, parse_pending, pending_value, unfinished_steps)
+    until = datetime(2026, 11, 29, 3, 41, 28, tzinfo=timezone.utc)
+    value = pending_value(["reboot", "post_hook"], until)
+    assert value == "pending reboot+post_hook until 2026-11-29T03:41:28Z" and len(value) <= 128
+    assert parse_pending(value) == (["reboot", "post_hook"], until)
+    assert parse_pending("done") is None and parse_pending("") is None and parse_pending("pending x") is None
+    before, after = datetime(2026, 11, 29, 3, 0, tzinfo=timezone.utc), datetime(2026, 11, 29, 4, 0, tzinfo=timezone.utc)
+    expected = dict(steps=["reboot", "post_hook"], until="2026-11-29T03:41:28Z", overdue=False)
+    assert unfinished_steps({STEPS_TAG: value}, before) == expected
+    assert unfinished_steps({STEPS_TAG: value}, after)["overdue"]
+    assert unfinished_steps({STEPS_TAG: "done"}, after) is None and unfinished_steps({}, after) is None
+    assert unfinished_steps({STEPS_TAG: "pending post_hook until garbage"}, before)["overdue"], \
+        "an unreadable time cannot belong to a task still running"

@@ -88,3 +88,33 @@ def test_bad_input_fails_before_any_call(sim_server, run_module, bad, fragment):
     rc, result = run_module(module.main, dict(sim_args(sim_server), **bad))
     assert rc == 1 and fragment in result["msg"], result["msg"]
     assert api_calls(sim_server) == []
+
+
+@pytest.mark.parametrize("found", ["busy", "unreadable"])
+def test_an_instance_found_busy_right_before_its_reset_is_started_again_not_reset(fleet, run_module, monkeypatch, found):
+    """The look right before the resets (after the stops) finds an execution on the instance, or cannot be read: the
+    instance this task stopped is started again and its disk is not reset. (The simulator cannot start a patch on a
+    stopping instance through the collection's modules, so the third look's answer is given here.)"""
+    target = fleet.ids[0]
+    looks = []
+
+    def busy_instances(oos, templates, instance_ids, moment, deadline=None):
+        looks.append(list(instance_ids))
+        if len(looks) < 3:
+            return {}
+        if found == "unreadable":
+            raise RuntimeError("ListExecutions failed")
+        return {target: ["exec-started-meanwhile"]}
+
+    monkeypatch.setattr(module, "busy_instances", busy_instances)
+    seq = last_seq(fleet)
+    rc, result = run_module(module.main, sim_args(fleet, instance_ids=[target], **FAST))
+    assert rc == 1, result.get("msg")
+    assert looks == [[target]] * 3, "one look when reading, one before the stop, one before the reset"
+    entry = result["instances"][target]
+    assert entry["result"] == ("busy" if found == "busy" else "failed"), entry
+    expected = "exec-started-meanwhile still works on it" if found == "busy" else \
+        "could not read the unfinished executions before resetting its disk: Alibaba Cloud API call failed: ListExecutions failed"
+    assert expected in entry["message"], entry["message"]
+    assert entry["message"].endswith("this task had stopped it and started it again, its disk not reset")
+    assert mutating(fleet, seq) == ["StopInstance", "StartInstance"]

@@ -4,6 +4,7 @@ post-hook; an unchanged instance is not; an instance that does not come back is 
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -114,3 +115,88 @@ def test_a_failed_reboot_fails_the_instance_and_counts_in_the_failure_budget(fle
     assert second["result"] == "cancelled" and "failure budget" in second["message"], second
     assert len(fleet.calls(product="oos", action="StartExecution")) == 1
     assert boots(fleet, plain) == {i: 0 for i in plain}
+
+
+def test_the_reboot_reads_are_bulk_one_call_per_poll_for_the_whole_batch(fleet, run_module):
+    """reboot=always reads in bulk: one ListTaskExecutions per child execution (the API filters by one execution), one
+    DescribeInstances for all the instances to reboot before RebootInstance, and per poll one DescribeInstances and at
+    most one DescribeCloudAssistantStatus for all the instances not yet back (never one instance at a time)."""
+    kernel, plain = ids(fleet, "kernel"), ids(fleet, "plain")
+    seq = last_seq(fleet)
+    rc, result = run_module(module.main, args(fleet, instance_ids=kernel + plain, reboot="always"))
+    assert rc == 0, result.get("msg")
+    calls = [c for c in fleet.calls() if c["seq"] > seq]
+    listed = [c for c in calls if c["action"] == "ListTaskExecutions"]
+    assert len(listed) == 4, "one ListTaskExecutions per child execution"
+    first_reboot = min(c["seq"] for c in calls if c["action"] == "RebootInstance")
+    phase = [c for c in calls if c["seq"] > listed[-1]["seq"] and c["action"] in (
+        "DescribeInstances", "DescribeCloudAssistantStatus", "RebootInstance")]
+    phase = phase[:max(i for i, c in enumerate(phase) if c["action"] in ("DescribeInstances", "DescribeCloudAssistantStatus")
+                       and c["seq"] > first_reboot) + 1]
+
+    def asked(call):
+        value = call["params"].get("InstanceIds")
+        if value is not None:
+            return frozenset(json.loads(value))
+        return frozenset(v for k, v in call["params"].items() if k == "InstanceId" or k.startswith("InstanceId."))
+
+    reads = [asked(c) for c in phase if c["action"] == "DescribeInstances"]
+    assert reads[0] == frozenset(plain), "the StartTimes before the reboot are read in one call"
+    polls = reads[1:]
+    assert polls and polls[0] == frozenset(plain), "the first poll reads every instance rebooting at once"
+    assert all(later <= earlier for earlier, later in zip(polls, polls[1:])), \
+        "each poll reads the instances not yet back together (%s)" % polls
+    agents = [c for c in phase if c["action"] == "DescribeCloudAssistantStatus"]
+    assert len(agents) <= len(polls), "at most one agent read per poll"
+    assert all(len(asked(c)) >= 1 for c in agents)
+
+
+def tag(server, instance_id, value):
+    server.sim.components["instances"].change(instance_id, {"tags": {"ecs-ops-patch-steps": value}})
+
+
+def steps_tag(server, instance_id):
+    return next(i for i in server.sim.instances("cn-hangzhou") if i.id == instance_id).tags.get("ecs-ops-patch-steps")
+
+
+def test_a_previous_rounds_pending_steps_are_finished_or_left_as_their_tag_says(fleet, run_module):
+    done = ids(fleet, "done")[0]
+    rc, scan = run_module(module.main, args(fleet, action="scan", instance_ids=[done]))
+    assert rc == 0, scan.get("msg")
+    past, future = "pending reboot+post_hook until 2000-01-01T00:00:00Z", "pending reboot+post_hook until 2999-01-01T00:00:00Z"
+    failing = dict(command="echo unhealthy; exit 7", timeout=30)
+
+    # A task that may still be running (its until is ahead): nothing is done twice.
+    tag(fleet, done, future)
+    seq = last_seq(fleet)
+    rc, left = run_module(module.main, args(fleet, instance_ids=[done], reboot="always", post_hook=HOOK))
+    entry = left["instances"][done]
+    assert rc == 0 and not left["changed"] and mutating(fleet, seq) == [], left.get("msg")
+    assert entry["result"] == "unchanged" and "may still be running them (until 2999-01-01T00:00:00Z)" in entry["message"]
+
+    # Gone (until passed), and this run has neither step: it needs attention, nothing is done.
+    tag(fleet, done, past)
+    seq = last_seq(fleet)
+    rc, plain = run_module(module.main, args(fleet, instance_ids=[done]))
+    assert rc == 0 and not plain["changed"] and mutating(fleet, seq) == [], plain.get("msg")
+    assert "needs attention: run with reboot=always and/or post_hook" in plain["instances"][done]["message"]
+    assert steps_tag(fleet, done) == past
+
+    # Gone, with a post-hook that fails: the instance is failed with the reason, the steps are recorded done.
+    rc, result = run_module(module.main, args(fleet, instance_ids=[done], post_hook=failing))
+    entry = result["instances"][done]
+    assert rc == 1 and entry["result"] == "failed" and "the post-hook failed: exit code 7" in entry["message"], entry
+    assert not entry["rebooted"] and boots(fleet, [done])[done] == 0 and steps_tag(fleet, done) == "done"
+
+    # Gone, reboot=always and a post-hook: rebooted, then the hook on the new boot; a second run changes nothing.
+    tag(fleet, done, past)
+    seq = last_seq(fleet)
+    rc, result = run_module(module.main, args(fleet, instance_ids=[done], reboot="always", post_hook=HOOK))
+    entry = result["instances"][done]
+    assert rc == 0 and result["changed"] and entry["result"] == "succeeded" and entry["rebooted"], entry
+    now = next(i for i in fleet.sim.instances("cn-hangzhou") if i.id == done).boot_id
+    assert entry["hooks"]["post"]["output"].strip() == now and boots(fleet, [done])[done] == 1
+    assert mutating(fleet, seq) == ["RebootInstance", "RunCommand", "TagResources"], "nothing installed"
+    seq = last_seq(fleet)
+    rc, again = run_module(module.main, args(fleet, instance_ids=[done], reboot="always", post_hook=HOOK))
+    assert rc == 0 and not again["changed"] and mutating(fleet, seq) == [], again.get("msg")
