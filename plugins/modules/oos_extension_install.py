@@ -749,8 +749,9 @@ def report(module, installer, runner, base, counts, diff):
                          "as pending; follow them with oos_execution_info" % (
                              len(unread), ", ".join(b.execution_id for b in unread), unread[0].error[0]), **result)
     if runner.stop_kind == "read_error":
-        module.fail_json(msg="%s; nothing more was started. The executions already started are reported" % (
-            runner.stopped[0].upper() + runner.stopped[1:]), **result)
+        module.fail_json(msg="%s%s. Nothing more was started; the %d execution(s) started before are reported with "
+                         "their instances" % (runner.stopped[0].upper(), runner.stopped[1:].rstrip("."),
+                                              len([b for b in runner.batches if b.started])), **result)
     failed = [e for e in entries.values() if e["result"] in ("failed", "cancelled")]
     if failed:
         module.fail_json(msg="%d of %d instance(s) failed: %s" % (len(failed), len(entries), failure_message(failed)),
