@@ -100,8 +100,8 @@ class PlanStream:
         open_regions = [r for r in self.regions if counts[r] < len(self.order[r])]
         if not open_regions:
             return "every package state read"
-        return "read %s package states" % ", ".join("%d/%d in %s" % (counts[r], len(self.order[r]), r)
-                                                    for r in open_regions)
+        return "package states read: %s" % ", ".join("%d/%d in %s" % (counts[r], len(self.order[r]), r)
+                                                     for r in open_regions)
 
     def unread(self):
         """The instances whose package state was not read (the task ended first)."""
