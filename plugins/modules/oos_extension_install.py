@@ -15,6 +15,13 @@ description:
   - Reads what each instance has installed (C(ListInstancePackageStates)), whether it is running with an
     online Cloud Assistant agent, and whether its operating system is one the extension supports; then acts
     only where needed. A second run with the same input changes nothing and starts nothing.
+  - With O(wait=true) (and not in check mode) the module reads while it acts. It reads every instance's state
+    first, then what each instance has installed, and starts a region's batches, each of
+    O(batch_size) instances, as soon as they are read, while the rest of the region is still read. The
+    remaining instances of a region start when its reads are done. The instances that decide whether the task
+    fails (unreachable, unsupported, or in another execution) are read before anything starts, so
+    O(unreachable=fail) and O(busy=fail) still fail before any change. Check mode and O(wait=false) read every
+    instance first.
   - Changes are made with the public OOS template C(ACS-ECS-BulkyConfigureOOSPackageWithTemporaryURL),
     one execution per batch of at most O(batch_size) instances, several executions at once.
   - Each instance is acted on at most once at a time, across runs and jobs. Before starting, the module lists
@@ -106,6 +113,9 @@ options:
       - Seconds to wait for all executions, including the time spent waiting for busy instances and starting
         later batches. Every API call after the wait started is bounded by it (the reads that build the report
         get 5 more seconds).
+      - The wait starts with the look-up of the running executions, right before the first batch starts. The
+        installed versions of most instances are read after that, while the first batches run, so those reads
+        count in it; instances not read when it passes are reported C(cancelled) with the reason.
       - A read that fails after its retries with an error that may pass (throttling, a 5xx answer, a dropped
         connection, a timeout) does not end the wait; only this deadline, or an error that will not go away
         (a permission, a bad request), does.
@@ -270,7 +280,7 @@ instances:
       type: str
     action:
       description: What was (or would be) done. C(none) when the instance is already right, C(skip) when it is
-        unreachable or unsupported.
+        unreachable or unsupported, C(unknown) when the task ended before the installed version was read.
       type: str
       sample: install
     result:
