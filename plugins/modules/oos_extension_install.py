@@ -715,8 +715,7 @@ def run_streaming(module, installer, base):
         stream.close()
         installer.unread("the task failed before: %s" % describe(exc)[0])
         module.fail_api(exc, summary=execution_summary(entries, summarise_plan(entries.values())), **base)
-    if stream.unread():
-        installer.unread(runner.stopped or ("wait_timeout passed first" if runner.timed_out else "the task ended first"))
+    installer.unread(runner.stopped or ("wait_timeout passed first" if runner.timed_out else "the task ended first"))
     warn_drift(module, entries, installer.extension)
     report(module, installer, runner, base, summarise_plan(entries.values()), plan_diff(entries.values()))
 

@@ -103,11 +103,6 @@ class PlanStream:
         return "package states read: %s" % ", ".join("%d/%d in %s" % (counts[r], len(self.order[r]), r)
                                                      for r in open_regions)
 
-    def unread(self):
-        """The instances whose package state was not read (the task ended first)."""
-        with self._lock:
-            return [i for r in self.regions for i in self.order[r][self._count[r]:]]
-
     # --- the reading threads ------------------------------------------------------------------------
     def _read_one(self, region, instance_id):
         if self._halt.is_set():
