@@ -291,6 +291,8 @@ class Runner:
             self._take_ready()
             self._assign()
             self._start_and_verify()
+            if not any(self.source.reading(r) for r in self.source.regions):
+                return    # the reads ended: the next round (and the end of the run) need not wait any more
 
     def _see(self, region, item):
         if item.get("TemplateName") != self.template or item.get("ParentExecutionId"):
