@@ -285,12 +285,17 @@ class Runner:
 
     def _idle(self, seconds):
         """The wait between two rounds: whenever the source has new work ready, take it and start the batches
-        it fills (each start round followed by its tie-break listing), then wait on until the round is due."""
+        it fills as a round would (a listing of their regions right before, the tie-break listing right after),
+        then wait on until the round is due."""
         end = self.clock() + seconds
         while self.source.wait(end - self.clock()):
             self._take_ready()
             self._assign()
-            self._start_and_verify()
+            regions = sorted({b.region for b in self._ready_batches(False)})
+            if regions:
+                self._refresh(regions)
+                self._assign()
+                self._start_and_verify()
             if not any(self.source.reading(r) for r in self.source.regions):
                 return    # the reads ended: the next round (and the end of the run) need not wait any more
 

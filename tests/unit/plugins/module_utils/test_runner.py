@@ -623,8 +623,9 @@ class FakeSource:
 
     regions = ["r"]
 
-    def __init__(self, clock, arrivals, first=None, problem=None):
+    def __init__(self, clock, arrivals, first=None, problem=None, happenings=()):
         self.clock = clock
+        self.happenings = sorted(happenings, key=lambda h: h[0])   # (moment, callable): the world moves meanwhile
         self.arrivals = sorted(arrivals, key=lambda a: a[0])
         self.first = dict(first or {})
         self.problem = problem          # (moment, text)
@@ -658,11 +659,14 @@ class FakeSource:
     def wait(self, seconds):
         moments = [a[0] for a in self.arrivals] + ([self.problem[0]] if self.problem else [])
         upcoming = [m for m in moments if self.clock.now < m <= self.clock.now + seconds]
-        if upcoming:
+        woken = bool(upcoming)
+        if woken:
             self.clock.now = min(upcoming)
-            return True
-        self.clock.sleep(max(0.0, seconds))
-        return False
+        else:
+            self.clock.sleep(max(0.0, seconds))
+        while self.happenings and self.happenings[0][0] <= self.clock.now:
+            self.happenings.pop(0)[1]()
+        return woken
 
     def stop(self):
         self.halted = True
@@ -692,9 +696,10 @@ def test_a_source_starts_full_batches_as_they_fill_and_the_rest_when_reads_end(c
     lookups = [n for n, (a, p) in enumerate(api.calls) if a == "ListExecutions" and not p.get("ParentExecutionId")]
     first_start = next(n for n, (a, _p) in enumerate(api.calls) if a == "StartExecution")
     assert len([n for n in lookups if n < first_start]) >= 3
-    for n, (action, _p) in enumerate(api.calls):     # every start is followed by a listing (the tie-break)
+    for n, (action, _p) in enumerate(api.calls):     # a listing right before every start round, one after
         if action == "StartExecution":
             assert any(m > n for m in lookups)
+            assert api.calls[n - 1][0] in ("ListExecutions", "StartExecution")
     assert all(w.batch.execution["status"] == "Success" for w in run.work.values())
 
 
@@ -738,3 +743,23 @@ def test_the_deadline_ends_a_run_whose_reads_go_on(clock):
     source = FakeSource(clock, [(clock.now + 500, {"i-1": "install"})])
     run = runner(api, clock, timeout=30, source=source).run({})
     assert run.timed_out and source.closed and not api.starts()
+
+
+def test_a_batch_started_on_a_wake_is_checked_by_a_listing_right_before_its_start(clock):
+    """Another job starts an uninstall on i-3 after our lookup and after our last poll; our batch with i-3 fills
+    on a wake between two polls: the listing right before the start shows the uninstall, so i-3 waits for it
+    (then is read again) instead of being started and cancelled by the tie-break."""
+    api = FakeOos(clock, duration=3.0)
+    t0 = clock.now
+    theirs = []
+    source = FakeSource(clock, [(t0 + 0.5, {"i-1": "install", "i-2": "install"}),
+                                (t0 + 7.4, {"i-3": "install", "i-4": "install"})],
+                        happenings=[(t0 + 7.3, lambda: theirs.append(api.add(["i-3"], action="uninstall")))])
+    spec = Spec()
+    run = runner(api, clock, spec, max_running=5, poll_interval=5.0, source=source).run({})
+    assert not run.timed_out and run._finished()
+    assert not [a for a, _p in api.calls if a == "CancelExecution"]
+    assert run.work["i-3"].waited_for == theirs and spec.replanned == [["i-3"]]
+    ours = [(e["start"], e["ids"]) for e in api.executions.values() if e["id"] not in theirs]
+    assert [ids for _s, ids in ours] == [["i-1", "i-2"], ["i-4"], ["i-3"]]
+    assert ours[2][0] >= t0 + 7.3 + 4      # i-3 started only once the uninstall had ended
