@@ -767,5 +767,6 @@ def report(module, installer, runner, base, counts, diff):
                          **result)
     module.exit_json(**result)
 
+
 if __name__ == "__main__":
     main()

@@ -639,7 +639,7 @@ class Runner:
                 counts[key] += int(((batch.execution or {}).get("counters") or {}).get(key) or 0)
         parts = [self.source.progress()] if self.source is not None else []
         parts += ["%d execution(s) running, %d finished" % (running, len(started) - running),
-                 "instances %(Success)d succeeded, %(Failed)d failed, %(Running)d running" % counts]
+                  "instances %(Success)d succeeded, %(Failed)d failed, %(Running)d running" % counts]
         queued = sum(1 for w in self.work.values() if w.state == QUEUED)
         blocked = sum(1 for w in self.work.values() if w.state == BLOCKED)
         if queued:
