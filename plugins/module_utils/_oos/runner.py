@@ -161,6 +161,7 @@ class Runner:
         self._intents = {}
         self._fresh = False
         self._listed = set()       # the executions the last round's listings showed
+        self._listed_at = {}       # region -> when its last listing was sent (the lookup's, or a round's)
         self.hooked = {}           # execution id -> {instance id: child view}: our ended batches the spec saw
         self.hook_failed = 0       # instances the spec's after-batch step failed (they count in the budget)
         self.forecast = EndForecast()   # when our running executions should end (when to poll next)
@@ -240,8 +241,10 @@ class Runner:
             self.work[instance_id] = Work(instance_id, region, action)
         regions = sorted({w.region for w in self.work.values()} | set(self.source.regions if self.source else ()))
         moment = self.now()
+        sent = self.clock()
         for region in regions:
             self.since[region] = iso(moment - timedelta(seconds=CLOCK_SKEW))
+            self._listed_at[region] = sent
         outcomes = run_bounded(lambda r: self._lookup_region(r, moment), regions, self.workers)
         for outcome in outcomes:
             if not outcome.ok:
@@ -277,24 +280,29 @@ class Runner:
 
     def _take_ready(self):
         """Take what the source has ready; a problem it reports stops every start (like a failed start)."""
+        reading = any(self.source.reading(r) for r in self.source.regions)
         work, problem = self.source.take()
         self._take(work)
+        if reading and not any(self.source.reading(r) for r in self.source.regions):
+            self._say_lookup()    # every instance is planned: what the lookup means for all of them
         if problem:
             self.say("no more batches start: %s" % problem)
             self._stop(problem, kind="read_error")
 
     def _idle(self, seconds):
         """The wait between two rounds: whenever the source has new work ready, take it and start the batches
-        it fills as a round would (a listing of their regions right before, the tie-break listing right after),
-        then wait on until the round is due."""
+        it fills as a round would: a listing of their regions right before (unless one was sent less than
+        ``poll_interval`` ago), the tie-break listing right after. Then wait on until the round is due."""
         end = self.clock() + seconds
         while self.source.wait(end - self.clock()):
             self._take_ready()
             self._assign()
             regions = sorted({b.region for b in self._ready_batches(False)})
             if regions:
-                self._refresh(regions)
-                self._assign()
+                stale = [r for r in regions if self.clock() - self._listed_at.get(r, float("-inf")) > self.poll_interval]
+                if stale:
+                    self._refresh(stale)
+                    self._assign()
                 self._start_and_verify()
             if not any(self.source.reading(r) for r in self.source.regions):
                 return    # the reads ended: the next round (and the end of the run) need not wait any more
@@ -622,7 +630,11 @@ class Runner:
 
     # --- polling ----------------------------------------------------------------------------------
     def _say_lookup(self):
-        adopted = sum(1 for w in self.work.values() if w.batch is not None)
+        if self.source is not None and any(self.source.reading(r) for r in self.source.regions):
+            self.say("looked up the running executions in %d region(s); batches start as the instances are read"
+                     % len(self._listed_at))
+            return
+        adopted = sum(1 for w in self.work.values() if w.batch is not None and not w.batch.mine)
         blocked = [w for w in self.work.values() if w.state == BLOCKED]
         stale = sum(1 for w in blocked if all(self.views.get(i, {}).get("done", True) for i in w.blockers))
         self.say("%d instance(s) to change; %d already in executions doing the same (adopted), %d busy with other "
@@ -705,6 +717,7 @@ class Runner:
         for outcome in run_bounded(self._read_region, regions, self.workers):
             if outcome.ok:
                 self._merge(outcome.item, *outcome.value)
+                self._listed_at[outcome.item] = sent
                 read.append(outcome.item)
                 try:
                     self._cover(outcome.item)

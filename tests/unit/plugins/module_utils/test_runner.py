@@ -746,9 +746,9 @@ def test_the_deadline_ends_a_run_whose_reads_go_on(clock):
 
 
 def test_a_batch_started_on_a_wake_is_checked_by_a_listing_right_before_its_start(clock):
-    """Another job starts an uninstall on i-3 after our lookup and after our last poll; our batch with i-3 fills
-    on a wake between two polls: the listing right before the start shows the uninstall, so i-3 waits for it
-    (then is read again) instead of being started and cancelled by the tie-break."""
+    """Another job starts an uninstall on i-3 after our lookup and after our last listing (more than a poll interval
+    before); our batch with i-3 fills on a wake between two polls: the listing right before the start shows the
+    uninstall, so i-3 waits for it (then is read again) instead of being started and cancelled by the tie-break."""
     api = FakeOos(clock, duration=3.0)
     t0 = clock.now
     theirs = []
@@ -756,7 +756,7 @@ def test_a_batch_started_on_a_wake_is_checked_by_a_listing_right_before_its_star
                                 (t0 + 7.4, {"i-3": "install", "i-4": "install"})],
                         happenings=[(t0 + 7.3, lambda: theirs.append(api.add(["i-3"], action="uninstall")))])
     spec = Spec()
-    run = runner(api, clock, spec, max_running=5, poll_interval=5.0, source=source).run({})
+    run = runner(api, clock, spec, max_running=5, poll_interval=1.0, source=source).run({})
     assert not run.timed_out and run._finished()
     assert not [a for a, _p in api.calls if a == "CancelExecution"]
     assert run.work["i-3"].waited_for == theirs and spec.replanned == [["i-3"]]
