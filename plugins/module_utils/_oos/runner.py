@@ -267,9 +267,11 @@ class Runner:
         """The instance ids the lookup shows in unfinished executions (what the source must plan first)."""
         return {instance_id for _region, instance_id in self._index()[0]}
 
-    def _expecting(self, region):
-        """Whether more work may still come for ``region``."""
-        return self.source is not None and self.source.reading(region)
+    def _expecting(self, region=None):
+        """Whether more work may still come for ``region`` (for any region when None)."""
+        if self.source is None:
+            return False
+        return any(self.source.reading(r) for r in ([region] if region else self.source.regions))
 
     def _take(self, work):
         for instance_id, (region, action) in work.items():
@@ -280,10 +282,10 @@ class Runner:
 
     def _take_ready(self):
         """Take what the source has ready; a problem it reports stops every start (like a failed start)."""
-        reading = any(self.source.reading(r) for r in self.source.regions)
+        reading = self._expecting()
         work, problem = self.source.take()
         self._take(work)
-        if reading and not any(self.source.reading(r) for r in self.source.regions):
+        if reading and not self._expecting():
             self._say_lookup()    # every instance is planned: what the lookup means for all of them
         if problem:
             self.say("no more batches start: %s" % problem)
@@ -304,7 +306,7 @@ class Runner:
                     self._refresh(stale)
                     self._assign()
                 self._start_and_verify()
-            if not any(self.source.reading(r) for r in self.source.regions):
+            if not self._expecting():
                 return    # the reads ended: the next round (and the end of the run) need not wait any more
 
     def _see(self, region, item):
@@ -630,7 +632,7 @@ class Runner:
 
     # --- polling ----------------------------------------------------------------------------------
     def _say_lookup(self):
-        if self.source is not None and any(self.source.reading(r) for r in self.source.regions):
+        if self._expecting():
             self.say("looked up the running executions in %d region(s); batches start as the instances are read"
                      % len(self._listed_at))
             return
@@ -703,7 +705,7 @@ class Runner:
                     work.waited_for.append(batch.execution_id)
 
     def _finished(self, _value=None):
-        if self.source is not None and any(self.source.reading(r) for r in self.source.regions):
+        if self._expecting():
             return False
         if any(w.state in (QUEUED, BLOCKED) for w in self.work.values()):
             return False
