@@ -549,11 +549,12 @@ class Installer:
         return {i: (e["region"], e["action"]) for i, e in planned.items() if e["action"] in MUTATING_ACTIONS}
 
     # --- reading while acting -------------------------------------------------------------------
-    def stream(self):
-        """The runner's work source: the package states read while batches start (``_extensions.stream``)."""
+    def stream(self, deadline):
+        """The runner's work source: the package states read while batches start (``_extensions.stream``); each
+        read is bounded by ``deadline()`` (the runner's, which counts from its lookup)."""
         order = {r: [i for i in ids if self.views[i]["exists"]] for r, ids in self.targets.items()}
         name = self.extension["name"]
-        return PlanStream(order, self.first, lambda r, i: package_state(self.oos(r), i, name),
+        return PlanStream(order, self.first, lambda r, i: package_state(self.oos(r), i, name, deadline()),
                           lambda r, i, installed: plan_instance(self.desired(r), self.views[i], installed),
                           self.accept, self.batch_size, STATE_READ_WORKERS)
 
@@ -700,7 +701,7 @@ def run_streaming(module, installer, base):
     """Read while acting: look up what runs, plan what must be decided before anything starts, then start each
     region's batches as its package states are read. Ends the task."""
     entries = installer.entries
-    stream = installer.stream()
+    stream = installer.stream(lambda: runner.deadline)
     runner = installer.runner(source=stream)
     try:
         runner.run({})

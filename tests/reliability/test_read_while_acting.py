@@ -221,3 +221,31 @@ def test_check_mode_reads_the_whole_plan_and_changes_nothing(sim):
     assert len(sim.calls(mark, action=STATES)) == len(ids)
     assert [e["result"] for e in result["instances"].values()] == ["planned"] * len(ids)
     assert result["summary"]["to_install"] == len(ids) and not result["executions"]
+
+
+def test_wait_timeout_bounds_the_reads_that_run_while_acting(sim):
+    """After the first 20 reads, ListInstancePackageStates answers after 20 s (within the default api_timeout of
+    30 s). wait_timeout counts from the lookup and bounds those reads too: the task ends close to it, timed out;
+    the batches it started (at most two) are ``pending``, the instances never read ``cancelled`` with the reason."""
+    sim.reset(fleet([R], 60, durations={"install": HUNG}), time_scale=TIME_SCALE)
+    sim.faults({"action": STATES, "latency_ms": 20000, "skip": 20})
+    ids = instance_ids(sim, R)
+    mark = sim.mark()
+    wait = 6
+    run = run_module_async(sim, "oos_extension_install", args(ids, wait_timeout=wait), timeout=120)
+    try:
+        rc, result, _out, err = run.result(120)
+    finally:
+        run.stop()
+    assert run.elapsed < wait + 12, "the task ended %.1fs after it began, wait_timeout=%s" % (run.elapsed, wait)
+    assert rc != 0 and result.get("timed_out") and "Timed out" in result["msg"], (result.get("msg"), err[-500:])
+    started = set(started_targets(sim.calls(mark, action="StartExecution")))
+    assert started <= set(ids[:20]) and len(started) % 10 == 0   # only full batches of instances read in order
+    for instance_id in ids:
+        entry = result["instances"][instance_id]
+        if instance_id in started:
+            assert entry["result"] == "pending", entry
+        else:
+            assert entry["result"] == "cancelled" and entry["message"].startswith("not started"), entry
+    unread = [e for e in result["instances"].values() if e["action"] == "unknown"]
+    assert unread and all("wait_timeout passed" in e["message"] for e in unread), unread[:2]

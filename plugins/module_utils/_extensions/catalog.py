@@ -115,10 +115,10 @@ def close_names(catalogue, wanted, limit=5):
     return list(dict.fromkeys(pool[n] for n in close))
 
 
-def package_state(api, instance_id, template_name):
+def package_state(api, instance_id, template_name, deadline=None):
     """{version, update_time, parameters} of ``template_name`` on one instance, or None: one
-    ListInstancePackageStates read (the API takes one instance)."""
-    rows = list_all(lambda p: api.call("ListInstancePackageStates", p),
+    ListInstancePackageStates read (the API takes one instance), bounded by ``deadline`` if given."""
+    rows = list_all(lambda p: api.call("ListInstancePackageStates", p, deadline=deadline),
                     {"InstanceId": instance_id, "TemplateNames": json_param([template_name]), "MaxResults": 100},
                     ("PackageStates",))
     for row in rows:

@@ -204,7 +204,9 @@ class Runner:
                 self.source.close()
         self.timed_out = waited.timed_out
         if self.source is not None:
-            self._take_ready()    # read before the end: reported as not started, with the others
+            # Read before the end: reported as not started, with the others. After the deadline, a read cut by it
+            # is no read error: the timeout says why.
+            self._take_ready(problems=not self.timed_out)
         if self.timed_out:
             self._settle("not started: still waiting for %s when wait_timeout passed",
                          queued=self._not_started("wait_timeout passed before its batch could start"))
@@ -280,14 +282,14 @@ class Runner:
         if work and self.stopped:
             self._stop(self.stopped, self.stop_kind, self.stop_result)
 
-    def _take_ready(self):
+    def _take_ready(self, problems=True):
         """Take what the source has ready; a problem it reports stops every start (like a failed start)."""
         reading = self._expecting()
         work, problem = self.source.take()
         self._take(work)
         if reading and not self._expecting():
             self._say_lookup()    # every instance is planned: what the lookup means for all of them
-        if problem:
+        if problem and problems:
             self.say("no more batches start: %s" % problem)
             self._stop(problem, kind="read_error")
 

@@ -763,3 +763,11 @@ def test_a_batch_started_on_a_wake_is_checked_by_a_listing_right_before_its_star
     ours = [(e["start"], e["ids"]) for e in api.executions.values() if e["id"] not in theirs]
     assert [ids for _s, ids in ours] == [["i-1", "i-2"], ["i-4"], ["i-3"]]
     assert ours[2][0] >= t0 + 7.3 + 4      # i-3 started only once the uninstall had ended
+
+
+def test_a_read_cut_by_the_deadline_is_reported_as_the_timeout_not_as_a_read_error(clock):
+    api = FakeOos(clock)
+    source = FakeSource(clock, [(clock.now + 500, {"i-1": "install"})],
+                        problem=(clock.now + 31, "could not read the package states in r: the deadline passed"))
+    run = runner(api, clock, timeout=30, source=source).run({})
+    assert run.timed_out and run.stop_kind is None and run.stopped is None and not api.starts()
