@@ -15,6 +15,13 @@ description:
   - Reads what each instance has installed (C(ListInstancePackageStates)), whether it is running with an
     online Cloud Assistant agent, and whether its operating system is one the extension supports; then acts
     only where needed. A second run with the same input changes nothing and starts nothing.
+  - With O(wait=true) (and not in check mode) the module reads while it acts. It reads every instance's state
+    first, then what each instance has installed, and starts a region's batches, each of
+    O(batch_size) instances, as soon as they are read, while the rest of the region is still read. The
+    remaining instances of a region start when its reads are done. The instances that decide whether the task
+    fails (unreachable, unsupported, or in another execution) are read before anything starts, so
+    O(unreachable=fail) and O(busy=fail) still fail before any change. Check mode and O(wait=false) read every
+    instance first.
   - Changes are made with the public OOS template C(ACS-ECS-BulkyConfigureOOSPackageWithTemporaryURL),
     one execution per batch of at most O(batch_size) instances, several executions at once.
   - Each instance is acted on at most once at a time, across runs and jobs. Before starting, the module lists
@@ -106,6 +113,9 @@ options:
       - Seconds to wait for all executions, including the time spent waiting for busy instances and starting
         later batches. Every API call after the wait started is bounded by it (the reads that build the report
         get 5 more seconds).
+      - The wait starts with the look-up of the running executions, right before the first batch starts. The
+        installed versions of most instances are read after that, while the first batches run, so those reads
+        count in it; instances not read when it passes are reported C(cancelled) with the reason.
       - A read that fails after its retries with an error that may pass (throttling, a 5xx answer, a dropped
         connection, a timeout) does not end the wait; only this deadline, or an error that will not go away
         (a permission, a bad request), does.
@@ -270,7 +280,7 @@ instances:
       type: str
     action:
       description: What was (or would be) done. C(none) when the instance is already right, C(skip) when it is
-        unreachable or unsupported.
+        unreachable or unsupported, C(unknown) when the task ended before the installed version was read.
       type: str
       sample: install
     result:
@@ -377,19 +387,24 @@ timed_out:
 """
 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_all
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import describe
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.catalog import (
+    STATE_READ_WORKERS,
     ExtensionError,
     get_extension,
     installed_packages,
+    package_state,
     resolve_extension,
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.plan import (
     MUTATING_ACTIONS,
     NONE,
     SKIP,
+    UNKNOWN,
     Desired,
     plan,
     plan_diff,
+    plan_instance,
     summarise_plan,
 )
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.install import (
@@ -402,7 +417,8 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.i
     preview_messages,
     validate_options,
 )
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.templates import validate_parameters
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.stream import PlanStream
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.templates import platform_matches, validate_parameters
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._options import oos_run_argument_spec
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._module import AlicloudModule
@@ -489,28 +505,92 @@ class Installer:
         return Desired(self.p["state"], self.extension["versions"][region], self.p["force"], self.platforms,
                        wanted=wanted, reinstall_on_drift=self.p["reinstall_on_drift"])
 
-    def read_region(self, region):
-        """(instance views, installed packages) of one region's targets."""
-        ids = self.targets[region]
-        found = read_instances(self.module.api("ecs", region), region, ids)
-        existing = [i for i in ids if found[i]["exists"]]
-        return found, installed_packages(self.oos(region), existing, self.extension["name"])
+    def read_views(self):
+        """Every instance's view (DescribeInstances and the agent status; regions read concurrently). The report
+        keeps the input order: every instance has its place before it is planned."""
+        self.planned_at = utc_now()
+        regions = list(self.targets)
+        for found in run_all(lambda r: read_instances(self.module.api("ecs", r), r, self.targets[r]), regions):
+            self.views.update(found)
+        self.entries = dict.fromkeys(i for ids in self.targets.values() for i in ids)
+
+    def read_states(self, ids_by_region):
+        """Read the installed version of the instances ``ids_by_region`` names (those that exist; regions read
+        concurrently), plan them, and record the plans; {instance id: action} of those planned."""
+        regions = [r for r, ids in ids_by_region.items() if ids]
+
+        def read(region):
+            ids = ids_by_region[region]
+            existing = [i for i in ids if self.views[i]["exists"]]
+            return plan(self.desired(region), {i: self.views[i] for i in ids},
+                        installed_packages(self.oos(region), existing, self.extension["name"]))
+
+        planned = {}
+        for entries in run_all(read, regions):
+            planned.update(entries)
+        self.accept(planned)
+        return {i: e["action"] for i, e in planned.items()}
 
     def read_fleet(self):
-        """Every instance's view and installed version (regions read concurrently), and the plan per instance."""
-        self.planned_at = utc_now()
-        read = run_all(self.read_region, list(self.targets))
-        for region, (found, installed) in zip(self.targets, read):
-            self.views.update(found)
-            ids = self.targets[region]
-            self.entries.update(plan(self.desired(region), {i: found[i] for i in ids}, installed))
-        for entry in self.entries.values():
+        """Every instance's view and installed version, and the plan per instance (check mode, wait=false)."""
+        self.read_views()
+        self.read_states(self.targets)
+
+    def accept(self, planned):
+        """Record planned entries with their result so far; the work ({instance id: (region, action)}) they need."""
+        for instance_id, entry in planned.items():
             if entry["action"] == SKIP:
                 result = "unsupported" if entry["unsupported"] else "unreachable"
             else:
                 result = "unchanged" if entry["action"] == NONE else "planned"
             entry.update(result=result, execution_id="", child_execution_id="", output="", configuration="",
                          adopted=False, waited_for=[])
+            self.entries[instance_id] = entry
+        return {i: (e["region"], e["action"]) for i, e in planned.items() if e["action"] in MUTATING_ACTIONS}
+
+    # --- reading while acting -------------------------------------------------------------------
+    def stream(self, deadline):
+        """The runner's work source: the package states read while batches start (``_extensions.stream``); each
+        read is bounded by ``deadline()`` (the runner's, which counts from its lookup)."""
+        order = {r: [i for i in ids if self.views[i]["exists"]] for r, ids in self.targets.items()}
+        name = self.extension["name"]
+        return PlanStream(order, self.first, lambda r, i: package_state(self.oos(r), i, name, deadline()),
+                          lambda r, i, installed: plan_instance(self.desired(r), self.views[i], installed),
+                          self.accept, self.batch_size, STATE_READ_WORKERS)
+
+    def first(self, covered):
+        """What is planned before anything starts: the missing instances (no read), those not ready or of another
+        OS (whether they are unreachable depends on what they have installed) and those the lookup shows in
+        unfinished executions (busy=fail fails on them). unreachable=fail fails here (``Unreachable``).
+        ``(planned ids, work)``."""
+        platforms = self.platforms
+        chosen = {r: [i for i in ids if not self.views[i]["exists"] or self.views[i]["reason"] or i in covered
+                      or not platform_matches(platforms, self.views[i]["os_type"], self.views[i]["os_name"])]
+                  for r, ids in self.targets.items()}
+        actions = self.read_states(chosen)
+        skipped = [self.entries[i] for i, action in actions.items() if action == SKIP]
+        if skipped and self.p["unreachable"] == "fail":
+            raise Unreachable(skipped)
+        return set(actions), {i: (self.entries[i]["region"], a) for i, a in actions.items() if a in MUTATING_ACTIONS}
+
+    def read_rest(self):
+        """Plan the instances not planned yet (a task that fails before anything starts shows the whole plan); a
+        read that fails leaves them unread."""
+        try:
+            self.read_states({r: [i for i in ids if self.entries[i] is None] for r, ids in self.targets.items()})
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            self.unread(describe(exc)[0])
+
+    def unread(self, why):
+        """The report of the instances whose package state was never read (the task ended first)."""
+        for instance_id, entry in self.entries.items():
+            if entry is None:
+                view = self.views[instance_id]
+                self.entries[instance_id] = dict(
+                    instance_id=instance_id, region=view["region"], name=view.get("name", ""), action=UNKNOWN,
+                    previous_version="", new_version="", message="not started: its package state was not read: %s"
+                    % why, unreachable=False, unsupported=False, drift={}, result="cancelled", execution_id="",
+                    child_execution_id="", output="", configuration="", adopted=False, waited_for=[])
 
     # --- the runner's side --------------------------------------------------------------------
     def batch(self, region, action, ids):
@@ -548,40 +628,58 @@ class Installer:
             actions[instance_id] = entry["action"] if entry["action"] in MUTATING_ACTIONS else None
         return actions
 
-    def runner(self):
+    def runner(self, source=None):
         p = self.p
         return Runner(self.oos, BULKY_TEMPLATE, self, p["max_concurrent_executions"], p["wait_timeout"],
                       p["poll_interval"], wait=p["wait"], on_busy=p["busy"], user_token=p["client_token"],
                       tags=p["tags"], description=p["description"], secret_names=self.secret_names,
-                      progress=self.module.progress.say, planned_at=self.planned_at)
+                      progress=self.module.progress.say, planned_at=self.planned_at, source=source)
 
     def work(self):
         return {i: (e["region"], e["action"]) for i, e in self.entries.items() if e["action"] in MUTATING_ACTIONS}
 
 
+class Unreachable(Exception):
+    """unreachable=fail and some instances cannot take the change: the task fails before anything starts."""
+
+    def __init__(self, entries):
+        super().__init__("%d unreachable or unsupported instance(s)" % len(entries))
+        self.entries = entries
+
+
+def fail_unreachable(module, entries, unreachable, base):
+    counts = summarise_plan(entries.values())
+    module.fail_json(msg="%d instance(s) cannot take the change (%d unsupported, %d unreachable): %s. Fix them, "
+                     "or set unreachable=skip" % (len(unreachable), counts["unsupported"], counts["unreachable"],
+                                                  failure_message(unreachable)),
+                     summary=execution_summary(entries, counts), **base)
+
+
 def main():
     module = AlicloudModule(argument_spec=argument_spec(), region_required=False, supports_check_mode=True)
     installer = Installer(module)
+    # Check mode and wait=false read the whole plan first; a waiting run reads while it acts (the package states
+    # are read while the first batches run; see docs/architecture.md, "Reading while acting").
+    streaming = module.params["wait"] and not module.check_mode
     # The reads raise; an API error that ends the task becomes fail_api here, once.
     try:
         installer.read_extension()
-        installer.read_fleet()
+        if streaming:
+            installer.read_views()
+        else:
+            installer.read_fleet()
     except Exception as exc:  # pylint: disable=broad-exception-caught
         module.fail_api(exc)
     entries, extension = installer.entries, installer.extension
+    base = dict(instances=entries, executions=[], extension=extension, timed_out=False)
+    if streaming:
+        run_streaming(module, installer, base)
     counts = summarise_plan(entries.values())
     diff = plan_diff(entries.values())
-    base = dict(instances=entries, executions=[], extension=extension, timed_out=False)
     unreachable = [e for e in entries.values() if e["action"] == SKIP]
     if unreachable and module.params["unreachable"] == "fail":
-        module.fail_json(msg="%d instance(s) cannot take the change (%d unsupported, %d unreachable): %s. Fix them, "
-                         "or set unreachable=skip" % (len(unreachable), counts["unsupported"], counts["unreachable"],
-                                                      failure_message(unreachable)),
-                         summary=execution_summary(entries, counts), **base)
-    drifted = [e for e in entries.values() if e["drift"] and e["action"] == NONE]
-    if drifted:
-        module.warn("%d instance(s) have %s installed with other parameters than asked; reinstall_on_drift=true "
-                    "applies them: %s" % (len(drifted), extension["name"], failure_message(drifted, 5)))
+        fail_unreachable(module, entries, unreachable, base)
+    warn_drift(module, entries, extension)
     work = installer.work()
     runner = installer.runner()
     try:
@@ -593,12 +691,53 @@ def main():
             module.exit_json(changed=False, summary=execution_summary(entries, counts), diff=diff, **base)
         runner.run(work)
     except BusyError as exc:
-        for instance_id, ids in exc.busy.items():
-            entries[instance_id].update(result="busy", message="busy with %s; nothing was started" % ", ".join(ids))
-        module.fail_json(msg="%s. Nothing was started; set busy=wait to wait for them, or busy=skip" % exc,
-                         summary=execution_summary(entries, counts), **base)
+        fail_busy(module, exc, entries, counts, base)
     except Exception as exc:  # pylint: disable=broad-exception-caught
         module.fail_api(exc, summary=execution_summary(entries, counts), **base)
+    report(module, installer, runner, base, counts, diff)
+
+
+def run_streaming(module, installer, base):
+    """Read while acting: look up what runs, plan what must be decided before anything starts, then start each
+    region's batches as its package states are read. Ends the task."""
+    entries = installer.entries
+    stream = installer.stream(lambda: runner.deadline)
+    runner = installer.runner(source=stream)
+    try:
+        runner.run({})
+    except (Unreachable, BusyError) as exc:
+        # Nothing started anywhere: read the rest, so that the failure shows the whole plan, as check mode does.
+        stream.close()
+        installer.read_rest()
+        if isinstance(exc, Unreachable):
+            fail_unreachable(module, entries, exc.entries, base)
+        fail_busy(module, exc, entries, summarise_plan(entries.values()), base)
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        stream.close()
+        installer.unread("the task failed before: %s" % describe(exc)[0])
+        module.fail_api(exc, summary=execution_summary(entries, summarise_plan(entries.values())), **base)
+    installer.unread(runner.stopped or ("wait_timeout passed first" if runner.timed_out else "the task ended first"))
+    warn_drift(module, entries, installer.extension)
+    report(module, installer, runner, base, summarise_plan(entries.values()), plan_diff(entries.values()))
+
+
+def warn_drift(module, entries, extension):
+    drifted = [e for e in entries.values() if e["drift"] and e["action"] == NONE]
+    if drifted:
+        module.warn("%d instance(s) have %s installed with other parameters than asked; reinstall_on_drift=true "
+                    "applies them: %s" % (len(drifted), extension["name"], failure_message(drifted, 5)))
+
+
+def fail_busy(module, exc, entries, counts, base):
+    for instance_id, ids in exc.busy.items():
+        entries[instance_id].update(result="busy", message="busy with %s; nothing was started" % ", ".join(ids))
+    module.fail_json(msg="%s. Nothing was started; set busy=wait to wait for them, or busy=skip" % exc,
+                     summary=execution_summary(entries, counts), **base)
+
+
+def report(module, installer, runner, base, counts, diff):
+    """The end of a run that started or adopted executions: the per-instance results, and the task's outcome."""
+    entries = installer.entries
     children, cancelled, warnings = runner.finish(module.params["cancel_on_timeout"])
     for warning in warnings:
         module.warn(warning)
@@ -619,6 +758,10 @@ def main():
         module.fail_json(msg="Could not read the status of %d execution(s) (%s): %s. Their instances are reported "
                          "as pending; follow them with oos_execution_info" % (
                              len(unread), ", ".join(b.execution_id for b in unread), unread[0].error[0]), **result)
+    if runner.stop_kind == "read_error":
+        module.fail_json(msg="%s%s. Nothing more was started; the %d execution(s) started before are reported with "
+                         "their instances" % (runner.stopped[0].upper(), runner.stopped[1:].rstrip("."),
+                                              len([b for b in runner.batches if b.started])), **result)
     failed = [e for e in entries.values() if e["result"] in ("failed", "cancelled")]
     if failed:
         module.fail_json(msg="%d of %d instance(s) failed: %s" % (len(failed), len(entries), failure_message(failed)),

@@ -115,18 +115,21 @@ def close_names(catalogue, wanted, limit=5):
     return list(dict.fromkeys(pool[n] for n in close))
 
 
-def installed_packages(api, instance_ids, template_name, workers=STATE_READ_WORKERS):
-    """{instance id: {version, update_time, parameters} or None} through ListInstancePackageStates."""
-    def read(instance_id):
-        rows = list_all(lambda p: api.call("ListInstancePackageStates", p),
-                        {"InstanceId": instance_id, "TemplateNames": json_param([template_name]), "MaxResults": 100},
-                        ("PackageStates",))
-        for row in rows:
-            if row.get("TemplateName") == template_name:
-                parameters = parse_json(row.get("Parameters"))
-                return dict(version=row.get("TemplateVersion", ""), update_time=row.get("UpdateTime", ""),
-                            parameters=parameters if isinstance(parameters, dict) else {})
-        return None
+def package_state(api, instance_id, template_name, deadline=None):
+    """{version, update_time, parameters} of ``template_name`` on one instance, or None: one
+    ListInstancePackageStates read (the API takes one instance), bounded by ``deadline`` if given."""
+    rows = list_all(lambda p: api.call("ListInstancePackageStates", p, deadline=deadline),
+                    {"InstanceId": instance_id, "TemplateNames": json_param([template_name]), "MaxResults": 100},
+                    ("PackageStates",))
+    for row in rows:
+        if row.get("TemplateName") == template_name:
+            parameters = parse_json(row.get("Parameters"))
+            return dict(version=row.get("TemplateVersion", ""), update_time=row.get("UpdateTime", ""),
+                        parameters=parameters if isinstance(parameters, dict) else {})
+    return None
 
+
+def installed_packages(api, instance_ids, template_name, workers=STATE_READ_WORKERS):
+    """{instance id: package_state(...)} of ``instance_ids``, read concurrently."""
     instance_ids = list(instance_ids)
-    return dict(zip(instance_ids, run_all(read, instance_ids, workers)))
+    return dict(zip(instance_ids, run_all(lambda i: package_state(api, i, template_name), instance_ids, workers)))

@@ -12,6 +12,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._extensions.t
 )
 
 INSTALL, UPDATE, UNINSTALL, NONE, SKIP = "install", "update", "uninstall", "none", "skip"
+UNKNOWN = "unknown"     # never planned: its package state was not read before the task ended
 MUTATING_ACTIONS = (INSTALL, UPDATE, UNINSTALL)
 ABSENT = "absent"
 
@@ -140,7 +141,7 @@ def summarise_plan(entries):
             counts["unchanged"] += 1
         elif entry["action"] == SKIP:
             counts["unsupported" if entry.get("unsupported") else "unreachable"] += 1
-        else:
+        elif entry["action"] in MUTATING_ACTIONS:
             counts["to_" + entry["action"]] += 1
     return counts
 

@@ -106,13 +106,22 @@ class Runner:
     parameters and token content, ``spec.intent(parameters, secret_names)`` what an execution does
     (equal intents are the same change), ``spec.replan(region, ids)`` the action each instance
     needs now (None for nothing) after an execution it waited for ended, ``spec.batch_size``.
+
+    ``source`` (optional) hands over work while the runner runs (the module still reads the fleet): the runner
+    looks up every region of ``source.regions`` first, then takes ``source.begin(covered)`` (the work of the
+    instances the lookup shows in unfinished executions, and of any the module must decide on before anything
+    starts) before its first start, calls ``source.start()``, and between rounds takes what
+    ``source.take()`` returns (``(work, problem)``: a problem stops all starts, like a failed start). While
+    ``source.reading(region)``, only full batches start in that region; the rest waits for the region's last
+    reads. ``source.wait(seconds)`` sleeps between polls and returns True early when new work is ready.
     """
 
     def __init__(self, api_for, template_name, spec, max_running, timeout, poll_interval, wait=True, canary=False,
                  on_busy="wait", user_token=None, tags=None, description=None, secret_names=(), workers=8,
                  sleep=time.sleep, clock=time.monotonic, now=utc_now, progress=None, guards=None, planned_at=None,
-                 before_start=None, after_batch=None):
+                 before_start=None, after_batch=None, source=None):
         self.api_for = api_for
+        self.source = source
         self.template = template_name
         self.spec = spec
         self.max_running = max_running
@@ -139,7 +148,8 @@ class Runner:
         self.cancelled = set()     # ids of our executions cancelled because an older one overlaps
         self.settled = set()       # executions already finished at the lookup (the plan was read after them)
         self.stopped = None        # why no more batches start
-        self.stop_kind = None      # canary, start_error, window, failure_budget, judge_error
+        self.stop_kind = None      # canary, start_error, window, failure_budget, judge_error, read_error
+        self.stop_result = "cancelled"
         self.guards = guards or Guards()
         self.window_cancelled = set()   # our executions cancelled because the window ended
         self.gate_open = not canary
@@ -151,6 +161,7 @@ class Runner:
         self._intents = {}
         self._fresh = False
         self._listed = set()       # the executions the last round's listings showed
+        self._listed_at = {}       # region -> when its last listing was sent (the lookup's, or a round's)
         self.hooked = {}           # execution id -> {instance id: child view}: our ended batches the spec saw
         self.hook_failed = 0       # instances the spec's after-batch step failed (they count in the budget)
         self.forecast = EndForecast()   # when our running executions should end (when to poll next)
@@ -166,8 +177,14 @@ class Runner:
     def run(self, work):
         """Start, adopt and wait; ``self.timed_out`` says whether the deadline passed."""
         self._begin(work)
+        if self.source is not None:
+            self._take(self.source.begin(self._covered()))
         self._assign(initial=True)
         self._say_lookup()
+        if self.source is not None:
+            if not self.wait:
+                raise ValueError("a work source needs wait=true")
+            self.source.start()
         if not self.wait:
             # Instances whose plan is stale only because an execution ended since it was read are read again now;
             # those that wait for a running one stay busy (nothing waits with wait=false).
@@ -177,10 +194,19 @@ class Runner:
             self._settle("not started: it is busy with %s and wait=false", queued=self._not_started())
             return self
         self._fresh = True
-        waited = wait_for(self._round, self._finished, max(0.0, self.deadline - self.clock()),
-                          interval=self.poll_interval, max_interval=self.poll_interval * 4, backoff=1.25,
-                          next_interval=self._next_poll, sleep=self.sleep, clock=self.clock)
+        try:
+            waited = wait_for(self._round, self._finished, max(0.0, self.deadline - self.clock()),
+                              interval=self.poll_interval, max_interval=self.poll_interval * 4, backoff=1.25,
+                              next_interval=self._next_poll, sleep=self._idle if self.source else self.sleep,
+                              clock=self.clock)
+        finally:
+            if self.source is not None:
+                self.source.close()
         self.timed_out = waited.timed_out
+        if self.source is not None:
+            # Read before the end: reported as not started, with the others. After the deadline, a read cut by it
+            # is no read error: the timeout says why.
+            self._take_ready(problems=not self.timed_out)
         if self.timed_out:
             self._settle("not started: still waiting for %s when wait_timeout passed",
                          queued=self._not_started("wait_timeout passed before its batch could start"))
@@ -215,10 +241,12 @@ class Runner:
         self.deadline = self.clock() + self.timeout
         for instance_id, (region, action) in work.items():
             self.work[instance_id] = Work(instance_id, region, action)
-        regions = sorted({w.region for w in self.work.values()})
+        regions = sorted({w.region for w in self.work.values()} | set(self.source.regions if self.source else ()))
         moment = self.now()
+        sent = self.clock()
         for region in regions:
             self.since[region] = iso(moment - timedelta(seconds=CLOCK_SKEW))
+            self._listed_at[region] = sent
         outcomes = run_bounded(lambda r: self._lookup_region(r, moment), regions, self.workers)
         for outcome in outcomes:
             if not outcome.ok:
@@ -236,6 +264,53 @@ class Runner:
     def _lookup_region(self, region, moment):
         return unfinished_listing(self.api_for(region), self.template, moment, self.deadline)
 
+    # --- work handed over while running (``source``) -----------------------------------------------
+    def _covered(self):
+        """The instance ids the lookup shows in unfinished executions (what the source must plan first)."""
+        return {instance_id for _region, instance_id in self._index()[0]}
+
+    def _expecting(self, region=None):
+        """Whether more work may still come for ``region`` (for any region when None)."""
+        if self.source is None:
+            return False
+        return any(self.source.reading(r) for r in ([region] if region else self.source.regions))
+
+    def _take(self, work):
+        for instance_id, (region, action) in work.items():
+            if instance_id not in self.work:
+                self.work[instance_id] = Work(instance_id, region, action)
+        if work and self.stopped:
+            self._stop(self.stopped, self.stop_kind, self.stop_result)
+
+    def _take_ready(self, problems=True):
+        """Take what the source has ready; a problem it reports stops every start (like a failed start)."""
+        reading = self._expecting()
+        work, problem = self.source.take()
+        self._take(work)
+        if reading and not self._expecting():
+            self._say_lookup()    # every instance is planned: what the lookup means for all of them
+        if problem and problems:
+            self.say("no more batches start: %s" % problem)
+            self._stop(problem, kind="read_error")
+
+    def _idle(self, seconds):
+        """The wait between two rounds: whenever the source has new work ready, take it and start the batches
+        it fills as a round would: a listing of their regions right before (unless one was sent less than
+        ``poll_interval`` ago), the tie-break listing right after. Then wait on until the round is due."""
+        end = self.clock() + seconds
+        while self.source.wait(end - self.clock()):
+            self._take_ready()
+            self._assign()
+            regions = sorted({b.region for b in self._ready_batches(False)})
+            if regions:
+                stale = [r for r in regions if self.clock() - self._listed_at.get(r, float("-inf")) > self.poll_interval]
+                if stale:
+                    self._refresh(stale)
+                    self._assign()
+                self._start_and_verify()
+            if not self._expecting():
+                return    # the reads ended: the next round (and the end of the run) need not wait any more
+
     def _see(self, region, item):
         if item.get("TemplateName") != self.template or item.get("ParentExecutionId"):
             return
@@ -252,7 +327,8 @@ class Runner:
         (their child executions). A read that fails transiently is tried again next round (``strict``: raised)."""
         unknown = [v for v in self.views.values() if v["region"] == region and not v["done"]
                    and targets_of(v) is None]
-        if not unknown or not any(w.region == region and w.state in (QUEUED, BLOCKED) for w in self.work.values()):
+        if not unknown or not (self._expecting(region) or any(
+                w.region == region and w.state in (QUEUED, BLOCKED) for w in self.work.values())):
             return
         api = self.api_for(region)
         for outcome in run_bounded(lambda v: child_executions(api, v["execution_id"], self.deadline, True), unknown,
@@ -374,6 +450,11 @@ class Runner:
         groups = {}
         for work in ready:
             groups.setdefault((work.region, work.action), []).append(work.instance_id)
+        for (region, action), ids in list(groups.items()):
+            if self._expecting(region):   # only full batches while the region is still read
+                del ids[len(ids) - len(ids) % self.spec.batch_size:]
+                if not ids:
+                    del groups[(region, action)]
         room = len(ready) if unbounded else self.max_running - self._running_count()
         if not self.gate_open:
             room = min(room, 1)
@@ -541,7 +622,9 @@ class Runner:
 
     def _stop(self, reason, kind=None, result="cancelled"):
         if self.stopped is None:
-            self.stopped, self.stop_kind = reason, kind
+            self.stopped, self.stop_kind, self.stop_result = reason, kind, result
+            if self.source is not None:
+                self.source.stop()    # nothing more will start: the rest need not be read
             if kind in ("window", "failure_budget"):
                 left = sum(1 for w in self.work.values() if w.state in (QUEUED, BLOCKED))
                 self.say("no more batches start: %s; %d instance(s) not started" % (reason, left))
@@ -551,7 +634,11 @@ class Runner:
 
     # --- polling ----------------------------------------------------------------------------------
     def _say_lookup(self):
-        adopted = sum(1 for w in self.work.values() if w.batch is not None)
+        if self._expecting():
+            self.say("looked up the running executions in %d region(s); batches start as the instances are read"
+                     % len(self._listed_at))
+            return
+        adopted = sum(1 for w in self.work.values() if w.batch is not None and not w.batch.mine)
         blocked = [w for w in self.work.values() if w.state == BLOCKED]
         stale = sum(1 for w in blocked if all(self.views.get(i, {}).get("done", True) for i in w.blockers))
         self.say("%d instance(s) to change; %d already in executions doing the same (adopted), %d busy with other "
@@ -566,8 +653,9 @@ class Runner:
         for batch in started:
             for key in counts:
                 counts[key] += int(((batch.execution or {}).get("counters") or {}).get(key) or 0)
-        parts = ["%d execution(s) running, %d finished" % (running, len(started) - running),
-                 "instances %(Success)d succeeded, %(Failed)d failed, %(Running)d running" % counts]
+        parts = [self.source.progress()] if self.source is not None else []
+        parts += ["%d execution(s) running, %d finished" % (running, len(started) - running),
+                  "instances %(Success)d succeeded, %(Failed)d failed, %(Running)d running" % counts]
         queued = sum(1 for w in self.work.values() if w.state == QUEUED)
         blocked = sum(1 for w in self.work.values() if w.state == BLOCKED)
         if queued:
@@ -589,6 +677,8 @@ class Runner:
         self._window_cancel()
         self._judge_canary()
         self._retake_cancelled_adoptions()
+        if self.source is not None:
+            self._take_ready()
         self._release_blocked()
         self._assign()
         if self._release_blocked():   # instances whose plan is stale are read again before anything starts
@@ -617,6 +707,8 @@ class Runner:
                     work.waited_for.append(batch.execution_id)
 
     def _finished(self, _value=None):
+        if self._expecting():
+            return False
         if any(w.state in (QUEUED, BLOCKED) for w in self.work.values()):
             return False
         if self._hooks_due():
@@ -629,6 +721,7 @@ class Runner:
         for outcome in run_bounded(self._read_region, regions, self.workers):
             if outcome.ok:
                 self._merge(outcome.item, *outcome.value)
+                self._listed_at[outcome.item] = sent
                 read.append(outcome.item)
                 try:
                     self._cover(outcome.item)

@@ -614,3 +614,160 @@ def test_without_waiting_a_stale_plan_is_read_again_and_started(clock):
     assert spec.replanned == [["i-1"]]
     assert sorted(i for e in list(api.executions)[1:] for i in covered(api, e)) == ["i-1", "i-2"]
     assert run.work["i-1"].batch is not None and run.work["i-1"].outcome is None
+
+
+# --- work handed over while the runner runs (reading while acting) ---------------------------------------------
+class FakeSource:
+    """Work that arrives on the fake clock: ``arrivals`` is [(moment, {instance id: action})] of region r; a
+    ``problem`` at a moment stops the reads. ``begin`` records what the lookup showed and returns ``first``."""
+
+    regions = ["r"]
+
+    def __init__(self, clock, arrivals, first=None, problem=None, happenings=()):
+        self.clock = clock
+        self.happenings = sorted(happenings, key=lambda h: h[0])   # (moment, callable): the world moves meanwhile
+        self.arrivals = sorted(arrivals, key=lambda a: a[0])
+        self.first = dict(first or {})
+        self.problem = problem          # (moment, text)
+        self.covered = None
+        self.started = self.closed = self.halted = False
+        self.events = []                # (moment, what) in order
+
+    def begin(self, covered):
+        self.covered = set(covered)
+        self.events.append((self.clock.now, "begin"))
+        return {i: ("r", a) for i, a in self.first.items()}
+
+    def start(self):
+        self.started = True
+
+    def _due(self):
+        return [a for a in self.arrivals if a[0] <= self.clock.now]
+
+    def reading(self, region):
+        return not self.halted and (bool(self.arrivals) or self.problem is not None) or bool(self._due())
+
+    def take(self):
+        due = self._due()
+        self.arrivals = [a for a in self.arrivals if a not in due]
+        problem = None
+        if self.problem and self.problem[0] <= self.clock.now:
+            problem, self.problem = self.problem[1], None
+            self.halted, self.arrivals = True, []
+        return {i: ("r", a) for _t, w in due for i, a in w.items()}, problem
+
+    def wait(self, seconds):
+        moments = [a[0] for a in self.arrivals] + ([self.problem[0]] if self.problem else [])
+        upcoming = [m for m in moments if self.clock.now < m <= self.clock.now + seconds]
+        woken = bool(upcoming)
+        if woken:
+            self.clock.now = min(upcoming)
+        else:
+            self.clock.sleep(max(0.0, seconds))
+        while self.happenings and self.happenings[0][0] <= self.clock.now:
+            self.happenings.pop(0)[1]()
+        return woken
+
+    def stop(self):
+        self.halted = True
+
+    def close(self):
+        self.closed = True
+
+    def progress(self):
+        return "read some"
+
+
+def start_moments(api):
+    return [(e["start"], e["ids"]) for e in api.executions.values()]
+
+
+def test_a_source_starts_full_batches_as_they_fill_and_the_rest_when_reads_end(clock):
+    """Batch size 2: a batch starts the moment its second instance arrives, not a poll interval later; the odd
+    instance waits for the end of the reads; the lookup ran before anything was handed over."""
+    api = FakeOos(clock, duration=3.0)
+    t0 = clock.now
+    source = FakeSource(clock, [(t0 + 0.3, {"i-1": "install"}), (t0 + 2.2, {"i-2": "install"}),
+                                (t0 + 7.4, {"i-3": "install", "i-4": "install"}), (t0 + 9.1, {"i-5": "install"})])
+    run = runner(api, clock, max_running=5, poll_interval=5.0, source=source).run({})
+    assert not run.timed_out and run._finished() and source.started and source.closed
+    assert [ids for _s, ids in start_moments(api)] == [["i-1", "i-2"], ["i-3", "i-4"], ["i-5"]]
+    assert [round(s - t0, 1) for s, _ids in start_moments(api)] == [2.2, 7.4, 9.1]
+    lookups = [n for n, (a, p) in enumerate(api.calls) if a == "ListExecutions" and not p.get("ParentExecutionId")]
+    first_start = next(n for n, (a, _p) in enumerate(api.calls) if a == "StartExecution")
+    assert len([n for n in lookups if n < first_start]) >= 3
+    for n, (action, _p) in enumerate(api.calls):     # a listing right before every start round, one after
+        if action == "StartExecution":
+            assert any(m > n for m in lookups)
+            assert api.calls[n - 1][0] in ("ListExecutions", "StartExecution")
+    assert all(w.batch.execution["status"] == "Success" for w in run.work.values())
+
+
+def test_a_source_gets_the_instances_the_lookup_found_and_busy_fail_raises_before_any_start(clock):
+    api = FakeOos(clock)
+    other = api.add(["i-9"], action="uninstall", status="Running")
+    source = FakeSource(clock, [(clock.now + 1, {"i-1": "install", "i-2": "install"})], first={"i-9": "install"})
+    with pytest.raises(rn.BusyError) as caught:
+        runner(api, clock, on_busy="fail", source=source).run({})
+    assert source.covered == {"i-9"} and list(caught.value.busy) == ["i-9"] and other in caught.value.busy["i-9"]
+    assert not api.starts() and not source.started
+
+
+def test_a_problem_of_the_source_stops_the_starts_and_later_work_is_not_started(clock):
+    """A read that fails for good: the batches already started run to their end; what was handed over before and
+    after is reported not started, with the reason; the runner does not wait for more."""
+    api = FakeOos(clock, duration=3.0)
+    t0 = clock.now
+    source = FakeSource(clock, [(t0 + 0.5, {"i-1": "install", "i-2": "install"}), (t0 + 1.0, {"i-3": "install"})],
+                        problem=(t0 + 1.5, "could not read the package states in r: Forbidden"))
+    run = runner(api, clock, max_running=5, source=source).run({})
+    assert not run.timed_out and run._finished() and run.stop_kind == "read_error"
+    assert [ids for _s, ids in start_moments(api)] == [["i-1", "i-2"]]
+    assert run.work["i-1"].batch.execution["status"] == "Success"
+    assert run.work["i-3"].outcome == ("cancelled", "not started: could not read the package states in r: Forbidden")
+
+
+def test_work_handed_over_after_a_stop_is_not_started(clock):
+    api = FakeOos(clock, duration=3.0)
+    source = FakeSource(clock, [(clock.now + 4.0, {"i-1": "install", "i-2": "install"})])
+    run = runner(api, clock, source=source)
+    run._begin({})
+    run._stop("the window ended", kind="window", result="deferred")
+    assert source.halted
+    run._take({"i-1": ("r", "install")})
+    assert run.work["i-1"].outcome == ("deferred", "not started: the window ended") and not api.starts()
+
+
+def test_the_deadline_ends_a_run_whose_reads_go_on(clock):
+    api = FakeOos(clock)
+    source = FakeSource(clock, [(clock.now + 500, {"i-1": "install"})])
+    run = runner(api, clock, timeout=30, source=source).run({})
+    assert run.timed_out and source.closed and not api.starts()
+
+
+def test_a_batch_started_on_a_wake_is_checked_by_a_listing_right_before_its_start(clock):
+    """Another job starts an uninstall on i-3 after our lookup and after our last listing (more than a poll interval
+    before); our batch with i-3 fills on a wake between two polls: the listing right before the start shows the
+    uninstall, so i-3 waits for it (then is read again) instead of being started and cancelled by the tie-break."""
+    api = FakeOos(clock, duration=3.0)
+    t0 = clock.now
+    theirs = []
+    source = FakeSource(clock, [(t0 + 0.5, {"i-1": "install", "i-2": "install"}),
+                                (t0 + 7.4, {"i-3": "install", "i-4": "install"})],
+                        happenings=[(t0 + 7.3, lambda: theirs.append(api.add(["i-3"], action="uninstall")))])
+    spec = Spec()
+    run = runner(api, clock, spec, max_running=5, poll_interval=1.0, source=source).run({})
+    assert not run.timed_out and run._finished()
+    assert not [a for a, _p in api.calls if a == "CancelExecution"]
+    assert run.work["i-3"].waited_for == theirs and spec.replanned == [["i-3"]]
+    ours = [(e["start"], e["ids"]) for e in api.executions.values() if e["id"] not in theirs]
+    assert [ids for _s, ids in ours] == [["i-1", "i-2"], ["i-4"], ["i-3"]]
+    assert ours[2][0] >= t0 + 7.3 + 4      # i-3 started only once the uninstall had ended
+
+
+def test_a_read_cut_by_the_deadline_is_reported_as_the_timeout_not_as_a_read_error(clock):
+    api = FakeOos(clock)
+    source = FakeSource(clock, [(clock.now + 500, {"i-1": "install"})],
+                        problem=(clock.now + 31, "could not read the package states in r: the deadline passed"))
+    run = runner(api, clock, timeout=30, source=source).run({})
+    assert run.timed_out and run.stop_kind is None and run.stopped is None and not api.starts()
