@@ -168,7 +168,7 @@ from ansible import constants as C
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import ENDPOINT_ENV, Bounded, Clients, endpoint_setting
+from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import ENDPOINT_ENV, Clients, endpoint_setting
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._credentials import (
     CredentialError,
@@ -177,6 +177,7 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._credentials 
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import ErrorInfo, describe, has_error_code
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._options import connection_argument_spec
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._validation import ValidationError, validate_region
+from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils._deadline import Bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils._ecs_inventory import (
     HOSTNAME_SOURCES,
     default_groups,

@@ -29,13 +29,13 @@ from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._cloud_assist
     TERMINAL,
     fetch_results,
 )
-from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._client import Bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._concurrency import run_bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._errors import ErrorInfo, describe
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._fleet import read_instances
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._oos.executions import report_deadline
 from ansible_collections.alibabacloud.ecs_ops.plugins.module_utils._waiter import wait_for
 from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils import _ca_state as state
+from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils._deadline import Bounded
 from ansible_collections.alibabacloud.ecs_ops.plugins.plugin_utils import _ca_transport as transport
 
 NAME = "alibabacloud.ecs_ops.cloud_assistant"
