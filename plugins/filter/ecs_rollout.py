@@ -225,7 +225,9 @@ def ecs_rollout_phase(results, changes):
         change = changes[result["_extension_rollout_index"]]
         summary = result.get("summary")
         if isinstance(summary, Mapping):
-            counts = ", ".join("%s=%s" % (k, v) for k, v in summary.items() if v)
+            # "unchanged 3", not "unchanged=3": a line with "changed=<n>" reads as a change to tools that scan
+            # Ansible's output for the play recap's counts (molecule's idempotence check does)
+            counts = ", ".join("%s %s" % (k, v) for k, v in summary.items() if v)
             lines.append("%s: %s" % (change["name"], counts or "nothing to do"))
         else:
             lines.append("%s: failed: %s" % (change["name"], result.get("msg", "no result")))

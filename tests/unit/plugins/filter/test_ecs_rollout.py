@@ -235,7 +235,8 @@ def test_a_phase_gives_one_line_per_change_that_ran():
         {"_extension_rollout_index": 0, "summary": {"installed": 0}},
     ]
     assert ecs_rollout_phase(results, changes) == [
-        "node: installed=3, unchanged=1", "redis: failed: Throttling.User", "node: nothing to do"]
+        "node: installed 3, unchanged 1", "redis: failed: Throttling.User", "node: nothing to do"]
+    assert "changed=" not in " ".join(ecs_rollout_phase(results, changes))
     assert ecs_rollout_phase(None, changes) == []
 
 
